@@ -1,0 +1,131 @@
+import { ParleyError } from '@parley/errors';
+
+/** Events of one aggregate instance live on one subject: `parley.v1.evt.<aggregate>.<id>`. */
+export const EVENT_SUBJECT_PREFIX = 'parley.v1.evt';
+
+export interface StreamId {
+  readonly aggregate: string;
+  readonly id: string;
+}
+
+export interface EventMetadata {
+  correlationId: string;
+  causationId: string;
+  /** ISO-8601 instant the decision was taken; passed in by the caller, never read from a clock here. */
+  at: string;
+  actor: string;
+}
+
+/** An event as the contract stores it, before it has a position. */
+export interface EventToAppend {
+  id: string;
+  type: string;
+  schemaVersion: number;
+  data: unknown;
+  metadata: EventMetadata;
+}
+
+export interface StoredEvent extends EventToAppend {
+  aggregate: string;
+  aggregateId: string;
+  /** Global position in the event store (JetStream stream sequence), 1-based, gap-free per store. */
+  position: number;
+}
+
+/**
+ * A stream's version is the position of its last event (0 when it has none), which is what JetStream
+ * compares for optimistic concurrency (`expect.lastSubjectSequence`).
+ */
+export type ExpectedVersion = 'any' | 'no-stream' | number;
+
+export interface AppendResult {
+  /** The stream's version after the append (the position of its last event). */
+  version: number;
+}
+
+export interface StreamRead {
+  version: number;
+  events: StoredEvent[];
+}
+
+export interface ReadAllOptions {
+  fromPosition: number;
+  /** Only events of this aggregate type (e.g. `session`). */
+  aggregate?: string;
+}
+
+export interface ConsumeOptions {
+  /** Durable name: a consumer with the same name resumes after the last acknowledged event. */
+  name: string;
+  aggregate?: string;
+  /** Where a new durable starts; ignored when the durable already exists. Default 1. */
+  fromPosition?: number;
+  /** How long an unacknowledged delivery waits before it is redelivered (a crashed consumer's events). */
+  ackWaitMs?: number;
+}
+
+export type EventHandler = (event: StoredEvent) => Promise<void>;
+
+export interface Consumption {
+  /** Stop taking new events, finish the one in hand (ack it), then resolve. */
+  stop(): Promise<void>;
+  /** Stop at once, leaving the event in hand unacknowledged, as a crash would. */
+  kill(): void;
+}
+
+export interface Following {
+  stop(): void;
+}
+
+/** The event-store port. Every adapter passes the shared contract suite (`event-store.contract.ts`). */
+export interface EventStore {
+  append(stream: StreamId, events: readonly EventToAppend[], expected: ExpectedVersion): Promise<AppendResult>;
+  readStream(stream: StreamId): Promise<StreamRead>;
+  /** Events from a position up to the head as it was when the call began. */
+  readAll(options: ReadAllOptions): AsyncIterable<StoredEvent>;
+  /** Position of the newest event in the store (0 when empty). */
+  headPosition(): Promise<number>;
+  /** Durable, at-least-once delivery in order; the handler's resolve acknowledges, its rejection redelivers. */
+  consume(options: ConsumeOptions, handler: EventHandler): Promise<Consumption>;
+  /** Ephemeral, in-order tail of the store from a position: for in-memory projections rebuilt at start. */
+  follow(options: ReadAllOptions, handler: (event: StoredEvent) => void): Promise<Following>;
+}
+
+export class VersionConflictError extends ParleyError {
+  override readonly name = 'VersionConflictError';
+  constructor(
+    readonly stream: StreamId,
+    readonly expected: ExpectedVersion,
+    readonly actual: number,
+    cause?: unknown,
+  ) {
+    super(
+      'conflict',
+      `stream ${stream.aggregate}.${stream.id} is at version ${actual}, expected ${String(expected)}`,
+      { stream: `${stream.aggregate}.${stream.id}`, expected, actual },
+      { cause },
+    );
+  }
+}
+
+const TOKEN = /^[A-Za-z0-9_-]{1,128}$/;
+
+/** Aggregate names and ids become subject tokens: keep them to characters NATS never treats specially. */
+export function streamSubject(stream: StreamId): string {
+  if (!TOKEN.test(stream.aggregate) || !TOKEN.test(stream.id)) {
+    throw new ParleyError('invalid-payload', `invalid stream id ${stream.aggregate}.${stream.id}`, {
+      aggregate: stream.aggregate,
+      id: stream.id,
+    });
+  }
+  return `${EVENT_SUBJECT_PREFIX}.${stream.aggregate}.${stream.id}`;
+}
+
+export function parseStreamSubject(subject: string): StreamId {
+  const parts = subject.split('.');
+  return { aggregate: parts[3] ?? '', id: parts.slice(4).join('.') };
+}
+
+export function filterSubject(aggregate?: string): string {
+  return aggregate ? `${EVENT_SUBJECT_PREFIX}.${aggregate}.>` : `${EVENT_SUBJECT_PREFIX}.>`;
+}

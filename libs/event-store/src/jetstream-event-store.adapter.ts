@@ -1,0 +1,281 @@
+import {
+  AckPolicy,
+  DeliverPolicy,
+  DiscardPolicy,
+  JetStreamApiError,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+  RetentionPolicy,
+  StorageType,
+  jetstream,
+  jetstreamManager,
+} from '@nats-io/jetstream';
+import { type NatsConnection, nanos, nuid } from '@nats-io/transport-node';
+import {
+  type AppendResult,
+  type ConsumeOptions,
+  type Consumption,
+  EVENT_SUBJECT_PREFIX,
+  type EventHandler,
+  type EventStore,
+  type EventToAppend,
+  type ExpectedVersion,
+  type Following,
+  type ReadAllOptions,
+  type StoredEvent,
+  type StreamId,
+  type StreamRead,
+  VersionConflictError,
+  filterSubject,
+  parseStreamSubject,
+  streamSubject,
+} from './event-store.port.js';
+import { Upcasters } from './upcasters.js';
+
+export interface JetStreamEventStoreOptions {
+  streamName?: string;
+  /** How long JetStream remembers event IDs for deduplication of retried appends. */
+  duplicateWindowMs?: number;
+  replicas?: number;
+  upcasters?: Upcasters;
+  /** Called when a durable consumer's handler fails; the event is redelivered after a back-off. */
+  onHandlerError?: (consumer: string, event: StoredEvent, error: unknown) => void;
+}
+
+const WRONG_LAST_SEQUENCE = 10071;
+const READ_BATCH = 500;
+
+/** The contract's stored shape: `{id, type, schemaVersion, aggregateId, data, metadata}`. */
+interface WireEvent {
+  id: string;
+  type: string;
+  schemaVersion: number;
+  aggregateId: string;
+  data: unknown;
+  metadata: StoredEvent['metadata'];
+}
+
+/**
+ * The event store on a JetStream stream. One subject per aggregate instance; optimistic concurrency by the
+ * subject's last sequence; deduplication by event ID through `Nats-Msg-Id`. Runs on nats-server 2.9 and newer
+ * (single filter subjects only, no 2.10 features).
+ */
+export class JetStreamEventStore implements EventStore {
+  readonly streamName: string;
+  private readonly upcasters: Upcasters;
+
+  private constructor(
+    private readonly nc: NatsConnection,
+    private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
+    private readonly options: JetStreamEventStoreOptions,
+  ) {
+    this.streamName = options.streamName ?? 'PARLEY_EVENTS';
+    this.upcasters = options.upcasters ?? new Upcasters();
+  }
+
+  /** Connects the adapter and creates its stream if missing (idempotent: safe for every instance at start). */
+  static async create(nc: NatsConnection, options: JetStreamEventStoreOptions = {}): Promise<JetStreamEventStore> {
+    const jsm = await jetstreamManager(nc);
+    const store = new JetStreamEventStore(nc, jetstream(nc), jsm, options);
+    await store.ensureStream();
+    return store;
+  }
+
+  private async ensureStream(): Promise<void> {
+    const config = {
+      name: this.streamName,
+      subjects: [`${EVENT_SUBJECT_PREFIX}.>`],
+      storage: StorageType.File,
+      retention: RetentionPolicy.Limits,
+      discard: DiscardPolicy.Old,
+      duplicate_window: nanos(this.options.duplicateWindowMs ?? 120_000),
+      num_replicas: this.options.replicas ?? 1,
+      allow_direct: true,
+    };
+    try {
+      await this.jsm.streams.info(this.streamName);
+      await this.jsm.streams.update(this.streamName, config);
+    } catch (err) {
+      if (!(err instanceof JetStreamApiError) || err.status !== 404) throw err;
+      try {
+        await this.jsm.streams.add(config);
+      } catch (addErr) {
+        // Another instance created it between our info and add: that is the state we wanted.
+        if (!(addErr instanceof JetStreamApiError)) throw addErr;
+        await this.jsm.streams.info(this.streamName);
+      }
+    }
+  }
+
+  async append(stream: StreamId, events: readonly EventToAppend[], expected: ExpectedVersion): Promise<AppendResult> {
+    const subject = streamSubject(stream);
+    let expect: number | undefined = expected === 'any' ? undefined : expected === 'no-stream' ? 0 : expected;
+    let version = expect ?? 0;
+    for (const event of events) {
+      const wire: WireEvent = {
+        id: event.id,
+        type: event.type,
+        schemaVersion: event.schemaVersion,
+        aggregateId: stream.id,
+        data: event.data,
+        metadata: event.metadata,
+      };
+      try {
+        const ack = await this.js.publish(subject, JSON.stringify(wire), {
+          msgID: event.id,
+          ...(expect === undefined ? {} : { expect: { lastSubjectSequence: expect } }),
+        });
+        version = ack.seq;
+        expect = ack.seq;
+      } catch (err) {
+        if (err instanceof JetStreamApiError && err.code === WRONG_LAST_SEQUENCE) {
+          throw new VersionConflictError(stream, expected, await this.streamVersion(subject), err);
+        }
+        throw err;
+      }
+    }
+    if (events.length === 0) version = await this.streamVersion(subject);
+    return { version };
+  }
+
+  private async streamVersion(subject: string): Promise<number> {
+    try {
+      const m = await this.jsm.streams.getMessage(this.streamName, { last_by_subj: subject });
+      return m?.seq ?? 0;
+    } catch (err) {
+      if (err instanceof JetStreamApiError && err.status === 404) return 0;
+      throw err;
+    }
+  }
+
+  async readStream(stream: StreamId): Promise<StreamRead> {
+    const subject = streamSubject(stream);
+    const events: StoredEvent[] = [];
+    for await (const e of this.readFiltered(subject, 1)) events.push(e);
+    return { version: events.at(-1)?.position ?? 0, events };
+  }
+
+  readAll(options: ReadAllOptions): AsyncIterable<StoredEvent> {
+    return this.readFiltered(filterSubject(options.aggregate), Math.max(1, options.fromPosition));
+  }
+
+  async headPosition(): Promise<number> {
+    const info = await this.jsm.streams.info(this.streamName);
+    return info.state.last_seq;
+  }
+
+  /** A bounded read: an ephemeral consumer knows at creation how many events match, and we take that many. */
+  private async *readFiltered(subject: string, fromPosition: number): AsyncIterable<StoredEvent> {
+    const ci = await this.jsm.consumers.add(this.streamName, {
+      name: `read-${nuid.next()}`,
+      filter_subject: subject,
+      ack_policy: AckPolicy.None,
+      deliver_policy: fromPosition > 1 ? DeliverPolicy.StartSequence : DeliverPolicy.All,
+      ...(fromPosition > 1 ? { opt_start_seq: fromPosition } : {}),
+      inactive_threshold: nanos(30_000),
+      mem_storage: true,
+    });
+    try {
+      let remaining = ci.num_pending;
+      if (remaining === 0) return;
+      const consumer = await this.js.consumers.get(this.streamName, ci.name);
+      while (remaining > 0) {
+        const batch = await consumer.fetch({ max_messages: Math.min(remaining, READ_BATCH), expires: 5_000 });
+        let got = 0;
+        for await (const m of batch) {
+          got++;
+          remaining--;
+          yield this.decode(m);
+          if (remaining === 0) break;
+        }
+        if (got === 0) throw new Error(`event store read of ${subject} stalled with ${remaining} events pending`);
+      }
+    } finally {
+      this.jsm.consumers.delete(this.streamName, ci.name).catch(() => undefined);
+    }
+  }
+
+  private decode(m: JsMsg): StoredEvent {
+    const wire = m.json<WireEvent>();
+    const { aggregate } = parseStreamSubject(m.subject);
+    return this.upcasters.apply({
+      id: wire.id,
+      type: wire.type,
+      schemaVersion: wire.schemaVersion,
+      data: wire.data,
+      metadata: wire.metadata,
+      aggregate,
+      aggregateId: wire.aggregateId,
+      position: m.seq,
+    });
+  }
+
+  async consume(options: ConsumeOptions, handler: EventHandler): Promise<Consumption> {
+    const ackWait = nanos(options.ackWaitMs ?? 30_000);
+    const from = options.fromPosition ?? 1;
+    try {
+      await this.jsm.consumers.info(this.streamName, options.name);
+      await this.jsm.consumers.update(this.streamName, options.name, { ack_wait: ackWait });
+    } catch (err) {
+      if (!(err instanceof JetStreamApiError) || err.status !== 404) throw err;
+      await this.jsm.consumers.add(this.streamName, {
+        durable_name: options.name,
+        filter_subject: filterSubject(options.aggregate),
+        ack_policy: AckPolicy.Explicit,
+        ack_wait: ackWait,
+        // One unacknowledged event at a time keeps the per-stream order a process manager relies on.
+        max_ack_pending: 1,
+        max_deliver: -1,
+        deliver_policy: from > 1 ? DeliverPolicy.StartSequence : DeliverPolicy.All,
+        ...(from > 1 ? { opt_start_seq: from } : {}),
+      });
+    }
+    const consumer = await this.js.consumers.get(this.streamName, options.name);
+    const messages = await consumer.consume({ max_messages: 64 });
+    let killed = false;
+    const loop = (async () => {
+      for await (const m of messages) {
+        if (killed) return;
+        const event = this.decode(m);
+        try {
+          await handler(event);
+          if (killed) return;
+          await m.ackAck();
+        } catch (err) {
+          if (killed) return;
+          this.options.onHandlerError?.(options.name, event, err);
+          m.nak(Math.min(30_000, 250 * 2 ** Math.min(m.info.deliveryCount, 7)));
+        }
+      }
+    })();
+    return {
+      stop: async () => {
+        await messages.close();
+        await loop;
+      },
+      kill: () => {
+        killed = true;
+        messages.stop();
+      },
+    };
+  }
+
+  async follow(options: ReadAllOptions, handler: (event: StoredEvent) => void): Promise<Following> {
+    const from = Math.max(1, options.fromPosition);
+    const consumer = await this.js.consumers.get(this.streamName, {
+      filter_subjects: filterSubject(options.aggregate),
+      ...(from > 1 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from } : {}),
+    });
+    const messages = await consumer.consume();
+    void (async () => {
+      for await (const m of messages) handler(this.decode(m));
+    })();
+    return { stop: () => messages.stop() };
+  }
+
+  get connection(): NatsConnection {
+    return this.nc;
+  }
+}

@@ -1,0 +1,3 @@
+export * from './free-port.js';
+export * from './executable.js';
+export * from './nats-server.launcher.js';
