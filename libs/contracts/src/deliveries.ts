@@ -1,0 +1,44 @@
+export interface ClientDetails {
+  name: string;
+  version: string;
+  capabilities: string[];
+}
+
+/** What Parley says to a customer, on `parley.v1.im.deliver.<channel>`. Never carries an agent's id or address. */
+export interface CustomerDelivery {
+  deliveryId: string;
+  sessionId: string;
+  to: string;
+  from: string;
+  kind: 'text' | 'status' | 'system';
+  body: string;
+  status?: { position: number; estimatedWaitSeconds: number };
+}
+
+/** What Parley says to an agent, on `parley.v1.agent.deliver.<agentId>`. Never carries the customer's own address. */
+export interface AgentDelivery {
+  deliveryId: string;
+  kind: 'offer' | 'message' | 'session-ended' | 'offer-revoked';
+  sessionId: string;
+  offerId?: string;
+  expiresAt?: string;
+  from?: string;
+  body?: string;
+  customer?: { channel: string; client: ClientDetails | null; locale: string | null; answers: Record<string, string> };
+}
+
+export interface SubscribeReply {
+  status: 'available' | 'unavailable';
+  sessionId?: string;
+  sessionAddress?: string;
+  reason?: 'not-registered' | 'closed' | 'overloaded';
+}
+
+export interface QueueStats {
+  queueId: string;
+  waiting: number;
+  longestWaitSeconds: number;
+  agentsAvailable: number;
+  agentsBusy: number;
+  estimatedWaitSeconds: number;
+}

@@ -1,0 +1,4 @@
+import 'reflect-metadata';
+export * from './subjects.js';
+export * from './requests.js';
+export * from './deliveries.js';

@@ -1,0 +1,143 @@
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsIn,
+  IsInt,
+  IsObject,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+  ValidateNested,
+  IsNotEmpty,
+  ValidateBy,
+  type ValidationOptions,
+} from 'class-validator';
+
+/** Ids become NATS subject tokens and stream names: letters, digits, `-` and `_` only. */
+const ID = /^[A-Za-z0-9_-]{1,64}$/;
+const ID_MESSAGE = 'must be 1-64 characters of letters, digits, "-" or "_"';
+/** An IM address: `local@domain` (XMPP bare JID, e-mail-like web ids); no whitespace. */
+const ADDRESS = /^[^\s@]{1,256}@[^\s@]{1,256}$/;
+
+function IsSkillMap(options?: ValidationOptions) {
+  return ValidateBy(
+    {
+      name: 'isSkillMap',
+      validator: {
+        validate: (value: unknown) =>
+          typeof value === 'object' &&
+          value !== null &&
+          !Array.isArray(value) &&
+          Object.entries(value).every(([k, v]) => ID.test(k) && Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 5),
+        defaultMessage: () => '$property must map skill names to levels 1..5',
+      },
+    },
+    options,
+  );
+}
+
+export class RegisterEntryPointRequest {
+  @Matches(ID, { message: `entryPointId ${ID_MESSAGE}` }) entryPointId!: string;
+  @Matches(ADDRESS, { message: 'address must be an IM address like support@acme.example' }) address!: string;
+  @IsOptional() @IsString() @MaxLength(200) displayName?: string;
+  @Matches(ID, { message: `queueId ${ID_MESSAGE}` }) queueId!: string;
+  @IsInt() @Min(5) @Max(86_400) leaseSeconds!: number;
+  @IsOptional() @Matches(ID, { message: `flowId ${ID_MESSAGE}` }) flowId?: string;
+}
+
+export class EntryPointRequest {
+  @Matches(ID, { message: `entryPointId ${ID_MESSAGE}` }) entryPointId!: string;
+}
+
+export class LookupRequest {
+  @Matches(ADDRESS, { message: 'address must be an IM address' }) address!: string;
+}
+
+export class ClientInfo {
+  @IsString() @MaxLength(100) name!: string;
+  @IsString() @MaxLength(50) version!: string;
+  @IsArray() @ArrayMaxSize(100) @IsString({ each: true }) @MaxLength(200, { each: true }) capabilities!: string[];
+}
+
+export class SubscribeRequest {
+  @Matches(ID, { message: `channel ${ID_MESSAGE}` }) channel!: string;
+  @Matches(ADDRESS, { message: 'from must be an IM address' }) from!: string;
+  @Matches(ADDRESS, { message: 'to must be an IM address' }) to!: string;
+  @IsOptional() @ValidateNested() @Type(() => ClientInfo) client?: ClientInfo;
+  @IsOptional() @IsString() @MaxLength(35) locale?: string;
+}
+
+export class CustomerMessageRequest {
+  @IsString() @MinLength(1) @MaxLength(128) messageId!: string;
+  @Matches(ID, { message: `channel ${ID_MESSAGE}` }) channel!: string;
+  @Matches(ADDRESS, { message: 'from must be an IM address' }) from!: string;
+  @Matches(ADDRESS, { message: 'to must be a session address' }) to!: string;
+  @IsString() @IsNotEmpty() @MaxLength(16_000) body!: string;
+}
+
+export class UnsubscribeRequest {
+  @Matches(ID, { message: `channel ${ID_MESSAGE}` }) channel!: string;
+  @Matches(ADDRESS, { message: 'from must be an IM address' }) from!: string;
+  @Matches(ADDRESS, { message: 'to must be a session address' }) to!: string;
+}
+
+export class AgentLoginRequest {
+  @Matches(ID, { message: `agentId ${ID_MESSAGE}` }) agentId!: string;
+  @IsString() @MinLength(1) @MaxLength(100) displayName!: string;
+  @IsIn(['human', 'bot']) kind!: 'human' | 'bot';
+  @IsObject() @IsSkillMap() skills!: Record<string, number>;
+  @IsArray() @ArrayMaxSize(50) @IsString({ each: true }) languages!: string[];
+  @IsInt() @Min(1) @Max(100) capacity!: number;
+  @IsArray() @ArrayMaxSize(100) @IsString({ each: true }) capabilities!: string[];
+  /** Added in v1: the queues this agent serves; absent means every queue. */
+  @IsOptional() @IsArray() @ArrayMaxSize(200) @Matches(ID, { each: true, message: `queues ${ID_MESSAGE}` }) queues?: string[];
+  @IsOptional() @IsInt() @Min(5) @Max(86_400) leaseSeconds?: number;
+}
+
+export class AgentRequest {
+  @Matches(ID, { message: `agentId ${ID_MESSAGE}` }) agentId!: string;
+}
+
+export class AgentStateRequest {
+  @Matches(ID, { message: `agentId ${ID_MESSAGE}` }) agentId!: string;
+  @IsIn(['available', 'away', 'offline']) state!: 'available' | 'away' | 'offline';
+  @IsOptional() @IsString() @MaxLength(100) reason?: string;
+}
+
+export class OfferAcceptRequest {
+  @Matches(ID, { message: `agentId ${ID_MESSAGE}` }) agentId!: string;
+  @Matches(ID, { message: `offerId ${ID_MESSAGE}` }) offerId!: string;
+}
+
+export class OfferRejectRequest {
+  @Matches(ID, { message: `agentId ${ID_MESSAGE}` }) agentId!: string;
+  @Matches(ID, { message: `offerId ${ID_MESSAGE}` }) offerId!: string;
+  @IsOptional() @IsString() @MaxLength(200) reason?: string;
+}
+
+export class AgentMessageRequest {
+  @Matches(ID, { message: `agentId ${ID_MESSAGE}` }) agentId!: string;
+  @Matches(ID, { message: `sessionId ${ID_MESSAGE}` }) sessionId!: string;
+  @IsString() @MinLength(1) @MaxLength(128) messageId!: string;
+  @IsString() @IsNotEmpty() @MaxLength(16_000) body!: string;
+}
+
+export class AgentSessionEndRequest {
+  @Matches(ID, { message: `agentId ${ID_MESSAGE}` }) agentId!: string;
+  @Matches(ID, { message: `sessionId ${ID_MESSAGE}` }) sessionId!: string;
+  @IsOptional() @IsString() @MaxLength(100) disposition?: string;
+}
+
+export class StatusReportRequest {
+  @Matches(ID, { message: `sessionId ${ID_MESSAGE}` }) sessionId!: string;
+  @IsString() @MinLength(1) @MaxLength(128) statusId!: string;
+  @IsInt() @Min(0) position!: number;
+  @IsInt() @Min(0) estimatedWaitSeconds!: number;
+}
+
+export class EmptyRequest {}

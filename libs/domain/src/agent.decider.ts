@@ -1,0 +1,177 @@
+import { conflict, notFound } from '@parley/errors';
+
+export interface AgentProfile {
+  displayName: string;
+  kind: 'human' | 'bot';
+  skills: Record<string, number>;
+  languages: string[];
+  capacity: number;
+  capabilities: string[];
+  /** Queues served; null means every queue. */
+  queues: string[] | null;
+}
+
+export interface Reservation {
+  offerId: string;
+  sessionId: string;
+  expiresAt: string;
+}
+
+interface Online {
+  profile: AgentProfile;
+  leaseSeconds: number;
+  expiresAt: string;
+  reservations: Reservation[];
+  conversations: string[];
+  missedOffers: number;
+  /** When the agent last became free to take work: the tie-break for longest idle. */
+  idleSince: string;
+}
+
+export type AgentState =
+  | { status: 'unknown' }
+  | { status: 'offline'; profile: AgentProfile; conversations: string[] }
+  | ({ status: 'available' } & Online)
+  | ({ status: 'away'; reason: string | null } & Online);
+
+export type AgentEvent =
+  | { type: 'AgentLoggedIn'; data: { profile: AgentProfile; leaseSeconds: number; expiresAt: string; at: string } }
+  | { type: 'AgentHeartbeatReceived'; data: { expiresAt: string } }
+  | { type: 'AgentStateChanged'; data: { state: 'available' | 'away'; reason: string | null; at: string } }
+  | { type: 'AgentLoggedOut'; data: { reason: 'requested' | 'lease-expired'; at: string } }
+  | { type: 'AgentOfferReserved'; data: Reservation }
+  | { type: 'AgentOfferReleased'; data: { offerId: string; outcome: 'rejected' | 'expired' | 'revoked' | 'superseded' } }
+  | { type: 'AgentConversationStarted'; data: { sessionId: string; offerId: string } }
+  | { type: 'AgentConversationEnded'; data: { sessionId: string; at: string } };
+
+export type AgentCommand =
+  | { kind: 'login'; profile: AgentProfile; leaseSeconds: number; now: string }
+  | { kind: 'heartbeat'; now: string }
+  | { kind: 'change-state'; state: 'available' | 'away' | 'offline'; reason: string | null; now: string }
+  | { kind: 'expire-lease'; now: string }
+  | { kind: 'reserve-offer'; offerId: string; sessionId: string; expiresAt: string; now: string }
+  | { kind: 'release-offer'; offerId: string; outcome: 'rejected' | 'expired' | 'revoked' | 'superseded'; maxMissedOffers: number; now: string }
+  | { kind: 'start-conversation'; sessionId: string; offerId: string }
+  | { kind: 'end-conversation'; sessionId: string; now: string };
+
+const assertNever = (x: never): never => {
+  throw new Error(`unhandled: ${JSON.stringify(x)}`);
+};
+
+const plusSeconds = (iso: string, s: number) => new Date(Date.parse(iso) + s * 1000).toISOString();
+const isOnline = (s: AgentState): s is Extract<AgentState, { status: 'available' | 'away' }> => s.status === 'available' || s.status === 'away';
+
+/** Conversations plus offers not yet expired: what counts against capacity. */
+export function agentLoad(state: AgentState, now: string): number {
+  if (!isOnline(state)) return state.status === 'offline' ? state.conversations.length : 0;
+  const t = Date.parse(now);
+  return state.conversations.length + state.reservations.filter((r) => Date.parse(r.expiresAt) > t).length;
+}
+
+export const agentDecider = {
+  initialState: (): AgentState => ({ status: 'unknown' }),
+
+  decide(command: AgentCommand, state: AgentState): AgentEvent[] {
+    switch (command.kind) {
+      case 'login':
+        return [
+          {
+            type: 'AgentLoggedIn',
+            data: { profile: command.profile, leaseSeconds: command.leaseSeconds, expiresAt: plusSeconds(command.now, command.leaseSeconds), at: command.now },
+          },
+        ];
+      case 'heartbeat':
+        if (!isOnline(state) || Date.parse(state.expiresAt) <= Date.parse(command.now)) throw notFound('agent is not logged in; log in again');
+        return [{ type: 'AgentHeartbeatReceived', data: { expiresAt: plusSeconds(command.now, state.leaseSeconds) } }];
+      case 'change-state':
+        if (!isOnline(state)) {
+          if (command.state === 'offline') return [];
+          throw notFound('agent is not logged in');
+        }
+        if (command.state === 'offline') return [{ type: 'AgentLoggedOut', data: { reason: 'requested', at: command.now } }];
+        return [{ type: 'AgentStateChanged', data: { state: command.state, reason: command.state === 'away' ? command.reason : null, at: command.now } }];
+      case 'expire-lease':
+        if (!isOnline(state) || Date.parse(state.expiresAt) > Date.parse(command.now)) return [];
+        return [{ type: 'AgentLoggedOut', data: { reason: 'lease-expired', at: command.now } }];
+      case 'reserve-offer': {
+        if (state.status !== 'available') throw conflict('agent is not available');
+        if (state.reservations.some((r) => r.offerId === command.offerId)) return [];
+        if (agentLoad(state, command.now) >= state.profile.capacity) throw conflict('agent is at capacity');
+        return [{ type: 'AgentOfferReserved', data: { offerId: command.offerId, sessionId: command.sessionId, expiresAt: command.expiresAt } }];
+      }
+      case 'release-offer': {
+        if (!isOnline(state) || !state.reservations.some((r) => r.offerId === command.offerId)) return [];
+        const released: AgentEvent = { type: 'AgentOfferReleased', data: { offerId: command.offerId, outcome: command.outcome } };
+        // Offers left to expire again and again mean nobody is at the desk: stop offering until they come back.
+        if (command.outcome === 'expired' && state.status === 'available' && state.missedOffers + 1 >= command.maxMissedOffers) {
+          return [released, { type: 'AgentStateChanged', data: { state: 'away', reason: 'missed-offers', at: command.now } }];
+        }
+        return [released];
+      }
+      case 'start-conversation': {
+        if (state.status === 'unknown') throw notFound('agent unknown');
+        if (state.conversations.includes(command.sessionId)) return [];
+        return [{ type: 'AgentConversationStarted', data: { sessionId: command.sessionId, offerId: command.offerId } }];
+      }
+      case 'end-conversation':
+        if (state.status === 'unknown' || !state.conversations.includes(command.sessionId)) return [];
+        return [{ type: 'AgentConversationEnded', data: { sessionId: command.sessionId, at: command.now } }];
+      default:
+        return assertNever(command);
+    }
+  },
+
+  evolve(state: AgentState, event: AgentEvent): AgentState {
+    switch (event.type) {
+      case 'AgentLoggedIn': {
+        const carried = isOnline(state) ? state : null;
+        return {
+          status: 'available',
+          profile: event.data.profile,
+          leaseSeconds: event.data.leaseSeconds,
+          expiresAt: event.data.expiresAt,
+          reservations: carried?.reservations ?? [],
+          conversations: carried?.conversations ?? (state.status === 'offline' ? state.conversations : []),
+          missedOffers: 0,
+          idleSince: carried?.idleSince ?? event.data.at,
+        };
+      }
+      case 'AgentHeartbeatReceived':
+        return isOnline(state) ? { ...state, expiresAt: event.data.expiresAt } : state;
+      case 'AgentStateChanged': {
+        if (!isOnline(state)) return state;
+        const { status: _status, ...online } = state as Online & { status: string; reason?: string | null };
+        const base: Online = { ...online, reservations: online.reservations, missedOffers: event.data.state === 'available' ? 0 : online.missedOffers };
+        if (event.data.state === 'available') return { status: 'available', ...base, idleSince: state.status === 'available' ? state.idleSince : event.data.at };
+        return { status: 'away', ...base, reason: event.data.reason };
+      }
+      case 'AgentLoggedOut':
+        return isOnline(state) ? { status: 'offline', profile: state.profile, conversations: state.conversations } : state;
+      case 'AgentOfferReserved':
+        return isOnline(state) ? { ...state, reservations: [...state.reservations, event.data] } : state;
+      case 'AgentOfferReleased':
+        return isOnline(state)
+          ? {
+              ...state,
+              reservations: state.reservations.filter((r) => r.offerId !== event.data.offerId),
+              missedOffers: event.data.outcome === 'expired' ? state.missedOffers + 1 : state.missedOffers,
+            }
+          : state;
+      case 'AgentConversationStarted':
+        if (state.status === 'unknown') return state;
+        if (state.status === 'offline') return { ...state, conversations: [...state.conversations, event.data.sessionId] };
+        return {
+          ...state,
+          reservations: state.reservations.filter((r) => r.offerId !== event.data.offerId),
+          conversations: [...state.conversations, event.data.sessionId],
+          missedOffers: 0,
+        };
+      case 'AgentConversationEnded':
+        if (state.status === 'unknown') return state;
+        if (state.status === 'offline') return { ...state, conversations: state.conversations.filter((c) => c !== event.data.sessionId) };
+        return { ...state, conversations: state.conversations.filter((c) => c !== event.data.sessionId), idleSince: event.data.at };
+      default:
+        return assertNever(event);
+    }
+  },
+};

@@ -1,0 +1,61 @@
+import 'reflect-metadata';
+import type { DynamicModule, INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { JsonLogger } from './json-logger.js';
+import { ConfigError, type ServiceConfig, loadConfig } from './service-config.js';
+
+export interface ServiceDefinition<C extends ServiceConfig> {
+  name: string;
+  config: new () => C;
+  module: (config: C) => DynamicModule;
+}
+
+/** Builds a service's Nest application without listening (used by tests with supertest). */
+export async function createServiceApp<C extends ServiceConfig>(definition: ServiceDefinition<C>, config: C): Promise<INestApplication> {
+  const logger = new JsonLogger(definition.name, config.LOG_LEVEL);
+  const app = await NestFactory.create(definition.module(config), { logger, abortOnError: false });
+  return app;
+}
+
+/** The `main` of every service: validated config, JSON logs, HTTP health and metrics, drain on SIGTERM. */
+export async function runService<C extends ServiceConfig>(definition: ServiceDefinition<C>): Promise<void> {
+  let config: C;
+  try {
+    config = loadConfig(definition.config);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'error', service: definition.name, msg: 'invalid configuration', problems: err.problems })}\n`);
+      process.stderr.write(`parley-${definition.name}: ${err.message}\n`);
+      process.exit(78);
+    }
+    throw err;
+  }
+  const logger = new JsonLogger(definition.name, config.LOG_LEVEL);
+  const app = await createServiceApp(definition, config);
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.log({ msg: 'shutting down: draining in-flight work', signal });
+    const force = setTimeout(() => {
+      logger.error({ msg: 'shutdown timed out; exiting', timeoutMs: config.SHUTDOWN_TIMEOUT_MS });
+      process.exit(1);
+    }, config.SHUTDOWN_TIMEOUT_MS);
+    force.unref();
+    app.close().then(
+      () => {
+        logger.log({ msg: 'stopped' });
+        process.exit(0);
+      },
+      (err: unknown) => {
+        logger.error(err as Error);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  await app.listen(config.HTTP_PORT, config.HTTP_HOST);
+  const address = app.getHttpServer().address() as { port: number } | null;
+  logger.log({ msg: 'ready', nats: config.NATS_URL, http: `http://${config.HTTP_HOST}:${address?.port ?? config.HTTP_PORT}` });
+}

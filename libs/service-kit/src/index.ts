@@ -1,0 +1,13 @@
+import 'reflect-metadata';
+export * from './tokens.js';
+export * from './service-config.js';
+export * from './json-logger.js';
+export * from './metrics.service.js';
+export * from './handles.decorator.js';
+export * from './request-router.service.js';
+export * from './delivery.publisher.js';
+export * from './health.controller.js';
+export * from './consumer-supervisor.service.js';
+export * from './parley-platform.module.js';
+export * from './bootstrap.js';
+export * from './command-metadata.js';

@@ -1,0 +1,56 @@
+import { type DynamicModule, Global, Inject, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { CommandHandler, JetStreamEventStore } from '@parley/event-store';
+import { ConsumerSupervisor } from './consumer-supervisor.service.js';
+import { DeliveryPublisher } from './delivery.publisher.js';
+import { HealthController } from './health.controller.js';
+import { MetricsService } from './metrics.service.js';
+import { RequestRouter } from './request-router.service.js';
+import type { ServiceConfig } from './service-config.js';
+import { EVENT_STORE, NATS_CONNECTION, SERVICE_CONFIG, SERVICE_NAME } from './tokens.js';
+
+@Injectable()
+class NatsConnectionCloser implements OnApplicationShutdown {
+  constructor(@Inject(NATS_CONNECTION) private readonly nc: NatsConnection) {}
+  async onApplicationShutdown(): Promise<void> {
+    if (!this.nc.isClosed()) await this.nc.drain().catch(() => this.nc.close());
+  }
+}
+
+/**
+ * What every Parley service has: the NATS connection, the event store, the command-handler shell, deliveries,
+ * the request router, health, metrics and graceful shutdown. A service module imports this and adds its handlers.
+ */
+@Global()
+@Module({})
+export class ParleyPlatformModule {
+  static forService(service: string, config: ServiceConfig): DynamicModule {
+    return {
+      module: ParleyPlatformModule,
+      imports: [DiscoveryModule],
+      controllers: [HealthController],
+      providers: [
+        { provide: SERVICE_NAME, useValue: service },
+        { provide: SERVICE_CONFIG, useValue: config },
+        {
+          provide: NATS_CONNECTION,
+          useFactory: () =>
+            connect({ servers: config.NATS_URL.split(','), name: `parley-${service}`, waitOnFirstConnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 500 }),
+        },
+        {
+          provide: EVENT_STORE,
+          inject: [NATS_CONNECTION],
+          useFactory: (nc: NatsConnection) => JetStreamEventStore.create(nc),
+        },
+        { provide: CommandHandler, inject: [EVENT_STORE], useFactory: (store: JetStreamEventStore) => new CommandHandler(store) },
+        MetricsService,
+        RequestRouter,
+        DeliveryPublisher,
+        ConsumerSupervisor,
+        NatsConnectionCloser,
+      ],
+      exports: [SERVICE_NAME, SERVICE_CONFIG, NATS_CONNECTION, EVENT_STORE, CommandHandler, MetricsService, RequestRouter, DeliveryPublisher, ConsumerSupervisor],
+    };
+  }
+}

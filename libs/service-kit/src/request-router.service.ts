@@ -1,0 +1,112 @@
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
+import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
+import { ParleyError, invalidPayload, toParleyError } from '@parley/errors';
+import { plainToInstance } from 'class-transformer';
+import { validate, type ValidationError } from 'class-validator';
+import { HANDLES_METADATA, type HandlesOptions, type RequestContext } from './handles.decorator.js';
+import { MetricsService } from './metrics.service.js';
+import { NATS_CONNECTION, SERVICE_NAME } from './tokens.js';
+
+type Handler = (payload: object, context: RequestContext) => Promise<unknown> | unknown;
+
+const fieldErrors = (errors: ValidationError[], prefix = ''): Record<string, string[]> =>
+  Object.assign(
+    {},
+    ...errors.map((e) => {
+      const path = prefix ? `${prefix}.${e.property}` : e.property;
+      return { ...(e.constraints ? { [path]: Object.values(e.constraints) } : {}), ...fieldErrors(e.children ?? [], path) };
+    }),
+  );
+
+/** Parses and validates a request body; a failure is `invalid-payload` naming every offending field. */
+export async function parsePayload<T extends object>(cls: new () => T, data: Uint8Array): Promise<T> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(new TextDecoder().decode(data));
+  } catch {
+    throw invalidPayload('the request body is not JSON');
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw invalidPayload('the request body must be a JSON object');
+  const payload = plainToInstance(cls, raw);
+  const errors = await validate(payload, { whitelist: true, forbidUnknownValues: false });
+  if (errors.length > 0) {
+    const fields = fieldErrors(errors);
+    throw invalidPayload(`invalid fields: ${Object.keys(fields).join(', ')}`, { fields });
+  }
+  return payload;
+}
+
+/**
+ * Serves every `@Handles` method over core NATS request/reply with a queue group per service, replying plain
+ * JSON (no framework envelope) as the contract requires. Errors leave as `{"error": {code, message, details}}`.
+ */
+@Injectable()
+export class RequestRouter implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('RequestRouter');
+  private readonly subscriptions: Subscription[] = [];
+  private readonly inFlight = new Set<Promise<void>>();
+  readonly subjects: string[] = [];
+
+  constructor(
+    @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
+    @Inject(SERVICE_NAME) private readonly service: string,
+    private readonly discovery: DiscoveryService,
+    private readonly scanner: MetadataScanner,
+    private readonly reflector: Reflector,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    for (const wrapper of this.discovery.getProviders()) {
+      const instance = wrapper.instance as Record<string, unknown> | undefined;
+      if (!instance || typeof instance !== 'object') continue;
+      const proto = Object.getPrototypeOf(instance) as object;
+      for (const name of this.scanner.getAllMethodNames(proto)) {
+        const method = instance[name] as Handler;
+        const options = this.reflector.get<HandlesOptions | undefined>(HANDLES_METADATA, method);
+        if (options) this.serve(options, method.bind(instance));
+      }
+    }
+  }
+
+  private serve(options: HandlesOptions, handler: Handler): void {
+    this.subjects.push(options.subject);
+    const sub = this.nc.subscribe(options.subject, {
+      queue: this.service,
+      callback: (err, msg) => {
+        if (err) return this.logger.error({ msg: 'subscription error', subject: options.subject, err: String(err) });
+        const work = this.answer(options, handler, msg).finally(() => this.inFlight.delete(work));
+        this.inFlight.add(work);
+      },
+    });
+    this.subscriptions.push(sub);
+  }
+
+  private async answer(options: HandlesOptions, handler: Handler, msg: Msg): Promise<void> {
+    const end = this.metrics.requestSeconds.startTimer({ subject: options.subject });
+    let reply: unknown;
+    let outcome = 'ok';
+    try {
+      const payload = await parsePayload(options.payload, msg.data);
+      reply = (await handler(payload, { subject: msg.subject, now: new Date().toISOString() })) ?? {};
+    } catch (err) {
+      const error = toParleyError(err);
+      outcome = error.code;
+      if (error.code === 'internal') this.logger.error({ msg: 'request failed', subject: msg.subject, err: String((err as Error)?.stack ?? err) });
+      else this.logger.debug({ msg: 'request refused', subject: msg.subject, code: error.code, reason: error.message });
+      reply = { error: error.toBody() };
+    }
+    end();
+    this.metrics.requests.inc({ subject: options.subject, outcome });
+    if (msg.reply) msg.respond(JSON.stringify(reply));
+  }
+
+  /** Stop taking requests, then let the ones in hand finish and answer. */
+  async beforeApplicationShutdown(): Promise<void> {
+    for (const sub of this.subscriptions) sub.unsubscribe();
+    await Promise.allSettled([...this.inFlight]);
+  }
+}
+
+export { ParleyError };

@@ -1,0 +1,58 @@
+import { plainToInstance, Type } from 'class-transformer';
+import { IsIn, IsInt, IsString, Matches, Max, Min, validateSync, type ValidationError } from 'class-validator';
+
+/** Settings every Parley service reads from its environment. Services extend this class with their own. */
+export class ServiceConfig {
+  @Matches(/^(nats|tls|ws|wss):\/\/[^\s,]+(,(nats|tls|ws|wss):\/\/[^\s,]+)*$/, { message: 'NATS_URL must be one or more comma-separated nats:// URLs' })
+  NATS_URL = 'nats://127.0.0.1:4222';
+
+  @IsString()
+  @Matches(/^[0-9.:a-fA-F]+$|^localhost$/, { message: 'HTTP_HOST must be an IP address or localhost' })
+  HTTP_HOST = '127.0.0.1';
+
+  @Type(() => Number)
+  @IsInt({ message: 'HTTP_PORT must be an integer' })
+  @Min(0)
+  @Max(65_535)
+  HTTP_PORT = 0;
+
+  @IsIn(['debug', 'info', 'warn', 'error'], { message: 'LOG_LEVEL must be one of debug, info, warn, error' })
+  LOG_LEVEL: 'debug' | 'info' | 'warn' | 'error' = 'info';
+
+  @Type(() => Number)
+  @IsInt({ message: 'SHUTDOWN_TIMEOUT_MS must be an integer' })
+  @Min(0)
+  SHUTDOWN_TIMEOUT_MS = 10_000;
+
+  @Type(() => Number)
+  @IsInt({ message: 'CONSUMER_ACK_WAIT_MS must be an integer' })
+  @Min(100)
+  CONSUMER_ACK_WAIT_MS = 5_000;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+const flatten = (errors: ValidationError[]): string[] =>
+  errors.flatMap((e) => [
+    ...Object.values(e.constraints ?? {}).map((m) => `${e.property}=${JSON.stringify(e.value)}: ${m}`),
+    ...flatten(e.children ?? []),
+  ]);
+
+/** Reads and validates the environment; only variables the class declares are taken. */
+export function loadConfig<T extends object>(cls: new () => T, env: NodeJS.ProcessEnv = process.env): T {
+  const defaults = new cls() as Record<string, unknown>;
+  const raw: Record<string, unknown> = { ...defaults };
+  for (const key of Object.keys(defaults)) {
+    const value = env[key];
+    if (value !== undefined && value !== '') raw[key] = value;
+  }
+  const config = plainToInstance(cls, raw);
+  const problems = flatten(validateSync(config, { forbidUnknownValues: false }));
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}

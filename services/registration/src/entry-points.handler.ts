@@ -1,0 +1,61 @@
+import { Injectable } from '@nestjs/common';
+import { EntryPointRequest, LookupRequest, RegisterEntryPointRequest, SUBJECTS } from '@parley/contracts';
+import { entryPointDecider, isEntryPointRegistered } from '@parley/domain';
+import { conflict } from '@parley/errors';
+import { CommandHandler } from '@parley/event-store';
+import { Handles, type RequestContext, commandContext } from '@parley/service-kit';
+import { RegistryService } from './registry.service.js';
+
+const stream = (entryPointId: string) => ({ aggregate: 'entrypoint', id: entryPointId });
+
+/** Contact-center presence: an entry point is registered while its lease runs. */
+@Injectable()
+export class EntryPointsHandler {
+  constructor(
+    private readonly commands: CommandHandler,
+    private readonly registry: RegistryService,
+  ) {}
+
+  @Handles(SUBJECTS.registrationRegister, RegisterEntryPointRequest)
+  async register(req: RegisterEntryPointRequest, ctx: RequestContext) {
+    const registry = await this.registry.fresh();
+    const holder = registry.byAddress[req.address];
+    const held = holder && holder !== req.entryPointId ? registry.entryPoints[holder] : undefined;
+    if (held && isEntryPointRegistered(held, ctx.now)) {
+      throw conflict('this address is registered by another entry point', { address: req.address, entryPointId: holder });
+    }
+    const result = await this.commands.handle(
+      entryPointDecider,
+      stream(req.entryPointId),
+      {
+        kind: 'register',
+        registration: { address: req.address, queueId: req.queueId, displayName: req.displayName ?? null, flowId: req.flowId ?? null, leaseSeconds: req.leaseSeconds },
+        now: ctx.now,
+      },
+      commandContext(ctx.now, `entrypoint:${req.entryPointId}`),
+    );
+    const state = result.state;
+    return { entryPointId: req.entryPointId, expiresAt: state.status === 'registered' ? state.expiresAt : ctx.now };
+  }
+
+  @Handles(SUBJECTS.registrationHeartbeat, EntryPointRequest)
+  async heartbeat(req: EntryPointRequest, ctx: RequestContext) {
+    const { state } = await this.commands.handle(entryPointDecider, stream(req.entryPointId), { kind: 'heartbeat', now: ctx.now }, commandContext(ctx.now, `entrypoint:${req.entryPointId}`));
+    return { expiresAt: state.status === 'registered' ? state.expiresAt : ctx.now };
+  }
+
+  @Handles(SUBJECTS.registrationUnregister, EntryPointRequest)
+  async unregister(req: EntryPointRequest, ctx: RequestContext) {
+    await this.commands.handle(entryPointDecider, stream(req.entryPointId), { kind: 'unregister', now: ctx.now }, commandContext(ctx.now, `entrypoint:${req.entryPointId}`));
+    return {};
+  }
+
+  @Handles(SUBJECTS.registrationLookup, LookupRequest)
+  async lookup(req: LookupRequest, ctx: RequestContext) {
+    const registry = await this.registry.fresh();
+    const entryPointId = registry.byAddress[req.address];
+    const state = entryPointId ? registry.entryPoints[entryPointId] : undefined;
+    if (!entryPointId || !state || !isEntryPointRegistered(state, ctx.now)) return { registered: false, open: false };
+    return { registered: true, open: true, entryPointId, queueId: state.queueId, flowId: state.flowId, displayName: state.displayName };
+  }
+}

@@ -1,0 +1,20 @@
+import { Module } from '@nestjs/common';
+import { ParleyPlatformModule, type ServiceDefinition } from '@parley/service-kit';
+import { AgentsHandler } from './agents.handler.js';
+import { EntryPointsHandler } from './entry-points.handler.js';
+import { LeaseSweeper } from './lease-sweeper.service.js';
+import { RegistrationConfig } from './registration.config.js';
+import { RegistryService } from './registry.service.js';
+
+@Module({})
+class RegistrationModule {}
+
+export const registrationService: ServiceDefinition<RegistrationConfig> = {
+  name: 'registration',
+  config: RegistrationConfig,
+  module: (config) => ({
+    module: RegistrationModule,
+    imports: [ParleyPlatformModule.forService('registration', config)],
+    providers: [RegistryService, EntryPointsHandler, AgentsHandler, LeaseSweeper],
+  }),
+};
