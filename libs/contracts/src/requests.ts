@@ -46,7 +46,7 @@ export class RegisterEntryPointRequest {
   @Matches(ADDRESS, { message: 'address must be an IM address like support@acme.example' }) address!: string;
   @IsOptional() @IsString() @MaxLength(200) displayName?: string;
   @Matches(ID, { message: `queueId ${ID_MESSAGE}` }) queueId!: string;
-  @IsInt() @Min(5) @Max(86_400) leaseSeconds!: number;
+  @IsInt() @Min(1) @Max(86_400) leaseSeconds!: number;
   @IsOptional() @Matches(ID, { message: `flowId ${ID_MESSAGE}` }) flowId?: string;
 }
 
@@ -96,7 +96,7 @@ export class AgentLoginRequest {
   @IsArray() @ArrayMaxSize(100) @IsString({ each: true }) capabilities!: string[];
   /** Added in v1: the queues this agent serves; absent means every queue. */
   @IsOptional() @IsArray() @ArrayMaxSize(200) @Matches(ID, { each: true, message: `queues ${ID_MESSAGE}` }) queues?: string[];
-  @IsOptional() @IsInt() @Min(5) @Max(86_400) leaseSeconds?: number;
+  @IsOptional() @IsInt() @Min(1) @Max(86_400) leaseSeconds?: number;
 }
 
 export class AgentRequest {

@@ -17,6 +17,8 @@ export const SUBJECTS = {
   /** Reporting's status reports for a waiting customer, readdressed by buffer (internal to Parley). */
   bufferStatus: 'parley.v1.buffer.status',
   statsQueue: 'parley.v1.stats.queue.*',
+  /** The live queue projection and its position (operators, rebuild checks). */
+  reportingProjection: 'parley.v1.reporting.projection.queues',
 } as const;
 
 export const imDeliverSubject = (channel: string) => `parley.v1.im.deliver.${channel}`;

@@ -148,3 +148,11 @@ export function estimateWaitSeconds(snapshot: QueueSnapshot, position: number, d
   const capacity = Math.max(1, snapshot.staffedCapacity);
   return Math.ceil(((position + 1) * handle) / capacity);
 }
+
+/** The view as a named, versioned projection (structurally a `Projection` of the event-store lib). */
+export const contactCenterProjection = (name: string) => ({
+  name,
+  version: 1,
+  initial: emptyView,
+  apply: applyToView,
+});

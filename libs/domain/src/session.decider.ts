@@ -51,7 +51,7 @@ export type SessionEvent =
 
 export type SessionCommand =
   | { kind: 'open'; core: SessionCore; queueId: string; priority: number }
-  | { kind: 'receive-customer-message'; from: string; messageId: string; body: string; now: string }
+  | { kind: 'receive-customer-message'; channel: string; from: string; messageId: string; body: string; now: string }
   | { kind: 'offer'; offerId: string; agentId: string; expiresAt: string; now: string }
   | { kind: 'accept-offer'; offerId: string; agentId: string; now: string }
   | { kind: 'decline-offer'; offerId: string; agentId: string | null; outcome: OfferOutcome; reason: string | null; now: string }
@@ -80,7 +80,7 @@ export const sessionDecider = {
         ];
       case 'receive-customer-message': {
         const s = live(state);
-        if (s.core.customerAddress !== command.from) throw forbidden('the sender is not this session\'s customer');
+        if (s.core.customerAddress !== command.from || s.core.channel !== command.channel) throw forbidden('the sender is not this session\'s customer');
         if (s.messageIds.includes(command.messageId)) return [];
         return [{ type: 'CustomerMessageReceived', data: { messageId: command.messageId, body: command.body, at: command.now } }];
       }

@@ -46,7 +46,7 @@ export class CommandHandler {
   private readonly maxAttempts: number;
 
   constructor(
-    private readonly store: EventStore,
+    readonly store: EventStore,
     private readonly options: CommandHandlerOptions = {},
   ) {
     this.maxAttempts = options.maxAttempts ?? 5;

@@ -11,3 +11,4 @@ export * from './consumer-supervisor.service.js';
 export * from './parley-platform.module.js';
 export * from './bootstrap.js';
 export * from './command-metadata.js';
+export * from './nats-request.js';

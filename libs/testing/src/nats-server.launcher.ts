@@ -13,6 +13,8 @@ export interface NatsServerHandle {
   readonly url: string;
   readonly port: number;
   readonly storeDir: string;
+  /** HTTP monitoring port (`/subsz`, `/healthz`), when asked for. */
+  readonly monitorPort?: number;
   /** Stops the server but keeps its store, so `start` brings the same data back on the same port. */
   pause(): Promise<void>;
   start(): Promise<void>;
@@ -29,17 +31,18 @@ process.once('exit', () => {
  * Starts a real nats-server with JetStream on a free loopback port and a temp store dir, and resolves once it
  * accepts clients. Every integration and end-to-end suite uses this; nothing is mocked.
  */
-export async function startNatsServer(options: { storeDir?: string; port?: number } = {}): Promise<NatsServerHandle> {
+export async function startNatsServer(options: { storeDir?: string; port?: number; monitor?: boolean } = {}): Promise<NatsServerHandle> {
   const bin = process.env.NATS_SERVER_BIN ?? findExecutable('nats-server');
   if (!bin) throw new Error(NATS_SERVER_MISSING);
   const ownsStore = options.storeDir === undefined;
   const storeDir = options.storeDir ?? mkdtempSync(join(tmpdir(), 'parley-nats-'));
   const port = options.port ?? (await freePort());
+  const monitorPort = options.monitor ? await freePort() : undefined;
   let child: ChildProcess | undefined;
   let stderr = '';
 
   const start = async () => {
-    const proc = spawn(bin, ['-js', '-sd', storeDir, '-a', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const proc = spawn(bin, ['-js', '-sd', storeDir, '-a', '127.0.0.1', '-p', String(port), ...(monitorPort ? ['-m', String(monitorPort)] : [])], { stdio: ['ignore', 'ignore', 'pipe'] });
     child = proc;
     live.add(proc);
     proc.stderr?.on('data', (d) => (stderr = (stderr + d.toString()).slice(-4_000)));
@@ -68,6 +71,7 @@ export async function startNatsServer(options: { storeDir?: string; port?: numbe
     url: `nats://127.0.0.1:${port}`,
     port,
     storeDir,
+    monitorPort,
     pause: halt,
     start,
     stop: async () => {

@@ -1,0 +1,95 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort } from './free-port.js';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+
+export interface ServiceHandle {
+  readonly name: string;
+  readonly httpPort: number;
+  readonly logFile: string;
+  /** Resolves once `/health/ready` answers 200. */
+  start(): Promise<void>;
+  /** SIGTERM and wait for a clean exit (graceful drain). Resolves with the exit code. */
+  stop(): Promise<number | null>;
+  /** SIGKILL: a crash, no shutdown hooks. */
+  kill(): Promise<void>;
+  readonly running: boolean;
+}
+
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
+export async function waitForHttp(url: string, { timeoutMs = 30_000, status = 200, isAlive }: { timeoutMs?: number; status?: number; isAlive?: () => boolean } = {}): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let delay = 20;
+  let last = 'no answer';
+  for (;;) {
+    if (isAlive && !isAlive()) throw new Error(`process behind ${url} exited (${last})`);
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+      last = `HTTP ${res.status}`;
+      if (res.status === status) return;
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    if (Date.now() > deadline) throw new Error(`${url} did not answer ${status} within ${timeoutMs} ms (last: ${last})`);
+    await new Promise((r) => setTimeout(r, delay));
+    delay = Math.min(delay * 2, 250);
+  }
+}
+
+/**
+ * Runs a built Parley service (`services/<name>/dist/main.js`) as its own process on loopback, the way the
+ * start command does, with its JSON log in `logDir`.
+ */
+export async function launchService(name: string, env: Record<string, string>, logDir: string): Promise<ServiceHandle> {
+  const main = join(repoRoot, 'services', name, 'dist', 'main.js');
+  if (!existsSync(main)) throw new Error(`${main} is missing: build first (npx nx run-many -t build)`);
+  mkdirSync(logDir, { recursive: true });
+  const httpPort = await freePort();
+  const logFile = join(logDir, `${name}.log`);
+  let child: ChildProcess | undefined;
+  const alive = () => !!child && child.exitCode === null && child.signalCode === null;
+  const handle: ServiceHandle = {
+    name,
+    httpPort,
+    logFile,
+    get running() {
+      return alive();
+    },
+    async start() {
+      const log = createWriteStream(logFile, { flags: 'a' });
+      const proc = spawn(process.execPath, [main], {
+        cwd: repoRoot,
+        env: { ...process.env, HTTP_HOST: '127.0.0.1', HTTP_PORT: String(httpPort), LOG_LEVEL: 'info', ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      child = proc;
+      live.add(proc);
+      proc.stdout?.pipe(log);
+      proc.stderr?.pipe(log);
+      proc.once('exit', () => live.delete(proc));
+      await waitForHttp(`http://127.0.0.1:${httpPort}/health/ready`, { isAlive: alive });
+    },
+    async stop() {
+      const proc = child;
+      if (!proc || !alive()) return proc?.exitCode ?? null;
+      const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+      proc.kill('SIGTERM');
+      return exited;
+    },
+    async kill() {
+      const proc = child;
+      if (!proc || !alive()) return;
+      const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+      proc.kill('SIGKILL');
+      await exited;
+    },
+  };
+  return handle;
+}

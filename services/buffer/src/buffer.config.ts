@@ -1,0 +1,3 @@
+import { ServiceConfig } from '@parley/service-kit';
+
+export class BufferConfig extends ServiceConfig {}

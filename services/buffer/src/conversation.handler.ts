@@ -1,0 +1,90 @@
+import { Injectable } from '@nestjs/common';
+import {
+  AgentMessageRequest,
+  AgentSessionEndRequest,
+  CustomerMessageRequest,
+  SUBJECTS,
+  StatusReportRequest,
+  UnsubscribeRequest,
+} from '@parley/contracts';
+import { sessionDecider } from '@parley/domain';
+import { notFound } from '@parley/errors';
+import { CommandHandler } from '@parley/event-store';
+import { DeliveryPublisher, Handles, type RequestContext, commandContext } from '@parley/service-kit';
+import { sessionIdOf, sessionStream } from './session-streams.js';
+
+const waitText = (position: number, seconds: number) =>
+  `You are number ${position + 1} in the queue. Estimated wait: ${seconds < 60 ? 'under a minute' : `about ${Math.round(seconds / 60)} min`}.`;
+
+/** The conversation of a session: every message is an event on its stream, the durable message queue. */
+@Injectable()
+export class ConversationHandler {
+  constructor(
+    private readonly commands: CommandHandler,
+    private readonly deliveries: DeliveryPublisher,
+  ) {}
+
+  @Handles(SUBJECTS.imMessage, CustomerMessageRequest)
+  async customerMessage(req: CustomerMessageRequest, ctx: RequestContext) {
+    const sessionId = sessionIdOf(req.to);
+    await this.commands.handle(
+      sessionDecider,
+      sessionStream(sessionId),
+      { kind: 'receive-customer-message', channel: req.channel, from: req.from, messageId: req.messageId, body: req.body, now: ctx.now },
+      commandContext(ctx.now, 'customer', `customer-message:${sessionId}:${req.messageId}`),
+    );
+    return { sessionId, accepted: true };
+  }
+
+  @Handles(SUBJECTS.imUnsubscribe, UnsubscribeRequest)
+  async unsubscribe(req: UnsubscribeRequest, ctx: RequestContext) {
+    const sessionId = sessionIdOf(req.to);
+    const { state } = await this.commands.handle(
+      sessionDecider,
+      sessionStream(sessionId),
+      { kind: 'end', endedBy: 'customer', agentId: null, from: req.from, reason: 'customer-left', disposition: null, now: ctx.now },
+      commandContext(ctx.now, 'customer'),
+    );
+    return { sessionId, state: state.status === 'ended' && state.abandoned ? 'abandoned' : state.status };
+  }
+
+  @Handles(SUBJECTS.agentMessage, AgentMessageRequest)
+  async agentMessage(req: AgentMessageRequest, ctx: RequestContext) {
+    await this.commands.handle(
+      sessionDecider,
+      sessionStream(req.sessionId),
+      { kind: 'send-agent-message', agentId: req.agentId, messageId: req.messageId, body: req.body, now: ctx.now },
+      commandContext(ctx.now, `agent:${req.agentId}`, `agent-message:${req.sessionId}:${req.messageId}`),
+    );
+    return { accepted: true };
+  }
+
+  @Handles(SUBJECTS.agentSessionEnd, AgentSessionEndRequest)
+  async agentEnd(req: AgentSessionEndRequest, ctx: RequestContext) {
+    await this.commands.handle(
+      sessionDecider,
+      sessionStream(req.sessionId),
+      { kind: 'end', endedBy: 'agent', agentId: req.agentId, from: null, reason: 'agent-ended', disposition: req.disposition ?? null, now: ctx.now },
+      commandContext(ctx.now, `agent:${req.agentId}`),
+    );
+    return {};
+  }
+
+  /** Reporting's status report for one waiting customer, readdressed here to the customer's own address. */
+  @Handles(SUBJECTS.bufferStatus, StatusReportRequest)
+  async status(req: StatusReportRequest) {
+    const { state } = await this.commands.load(sessionDecider, sessionStream(req.sessionId));
+    if (state.status === 'none') throw notFound('no such session');
+    if (state.status !== 'queued') return { delivered: false };
+    await this.deliveries.toCustomer(state.core.channel, {
+      deliveryId: req.statusId,
+      sessionId: req.sessionId,
+      to: state.core.customerAddress,
+      from: state.core.sessionAddress,
+      kind: 'status',
+      body: waitText(req.position, req.estimatedWaitSeconds),
+      status: { position: req.position, estimatedWaitSeconds: req.estimatedWaitSeconds },
+    });
+    return { delivered: true };
+  }
+}

@@ -1,0 +1,84 @@
+import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import type { SessionEvent } from '@parley/domain';
+import { type EventStore, type StoredEvent, toDomainEvent } from '@parley/event-store';
+import { ConsumerSupervisor, DeliveryPublisher, EVENT_STORE } from '@parley/service-kit';
+import { sessionStream, stateAt } from './session-streams.js';
+
+/** A delivery's ID is fixed by the event and the recipient, so a redelivery after a crash repeats it exactly. */
+const deliveryId = (event: StoredEvent, recipient: string) => `${event.id}.${recipient}`;
+
+/**
+ * Turns session events into deliveries, after the fact (no dual writes): customer messages to the assigned
+ * agent (the backlog first, in order, on assignment), agent replies to the customer from the session address,
+ * and the end of the conversation to both sides. Acknowledged only after the delivery is stored.
+ */
+@Injectable()
+export class DeliveryProcessManager implements OnApplicationBootstrap {
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    private readonly consumers: ConsumerSupervisor,
+    private readonly deliveries: DeliveryPublisher,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.consumers.start('buffer-deliveries', 'session', (event) => this.handle(event));
+  }
+
+  async handle(event: StoredEvent): Promise<void> {
+    const e = toDomainEvent<SessionEvent>(event);
+    if (e.type !== 'CustomerMessageReceived' && e.type !== 'SessionAssigned' && e.type !== 'AgentMessageSent' && e.type !== 'SessionEnded') return;
+    const { events } = await this.store.readStream(sessionStream(event.aggregateId));
+    const state = stateAt(events, event.position);
+    if (state.status === 'none') return;
+    const { core } = state;
+    switch (e.type) {
+      case 'CustomerMessageReceived':
+        if (state.status === 'assigned') await this.toAgent(state.agentId, core.sessionAddress, event, e.data.body);
+        return;
+      case 'SessionAssigned':
+        for (const earlier of events) {
+          if (earlier.position >= event.position) break;
+          const m = toDomainEvent<SessionEvent>(earlier);
+          if (m.type === 'CustomerMessageReceived') await this.toAgent(e.data.agentId, core.sessionAddress, earlier, m.data.body);
+        }
+        return;
+      case 'AgentMessageSent':
+        await this.deliveries.toCustomer(core.channel, {
+          deliveryId: deliveryId(event, 'customer'),
+          sessionId: core.sessionId,
+          to: core.customerAddress,
+          from: core.sessionAddress,
+          kind: 'text',
+          body: e.data.body,
+        });
+        return;
+      case 'SessionEnded':
+        if (e.data.endedBy !== 'customer') {
+          await this.deliveries.toCustomer(core.channel, {
+            deliveryId: deliveryId(event, 'customer'),
+            sessionId: core.sessionId,
+            to: core.customerAddress,
+            from: core.sessionAddress,
+            kind: 'system',
+            body: 'The conversation has ended. Thank you for contacting us.',
+          });
+        }
+        if (e.data.agentId && e.data.endedBy !== 'agent') {
+          await this.deliveries.toAgent(e.data.agentId, {
+            deliveryId: deliveryId(event, e.data.agentId),
+            kind: 'session-ended',
+            sessionId: core.sessionId,
+            from: core.sessionAddress,
+            body: e.data.reason,
+          });
+        }
+        return;
+    }
+  }
+
+  /** Agents only ever see the session address, never the customer's own. */
+  private async toAgent(agentId: string, sessionAddress: string, event: StoredEvent, body: string): Promise<void> {
+    await this.deliveries.toAgent(agentId, { deliveryId: deliveryId(event, agentId), kind: 'message', sessionId: event.aggregateId, from: sessionAddress, body });
+  }
+}
+

@@ -1,0 +1,48 @@
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { type KV, Kvm } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { NATS_CONNECTION } from '@parley/service-kit';
+import { createHash } from 'node:crypto';
+
+export type Claim = { outcome: 'claimed' } | { outcome: 'taken'; sessionId: string; revision: number };
+
+/**
+ * Which open session a customer has at an entry point, in JetStream KV. Creating the key is atomic, so two
+ * concurrent subscribes of one customer end in one session; a key left by an ended session is replaced by
+ * compare-and-set on its revision.
+ */
+@Injectable()
+export class CustomerSessionsIndex implements OnModuleInit {
+  private kv!: KV;
+
+  constructor(@Inject(NATS_CONNECTION) private readonly nc: NatsConnection) {}
+
+  async onModuleInit(): Promise<void> {
+    this.kv = await new Kvm(this.nc).create('parley_customer_sessions', { history: 1 });
+  }
+
+  key(entryPointId: string, channel: string, customerAddress: string): string {
+    return createHash('sha256').update(`${entryPointId}\n${channel}\n${customerAddress}`).digest('hex');
+  }
+
+  async claim(key: string, sessionId: string): Promise<Claim> {
+    try {
+      await this.kv.create(key, sessionId);
+      return { outcome: 'claimed' };
+    } catch {
+      const entry = await this.kv.get(key);
+      if (!entry || entry.operation !== 'PUT') return this.claim(key, sessionId);
+      return { outcome: 'taken', sessionId: entry.string(), revision: entry.revision };
+    }
+  }
+
+  /** Replaces a stale entry; false when another subscribe replaced it first. */
+  async replace(key: string, sessionId: string, revision: number): Promise<boolean> {
+    try {
+      await this.kv.update(key, sessionId, revision);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}

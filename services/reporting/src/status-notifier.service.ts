@@ -1,0 +1,90 @@
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { SUBJECTS } from '@parley/contracts';
+import { estimateWaitSeconds, queueSnapshot, waitingByQueue } from '@parley/domain';
+import { NATS_CONNECTION, SERVICE_CONFIG, natsRequest } from '@parley/service-kit';
+import type { ReportingConfig } from './reporting.config.js';
+import { QueueViewService } from './queue-view.service.js';
+
+/**
+ * Tells every waiting customer their position and estimated wait: when the position changes, and at a
+ * cadence. Reports go to buffer (the reporting session), which readdresses them to the customer.
+ */
+@Injectable()
+export class StatusNotifier implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('StatusNotifier');
+  private readonly lastPosition = new Map<string, number>();
+  private readonly lastSentAt = new Map<string, number>();
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+  private dirty = false;
+  private stopped = false;
+  private unsubscribe?: () => void;
+
+  constructor(
+    private readonly view: QueueViewService,
+    @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
+    @Inject(SERVICE_CONFIG) private readonly config: ReportingConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.unsubscribe = this.view.runner.onApplied(() => this.schedule());
+    this.timer = setInterval(() => this.schedule(), 1_000);
+    this.schedule();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    this.unsubscribe?.();
+    await this.running;
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.dirty = true;
+      return;
+    }
+    // Let a burst of events settle into one pass, so a customer is not told a position that is already stale.
+    this.running = new Promise<void>((r) => setImmediate(r))
+      .then(() => this.pass(Date.now()))
+      .catch((err: unknown) => this.logger.warn({ msg: 'status pass failed', err: String(err) }))
+      .finally(() => {
+        this.running = undefined;
+        if (this.dirty) {
+          this.dirty = false;
+          this.schedule();
+        }
+      });
+  }
+
+  private async pass(nowMs: number): Promise<void> {
+    const now = new Date(nowMs).toISOString();
+    const view = this.view.runner.state;
+    const waitingNow = new Set<string>();
+    for (const [queueId, waiting] of waitingByQueue(view)) {
+      const snapshot = queueSnapshot(view, queueId, now, waiting);
+      // A session with an offer out is being connected: it leaves the line, and whoever was behind it moves up.
+      const line = waiting.filter((s) => !s.offer);
+      for (const [position, session] of line.entries()) {
+        const sessionId = session.core.sessionId;
+        waitingNow.add(sessionId);
+        const changed = this.lastPosition.get(sessionId) !== position;
+        const due = nowMs - (this.lastSentAt.get(sessionId) ?? 0) >= this.config.STATUS_INTERVAL_SECONDS * 1000;
+        if (!changed && !due) continue;
+        const estimatedWaitSeconds = estimateWaitSeconds(snapshot, position, this.config.DEFAULT_HANDLE_SECONDS);
+        const statusId = `${sessionId}.status.${changed ? `p${position}.${this.view.runner.position}` : `t${nowMs}`}`;
+        await natsRequest(this.nc, SUBJECTS.bufferStatus, { sessionId, statusId, position, estimatedWaitSeconds });
+        this.lastPosition.set(sessionId, position);
+        this.lastSentAt.set(sessionId, nowMs);
+      }
+    }
+    for (const id of this.lastPosition.keys()) {
+      if (!waitingNow.has(id)) {
+        this.lastPosition.delete(id);
+        this.lastSentAt.delete(id);
+      }
+    }
+  }
+}

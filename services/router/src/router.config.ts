@@ -1,0 +1,26 @@
+import { Type } from 'class-transformer';
+import { IsInt, Max, Min } from 'class-validator';
+import { ServiceConfig } from '@parley/service-kit';
+
+export class RouterConfig extends ServiceConfig {
+  @Type(() => Number)
+  @IsInt({ message: 'OFFER_TIMEOUT_SECONDS must be an integer' })
+  @Min(1)
+  @Max(3_600)
+  OFFER_TIMEOUT_SECONDS = 30;
+
+  @Type(() => Number)
+  @IsInt({ message: 'MAX_MISSED_OFFERS must be an integer' })
+  @Min(1)
+  MAX_MISSED_OFFERS = 3;
+
+  @Type(() => Number)
+  @IsInt({ message: 'DECLINE_COOLDOWN_SECONDS must be an integer' })
+  @Min(0)
+  DECLINE_COOLDOWN_SECONDS = 60;
+
+  @Type(() => Number)
+  @IsInt({ message: 'ROUTING_TICK_MS must be an integer' })
+  @Min(50)
+  ROUTING_TICK_MS = 250;
+}
