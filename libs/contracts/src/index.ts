@@ -1,4 +1,3 @@
-import 'reflect-metadata';
 export * from './subjects.js';
 export * from './requests.js';
 export * from './deliveries.js';

@@ -1,4 +1,3 @@
-import 'reflect-metadata';
 export * from './tokens.js';
 export * from './service-config.js';
 export * from './json-logger.js';
