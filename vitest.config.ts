@@ -22,6 +22,10 @@ export default defineConfig({
     hookTimeout: timeouts[tier],
     pool: 'forks',
     fileParallelism: tier !== 'e2e',
-    reporters: process.env.CI ? ['default'] : ['default'],
+    // The test command sums these JSON reports into one closing line.
+    reporters: process.env.PARLEY_TEST_REPORT_DIR ? ['default', 'json'] : ['default'],
+    outputFile: process.env.PARLEY_TEST_REPORT_DIR
+      ? { json: `${process.env.PARLEY_TEST_REPORT_DIR}/${process.env.NX_TASK_TARGET_PROJECT ?? 'workspace'}-${tier}.json` }
+      : undefined,
   },
 });

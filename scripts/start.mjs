@@ -1,0 +1,118 @@
+#!/usr/bin/env node
+// Starts Parley on this machine: dependencies, a build, nats-server with JetStream (unless NATS_URL points at
+// one), the five services, and a demo contact center. Ctrl-C stops all of it.
+import { spawn } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { connect as tcp } from 'node:net';
+import { join } from 'node:path';
+import { ensureDebianProgram, ensureDependencies, log, nxEnv, root, run } from './prerequisites.mjs';
+
+const SERVICES = [
+  ['registration', 3101],
+  ['presence-proxy', 3102],
+  ['buffer', 3103],
+  ['router', 3104],
+  ['reporting', 3105],
+];
+const dataDir = join(root, '.data');
+const logDir = join(dataDir, 'logs');
+const children = [];
+let stopping = false;
+
+const waitFor = async (what, probe, timeoutMs = 60_000) => {
+  const deadline = Date.now() + timeoutMs;
+  for (let delay = 20; ; delay = Math.min(delay * 2, 500)) {
+    if (await probe()) return;
+    if (Date.now() > deadline) throw new Error(`${what} did not come up within ${timeoutMs / 1000} s (see ${logDir})`);
+    await new Promise((r) => setTimeout(r, delay));
+  }
+};
+const portOpen = (port) =>
+  new Promise((resolve) => {
+    const s = tcp({ host: '127.0.0.1', port }, () => (s.destroy(), resolve(true)));
+    s.on('error', () => resolve(false));
+  });
+const httpOk = async (url) => {
+  try {
+    return (await fetch(url, { signal: AbortSignal.timeout(2_000) })).status === 200;
+  } catch {
+    return false;
+  }
+};
+
+function launch(name, command, args, env = {}) {
+  const out = createWriteStream(join(logDir, `${name}.log`), { flags: 'a' });
+  const child = spawn(command, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout.pipe(out);
+  child.stderr.pipe(out);
+  // Warnings and errors reach the console too; the full JSON log is in the file.
+  child.stdout.on('data', (chunk) => {
+    for (const line of chunk.toString().split('\n')) if (/"level":"(warn|error)"/.test(line)) process.stdout.write(`[${name}] ${line}\n`);
+  });
+  child.on('exit', (code, signal) => {
+    if (!stopping) {
+      log(`${name} exited (${signal ?? code}); stopping Parley. Log: ${join(logDir, `${name}.log`)}`);
+      void stop(1);
+    }
+  });
+  children.push({ name, child });
+  return child;
+}
+
+async function stop(code = 0) {
+  if (stopping) return;
+  stopping = true;
+  log('stopping ...');
+  // Services first (they drain), nats-server last.
+  const services = children.filter((c) => c.name !== 'nats-server').reverse();
+  await Promise.all(services.map(({ child }) => new Promise((r) => (child.exitCode !== null ? r() : (child.once('exit', r), child.kill('SIGTERM'))))));
+  const nats = children.find((c) => c.name === 'nats-server');
+  if (nats && nats.child.exitCode === null) await new Promise((r) => (nats.child.once('exit', r), nats.child.kill('SIGTERM')));
+  log('stopped.');
+  process.exit(code);
+}
+process.on('SIGINT', () => void stop(0));
+process.on('SIGTERM', () => void stop(0));
+
+try {
+  mkdirSync(logDir, { recursive: true });
+  ensureDependencies();
+  log('building ...');
+  if (run('npx', ['nx', 'run-many', '-t', 'build', '--output-style=static'], { env: nxEnv, stdio: ['ignore', 'ignore', 'inherit'] }) !== 0) throw new Error('build failed');
+
+  let natsUrl = process.env.NATS_URL;
+  if (!natsUrl) {
+    const port = Number(process.env.PARLEY_NATS_PORT ?? 4222);
+    const monitor = Number(process.env.PARLEY_NATS_MONITOR_PORT ?? 8222);
+    if (await portOpen(port)) throw new Error(`port ${port} is taken: stop what runs there, set PARLEY_NATS_PORT, or set NATS_URL to use that server`);
+    const bin = ensureDebianProgram('nats-server');
+    mkdirSync(join(dataDir, 'nats'), { recursive: true });
+    launch('nats-server', bin, ['-js', '-sd', join(dataDir, 'nats'), '-a', '127.0.0.1', '-p', String(port), '-m', String(monitor)]);
+    await waitFor('nats-server', () => portOpen(port));
+    natsUrl = `nats://127.0.0.1:${port}`;
+  }
+  for (const [name, port] of SERVICES) {
+    launch(name, process.execPath, [join(root, 'services', name, 'dist', 'main.js')], { NATS_URL: natsUrl, HTTP_PORT: String(port) });
+  }
+  await Promise.all(SERVICES.map(([name, port]) => waitFor(name, () => httpOk(`http://127.0.0.1:${port}/health/ready`))));
+  const demo = launch('demo-center', process.execPath, [join(root, 'scripts', 'demo-center.mjs')], { NATS_URL: natsUrl });
+  await new Promise((resolve, reject) => {
+    demo.stdout.on('data', (d) => d.toString().includes('demo contact center ready') && resolve());
+    demo.once('exit', () => reject(new Error('the demo contact center failed to start')));
+  });
+
+  log('Parley is running:');
+  console.table(
+    Object.fromEntries([
+      ['nats-server', { where: natsUrl, notes: process.env.NATS_URL ? 'from NATS_URL' : `JetStream store ${join(dataDir, 'nats')}` }],
+      ...SERVICES.map(([name, port]) => [name, { where: `http://127.0.0.1:${port}`, notes: '/health/live /health/ready /metrics' }]),
+      ['demo contact center', { where: 'support@parley.example.test', notes: 'queue "support", bot agent demo-bot' }],
+    ]),
+  );
+  log(`logs: ${logDir}`);
+  log(`try it: node scripts/demo-customer.mjs   (a customer on the command line)`);
+  log('Ctrl-C stops everything.');
+} catch (err) {
+  process.stderr.write(`[parley] ${err.message}\n`);
+  await stop(1);
+}
