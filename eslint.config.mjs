@@ -32,4 +32,18 @@ export default [
       ],
     },
   },
+  {
+    // The pure core reads no clock, draws no random numbers and does no I/O: time and IDs come in with commands.
+    files: ['libs/domain/src/**/*.ts', 'libs/errors/src/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['node:*', 'fs', 'fs/*', 'net', 'http', 'https', 'child_process', 'crypto', 'os', 'path'], message: 'domain code does no I/O' }] }],
+      'no-restricted-properties': [
+        'error',
+        { object: 'Date', property: 'now', message: 'pass the time in with the command' },
+        { object: 'Math', property: 'random', message: 'pass IDs and randomness in with the command' },
+      ],
+      'no-restricted-syntax': ['error', { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'pass the time in with the command' }],
+    },
+  },
 ];

@@ -1,4 +1,6 @@
 import { SUBJECTS } from '@parley/contracts';
+import { contactCenterProjection } from '@parley/domain';
+import { ProjectionRunner } from '@parley/event-store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ParleyStack, until } from './parley-stack.js';
 
@@ -175,8 +177,6 @@ describe('queue, offers and conversation', () => {
 
 describe('projections', () => {
   it('rebuilds reporting\'s queue projection from sequence 1 to the live one', async () => {
-    const { ProjectionRunner } = await import('@parley/event-store');
-    const { contactCenterProjection } = await import('@parley/domain');
     const live = await stack.request<{ name: string; version: number; position: number; state: unknown }>(SUBJECTS.reportingProjection, {});
     const rebuilt = await ProjectionRunner.rebuild(stack.store, contactCenterProjection(live.name));
     expect(live.position).toBeGreaterThan(0);
