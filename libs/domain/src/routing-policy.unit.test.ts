@@ -1,0 +1,257 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { type AgentCommand, type AgentState, agentDecider, agentLoad } from './agent.decider.js';
+import { type ContactCenterView, applyToView, compareWaiting, emptyView } from './contact-center.view.js';
+import { planOffers } from './routing-policy.js';
+import { type SessionCommand, type SessionEvent, type SessionState, sessionDecider } from './session.decider.js';
+
+const T0 = Date.parse('2026-11-21T10:00:00.000Z');
+const iso = (s: number) => new Date(T0 + s * 1000).toISOString();
+const QUEUES = ['q1', 'q2', 'q3'];
+
+const agentArb = fc.record({
+  status: fc.constantFrom('available', 'away', 'offline', 'available', 'available'),
+  capacity: fc.integer({ min: 1, max: 3 }),
+  conversations: fc.integer({ min: 0, max: 3 }),
+  reservations: fc.array(fc.integer({ min: -20, max: 40 }), { maxLength: 2 }),
+  queues: fc.option(fc.subarray(QUEUES, { minLength: 1 }), { nil: null }),
+  idle: fc.integer({ min: 0, max: 100 }),
+});
+const sessionArb = fc.record({
+  queueId: fc.constantFrom(...QUEUES),
+  priority: fc.integer({ min: 0, max: 2 }),
+  arrived: fc.integer({ min: 0, max: 100 }),
+  offeredTo: fc.option(fc.integer({ min: 0, max: 9 }), { nil: null }),
+  declinedBy: fc.option(fc.integer({ min: 0, max: 9 }), { nil: null }),
+});
+
+function buildView(agents: fc.infer<typeof agentArb>[], sessions: fc.infer<typeof sessionArb>[]): ContactCenterView {
+  const view = emptyView();
+  agents.forEach((a, i) => {
+    const profile = { displayName: `A${i}`, kind: 'human' as const, skills: {}, languages: ['en'], capacity: a.capacity, capabilities: [], queues: a.queues };
+    const conversations = Array.from({ length: a.conversations }, (_, k) => `busy-${i}-${k}`);
+    const online = {
+      profile, leaseSeconds: 60, expiresAt: iso(1000), conversations, missedOffers: 0, idleSince: iso(a.idle),
+      reservations: a.reservations.map((e, k) => ({ offerId: `r-${i}-${k}`, sessionId: `rs-${i}-${k}`, expiresAt: iso(e) })),
+    };
+    view.agents[`a${i}`] =
+      a.status === 'offline' ? { status: 'offline', profile, conversations } : a.status === 'away' ? { status: 'away', reason: 'x', ...online } : { status: 'available', ...online };
+  });
+  sessions.forEach((s, i) => {
+    const id = `s${i}`;
+    view.sessions[id] = {
+      status: 'queued',
+      core: { sessionId: id, entryPointId: 'ep', channel: 'c', customerAddress: `c${i}@x.test`, sessionAddress: `s-${id}@x.test`, client: null, locale: null, openedAt: iso(s.arrived) },
+      place: { queueId: s.queueId, priority: s.priority, arrivedAt: iso(s.arrived) },
+      offer: s.offeredTo !== null ? { offerId: `o${i}`, agentId: `a${s.offeredTo}`, expiresAt: iso(30) } : null,
+      messageIds: [],
+    };
+    if (s.declinedBy !== null) view.declines[id] = { [`a${s.declinedBy}`]: iso(5) };
+  });
+  return view;
+}
+
+const NOW = iso(10);
+
+describe('routing policy (properties)', () => {
+  it('never exceeds capacity, offers only to available agents of the queue, offers each session once, keeps arrival order', () => {
+    let plannedTotal = 0;
+    fc.assert(
+      fc.property(fc.array(agentArb, { maxLength: 10 }), fc.array(sessionArb, { maxLength: 25 }), (agents, sessions) => {
+        const view = buildView(agents, sessions);
+        const plan = planOffers(view, { now: NOW, declineCooldownSeconds: 60 });
+        plannedTotal += plan.length;
+        const perAgent = new Map<string, number>();
+        const planned = new Set<string>();
+        for (const p of plan) {
+          const agent = view.agents[p.agentId] as AgentState;
+          const session = view.sessions[p.sessionId]!;
+          expect(agent.status).toBe('available');
+          expect(session.status === 'queued' && session.offer).toBeNull();
+          if (agent.status === 'available') expect(agent.profile.queues === null || agent.profile.queues.includes(p.queueId)).toBe(true);
+          expect(view.declines[p.sessionId]?.[p.agentId]).toBeUndefined();
+          expect(planned.has(p.sessionId)).toBe(false);
+          planned.add(p.sessionId);
+          perAgent.set(p.agentId, (perAgent.get(p.agentId) ?? 0) + 1);
+        }
+        for (const [agentId, extra] of perAgent) {
+          const agent = view.agents[agentId]!;
+          if (agent.status !== 'unknown') expect(agentLoad(agent, NOW) + extra).toBeLessThanOrEqual(agent.profile.capacity);
+        }
+        // Arrival order: a session is never passed over for a later one of the same queue and priority
+        // that the same agents could take, unless it had declined that agent.
+        for (const p of plan) {
+          const x = view.sessions[p.sessionId]! as Extract<SessionState, { status: 'queued' }>;
+          for (const y of Object.values(view.sessions)) {
+            if (y.status !== 'queued' || y.offer || planned.has(y.core.sessionId) || y.place.queueId !== x.place.queueId) continue;
+            if (compareWaiting(y, x) < 0 && !view.declines[y.core.sessionId]) {
+              throw new Error(`${y.core.sessionId} (earlier) was passed over for ${x.core.sessionId}`);
+            }
+          }
+        }
+      }),
+      { numRuns: 500 },
+    );
+    expect(plannedTotal).toBeGreaterThan(500);
+  });
+});
+
+type Action =
+  | { t: 'login'; agent: number; capacity: number }
+  | { t: 'away'; agent: number }
+  | { t: 'available'; agent: number }
+  | { t: 'open'; queue: number }
+  | { t: 'route' }
+  | { t: 'accept'; pick: number }
+  | { t: 'reject'; pick: number }
+  | { t: 'expire' }
+  | { t: 'end'; pick: number }
+  | { t: 'tick'; seconds: number };
+
+const actionArb: fc.Arbitrary<Action> = fc.oneof(
+  { weight: 2, arbitrary: fc.record({ t: fc.constant('login' as const), agent: fc.integer({ min: 0, max: 3 }), capacity: fc.integer({ min: 1, max: 2 }) }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('away' as const), agent: fc.integer({ min: 0, max: 3 }) }) },
+  { weight: 2, arbitrary: fc.record({ t: fc.constant('available' as const), agent: fc.integer({ min: 0, max: 3 }) }) },
+  { weight: 4, arbitrary: fc.record({ t: fc.constant('open' as const), queue: fc.integer({ min: 0, max: 1 }) }) },
+  { weight: 6, arbitrary: fc.constant({ t: 'route' as const }) },
+  { weight: 4, arbitrary: fc.record({ t: fc.constant('accept' as const), pick: fc.nat() }) },
+  { weight: 2, arbitrary: fc.record({ t: fc.constant('reject' as const), pick: fc.nat() }) },
+  { weight: 1, arbitrary: fc.constant({ t: 'expire' as const }) },
+  { weight: 3, arbitrary: fc.record({ t: fc.constant('end' as const), pick: fc.nat() }) },
+  { weight: 2, arbitrary: fc.record({ t: fc.constant('tick' as const), seconds: fc.integer({ min: 1, max: 40 }) }) },
+);
+
+/** A whole contact center in memory: the deciders and the view, driven by random actions in random order. */
+const exercised = { offers: 0, assignments: 0, declines: 0, ends: 0 };
+
+function simulate(actions: Action[]) {
+  const sessions = new Map<string, SessionState>();
+  const agents = new Map<string, AgentState>();
+  let view = emptyView();
+  const peak = new Map<string, number>();
+  let clock = 0;
+  let seq = 0;
+  const now = () => iso(clock);
+  const applySession = (id: string, c: SessionCommand) => {
+    const before = sessions.get(id) ?? sessionDecider.initialState();
+    const events = sessionDecider.decide(c, before);
+    sessions.set(id, events.reduce(sessionDecider.evolve, before));
+    for (const e of events) {
+      if (e.type === 'SessionOffered') exercised.offers++;
+      if (e.type === 'SessionAssigned') exercised.assignments++;
+      if (e.type === 'SessionOfferDeclined') exercised.declines++;
+      if (e.type === 'SessionEnded') exercised.ends++;
+      view = applyToView(view, { aggregate: 'session', aggregateId: id, ...e });
+      followUp(id, e);
+    }
+  };
+  const applyAgent = (id: string, c: AgentCommand) => {
+    const before = agents.get(id) ?? agentDecider.initialState();
+    const events = agentDecider.decide(c, before);
+    agents.set(id, events.reduce(agentDecider.evolve, before));
+    for (const e of events) view = applyToView(view, { aggregate: 'agent', aggregateId: id, ...e });
+  };
+  // The process manager's follow-ups, as the router runs them from the events.
+  const followUp = (sessionId: string, e: SessionEvent) => {
+    if (e.type === 'SessionOfferDeclined') applyAgent(e.data.agentId, { kind: 'release-offer', offerId: e.data.offerId, outcome: e.data.outcome, maxMissedOffers: 3, now: now() });
+    if (e.type === 'SessionAssigned') applyAgent(e.data.agentId, { kind: 'start-conversation', sessionId, offerId: e.data.offerId });
+    if (e.type === 'SessionEnded' && e.data.agentId) applyAgent(e.data.agentId, { kind: 'end-conversation', sessionId, now: now() });
+  };
+  const tryIt = (f: () => void) => {
+    try {
+      f();
+    } catch (err) {
+      if (!(err instanceof Error) || !('code' in err)) throw err; // only domain refusals are expected
+    }
+  };
+  const queued = () => [...sessions.entries()].filter(([, s]) => s.status === 'queued' && s.offer) as [string, Extract<SessionState, { status: 'queued' }>][];
+  for (const a of actions) {
+    switch (a.t) {
+      case 'login':
+        applyAgent(`a${a.agent}`, { kind: 'login', profile: { displayName: 'x', kind: 'human', skills: {}, languages: [], capacity: a.capacity, capabilities: [], queues: null }, leaseSeconds: 3600, now: now() });
+        break;
+      case 'away':
+      case 'available':
+        tryIt(() => applyAgent(`a${a.agent}`, { kind: 'change-state', state: a.t as 'away' | 'available', reason: null, now: now() }));
+        break;
+      case 'open': {
+        const id = `s${++seq}`;
+        applySession(id, { kind: 'open', queueId: `q${a.queue}`, priority: 0, core: { sessionId: id, entryPointId: 'ep', channel: 'c', customerAddress: `${id}@c.test`, sessionAddress: `s-${id}@x.test`, client: null, locale: null, openedAt: now() } });
+        break;
+      }
+      case 'route':
+        for (const p of planOffers(view, { now: now(), declineCooldownSeconds: 30 })) {
+          const offerId = `o${++seq}`;
+          const expiresAt = iso(clock + 20);
+          tryIt(() => {
+            applyAgent(p.agentId, { kind: 'reserve-offer', offerId, sessionId: p.sessionId, expiresAt, now: now() });
+            try {
+              applySession(p.sessionId, { kind: 'offer', offerId, agentId: p.agentId, expiresAt, now: now() });
+            } catch (err) {
+              applyAgent(p.agentId, { kind: 'release-offer', offerId, outcome: 'superseded', maxMissedOffers: 3, now: now() });
+              throw err;
+            }
+          });
+        }
+        break;
+      case 'accept':
+      case 'reject': {
+        const offered = queued();
+        if (offered.length === 0) break;
+        const [id, s] = offered[a.pick % offered.length]!;
+        tryIt(() =>
+          applySession(id, a.t === 'accept'
+            ? { kind: 'accept-offer', offerId: s.offer!.offerId, agentId: s.offer!.agentId, now: now() }
+            : { kind: 'decline-offer', offerId: s.offer!.offerId, agentId: s.offer!.agentId, outcome: 'rejected', reason: null, now: now() }),
+        );
+        break;
+      }
+      case 'expire':
+        for (const [id, s] of queued()) applySession(id, { kind: 'decline-offer', offerId: s.offer!.offerId, agentId: null, outcome: 'expired', reason: null, now: now() });
+        break;
+      case 'end': {
+        const assigned = [...sessions.entries()].filter(([, s]) => s.status === 'assigned');
+        if (assigned.length === 0) break;
+        const [id, s] = assigned[a.pick % assigned.length]!;
+        if (s.status === 'assigned') applySession(id, { kind: 'end', endedBy: 'agent', agentId: s.agentId, from: null, reason: 'done', disposition: null, now: now() });
+        break;
+      }
+      case 'tick':
+        clock += a.seconds;
+        break;
+    }
+    // Invariants after every step. A re-login may lower capacity below the work in hand (no new work follows),
+    // so the bound is the highest capacity declared since the agent last had nothing in hand.
+    const holders = new Map<string, string>();
+    for (const [agentId, agent] of agents) {
+      if (agent.status === 'unknown') continue;
+      const inHand = agent.conversations.length + (agent.status === 'offline' ? 0 : agent.reservations.length);
+      const bound = inHand === 0 ? agent.profile.capacity : Math.max(agent.profile.capacity, peak.get(agentId) ?? 0);
+      peak.set(agentId, bound);
+      expect(agent.conversations.length).toBeLessThanOrEqual(bound);
+      if (agent.status === 'available') expect(agentLoad(agent, now())).toBeLessThanOrEqual(bound);
+      for (const sessionId of agent.status === 'unknown' ? [] : agent.conversations) {
+        expect(holders.get(sessionId), `${sessionId} held by two agents`).toBeUndefined();
+        holders.set(sessionId, agentId);
+      }
+    }
+    for (const [id, s] of sessions) {
+      if (s.status === 'assigned') expect(holders.get(id)).toBe(s.agentId);
+      if (s.status === 'queued' && s.offer) {
+        const offeredTo = [...agents.values()].filter((ag) => ag.status !== 'unknown' && ag.status !== 'offline' && ag.reservations.some((r) => r.sessionId === id));
+        expect(offeredTo.length, `${id} offered to two agents`).toBeLessThanOrEqual(1);
+      }
+    }
+  }
+}
+
+describe('deciders and policy together (properties over random event orders)', () => {
+  it('never over-assigns an agent, never assigns a session twice, never offers a session to two agents', () => {
+    fc.assert(fc.property(fc.array(actionArb, { minLength: 30, maxLength: 120 }), (actions) => simulate(actions)), { numRuns: 300 });
+    // The runs must have reached the interesting states, or the invariants above proved nothing.
+    expect(exercised.offers).toBeGreaterThan(200);
+    expect(exercised.assignments).toBeGreaterThan(50);
+    expect(exercised.declines).toBeGreaterThan(50);
+    expect(exercised.ends).toBeGreaterThan(20);
+  });
+});

@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import { type SessionCommand, type SessionEvent, type SessionState, sessionAddressFor, sessionDecider, sessionIdFromAddress } from './session.decider.js';
+
+const T0 = '2026-11-21T10:00:00.000Z';
+const at = (s: number) => new Date(Date.parse(T0) + s * 1000).toISOString();
+const core = {
+  sessionId: 'S1', entryPointId: 'ep', channel: 'xmpp', customerAddress: 'ann@example.test', sessionAddress: 's-S1@support.example.test',
+  client: null, locale: 'en', openedAt: T0,
+};
+
+/** Runs commands in turn, folding their events, as the command handler does. */
+function run(commands: SessionCommand[], state: SessionState = sessionDecider.initialState()) {
+  const events: SessionEvent[] = [];
+  for (const c of commands) {
+    const produced = sessionDecider.decide(c, state);
+    events.push(...produced);
+    state = produced.reduce(sessionDecider.evolve, state);
+  }
+  return { state, events };
+}
+const open: SessionCommand = { kind: 'open', core, queueId: 'q', priority: 0 };
+const offer: SessionCommand = { kind: 'offer', offerId: 'o1', agentId: 'a1', expiresAt: at(30), now: at(1) };
+
+describe('session decider', () => {
+  it('opens a session into its queue at the moment it opened', () => {
+    const { state, events } = run([open]);
+    expect(events.map((e) => e.type)).toEqual(['SessionOpened', 'SessionQueued']);
+    expect(state).toMatchObject({ status: 'queued', place: { queueId: 'q', arrivedAt: T0 }, offer: null });
+    expect(run([open, open]).events).toHaveLength(2);
+  });
+
+  it('takes customer messages only from the customer on their channel, once per message ID', () => {
+    const { state } = run([open]);
+    const msg = (from: string, channel = 'xmpp', messageId = 'm1') => ({ kind: 'receive-customer-message' as const, channel, from, messageId, body: 'hi', now: at(2) });
+    expect(() => sessionDecider.decide(msg('mallory@example.test'), state)).toThrow(expect.objectContaining({ code: 'forbidden' }));
+    expect(() => sessionDecider.decide(msg('ann@example.test', 'web'), state)).toThrow(expect.objectContaining({ code: 'forbidden' }));
+    const after = run([msg('ann@example.test')], state);
+    expect(after.events).toHaveLength(1);
+    expect(sessionDecider.decide(msg('ann@example.test'), after.state)).toEqual([]);
+    expect(() => sessionDecider.decide(msg('ann@example.test'), sessionDecider.initialState())).toThrow(expect.objectContaining({ code: 'not-found' }));
+  });
+
+  it('allows one pending offer, accepted only by its agent before it expires', () => {
+    const { state } = run([open, offer]);
+    expect(() => sessionDecider.decide({ ...offer, offerId: 'o2' } as SessionCommand, state)).toThrow(expect.objectContaining({ code: 'conflict' }));
+    expect(() => sessionDecider.decide({ kind: 'accept-offer', offerId: 'o1', agentId: 'a2', now: at(2) }, state)).toThrow(expect.objectContaining({ code: 'forbidden' }));
+    expect(() => sessionDecider.decide({ kind: 'accept-offer', offerId: 'o1', agentId: 'a1', now: at(30) }, state)).toThrow(expect.objectContaining({ code: 'conflict' }));
+    expect(() => sessionDecider.decide({ kind: 'accept-offer', offerId: 'nope', agentId: 'a1', now: at(2) }, state)).toThrow(expect.objectContaining({ code: 'not-found' }));
+    const accepted = run([{ kind: 'accept-offer', offerId: 'o1', agentId: 'a1', now: at(2) }], state);
+    expect(accepted.state).toMatchObject({ status: 'assigned', agentId: 'a1' });
+    expect(sessionDecider.decide({ kind: 'accept-offer', offerId: 'o1', agentId: 'a1', now: at(3) }, accepted.state)).toEqual([]);
+  });
+
+  it('keeps the original place when an offer is rejected or expires', () => {
+    const { state } = run([open, offer, { kind: 'decline-offer', offerId: 'o1', agentId: 'a1', outcome: 'rejected', reason: null, now: at(5) }]);
+    expect(state).toMatchObject({ status: 'queued', offer: null, place: { arrivedAt: T0 } });
+    const pending = run([open, offer]).state;
+    expect(sessionDecider.decide({ kind: 'decline-offer', offerId: 'o1', agentId: null, outcome: 'expired', reason: null, now: at(10) }, pending)).toEqual([]);
+    expect(sessionDecider.decide({ kind: 'decline-offer', offerId: 'o1', agentId: null, outcome: 'expired', reason: null, now: at(30) }, pending)).toHaveLength(1);
+  });
+
+  it('ends from either side: abandoned while queued, refused to strangers, idempotent once ended', () => {
+    const queued = run([open]).state;
+    const end = (endedBy: 'customer' | 'agent', who: string | null) =>
+      ({ kind: 'end', endedBy, agentId: endedBy === 'agent' ? who : null, from: endedBy === 'customer' ? who : null, reason: 'x', disposition: null, now: at(9) }) as SessionCommand;
+    expect(sessionDecider.decide(end('customer', 'ann@example.test'), queued)[0]).toMatchObject({ type: 'SessionEnded', data: { abandoned: true, agentId: null } });
+    expect(() => sessionDecider.decide(end('customer', 'eve@example.test'), queued)).toThrow(expect.objectContaining({ code: 'forbidden' }));
+    expect(() => sessionDecider.decide(end('agent', 'a1'), queued)).toThrow(expect.objectContaining({ code: 'forbidden' }));
+    const assigned = run([open, offer, { kind: 'accept-offer', offerId: 'o1', agentId: 'a1', now: at(2) }]).state;
+    const ended = run([end('agent', 'a1')], assigned);
+    expect(ended.events[0]).toMatchObject({ data: { abandoned: false, agentId: 'a1', endedBy: 'agent' } });
+    expect(sessionDecider.decide(end('agent', 'a1'), ended.state)).toEqual([]);
+  });
+
+  it('lets only the assigned agent write, once per message ID', () => {
+    const assigned = run([open, offer, { kind: 'accept-offer', offerId: 'o1', agentId: 'a1', now: at(2) }]).state;
+    const say = (agentId: string) => ({ kind: 'send-agent-message' as const, agentId, messageId: 'r1', body: 'hello', now: at(3) });
+    expect(() => sessionDecider.decide(say('a2'), assigned)).toThrow(expect.objectContaining({ code: 'forbidden' }));
+    const once = run([say('a1')], assigned);
+    expect(sessionDecider.decide(say('a1'), once.state)).toEqual([]);
+  });
+
+  it('puts the session ID in an address on the published domain and reads it back', () => {
+    const address = sessionAddressFor('AbC_12-x', 'support@acme.example');
+    expect(address).toBe('s-AbC_12-x@acme.example');
+    expect(sessionIdFromAddress(address)).toBe('AbC_12-x');
+    expect(sessionIdFromAddress('support@acme.example')).toBeNull();
+    expect(sessionIdFromAddress('s-a.b@acme.example')).toBeNull();
+  });
+});
