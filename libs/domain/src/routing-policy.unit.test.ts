@@ -57,7 +57,7 @@ describe('routing policy (properties)', () => {
   it('never exceeds capacity, offers only to available agents of the queue, offers each session once, keeps arrival order', () => {
     let plannedTotal = 0;
     fc.assert(
-      fc.property(fc.array(agentArb, { maxLength: 10 }), fc.array(sessionArb, { maxLength: 25 }), (agents, sessions) => {
+      fc.property(fc.array(agentArb, { minLength: 2, maxLength: 10 }), fc.array(sessionArb, { minLength: 4, maxLength: 25 }), (agents, sessions) => {
         const view = buildView(agents, sessions);
         const plan = planOffers(view, { now: NOW, declineCooldownSeconds: 60 });
         plannedTotal += plan.length;
