@@ -38,11 +38,9 @@ export class ConfigError extends Error {
   }
 }
 
-const flatten = (errors: ValidationError[]): string[] =>
-  errors.flatMap((e) => [
-    ...Object.values(e.constraints ?? {}).map((m) => `${e.property}=${JSON.stringify(e.value)}: ${m}`),
-    ...flatten(e.children ?? []),
-  ]);
+/** Each problem names the variable and the value as it was written in the environment, before conversion. */
+const describe = (errors: ValidationError[], raw: Record<string, unknown>): string[] =>
+  errors.flatMap((e) => Object.values(e.constraints ?? {}).map((m) => `${e.property}=${JSON.stringify(raw[e.property])}: ${m}`));
 
 /** Reads and validates the environment; only variables the class declares are taken. */
 export function loadConfig<T extends object>(cls: new () => T, env: NodeJS.ProcessEnv = process.env): T {
@@ -53,7 +51,7 @@ export function loadConfig<T extends object>(cls: new () => T, env: NodeJS.Proce
     if (value !== undefined && value !== '') raw[key] = value;
   }
   const config = plainToInstance(cls, raw);
-  const problems = flatten(validateSync(config, { forbidUnknownValues: false }));
+  const problems = describe(validateSync(config, { forbidUnknownValues: false }), raw);
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }
