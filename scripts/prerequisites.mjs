@@ -33,7 +33,11 @@ export function ensureDependencies() {
   const marker = join(root, 'node_modules', '.package-lock.json');
   if (existsSync(marker) && statSync(marker).mtimeMs >= statSync(join(root, 'package-lock.json')).mtimeMs) return;
   log('installing dependencies (npm ci) ...');
-  if (run('npm', ['ci', '--no-audit', '--no-fund']) !== 0) throw new Error('npm ci failed');
+  if (run('npm', ['ci', '--no-audit', '--no-fund']) === 0) return;
+  // npm ci refuses a lockfile that names optional platform builds the registry in use does not serve (seen with
+  // @swc/core's darwin and win32 builds); npm install resolves the same locked versions and skips those.
+  log('npm ci refused the lockfile; installing from it with npm install ...');
+  if (run('npm', ['install', '--no-audit', '--no-fund', '--no-save']) !== 0) throw new Error('npm install failed');
 }
 
 /** A Debian package's program, installed with apt-get when missing and we are root; otherwise the command to run. */
