@@ -3,10 +3,13 @@
 // beside raw JetStream acked publishes, measured in the same run on a fresh loopback nats-server.
 // Usage: npm run bench:store [-- --events 20000 --streams 1000 --inflight 1000]
 import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ensureDebianProgram, ensureDependencies, log, nxEnv, run } from './prerequisites.mjs';
 
-const { values } = parseArgs({ options: { events: { type: 'string', default: '20000' }, streams: { type: 'string', default: '1000' }, inflight: { type: 'string', default: '1000' } } });
+const { values } = parseArgs({
+  options: { events: { type: 'string', default: '20000' }, streams: { type: 'string', default: '1000' }, inflight: { type: 'string', default: '1000' }, svg: { type: 'string' } },
+});
 const EVENTS = Number(values.events);
 const STREAMS = Number(values.streams);
 const INFLIGHT = Number(values.inflight);
@@ -47,6 +50,19 @@ async function measure(label, op) {
   return { label, perSecond: Math.round(done / seconds), p50: pct(latencies, 50), p99: pct(latencies, 99), done };
 }
 
+/** A small horizontal bar chart as SVG, so the figures can be looked at in the docs. */
+function barChart(title, rows) {
+  const max = Math.max(...rows.map((r) => r.perSecond));
+  const bars = rows
+    .map((r, i) => {
+      const y = 40 + i * 44;
+      const w = Math.round((r.perSecond / max) * 420);
+      return `<text x="10" y="${y + 20}" font-size="13">${r.label}</text><rect x="230" y="${y + 5}" width="${w}" height="24" fill="${i === 0 ? '#8da0cb' : '#66c2a5'}"/><text x="${236 + w}" y="${y + 22}" font-size="13">${r.perSecond.toLocaleString('en')}/s · p99 ${r.p99.toFixed(0)} ms</text>`;
+    })
+    .join('');
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="860" height="${60 + rows.length * 44}" font-family="sans-serif"><rect width="100%" height="100%" fill="white"/><text x="10" y="22" font-size="15" font-weight="bold">${title}</text>${bars}</svg>\n`;
+}
+
 const server = await startNatsServer();
 try {
   const nc = await connect({ servers: server.url });
@@ -75,6 +91,10 @@ try {
 
   const fmt = (r) => `${r.label.padEnd(30)} ${String(r.perSecond).padStart(8)} /s   p50 ${r.p50.toFixed(2)} ms   p99 ${r.p99.toFixed(2)} ms`;
   console.log(`\n${fmt(raw)}\n${fmt(port)}\nratio (port / raw): ${(port.perSecond / raw.perSecond).toFixed(2)}`);
+  if (values.svg) {
+    writeFileSync(values.svg, barChart('Event store: appends per second (higher is better)', [raw, port]));
+    log(`chart written to ${values.svg}`);
+  }
 } finally {
   await server.stop();
 }

@@ -4,7 +4,10 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { LookupRequest } from '@parley/contracts';
 import { forbidden } from '@parley/errors';
 import { type NatsServerHandle, startNatsServer } from '@parley/testing';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import request from 'supertest';
+import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServiceApp } from './bootstrap.js';
 import { Handles, type RequestContext } from './handles.decorator.js';
@@ -68,6 +71,16 @@ describe('the HTTP surface', () => {
     const metrics = await request(http).get('/metrics').expect(200);
     expect(metrics.headers['content-type']).toContain('text/plain');
     expect(metrics.text).toMatch(/parley_requests_total\{subject="parley.v1.test.echo",outcome="invalid-payload"\} [1-9]/);
+  });
+
+  it('serves exactly the paths docs/openapi.yaml documents, with the documented statuses', async () => {
+    const doc = parse(readFileSync(fileURLToPath(new URL('../../../docs/openapi.yaml', import.meta.url)), 'utf8')) as { paths: Record<string, { get: { responses: Record<string, unknown> } }> };
+    const http = app.getHttpServer();
+    for (const [path, item] of Object.entries(doc.paths)) {
+      const res = await request(http).get(path);
+      expect(Object.keys(item.get.responses), path).toContain(String(res.status));
+    }
+    await request(http).get('/health/unknown').expect(404);
   });
 
   it('reports 503 while nats-server is down and 200 once it is back', async () => {
