@@ -7,14 +7,9 @@ import { connect as tcp } from 'node:net';
 import { join } from 'node:path';
 import { ensureDebianProgram, ensureDependencies, log, nxEnv, root, run } from './prerequisites.mjs';
 
-const SERVICES = [
-  ['registration', 3101],
-  ['presence-proxy', 3102],
-  ['buffer', 3103],
-  ['router', 3104],
-  ['reporting', 3105],
-];
-const dataDir = join(root, '.data');
+const portBase = Number(process.env.PARLEY_HTTP_PORT_BASE ?? 3100);
+const SERVICES = ['registration', 'presence-proxy', 'buffer', 'router', 'reporting'].map((name, i) => [name, portBase + 1 + i]);
+const dataDir = process.env.PARLEY_DATA_DIR ?? join(root, '.data');
 const logDir = join(dataDir, 'logs');
 const children = [];
 let stopping = false;
@@ -40,7 +35,7 @@ const httpOk = async (url) => {
   }
 };
 
-function launch(name, command, args, env = {}) {
+function launch(name, command, args, env = {}, onExit) {
   const out = createWriteStream(join(logDir, `${name}.log`), { flags: 'a' });
   const child = spawn(command, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.pipe(out);
@@ -49,14 +44,31 @@ function launch(name, command, args, env = {}) {
   child.stdout.on('data', (chunk) => {
     for (const line of chunk.toString().split('\n')) if (/"level":"(warn|error)"/.test(line)) process.stdout.write(`[${name}] ${line}\n`);
   });
+  const entry = { name, child };
   child.on('exit', (code, signal) => {
-    if (!stopping) {
-      log(`${name} exited (${signal ?? code}); stopping Parley. Log: ${join(logDir, `${name}.log`)}`);
-      void stop(1);
-    }
+    if (stopping) return;
+    if (onExit) return onExit(entry, code, signal);
+    log(`${name} exited (${signal ?? code}); stopping Parley. Log: ${join(logDir, `${name}.log`)}`);
+    void stop(1);
   });
-  children.push({ name, child });
+  children.push(entry);
   return child;
+}
+
+/** nats-server is supervised: if it stops, the services report not ready and reconnect once it is back. */
+function launchNats(bin, args, port) {
+  let restarts = 0;
+  const onExit = (entry, code, signal) => {
+    children.splice(children.indexOf(entry), 1);
+    const delay = Math.min(10_000, 500 * 2 ** Math.min(restarts++, 5));
+    log(`nats-server exited (${signal ?? code}); restarting it in ${delay} ms (services are not ready meanwhile)`);
+    setTimeout(() => {
+      if (stopping) return;
+      launch('nats-server', bin, args, {}, onExit);
+      void waitFor('nats-server', () => portOpen(port)).then(() => (restarts = 0, log('nats-server is back')), () => undefined);
+    }, delay);
+  };
+  return launch('nats-server', bin, args, {}, onExit);
 }
 
 async function stop(code = 0) {
@@ -78,7 +90,7 @@ try {
   mkdirSync(logDir, { recursive: true });
   ensureDependencies();
   log('building ...');
-  if (run('npx', ['nx', 'run-many', '-t', 'build', '--output-style=static'], { env: nxEnv, stdio: ['ignore', 'ignore', 'inherit'] }) !== 0) throw new Error('build failed');
+  if (!process.env.PARLEY_SKIP_BUILD && run('npx', ['nx', 'run-many', '-t', 'build', '--output-style=static'], { env: nxEnv, stdio: ['ignore', 'ignore', 'inherit'] }) !== 0) throw new Error('build failed');
 
   let natsUrl = process.env.NATS_URL;
   if (!natsUrl) {
@@ -87,7 +99,7 @@ try {
     if (await portOpen(port)) throw new Error(`port ${port} is taken: stop what runs there, set PARLEY_NATS_PORT, or set NATS_URL to use that server`);
     const bin = ensureDebianProgram('nats-server');
     mkdirSync(join(dataDir, 'nats'), { recursive: true });
-    launch('nats-server', bin, ['-js', '-sd', join(dataDir, 'nats'), '-a', '127.0.0.1', '-p', String(port), '-m', String(monitor)]);
+    launchNats(bin, ['-js', '-sd', join(dataDir, 'nats'), '-a', '127.0.0.1', '-p', String(port), '-m', String(monitor)], port);
     await waitFor('nats-server', () => portOpen(port));
     natsUrl = `nats://127.0.0.1:${port}`;
   }
