@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { SERVICES } from './parley-stack.js';
 
 const dir = fileURLToPath(new URL('../../infra/k8s/', import.meta.url));
-const docs = readdirSync(dir).flatMap((f) => parseAllDocuments(readFileSync(dir + f, 'utf8')).map((d) => d.toJS() as Record<string, any>));
+const docs = readdirSync(dir).flatMap((f) => parseAllDocuments(readFileSync(dir + f, 'utf8')).map((d) => d.toJS() as Record<string, any>)); // eslint-disable-line @typescript-eslint/no-explicit-any -- Kubernetes manifests are free-form
 
 describe('infra/k8s manifests', () => {
   it('deploy every service with probes on its health endpoints and the service\'s own entry point', () => {

@@ -11,3 +11,5 @@ export * from './parley-platform.module.js';
 export * from './bootstrap.js';
 export * from './command-metadata.js';
 export * from './nats-request.js';
+export * from './coalescing-task.js';
+export * from './live-projection.js';

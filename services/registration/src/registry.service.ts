@@ -1,28 +1,12 @@
-import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { type EventStore, ProjectionRunner } from '@parley/event-store';
-import { EVENT_STORE } from '@parley/service-kit';
+import { Inject, Injectable } from '@nestjs/common';
+import type { EventStore } from '@parley/event-store';
+import { EVENT_STORE, LiveProjection } from '@parley/service-kit';
 import { type Registry, registryProjection } from './registry.projection.js';
 
-/** The registry projection, live, with read-your-writes through `fresh()`. */
+/** Entry points and agents, live: lookups read it fresh, the lease sweeper reads it as it stands. */
 @Injectable()
-export class RegistryService implements OnModuleInit, OnApplicationShutdown {
-  readonly runner: ProjectionRunner<Registry>;
-
+export class RegistryService extends LiveProjection<Registry> {
   constructor(@Inject(EVENT_STORE) store: EventStore) {
-    this.runner = new ProjectionRunner(store, registryProjection);
-  }
-
-  async onModuleInit(): Promise<void> {
-    await this.runner.start();
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    await this.runner.stop();
-  }
-
-  /** The registry including every event appended before this call. */
-  async fresh(): Promise<Registry> {
-    await this.runner.catchUp();
-    return this.runner.state;
+    super(store, registryProjection);
   }
 }

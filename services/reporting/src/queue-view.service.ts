@@ -1,29 +1,14 @@
-import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { type ContactCenterView, contactCenterProjection } from '@parley/domain';
-import { type EventStore, ProjectionRunner } from '@parley/event-store';
-import { EVENT_STORE } from '@parley/service-kit';
+import type { EventStore } from '@parley/event-store';
+import { EVENT_STORE, LiveProjection } from '@parley/service-kit';
 
 export const queuesProjection = contactCenterProjection('reporting-queues');
 
-/** Queue state as a projection of session and agent events, rebuilt from position 1 at start. */
+/** Queue state as a projection of session and agent events. */
 @Injectable()
-export class QueueViewService implements OnModuleInit, OnApplicationShutdown {
-  readonly runner: ProjectionRunner<ContactCenterView>;
-
+export class QueueViewService extends LiveProjection<ContactCenterView> {
   constructor(@Inject(EVENT_STORE) store: EventStore) {
-    this.runner = new ProjectionRunner(store, queuesProjection);
-  }
-
-  async onModuleInit(): Promise<void> {
-    await this.runner.start();
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    await this.runner.stop();
-  }
-
-  async fresh(): Promise<ContactCenterView> {
-    await this.runner.catchUp();
-    return this.runner.state;
+    super(store, queuesProjection);
   }
 }

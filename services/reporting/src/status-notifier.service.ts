@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnAppl
 import type { NatsConnection } from '@nats-io/transport-node';
 import { SUBJECTS } from '@parley/contracts';
 import { estimateWaitSeconds, queueSnapshot, waitingByQueue } from '@parley/domain';
-import { NATS_CONNECTION, SERVICE_CONFIG, natsRequest } from '@parley/service-kit';
+import { CoalescingTask, NATS_CONNECTION, SERVICE_CONFIG, natsRequest } from '@parley/service-kit';
 import type { ReportingConfig } from './reporting.config.js';
 import { QueueViewService } from './queue-view.service.js';
 
@@ -15,10 +15,8 @@ export class StatusNotifier implements OnApplicationBootstrap, BeforeApplication
   private readonly logger = new Logger('StatusNotifier');
   private readonly lastPosition = new Map<string, number>();
   private readonly lastSentAt = new Map<string, number>();
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
-  private dirty = false;
-  private stopped = false;
+  // Yield once before a pass, so a burst of events settles and nobody is told a position already stale.
+  private readonly task = new CoalescingTask('status pass', () => new Promise<void>((r) => setImmediate(r)).then(() => this.pass(Date.now())), this.logger);
   private unsubscribe?: () => void;
 
   constructor(
@@ -28,35 +26,13 @@ export class StatusNotifier implements OnApplicationBootstrap, BeforeApplication
   ) {}
 
   onApplicationBootstrap(): void {
-    this.unsubscribe = this.view.runner.onApplied(() => this.schedule());
-    this.timer = setInterval(() => this.schedule(), 1_000);
-    this.schedule();
+    this.unsubscribe = this.view.runner.onApplied(() => this.task.trigger());
+    this.task.every(1_000).trigger();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    this.stopped = true;
-    clearInterval(this.timer);
     this.unsubscribe?.();
-    await this.running;
-  }
-
-  private schedule(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.dirty = true;
-      return;
-    }
-    // Let a burst of events settle into one pass, so a customer is not told a position that is already stale.
-    this.running = new Promise<void>((r) => setImmediate(r))
-      .then(() => this.pass(Date.now()))
-      .catch((err: unknown) => this.logger.warn({ msg: 'status pass failed', err: String(err) }))
-      .finally(() => {
-        this.running = undefined;
-        if (this.dirty) {
-          this.dirty = false;
-          this.schedule();
-        }
-      });
+    await this.task.stop();
   }
 
   private async pass(nowMs: number): Promise<void> {

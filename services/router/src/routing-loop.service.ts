@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnAppl
 import { type PlannedOffer, agentDecider, planOffers, sessionDecider } from '@parley/domain';
 import { ParleyError } from '@parley/errors';
 import { CommandHandler } from '@parley/event-store';
-import { SERVICE_CONFIG, commandContext } from '@parley/service-kit';
+import { CoalescingTask, SERVICE_CONFIG, commandContext } from '@parley/service-kit';
 import { randomBytes } from 'node:crypto';
 import type { RouterConfig } from './router.config.js';
 import { RoutingViewService } from './routing-view.service.js';
@@ -16,10 +16,7 @@ import { RoutingViewService } from './routing-view.service.js';
 @Injectable()
 export class RoutingLoop implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('RoutingLoop');
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
-  private dirty = false;
-  private stopped = false;
+  private readonly task = new CoalescingTask('routing pass', () => this.pass(), this.logger);
   private unsubscribe?: () => void;
 
   constructor(
@@ -29,33 +26,13 @@ export class RoutingLoop implements OnApplicationBootstrap, BeforeApplicationShu
   ) {}
 
   onApplicationBootstrap(): void {
-    this.unsubscribe = this.view.runner.onApplied(() => this.schedule());
-    this.timer = setInterval(() => this.schedule(), this.config.ROUTING_TICK_MS);
-    this.schedule();
+    this.unsubscribe = this.view.runner.onApplied(() => this.task.trigger());
+    this.task.every(this.config.ROUTING_TICK_MS).trigger();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    this.stopped = true;
-    clearInterval(this.timer);
     this.unsubscribe?.();
-    await this.running;
-  }
-
-  private schedule(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.dirty = true;
-      return;
-    }
-    this.running = this.pass()
-      .catch((err: unknown) => this.logger.error({ msg: 'routing pass failed', err: String((err as Error)?.stack ?? err) }))
-      .finally(() => {
-        this.running = undefined;
-        if (this.dirty) {
-          this.dirty = false;
-          this.schedule();
-        }
-      });
+    await this.task.stop();
   }
 
   private async pass(): Promise<void> {
@@ -63,11 +40,10 @@ export class RoutingLoop implements OnApplicationBootstrap, BeforeApplicationShu
     await this.expireOffers(now);
     const plan = planOffers(this.view.runner.state, { now, declineCooldownSeconds: this.config.DECLINE_COOLDOWN_SECONDS });
     for (const offer of plan) {
-      if (this.stopped) return;
+      if (this.task.isStopped) return;
       await this.offer(offer, now);
     }
   }
-
   private async expireOffers(now: string): Promise<void> {
     const t = Date.parse(now);
     for (const session of Object.values(this.view.runner.state.sessions)) {
