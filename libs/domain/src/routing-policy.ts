@@ -1,5 +1,6 @@
 import { type AgentState, agentLoad } from './agent.decider.js';
-import { type ContactCenterView, servesQueue, waitingByQueue } from './contact-center.view.js';
+import { type ContactCenterView, type WaitingSession, servesQueue, waitingByQueue } from './contact-center.view.js';
+import type { AgentProfile } from './agent.decider.js';
 
 export interface PlannedOffer {
   sessionId: string;
@@ -14,6 +15,17 @@ export interface RoutingOptions {
 }
 
 type Available = Extract<AgentState, { status: 'available' }>;
+
+const sameLanguage = (a: string, b: string) => a.toLowerCase() === b.toLowerCase() || a.split('-')[0]!.toLowerCase() === b.split('-')[0]!.toLowerCase();
+
+/** Whether an agent meets a session's requirements: every skill at its level, the language, the client's capabilities. */
+export function meetsRequirements(profile: AgentProfile, session: WaitingSession): boolean {
+  const r = session.place.requirements;
+  if (!r) return true;
+  if (Object.entries(r.skills).some(([skill, level]) => (profile.skills[skill] ?? 0) < level)) return false;
+  if (r.language && !profile.languages.some((l) => sameLanguage(l, r.language!))) return false;
+  return r.capabilities.every((c) => profile.capabilities.includes(c));
+}
 
 /**
  * First policy: within each queue, sessions in order (priority, then arrival) each go to the longest-idle
@@ -32,8 +44,9 @@ export function planOffers(view: ContactCenterView, options: RoutingOptions): Pl
   for (const [queueId, waiting] of queues) {
     for (const session of waiting) {
       if (session.offer) continue;
+      if (session.place.notBefore && Date.parse(session.place.notBefore) > now) continue;
       const declined = view.declines[session.core.sessionId] ?? {};
-      const eligible = agents.filter(([agentId, agent]) => servesQueue(agent, queueId) && free(agentId, agent));
+      const eligible = agents.filter(([agentId, agent]) => servesQueue(agent, queueId) && free(agentId, agent) && meetsRequirements(agent.profile, session));
       const fresh = eligible.filter(([agentId]) => {
         const at = declined[agentId];
         return at === undefined || now - Date.parse(at) >= options.declineCooldownSeconds * 1000;

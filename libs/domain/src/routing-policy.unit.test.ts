@@ -16,6 +16,9 @@ const agentArb = fc.record({
   reservations: fc.array(fc.integer({ min: -20, max: 40 }), { maxLength: 2 }),
   queues: fc.option(fc.subarray(QUEUES, { minLength: 1 }), { nil: null }),
   idle: fc.integer({ min: 0, max: 100 }),
+  skills: fc.dictionary(fc.constantFrom('billing', 'tech', 'sales'), fc.integer({ min: 1, max: 5 }), { minKeys: 1, maxKeys: 3 }),
+  languages: fc.subarray(['en', 'de', 'fr-CA'], { minLength: 1 }),
+  capabilities: fc.subarray(['file-transfer', 'xhtml-im', 'plain-text']),
 });
 const sessionArb = fc.record({
   queueId: fc.constantFrom(...QUEUES),
@@ -23,12 +26,16 @@ const sessionArb = fc.record({
   arrived: fc.integer({ min: 0, max: 100 }),
   offeredTo: fc.option(fc.integer({ min: 0, max: 9 }), { nil: null }),
   declinedBy: fc.option(fc.integer({ min: 0, max: 9 }), { nil: null }),
+  skills: fc.option(fc.dictionary(fc.constantFrom('billing', 'tech', 'sales'), fc.integer({ min: 1, max: 3 }), { maxKeys: 1 }), { nil: {}, freq: 1 }),
+  language: fc.option(fc.constantFrom('en', 'de', 'fr'), { nil: null, freq: 1 }),
+  capabilities: fc.option(fc.subarray(['file-transfer', 'xhtml-im', 'plain-text'], { maxLength: 1 }), { nil: [], freq: 1 }),
+  notBefore: fc.option(fc.integer({ min: 0, max: 20 }), { nil: null, freq: 1 }),
 });
 
 function buildView(agents: fc.infer<typeof agentArb>[], sessions: fc.infer<typeof sessionArb>[]): ContactCenterView {
   const view = emptyView();
   agents.forEach((a, i) => {
-    const profile = { displayName: `A${i}`, kind: 'human' as const, skills: {}, languages: ['en'], capacity: a.capacity, capabilities: [], queues: a.queues };
+    const profile = { displayName: `A${i}`, kind: 'human' as const, skills: a.skills, languages: a.languages, capacity: a.capacity, capabilities: a.capabilities, queues: a.queues };
     const conversations = Array.from({ length: a.conversations }, (_, k) => `busy-${i}-${k}`);
     const online = {
       profile, leaseSeconds: 60, expiresAt: iso(1000), conversations, missedOffers: 0, idleSince: iso(a.idle),
@@ -42,7 +49,12 @@ function buildView(agents: fc.infer<typeof agentArb>[], sessions: fc.infer<typeo
     view.sessions[id] = {
       status: 'queued',
       core: { sessionId: id, entryPointId: 'ep', channel: 'c', customerAddress: `c${i}@x.test`, sessionAddress: `s-${id}@x.test`, client: null, locale: null, openedAt: iso(s.arrived) },
-      place: { queueId: s.queueId, priority: s.priority, arrivedAt: iso(s.arrived) },
+      place: {
+        queueId: s.queueId, priority: s.priority, arrivedAt: iso(s.arrived),
+        requirements: { skills: s.skills, language: s.language, capabilities: s.capabilities },
+        notBefore: s.notBefore === null ? null : iso(s.notBefore),
+      },
+      answers: {},
       offer: s.offeredTo !== null ? { offerId: `o${i}`, agentId: `a${s.offeredTo}`, expiresAt: iso(30) } : null,
       messageIds: [],
     };
@@ -70,6 +82,14 @@ describe('routing policy (properties)', () => {
           expect(session.status === 'queued' && session.offer).toBeNull();
           if (agent.status === 'available') expect(agent.profile.queues === null || agent.profile.queues.includes(p.queueId)).toBe(true);
           expect(view.declines[p.sessionId]?.[p.agentId]).toBeUndefined();
+          // The agent has every required skill at its level, the language and the client's capabilities.
+          if (agent.status === 'available' && session.status === 'queued') {
+            const r = session.place.requirements!;
+            for (const [skill, level] of Object.entries(r.skills)) expect(agent.profile.skills[skill] ?? 0).toBeGreaterThanOrEqual(level);
+            if (r.language) expect(agent.profile.languages.some((l) => l.split('-')[0] === r.language)).toBe(true);
+            for (const c of r.capabilities) expect(agent.profile.capabilities).toContain(c);
+            if (session.place.notBefore) expect(Date.parse(session.place.notBefore)).toBeLessThanOrEqual(Date.parse(NOW));
+          }
           expect(planned.has(p.sessionId)).toBe(false);
           planned.add(p.sessionId);
           perAgent.set(p.agentId, (perAgent.get(p.agentId) ?? 0) + 1);
@@ -84,7 +104,8 @@ describe('routing policy (properties)', () => {
           const x = view.sessions[p.sessionId]! as Extract<SessionState, { status: 'queued' }>;
           for (const y of Object.values(view.sessions)) {
             if (y.status !== 'queued' || y.offer || planned.has(y.core.sessionId) || y.place.queueId !== x.place.queueId) continue;
-            if (compareWaiting(y, x) < 0 && !view.declines[y.core.sessionId]) {
+            const sameNeeds = JSON.stringify(y.place.requirements) === JSON.stringify(x.place.requirements) && !y.place.notBefore === !x.place.notBefore;
+            if (compareWaiting(y, x) < 0 && !view.declines[y.core.sessionId] && sameNeeds && !(y.place.notBefore && Date.parse(y.place.notBefore) > Date.parse(NOW))) {
               throw new Error(`${y.core.sessionId} (earlier) was passed over for ${x.core.sessionId}`);
             }
           }
@@ -176,7 +197,7 @@ function simulate(actions: Action[]) {
         break;
       case 'open': {
         const id = `s${++seq}`;
-        applySession(id, { kind: 'open', queueId: `q${a.queue}`, priority: 0, core: { sessionId: id, entryPointId: 'ep', channel: 'c', customerAddress: `${id}@c.test`, sessionAddress: `s-${id}@x.test`, client: null, locale: null, openedAt: now() } });
+        applySession(id, { kind: 'open', route: { queueId: `q${a.queue}`, priority: 0, requirements: { skills: {}, language: null, capabilities: [] } }, intake: null, notBefore: null, core: { sessionId: id, entryPointId: 'ep', channel: 'c', customerAddress: `${id}@c.test`, sessionAddress: `s-${id}@x.test`, client: null, locale: null, openedAt: now() } });
         break;
       }
       case 'route':

@@ -1,4 +1,5 @@
 import { conflict, forbidden, notFound } from '@parley/errors';
+import { type IntakeFlow, type Requirements, type RouteDecision, judgeAnswer, mergeRoute } from './intake-flow.js';
 
 export interface ClientDetails {
   name: string;
@@ -14,6 +15,8 @@ export interface SessionCore {
   sessionAddress: string;
   client: ClientDetails | null;
   locale: string | null;
+  /** The customer's ID when the channel knows one (a logged-in web user, a CRM contact). */
+  customerId?: string | null;
   openedAt: string;
 }
 
@@ -28,12 +31,27 @@ export interface QueuePlace {
   priority: number;
   /** Original arrival: kept through re-queues so a declined offer never costs the customer their place. */
   arrivedAt: string;
+  /** What the agent must have: skills at levels, language, client-compatible capabilities. */
+  requirements?: Requirements;
+  /** Not routed before this instant: a message left outside business hours waits for the opening. */
+  notBefore?: string | null;
 }
+
+export interface IntakeProgress {
+  flowId: string;
+  questionId: string;
+  attempts: number;
+  route: RouteDecision;
+  answeredMessageIds: string[];
+}
+
+export type Answers = Record<string, string>;
 
 export type SessionState =
   | { status: 'none' }
-  | { status: 'queued'; core: SessionCore; place: QueuePlace; offer: PendingOffer | null; messageIds: string[] }
-  | { status: 'assigned'; core: SessionCore; place: QueuePlace; agentId: string; assignedAt: string; messageIds: string[] }
+  | { status: 'intake'; core: SessionCore; intake: IntakeProgress; answers: Answers; messageIds: string[] }
+  | { status: 'queued'; core: SessionCore; place: QueuePlace; offer: PendingOffer | null; answers: Answers; messageIds: string[] }
+  | { status: 'assigned'; core: SessionCore; place: QueuePlace; agentId: string; assignedAt: string; answers: Answers; messageIds: string[] }
   | { status: 'ended'; core: SessionCore; endedBy: EndedBy; abandoned: boolean };
 
 export type EndedBy = 'customer' | 'agent' | 'system';
@@ -42,6 +60,10 @@ export type OfferOutcome = 'rejected' | 'expired' | 'revoked';
 export type SessionEvent =
   | { type: 'SessionOpened'; data: SessionCore }
   | { type: 'SessionQueued'; data: QueuePlace }
+  | { type: 'IntakeStarted'; data: { flowId: string; questionId: string; route: RouteDecision } }
+  | { type: 'IntakeAnswered'; data: { messageId: string; questionId: string; attribute: string; answer: string; next: string | null; route: RouteDecision } }
+  | { type: 'IntakeAnswerRejected'; data: { messageId: string; questionId: string; attempt: number } }
+  | { type: 'IntakeGaveUp'; data: { messageId: string; questionId: string; route: RouteDecision } }
   | { type: 'CustomerMessageReceived'; data: { messageId: string; body: string; at: string } }
   | { type: 'SessionOffered'; data: PendingOffer & { at: string } }
   | { type: 'SessionOfferDeclined'; data: { offerId: string; agentId: string; outcome: OfferOutcome; reason: string | null; at: string } }
@@ -50,7 +72,8 @@ export type SessionEvent =
   | { type: 'SessionEnded'; data: { endedBy: EndedBy; reason: string; disposition: string | null; abandoned: boolean; agentId: string | null; at: string } };
 
 export type SessionCommand =
-  | { kind: 'open'; core: SessionCore; queueId: string; priority: number }
+  | { kind: 'open'; core: SessionCore; route: RouteDecision; intake: { flowId: string; start: string } | null; notBefore: string | null }
+  | { kind: 'answer-intake'; flow: IntakeFlow; messageId: string; text: string; now: string }
   | { kind: 'receive-customer-message'; channel: string; from: string; messageId: string; body: string; now: string }
   | { kind: 'offer'; offerId: string; agentId: string; expiresAt: string; now: string }
   | { kind: 'accept-offer'; offerId: string; agentId: string; now: string }
@@ -74,10 +97,36 @@ export const sessionDecider = {
     switch (command.kind) {
       case 'open':
         if (state.status !== 'none') return [];
-        return [
-          { type: 'SessionOpened', data: command.core },
-          { type: 'SessionQueued', data: { queueId: command.queueId, priority: command.priority, arrivedAt: command.core.openedAt } },
-        ];
+        if (command.intake) {
+          return [
+            { type: 'SessionOpened', data: command.core },
+            { type: 'IntakeStarted', data: { flowId: command.intake.flowId, questionId: command.intake.start, route: command.route } },
+          ];
+        }
+        return [{ type: 'SessionOpened', data: command.core }, queuedBy(command.route, command.core.openedAt, command.notBefore)];
+      case 'answer-intake': {
+        if (state.status !== 'intake' || state.intake.answeredMessageIds.includes(command.messageId)) return [];
+        const { intake } = state;
+        const outcome = judgeAnswer(command.flow, intake.questionId, command.text, intake.attempts + 1);
+        switch (outcome.kind) {
+          case 'rejected':
+            return [{ type: 'IntakeAnswerRejected', data: { messageId: command.messageId, questionId: intake.questionId, attempt: outcome.attempt } }];
+          case 'gave-up': {
+            const route = mergeRoute(intake.route, command.flow.fallback);
+            return [{ type: 'IntakeGaveUp', data: { messageId: command.messageId, questionId: intake.questionId, route } }, queuedBy(route, command.now, null)];
+          }
+          case 'accepted': {
+            const route = mergeRoute(intake.route, outcome.route);
+            const answered: SessionEvent = {
+              type: 'IntakeAnswered',
+              data: { messageId: command.messageId, questionId: intake.questionId, attribute: outcome.attribute, answer: outcome.answer, next: outcome.next, route },
+            };
+            return outcome.next ? [answered] : [answered, queuedBy(route, command.now, null)];
+          }
+          default:
+            return assertNever(outcome);
+        }
+      }
       case 'receive-customer-message': {
         const s = live(state);
         if (s.core.customerAddress !== command.from || s.core.channel !== command.channel) throw forbidden('the sender is not this session\'s customer');
@@ -87,6 +136,7 @@ export const sessionDecider = {
       case 'offer': {
         const s = live(state);
         if (s.status !== 'queued') throw conflict('session is not waiting in a queue');
+        if (s.place.notBefore && Date.parse(s.place.notBefore) > Date.parse(command.now)) throw conflict('session waits for the next opening');
         if (s.offer) throw conflict('session already has a pending offer', { offerId: s.offer.offerId });
         return [{ type: 'SessionOffered', data: { offerId: command.offerId, agentId: command.agentId, expiresAt: command.expiresAt, at: command.now } }];
       }
@@ -132,7 +182,7 @@ export const sessionDecider = {
               endedBy: command.endedBy,
               reason: command.reason,
               disposition: command.disposition,
-              abandoned: s.status === 'queued',
+              abandoned: s.status !== 'assigned',
               agentId: s.status === 'assigned' ? s.agentId : null,
               at: command.now,
             },
@@ -147,12 +197,36 @@ export const sessionDecider = {
   evolve(state: SessionState, event: SessionEvent): SessionState {
     switch (event.type) {
       case 'SessionOpened':
-        return { status: 'queued', core: event.data, place: { queueId: '', priority: 0, arrivedAt: event.data.openedAt }, offer: null, messageIds: [] };
+        return { status: 'queued', core: event.data, place: { queueId: '', priority: 0, arrivedAt: event.data.openedAt }, offer: null, answers: {}, messageIds: [] };
       case 'SessionQueued':
-        return state.status === 'queued' ? { ...state, place: event.data, offer: null } : state;
+        if (state.status === 'queued') return { ...state, place: event.data, offer: null };
+        if (state.status === 'intake') return { status: 'queued', core: state.core, place: event.data, offer: null, answers: state.answers, messageIds: state.messageIds };
+        return state;
+      case 'IntakeStarted':
+        if (state.status !== 'queued') return state;
+        return {
+          status: 'intake',
+          core: state.core,
+          intake: { flowId: event.data.flowId, questionId: event.data.questionId, attempts: 0, route: event.data.route, answeredMessageIds: [] },
+          answers: {},
+          messageIds: state.messageIds,
+        };
+      case 'IntakeAnswered':
+        if (state.status !== 'intake') return state;
+        return {
+          ...state,
+          answers: { ...state.answers, [event.data.attribute]: event.data.answer },
+          intake: { ...state.intake, questionId: event.data.next ?? state.intake.questionId, attempts: 0, route: event.data.route, answeredMessageIds: [...state.intake.answeredMessageIds, event.data.messageId] },
+        };
+      case 'IntakeAnswerRejected':
+        if (state.status !== 'intake') return state;
+        return { ...state, intake: { ...state.intake, attempts: event.data.attempt, answeredMessageIds: [...state.intake.answeredMessageIds, event.data.messageId] } };
+      case 'IntakeGaveUp':
+        if (state.status !== 'intake') return state;
+        return { ...state, intake: { ...state.intake, route: event.data.route, answeredMessageIds: [...state.intake.answeredMessageIds, event.data.messageId] } };
       case 'CustomerMessageReceived':
       case 'AgentMessageSent':
-        return state.status === 'queued' || state.status === 'assigned'
+        return state.status === 'queued' || state.status === 'assigned' || state.status === 'intake'
           ? { ...state, messageIds: [...state.messageIds, event.data.messageId] }
           : state;
       case 'SessionOffered':
@@ -161,7 +235,7 @@ export const sessionDecider = {
         return state.status === 'queued' ? { ...state, offer: null } : state;
       case 'SessionAssigned':
         return state.status === 'queued'
-          ? { status: 'assigned', core: state.core, place: state.place, agentId: event.data.agentId, assignedAt: event.data.at, messageIds: state.messageIds }
+          ? { status: 'assigned', core: state.core, place: state.place, agentId: event.data.agentId, assignedAt: event.data.at, answers: state.answers, messageIds: state.messageIds }
           : state;
       case 'SessionEnded':
         return state.status === 'none' || state.status === 'ended'
@@ -172,6 +246,10 @@ export const sessionDecider = {
     }
   },
 };
+
+function queuedBy(route: RouteDecision, arrivedAt: string, notBefore: string | null): SessionEvent {
+  return { type: 'SessionQueued', data: { queueId: route.queueId, priority: route.priority, arrivedAt, requirements: route.requirements, notBefore } };
+}
 
 /** Session addresses embed the session ID after a fixed prefix so any instance can find the session without an index. */
 export const SESSION_ADDRESS_PREFIX = 's-';

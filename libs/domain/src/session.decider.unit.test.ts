@@ -18,7 +18,7 @@ function run(commands: SessionCommand[], state: SessionState = sessionDecider.in
   }
   return { state, events };
 }
-const open: SessionCommand = { kind: 'open', core, queueId: 'q', priority: 0 };
+const open: SessionCommand = { kind: 'open', core, route: { queueId: 'q', priority: 0, requirements: { skills: {}, language: null, capabilities: [] } }, intake: null, notBefore: null };
 const offer: SessionCommand = { kind: 'offer', offerId: 'o1', agentId: 'a1', expiresAt: at(30), now: at(1) };
 
 describe('session decider', () => {

@@ -51,8 +51,9 @@ export class SubscribeHandler {
         { aggregate: 'session', id: sessionId },
         {
           kind: 'open',
-          queueId: lookup.queueId,
-          priority: 0,
+          route: { queueId: lookup.queueId, priority: 0, requirements: { skills: {}, language: null, capabilities: [] } },
+          intake: null,
+          notBefore: null,
           core: {
             sessionId,
             entryPointId: lookup.entryPointId,
