@@ -1,0 +1,2 @@
+export * from './center-config.schema.js';
+export * from './center-config.loader.js';
