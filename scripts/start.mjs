@@ -10,6 +10,7 @@ import { ensureDebianProgram, ensureDependencies, log, nxEnv, root, run } from '
 const portBase = Number(process.env.PARLEY_HTTP_PORT_BASE ?? 3100);
 const SERVICES = ['registration', 'presence-proxy', 'buffer', 'router', 'reporting'].map((name, i) => [name, portBase + 1 + i]);
 const dataDir = process.env.PARLEY_DATA_DIR ?? join(root, '.data');
+const centerFile = process.env.PARLEY_CENTER_FILE ?? join(root, 'infra', 'demo', 'contact-center.yaml');
 const logDir = join(dataDir, 'logs');
 const children = [];
 let stopping = false;
@@ -104,7 +105,7 @@ try {
     natsUrl = `nats://127.0.0.1:${port}`;
   }
   for (const [name, port] of SERVICES) {
-    launch(name, process.execPath, [join(root, 'services', name, 'dist', 'main.js')], { NATS_URL: natsUrl, HTTP_PORT: String(port) });
+    launch(name, process.execPath, [join(root, 'services', name, 'dist', 'main.js')], { NATS_URL: natsUrl, HTTP_PORT: String(port), PARLEY_CENTER_FILE: centerFile });
   }
   await Promise.all(SERVICES.map(([name, port]) => waitFor(name, () => httpOk(`http://127.0.0.1:${port}/health/ready`))));
   const demo = launch('demo-center', process.execPath, [join(root, 'scripts', 'demo-center.mjs')], { NATS_URL: natsUrl });
@@ -119,6 +120,7 @@ try {
       ['nats-server', { where: natsUrl, notes: process.env.NATS_URL ? 'from NATS_URL' : `JetStream store ${join(dataDir, 'nats')}` }],
       ...SERVICES.map(([name, port]) => [name, { where: `http://127.0.0.1:${port}`, notes: '/health/live /health/ready /metrics' }]),
       ['demo contact center', { where: 'support@parley.example.test', notes: 'queue "support", bot agent demo-bot' }],
+      ['contact-center file', { where: centerFile, notes: 'intake flows, hours, queue limits' }],
     ]),
   );
   log(`logs: ${logDir}`);

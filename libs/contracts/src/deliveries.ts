@@ -32,6 +32,10 @@ export interface SubscribeReply {
   sessionId?: string;
   sessionAddress?: string;
   reason?: 'not-registered' | 'closed' | 'overloaded';
+  /** Added in v1: words for the customer (closed, overloaded, leave a message), in their locale. */
+  message?: string;
+  /** Added in v1: when a closed entry point opens next. */
+  opensAt?: string | null;
 }
 
 export interface QueueStats {

@@ -71,6 +71,8 @@ export class SubscribeRequest {
   @Matches(ADDRESS, { message: 'to must be an IM address' }) to!: string;
   @IsOptional() @ValidateNested() @Type(() => ClientInfo) client?: ClientInfo;
   @IsOptional() @IsString() @MaxLength(35) locale?: string;
+  /** Added in v1: the customer's ID when the channel knows one (a signed-in web user, a CRM contact). */
+  @IsOptional() @IsString() @MaxLength(200) customerId?: string;
 }
 
 export class CustomerMessageRequest {

@@ -11,19 +11,24 @@ export interface ServiceDefinition<C extends ServiceConfig> {
 }
 
 /** Builds a service's Nest application without listening (used by tests with supertest). */
-export async function createServiceApp<C extends ServiceConfig>(definition: ServiceDefinition<C>, config: C): Promise<INestApplication> {
+export async function createServiceApp<C extends ServiceConfig>(definition: ServiceDefinition<C>, config: C, module = definition.module(config)): Promise<INestApplication> {
   const logger = new JsonLogger(definition.name, config.LOG_LEVEL);
-  const app = await NestFactory.create(definition.module(config), { logger, abortOnError: false });
-  return app;
+  return NestFactory.create(module, { logger, abortOnError: false });
 }
+
+/** Configuration problems (bad variables, a bad configuration file) stop a service before it starts. */
+const isConfigurationProblem = (err: unknown): err is Error & { problems: string[] } =>
+  err instanceof ConfigError || (err instanceof Error && Array.isArray((err as { problems?: unknown }).problems));
 
 /** The `main` of every service: validated config, JSON logs, HTTP health and metrics, drain on SIGTERM. */
 export async function runService<C extends ServiceConfig>(definition: ServiceDefinition<C>): Promise<void> {
   let config: C;
+  let module: DynamicModule;
   try {
     config = loadConfig(definition.config);
+    module = definition.module(config);
   } catch (err) {
-    if (err instanceof ConfigError) {
+    if (isConfigurationProblem(err)) {
       process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'error', service: definition.name, msg: 'invalid configuration', problems: err.problems })}\n`);
       process.stderr.write(`parley-${definition.name}: ${err.message}\n`);
       process.exit(78);
@@ -31,7 +36,7 @@ export async function runService<C extends ServiceConfig>(definition: ServiceDef
     throw err;
   }
   const logger = new JsonLogger(definition.name, config.LOG_LEVEL);
-  const app = await createServiceApp(definition, config);
+  const app = await createServiceApp(definition, config, module);
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;

@@ -13,3 +13,4 @@ export * from './command-metadata.js';
 export * from './nats-request.js';
 export * from './coalescing-task.js';
 export * from './live-projection.js';
+export * from './center-settings.provider.js';

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { plainToInstance, Type } from 'class-transformer';
-import { IsIn, IsInt, IsString, Matches, Max, Min, validateSync, type ValidationError } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, validateSync, type ValidationError } from 'class-validator';
 
 /** Settings every Parley service reads from its environment. Services extend this class with their own. */
 export class ServiceConfig {
@@ -24,6 +24,11 @@ export class ServiceConfig {
   @IsInt({ message: 'SHUTDOWN_TIMEOUT_MS must be an integer' })
   @Min(0)
   SHUTDOWN_TIMEOUT_MS = 10_000;
+
+  /** The contact-center file (flows, hours, queue limits); read by the services that need it. */
+  @IsOptional()
+  @IsString()
+  PARLEY_CENTER_FILE?: string = undefined;
 
   @Type(() => Number)
   @IsInt({ message: 'CONSUMER_ACK_WAIT_MS must be an integer' })

@@ -35,13 +35,17 @@ export class DeliveryProcessManager implements OnApplicationBootstrap {
       case 'CustomerMessageReceived':
         if (state.status === 'assigned') await this.toAgent(state.agentId, core.sessionAddress, event, e.data.body);
         return;
-      case 'SessionAssigned':
+      case 'SessionAssigned': {
+        // Answers to the intake questions reach the agent as the offer's answers, not as chat lines.
+        const queuedAt = events.find((x) => x.type === 'SessionQueued')?.position ?? 0;
         for (const earlier of events) {
           if (earlier.position >= event.position) break;
+          if (earlier.position < queuedAt) continue;
           const m = toDomainEvent<SessionEvent>(earlier);
           if (m.type === 'CustomerMessageReceived') await this.toAgent(e.data.agentId, core.sessionAddress, earlier, m.data.body);
         }
         return;
+      }
       case 'AgentMessageSent':
         await this.deliveries.toCustomer(core.channel, {
           deliveryId: deliveryId(event, 'customer'),

@@ -31,9 +31,17 @@ export class CustomerSessionsIndex implements OnModuleInit {
       return { outcome: 'claimed' };
     } catch {
       const entry = await this.kv.get(key);
-      if (!entry || entry.operation !== 'PUT') return this.claim(key, sessionId);
+      if (!entry) return this.claim(key, sessionId);
+      // A released claim leaves a delete marker: take it over by its revision.
+      if (entry.operation !== 'PUT') return (await this.replace(key, sessionId, entry.revision)) ? { outcome: 'claimed' } : this.claim(key, sessionId);
       return { outcome: 'taken', sessionId: entry.string(), revision: entry.revision };
     }
+  }
+
+  /** Gives up a claim that did not become a session (the customer was turned away). */
+  async release(key: string, sessionId: string): Promise<void> {
+    const entry = await this.kv.get(key);
+    if (entry && entry.operation === 'PUT' && entry.string() === sessionId) await this.kv.delete(key, { previousSeq: entry.revision }).catch(() => undefined);
   }
 
   /** Replaces a stale entry; false when another subscribe replaced it first. */

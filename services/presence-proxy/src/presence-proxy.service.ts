@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
-import { ParleyPlatformModule, type ServiceDefinition } from '@parley/service-kit';
+import { ParleyPlatformModule, type ServiceDefinition, centerSettingsProvider } from '@parley/service-kit';
+import { IntakeProcessManager } from './intake.process-manager.js';
 import { CustomerSessionsIndex } from './customer-sessions.index.js';
 import { PresenceProxyConfig } from './presence-proxy.config.js';
 import { SubscribeHandler } from './subscribe.handler.js';
@@ -13,6 +14,6 @@ export const presenceProxyService: ServiceDefinition<PresenceProxyConfig> = {
   module: (config) => ({
     module: PresenceProxyModule,
     imports: [ParleyPlatformModule.forService('presence-proxy', config)],
-    providers: [CustomerSessionsIndex, SubscribeHandler],
+    providers: [centerSettingsProvider(config.PARLEY_CENTER_FILE), CustomerSessionsIndex, SubscribeHandler, IntakeProcessManager],
   }),
 };

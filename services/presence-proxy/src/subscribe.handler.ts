@@ -1,10 +1,11 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { SUBJECTS, SubscribeRequest, type SubscribeReply } from '@parley/contracts';
-import { sessionAddressFor, sessionDecider } from '@parley/domain';
+import type { CenterSettings } from '@parley/center-config';
+import { type QueueStats, SUBJECTS, SubscribeRequest, type SubscribeReply, statsQueueSubject } from '@parley/contracts';
+import { type LocalizedText, type RouteDecision, pickText, requiredAgentCapabilities, sessionAddressFor, sessionDecider } from '@parley/domain';
 import { conflict } from '@parley/errors';
 import { CommandHandler } from '@parley/event-store';
-import { Handles, NATS_CONNECTION, type RequestContext, SERVICE_CONFIG, commandContext, natsRequest } from '@parley/service-kit';
+import { CENTER_SETTINGS, Handles, NATS_CONNECTION, type RequestContext, SERVICE_CONFIG, commandContext, natsRequest } from '@parley/service-kit';
 import { randomBytes } from 'node:crypto';
 import { CustomerSessionsIndex } from './customer-sessions.index.js';
 import type { PresenceProxyConfig } from './presence-proxy.config.js';
@@ -14,17 +15,27 @@ interface Lookup {
   open: boolean;
   entryPointId?: string;
   queueId?: string;
+  flowId?: string | null;
+  opensAt?: string | null;
+  leaveMessage?: boolean;
+  closedMessage?: LocalizedText;
 }
 
 /** 128 random bits: a session ID nobody can guess, and so a session address nobody can guess. */
 const newSessionId = () => randomBytes(16).toString('base64url');
 
-/** Answers a customer's subscription to a published address: unavailable with a reason, or a session of their own. */
+/**
+ * Answers a customer's subscription to a published address: unavailable with a reason (not registered, closed,
+ * overloaded), or a session of their own, which starts with the entry point's intake flow when it has one.
+ */
 @Injectable()
 export class SubscribeHandler {
+  private readonly logger = new Logger('SubscribeHandler');
+
   constructor(
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
     @Inject(SERVICE_CONFIG) private readonly config: PresenceProxyConfig,
+    @Inject(CENTER_SETTINGS) private readonly center: CenterSettings,
     private readonly commands: CommandHandler,
     private readonly index: CustomerSessionsIndex,
   ) {}
@@ -33,27 +44,39 @@ export class SubscribeHandler {
   async subscribe(req: SubscribeRequest, ctx: RequestContext): Promise<SubscribeReply> {
     const lookup = await natsRequest<Lookup>(this.nc, SUBJECTS.registrationLookup, { address: req.to }, this.config.LOOKUP_TIMEOUT_MS);
     if (!lookup.registered || !lookup.entryPointId || !lookup.queueId) return { status: 'unavailable', reason: 'not-registered' };
-    if (!lookup.open) return { status: 'unavailable', reason: 'closed' };
+    const locale = req.locale ?? null;
     const key = this.index.key(lookup.entryPointId, req.channel, req.from);
     for (let attempt = 0; attempt < 5; attempt++) {
       const sessionId = newSessionId();
       const claim = await this.index.claim(key, sessionId);
       if (claim.outcome === 'taken') {
         const existing = await this.commands.load(sessionDecider, { aggregate: 'session', id: claim.sessionId });
-        if (existing.state.status === 'queued' || existing.state.status === 'assigned') {
+        if (existing.state.status !== 'none' && existing.state.status !== 'ended') {
           return { status: 'available', sessionId: claim.sessionId, sessionAddress: existing.state.core.sessionAddress };
         }
         if (!(await this.index.replace(key, sessionId, claim.revision))) continue;
       }
+      const refusal = lookup.open ? await this.overloaded(lookup.queueId, locale) : this.closed(lookup, locale);
+      if (refusal) {
+        await this.index.release(key, sessionId);
+        return refusal;
+      }
       const sessionAddress = sessionAddressFor(sessionId, req.to);
+      const flow = this.center.flowFor(lookup.entryPointId, lookup.flowId);
+      const route: RouteDecision = {
+        queueId: lookup.queueId,
+        priority: 0,
+        requirements: { skills: {}, language: null, capabilities: requiredAgentCapabilities(this.center.capabilityRules, req.client?.capabilities ?? null) },
+      };
+      const notBefore = lookup.open ? null : (lookup.opensAt ?? null);
       await this.commands.handle(
         sessionDecider,
         { aggregate: 'session', id: sessionId },
         {
           kind: 'open',
-          route: { queueId: lookup.queueId, priority: 0, requirements: { skills: {}, language: null, capabilities: [] } },
-          intake: null,
-          notBefore: null,
+          route,
+          intake: flow && lookup.open ? { flowId: flow.id, start: flow.start } : null,
+          notBefore,
           core: {
             sessionId,
             entryPointId: lookup.entryPointId,
@@ -61,14 +84,44 @@ export class SubscribeHandler {
             customerAddress: req.from,
             sessionAddress,
             client: req.client ? { name: req.client.name, version: req.client.version, capabilities: req.client.capabilities } : null,
-            locale: req.locale ?? null,
+            locale,
+            customerId: req.customerId ?? null,
             openedAt: ctx.now,
           },
         },
         commandContext(ctx.now, 'customer', `open-${sessionId}`),
       );
-      return { status: 'available', sessionId, sessionAddress };
+      if (lookup.open) return { status: 'available', sessionId, sessionAddress };
+      return { status: 'available', sessionId, sessionAddress, opensAt: notBefore, message: this.closedText(lookup, locale) };
     }
     throw conflict('too many concurrent subscriptions for this customer; try again');
+  }
+
+  private closedText(lookup: Lookup, locale: string | null): string {
+    const text = lookup.closedMessage ? pickText(lookup.closedMessage, locale, 'en') : 'We are closed right now.';
+    const opens = lookup.opensAt ? ` We open again at ${lookup.opensAt}.` : '';
+    return lookup.leaveMessage ? `${text}${opens} Leave us a message and an agent will answer when we open.` : `${text}${opens}`;
+  }
+
+  private closed(lookup: Lookup, locale: string | null): SubscribeReply | null {
+    if (lookup.leaveMessage) return null;
+    return { status: 'unavailable', reason: 'closed', message: this.closedText(lookup, locale), opensAt: lookup.opensAt ?? null };
+  }
+
+  /** Beyond the queue's limits, new customers are turned away; without reporting's answer they are let in. */
+  private async overloaded(queueId: string, locale: string | null): Promise<SubscribeReply | null> {
+    const limits = this.center.queueLimits(queueId);
+    if (!limits || (limits.maxWaiting === null && limits.maxEstimatedWaitSeconds === null)) return null;
+    let stats: QueueStats;
+    try {
+      stats = await natsRequest<QueueStats>(this.nc, statsQueueSubject(queueId), {}, 1_000);
+    } catch (err) {
+      this.logger.warn({ msg: 'queue statistics unavailable; admitting the customer', queueId, err: String(err) });
+      return null;
+    }
+    const tooMany = limits.maxWaiting !== null && stats.waiting >= limits.maxWaiting;
+    const tooLong = limits.maxEstimatedWaitSeconds !== null && stats.estimatedWaitSeconds > limits.maxEstimatedWaitSeconds;
+    if (!tooMany && !tooLong) return null;
+    return { status: 'unavailable', reason: 'overloaded', message: pickText(limits.overloadedMessage, locale, 'en') };
   }
 }

@@ -1,9 +1,10 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import type { CenterSettings } from '@parley/center-config';
 import { EntryPointRequest, LookupRequest, RegisterEntryPointRequest, SUBJECTS } from '@parley/contracts';
-import { entryPointDecider, isEntryPointRegistered } from '@parley/domain';
+import { entryPointDecider, isEntryPointRegistered, isOpen, nextOpening } from '@parley/domain';
 import { conflict } from '@parley/errors';
 import { CommandHandler } from '@parley/event-store';
-import { Handles, type RequestContext, commandContext } from '@parley/service-kit';
+import { CENTER_SETTINGS, Handles, type RequestContext, commandContext } from '@parley/service-kit';
 import { RegistryService } from './registry.service.js';
 
 const stream = (entryPointId: string) => ({ aggregate: 'entrypoint', id: entryPointId });
@@ -14,6 +15,7 @@ export class EntryPointsHandler {
   constructor(
     private readonly commands: CommandHandler,
     private readonly registry: RegistryService,
+    @Inject(CENTER_SETTINGS) private readonly center: CenterSettings,
   ) {}
 
   @Handles(SUBJECTS.registrationRegister, RegisterEntryPointRequest)
@@ -56,6 +58,10 @@ export class EntryPointsHandler {
     const entryPointId = registry.byAddress[req.address];
     const state = entryPointId ? registry.entryPoints[entryPointId] : undefined;
     if (!entryPointId || !state || !isEntryPointRegistered(state, ctx.now)) return { registered: false, open: false };
-    return { registered: true, open: true, entryPointId, queueId: state.queueId, flowId: state.flowId, displayName: state.displayName };
+    const found = { registered: true, entryPointId, queueId: state.queueId, flowId: state.flowId, displayName: state.displayName };
+    const hours = this.center.hoursFor(entryPointId);
+    if (!hours || isOpen(hours, Date.parse(ctx.now))) return { ...found, open: true };
+    const opensAt = nextOpening(hours, Date.parse(ctx.now));
+    return { ...found, open: false, opensAt: opensAt === null ? null : new Date(opensAt).toISOString(), leaveMessage: hours.leaveMessage, closedMessage: hours.closedMessage };
   }
 }

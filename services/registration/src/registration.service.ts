@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { ParleyPlatformModule, type ServiceDefinition } from '@parley/service-kit';
+import { ParleyPlatformModule, type ServiceDefinition, centerSettingsProvider } from '@parley/service-kit';
 import { AgentsHandler } from './agents.handler.js';
 import { EntryPointsHandler } from './entry-points.handler.js';
 import { LeaseSweeper } from './lease-sweeper.service.js';
@@ -15,6 +15,6 @@ export const registrationService: ServiceDefinition<RegistrationConfig> = {
   module: (config) => ({
     module: RegistrationModule,
     imports: [ParleyPlatformModule.forService('registration', config)],
-    providers: [RegistryService, EntryPointsHandler, AgentsHandler, LeaseSweeper],
+    providers: [centerSettingsProvider(config.PARLEY_CENTER_FILE), RegistryService, EntryPointsHandler, AgentsHandler, LeaseSweeper],
   }),
 };

@@ -42,7 +42,8 @@ export class StatusNotifier implements OnApplicationBootstrap, BeforeApplication
     for (const [queueId, waiting] of waitingByQueue(view)) {
       const snapshot = queueSnapshot(view, queueId, now, waiting);
       // A session with an offer out is being connected: it leaves the line, and whoever was behind it moves up.
-      const line = waiting.filter((s) => !s.offer);
+      // A message left outside business hours waits for the opening; its customer was told when that is.
+      const line = waiting.filter((s) => !s.offer && !(s.place.notBefore && Date.parse(s.place.notBefore) > nowMs));
       for (const [position, session] of line.entries()) {
         const sessionId = session.core.sessionId;
         waitingNow.add(sessionId);

@@ -42,7 +42,7 @@ export class OfferProcessManager implements OnApplicationBootstrap {
           offerId: e.data.offerId,
           expiresAt: e.data.expiresAt,
           from: core.sessionAddress,
-          customer: { channel: core.channel, client: core.client, locale: core.locale, answers: {} },
+          customer: { channel: core.channel, client: core.client, locale: core.locale, answers: state.status === 'ended' ? {} : state.answers },
         });
         return;
       }

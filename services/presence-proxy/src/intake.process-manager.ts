@@ -1,0 +1,81 @@
+import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import type { CenterSettings } from '@parley/center-config';
+import { type IntakeFlow, type SessionEvent, type SessionState, pickText, renderQuestion, sessionDecider } from '@parley/domain';
+import { CommandHandler, type EventStore, type StoredEvent, toDomainEvent } from '@parley/event-store';
+import { CENTER_SETTINGS, ConsumerSupervisor, DeliveryPublisher, EVENT_STORE, commandContext } from '@parley/service-kit';
+
+/** A flow that is no longer in the file: any answer ends the intake on the route chosen so far. */
+const retired = (id: string): IntakeFlow => ({ id, defaultLocale: 'en', greeting: {}, retry: {}, done: {}, maxAttempts: 1, fallback: {}, start: '', questions: [] });
+
+/**
+ * The pre-routing interaction over IM (second seed, claims 31 d-e and 36): greets the customer, asks the flow's
+ * questions, judges each answer (re-asking a bad one), and queues the session on the route the answers map to.
+ * Driven by session events, so a restart resumes exactly where the conversation was.
+ */
+@Injectable()
+export class IntakeProcessManager implements OnApplicationBootstrap {
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(CENTER_SETTINGS) private readonly center: CenterSettings,
+    private readonly commands: CommandHandler,
+    private readonly consumers: ConsumerSupervisor,
+    private readonly deliveries: DeliveryPublisher,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.consumers.start('presence-proxy-intake', 'session', (event) => this.handle(event));
+  }
+
+  async handle(event: StoredEvent): Promise<void> {
+    const e = toDomainEvent<SessionEvent>(event);
+    if (!['IntakeStarted', 'IntakeAnswered', 'IntakeAnswerRejected', 'CustomerMessageReceived', 'SessionQueued'].includes(e.type)) return;
+    const { events } = await this.store.readStream({ aggregate: 'session', id: event.aggregateId });
+    const upTo = events.filter((x) => x.position <= event.position);
+    const state = upTo.reduce((s, x) => sessionDecider.evolve(s, toDomainEvent<SessionEvent>(x)), sessionDecider.initialState() as SessionState);
+    if (state.status === 'none' || state.status === 'ended') return;
+    const hadIntake = upTo.some((x) => x.type === 'IntakeStarted');
+    const flowId = upTo.map((x) => toDomainEvent<SessionEvent>(x)).find((x) => x.type === 'IntakeStarted')?.data;
+    const flow = flowId && 'flowId' in flowId ? (this.center.flow(flowId.flowId) ?? retired(flowId.flowId)) : undefined;
+    const locale = state.core.locale;
+    const say = (body: string) =>
+      this.deliveries.toCustomer(state.core.channel, {
+        deliveryId: `${event.id}.intake`,
+        sessionId: state.core.sessionId,
+        to: state.core.customerAddress,
+        from: state.core.sessionAddress,
+        kind: 'system',
+        body,
+      });
+    switch (e.type) {
+      case 'IntakeStarted':
+        if (flow) await say(`${pickText(flow.greeting, locale, flow.defaultLocale)}\n${renderQuestion(flow, e.data.questionId, locale)}`);
+        return;
+      case 'IntakeAnswered':
+        if (flow && e.data.next) await say(renderQuestion(flow, e.data.next, locale));
+        return;
+      case 'IntakeAnswerRejected':
+        if (flow) await say(`${pickText(flow.retry, locale, flow.defaultLocale)}\n${renderQuestion(flow, e.data.questionId, locale)}`);
+        return;
+      case 'CustomerMessageReceived': {
+        if (state.status !== 'intake') return;
+        const current = this.center.flow(state.intake.flowId) ?? retired(state.intake.flowId);
+        await this.commands.handle(
+          sessionDecider,
+          { aggregate: 'session', id: state.core.sessionId },
+          { kind: 'answer-intake', flow: current, messageId: e.data.messageId, text: e.data.body, now: event.metadata.at },
+          commandContext(event.metadata.at, 'system:presence-proxy', `intake:${event.id}`, event.metadata.correlationId),
+        );
+        return;
+      }
+      case 'SessionQueued':
+        if (e.data.notBefore) {
+          await say(`Thank you. We will answer when we open${e.data.notBefore ? ` (${e.data.notBefore})` : ''}. Write your message now; it waits for the first agent.`);
+        } else if (hadIntake && flow) {
+          await say(pickText(flow.done, locale, flow.defaultLocale));
+        }
+        return;
+      default:
+        return;
+    }
+  }
+}
