@@ -9,14 +9,15 @@ const from = `${process.env.USER ?? 'customer'}-${process.pid}@cli.example.test`
 const nc = await connect({ servers: process.env.NATS_URL ?? 'nats://127.0.0.1:4222' });
 const ask = async (subject, payload) => (await nc.request(subject, JSON.stringify(payload), { timeout: 5_000 })).json();
 
+// Listen before subscribing: the greeting and first question follow the subscription at once.
+const consumer = await jetstream(nc).consumers.get('PARLEY_DELIVERIES', { filter_subjects: 'parley.v1.im.deliver.cli', deliver_policy: 'new' });
+const deliveries = await consumer.consume();
 const sub = await ask('parley.v1.im.subscribe', { channel: 'cli', from, to, client: { name: 'parley-demo-customer', version: '1.0', capabilities: ['text'] } });
 if (sub.status !== 'available') {
   console.log(`${to} is unavailable: ${sub.reason ?? JSON.stringify(sub.error)}`);
   process.exit(1);
 }
 console.log(`connected: write to ${sub.sessionAddress} (Ctrl-D leaves)`);
-const consumer = await jetstream(nc).consumers.get('PARLEY_DELIVERIES', { filter_subjects: 'parley.v1.im.deliver.cli', deliver_policy: 'new' });
-const deliveries = await consumer.consume();
 void (async () => {
   for await (const m of deliveries) {
     const d = m.json();
