@@ -9,6 +9,8 @@ export interface AgentProfile {
   capabilities: string[];
   /** Queues served; null means every queue. */
   queues: string[] | null;
+  /** Seconds of wrap-up after each conversation, during which no offer is made. */
+  wrapUpSeconds?: number;
 }
 
 export interface Reservation {
@@ -26,6 +28,8 @@ interface Online {
   missedOffers: number;
   /** When the agent last became free to take work: the tie-break for longest idle. */
   idleSince: string;
+  /** Wrap-up after the last conversation runs until this instant. */
+  wrapUpUntil?: string | null;
 }
 
 export type AgentState =
@@ -42,7 +46,7 @@ export type AgentEvent =
   | { type: 'AgentOfferReserved'; data: Reservation }
   | { type: 'AgentOfferReleased'; data: { offerId: string; outcome: 'rejected' | 'expired' | 'revoked' | 'superseded' } }
   | { type: 'AgentConversationStarted'; data: { sessionId: string; offerId: string } }
-  | { type: 'AgentConversationEnded'; data: { sessionId: string; at: string } };
+  | { type: 'AgentConversationEnded'; data: { sessionId: string; at: string; wrapUpUntil?: string | null } };
 
 export type AgentCommand =
   | { kind: 'login'; profile: AgentProfile; leaseSeconds: number; now: string }
@@ -60,6 +64,17 @@ const assertNever = (x: never): never => {
 
 const plusSeconds = (iso: string, s: number) => new Date(Date.parse(iso) + s * 1000).toISOString();
 const isOnline = (s: AgentState): s is Extract<AgentState, { status: 'available' | 'away' }> => s.status === 'available' || s.status === 'away';
+
+/** In wrap-up after a conversation: logged in and available, but not offered anything yet. */
+export function inWrapUp(state: AgentState, now: string): boolean {
+  return (state.status === 'available' || state.status === 'away') && !!state.wrapUpUntil && Date.parse(state.wrapUpUntil) > Date.parse(now);
+}
+
+/** What the agent's desktop shows: wrap-up is a state of its own while it lasts. */
+export function presenceOf(state: AgentState, now: string): 'available' | 'away' | 'offline' | 'wrap-up' {
+  if (state.status === 'unknown' || state.status === 'offline') return 'offline';
+  return inWrapUp(state, now) ? 'wrap-up' : state.status;
+}
 
 /** Conversations plus offers not yet expired: what counts against capacity. */
 export function agentLoad(state: AgentState, now: string): number {
@@ -115,7 +130,12 @@ export const agentDecider = {
       }
       case 'end-conversation':
         if (state.status === 'unknown' || !state.conversations.includes(command.sessionId)) return [];
-        return [{ type: 'AgentConversationEnded', data: { sessionId: command.sessionId, at: command.now } }];
+        return [
+          {
+            type: 'AgentConversationEnded',
+            data: { sessionId: command.sessionId, at: command.now, wrapUpUntil: state.profile.wrapUpSeconds ? plusSeconds(command.now, state.profile.wrapUpSeconds) : null },
+          },
+        ];
       default:
         return assertNever(command);
     }
@@ -169,7 +189,7 @@ export const agentDecider = {
       case 'AgentConversationEnded':
         if (state.status === 'unknown') return state;
         if (state.status === 'offline') return { ...state, conversations: state.conversations.filter((c) => c !== event.data.sessionId) };
-        return { ...state, conversations: state.conversations.filter((c) => c !== event.data.sessionId), idleSince: event.data.at };
+        return { ...state, conversations: state.conversations.filter((c) => c !== event.data.sessionId), idleSince: event.data.wrapUpUntil ?? event.data.at, wrapUpUntil: event.data.wrapUpUntil ?? null };
       default:
         return assertNever(event);
     }

@@ -27,54 +27,51 @@ export interface ContactCenterView {
   declines: Record<string, Record<string, string>>;
   agents: Record<string, AgentState>;
   totals: Record<string, QueueTotals>;
+  /** The agent each queue offered last: round robin's memory, rebuilt from the events like the rest. */
+  lastOffered: Record<string, string>;
 }
 
-export const emptyView = (): ContactCenterView => ({ sessions: {}, declines: {}, agents: {}, totals: {} });
+export const emptyView = (): ContactCenterView => ({ sessions: {}, declines: {}, agents: {}, totals: {}, lastOffered: {} });
 
 const totalsOf = (view: ContactCenterView, queueId: string): QueueTotals =>
-  view.totals[queueId] ?? { answered: 0, totalWaitSeconds: 0, handled: 0, totalHandleSeconds: 0, abandoned: 0 };
+  (view.totals[queueId] ??= { answered: 0, totalWaitSeconds: 0, handled: 0, totalHandleSeconds: 0, abandoned: 0 });
 
 const seconds = (from: string, to: string) => Math.max(0, (Date.parse(to) - Date.parse(from)) / 1000);
 
-/** Pure and copy-on-write at the top level; callers may keep old views. */
+/**
+ * Applies one event to the view in place and returns it: the projection runner owns its state, and copying
+ * maps of tens of thousands of sessions per event would make rebuilding quadratic.
+ */
 export function applyToView(view: ContactCenterView, event: ViewEvent): ContactCenterView {
+  view.lastOffered ??= {};
   if (event.aggregate === 'agent') {
     const before = view.agents[event.aggregateId] ?? agentDecider.initialState();
-    return { ...view, agents: { ...view.agents, [event.aggregateId]: agentDecider.evolve(before, event as unknown as AgentEvent) } };
+    view.agents[event.aggregateId] = agentDecider.evolve(before, event as unknown as AgentEvent);
+    return view;
   }
   if (event.aggregate !== 'session') return view;
   const e = event as unknown as SessionEvent;
   const id = event.aggregateId;
   const before: SessionState = view.sessions[id] ?? sessionDecider.initialState();
   const after = sessionDecider.evolve(before, e);
-  const sessions = { ...view.sessions };
-  let { declines, totals } = view;
-  if (after.status === 'none' || after.status === 'ended') delete sessions[id];
-  else sessions[id] = after;
-  if (e.type === 'SessionOfferDeclined') {
-    declines = { ...declines, [id]: { ...declines[id], [e.data.agentId]: e.data.at } };
-  }
+  if (after.status === 'none' || after.status === 'ended') delete view.sessions[id];
+  else view.sessions[id] = after;
+  if (e.type === 'SessionOfferDeclined') view.declines[id] = { ...view.declines[id], [e.data.agentId]: e.data.at };
+  if (e.type === 'SessionOffered' && before.status === 'queued') view.lastOffered[before.place.queueId] = e.data.agentId;
   if (e.type === 'SessionAssigned' && before.status === 'queued') {
     const t = totalsOf(view, before.place.queueId);
-    totals = { ...totals, [before.place.queueId]: { ...t, answered: t.answered + 1, totalWaitSeconds: t.totalWaitSeconds + seconds(before.place.arrivedAt, e.data.at) } };
+    t.answered += 1;
+    t.totalWaitSeconds += seconds(before.place.arrivedAt, e.data.at);
   }
   if (e.type === 'SessionEnded' && (before.status === 'queued' || before.status === 'assigned')) {
     const t = totalsOf(view, before.place.queueId);
-    totals = {
-      ...totals,
-      [before.place.queueId]:
-        before.status === 'assigned'
-          ? { ...t, handled: t.handled + 1, totalHandleSeconds: t.totalHandleSeconds + seconds(before.assignedAt, e.data.at) }
-          : { ...t, abandoned: t.abandoned + 1 },
-    };
+    if (before.status === 'assigned') {
+      t.handled += 1;
+      t.totalHandleSeconds += seconds(before.assignedAt, e.data.at);
+    } else t.abandoned += 1;
   }
-  if (after.status === 'ended' || after.status === 'assigned') {
-    if (declines[id]) {
-      declines = { ...declines };
-      delete declines[id];
-    }
-  }
-  return { ...view, sessions, declines, totals };
+  if (after.status === 'ended' || after.status === 'assigned') delete view.declines[id];
+  return view;
 }
 
 export type WaitingSession = Extract<SessionState, { status: 'queued' }>;
@@ -127,7 +124,7 @@ export function queueSnapshot(view: ContactCenterView, queueId: string, now: str
       if (load < agent.profile.capacity) agentsAvailable++;
     }
   }
-  const t = totalsOf(view, queueId);
+  const t = view.totals[queueId] ?? { handled: 0, totalHandleSeconds: 0 };
   return {
     queueId,
     waiting,

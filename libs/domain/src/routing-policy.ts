@@ -1,61 +1,203 @@
-import { type AgentState, agentLoad } from './agent.decider.js';
-import { type ContactCenterView, type WaitingSession, servesQueue, waitingByQueue } from './contact-center.view.js';
-import type { AgentProfile } from './agent.decider.js';
+import { type AgentProfile, type AgentState, agentLoad, inWrapUp } from './agent.decider.js';
+import { type ContactCenterView, type WaitingSession, waitingByQueue } from './contact-center.view.js';
+import type { RoutingDecisionRecord } from './session.decider.js';
+
+export const STRATEGIES = ['longest-idle', 'least-occupied', 'round-robin', 'best-skill'] as const;
+export type Strategy = (typeof STRATEGIES)[number];
+
+/**
+ * One step of a queue's rules. The step in force for a session is the last whose `afterSeconds` its wait has
+ * reached, so later steps widen (or, for bot-first, switch) the pool as the wait grows.
+ */
+export interface RuleStep {
+  afterSeconds: number;
+  /** Replaces the level of every required skill (e.g. 4 at first, 2 later). */
+  minProficiency?: number;
+  /** Any agent of the queue with the language, whatever the skills. */
+  ignoreSkills?: boolean;
+  /** Only bots, or only people. */
+  agentKind?: 'bot' | 'human';
+  /** Agents of these queues become eligible too. */
+  overflowTo?: readonly string[];
+}
+
+export interface QueueRouting {
+  strategy: Strategy;
+  steps: readonly RuleStep[];
+}
+
+export const DEFAULT_QUEUE_ROUTING: QueueRouting = { strategy: 'longest-idle', steps: [{ afterSeconds: 0 }] };
 
 export interface PlannedOffer {
   sessionId: string;
   agentId: string;
   queueId: string;
+  decision: RoutingDecisionRecord;
 }
 
 export interface RoutingOptions {
   now: string;
-  /** An agent who declined a session is not offered it again for this long, unless nobody else can take it. */
+  /** An agent who declined a session is not offered it again for this long. */
   declineCooldownSeconds: number;
+  /** The rules of a queue; the default (longest idle, requirements as they are) when absent. */
+  routingOf?: (queueId: string) => QueueRouting | undefined;
+  /** Plan only these queues (a router instance owns a share of the queues). */
+  onlyQueues?: ReadonlySet<string>;
 }
 
 type Available = Extract<AgentState, { status: 'available' }>;
+interface Candidate {
+  agentId: string;
+  agent: Available;
+}
 
 const sameLanguage = (a: string, b: string) => a.toLowerCase() === b.toLowerCase() || a.split('-')[0]!.toLowerCase() === b.split('-')[0]!.toLowerCase();
 
-/** Whether an agent meets a session's requirements: every skill at its level, the language, the client's capabilities. */
-export function meetsRequirements(profile: AgentProfile, session: WaitingSession): boolean {
+/** Whether an agent meets a session's requirements under a rule step (no step: the requirements as they are). */
+export function meetsRequirements(profile: AgentProfile, session: WaitingSession, step: RuleStep = { afterSeconds: 0 }): boolean {
+  if (step.agentKind && profile.kind !== step.agentKind) return false;
   const r = session.place.requirements;
   if (!r) return true;
-  if (Object.entries(r.skills).some(([skill, level]) => (profile.skills[skill] ?? 0) < level)) return false;
+  if (!step.ignoreSkills) {
+    for (const [skill, level] of Object.entries(r.skills)) if ((profile.skills[skill] ?? 0) < (step.minProficiency ?? level)) return false;
+  }
   if (r.language && !profile.languages.some((l) => sameLanguage(l, r.language!))) return false;
   return r.capabilities.every((c) => profile.capabilities.includes(c));
 }
 
+export function stepFor(routing: QueueRouting, waitSeconds: number): { index: number; step: RuleStep } {
+  let index = 0;
+  routing.steps.forEach((s, i) => {
+    if (s.afterSeconds <= waitSeconds && s.afterSeconds >= routing.steps[index]!.afterSeconds) index = i;
+  });
+  return { index, step: routing.steps[index] ?? { afterSeconds: 0 } };
+}
+
+export function describeStep(index: number, step: RuleStep, session: WaitingSession): string {
+  const r = session.place.requirements;
+  const parts = [`step ${index + 1} (after ${step.afterSeconds} s)`];
+  if (session.place.targetAgentId) parts.push(`transferred to ${session.place.targetAgentId}`);
+  if (step.agentKind) parts.push(`${step.agentKind}s only`);
+  const skills = Object.entries(r?.skills ?? {});
+  if (step.ignoreSkills) parts.push('any skills');
+  else if (skills.length > 0) parts.push(`skills ${skills.map(([s, l]) => `${s}≥${step.minProficiency ?? l}`).join(', ')}`);
+  if (r?.language) parts.push(`language ${r.language}`);
+  if (r?.capabilities.length) parts.push(`capabilities ${r.capabilities.join(', ')}`);
+  if (step.overflowTo?.length) parts.push(`overflow to ${step.overflowTo.join(', ')}`);
+  return parts.join('; ');
+}
+
+const byIdle = (a: Candidate, b: Candidate) => Date.parse(a.agent.idleSince) - Date.parse(b.agent.idleSince) || (a.agentId < b.agentId ? -1 : a.agentId > b.agentId ? 1 : 0);
+
+/** Chooses among eligible agents by the queue's strategy, and says how. */
+function choose(strategy: Strategy, eligible: Candidate[], session: WaitingSession, load: (c: Candidate) => number, last: string | undefined): { pick: Candidate; tieBreak: string } {
+  switch (strategy) {
+    case 'longest-idle': {
+      const pick = [...eligible].sort(byIdle)[0]!;
+      return { pick, tieBreak: `longest idle: idle since ${pick.agent.idleSince}` };
+    }
+    case 'least-occupied': {
+      const ratio = (c: Candidate) => load(c) / c.agent.profile.capacity;
+      const pick = [...eligible].sort((a, b) => ratio(a) - ratio(b) || byIdle(a, b))[0]!;
+      return { pick, tieBreak: `least occupied: ${load(pick)} of ${pick.agent.profile.capacity} in use, then longest idle` };
+    }
+    case 'round-robin': {
+      const ordered = [...eligible].sort((a, b) => (a.agentId < b.agentId ? -1 : 1));
+      const pick = ordered.find((c) => last === undefined || c.agentId > last) ?? ordered[0]!;
+      return { pick, tieBreak: `round robin: next after ${last ?? 'the start'}` };
+    }
+    case 'best-skill': {
+      const required = Object.keys(session.place.requirements?.skills ?? {});
+      const score = (c: Candidate) => required.reduce((sum, s) => sum + (c.agent.profile.skills[s] ?? 0), 0);
+      const pick = [...eligible].sort((a, b) => score(b) - score(a) || byIdle(a, b))[0]!;
+      return { pick, tieBreak: `best skill: score ${score(pick)} on ${required.join(', ') || 'no required skills'}, then longest idle` };
+    }
+    default: {
+      const never: never = strategy;
+      throw new Error(`unknown strategy ${String(never)}`);
+    }
+  }
+}
+
+const MAX_RECORDED_ELIGIBLE = 20;
+
 /**
- * First policy: within each queue, sessions in order (priority, then arrival) each go to the longest-idle
- * available agent of that queue with free capacity. Pure: the same view and time give the same offers.
+ * The offers to make now. Pure: the same view, time and rules give the same offers. Within each queue,
+ * sessions go in order (priority, then original arrival); each goes to the agent the queue's strategy picks
+ * among those the rule step in force allows, who are available, out of wrap-up and below capacity.
  */
 export function planOffers(view: ContactCenterView, options: RoutingOptions): PlannedOffer[] {
   const now = Date.parse(options.now);
   const planned: PlannedOffer[] = [];
   const extraLoad = new Map<string, number>();
-  const agents = Object.entries(view.agents)
-    .filter((entry): entry is [string, Available] => entry[1].status === 'available')
-    .sort(([aId, a], [bId, b]) => Date.parse(a.idleSince) - Date.parse(b.idleSince) || (aId < bId ? -1 : aId > bId ? 1 : 0));
-  const free = (agentId: string, agent: Available) => agentLoad(agent, options.now) + (extraLoad.get(agentId) ?? 0) < agent.profile.capacity;
+  const lastOffered = { ...view.lastOffered };
+
+  // Index the agents who can take work at all, once per pass: by queue, plus those who serve every queue.
+  const byQueue = new Map<string, Candidate[]>();
+  const everyQueue: Candidate[] = [];
+  const byId = new Map<string, Candidate>();
+  for (const [agentId, agent] of Object.entries(view.agents)) {
+    if (agent.status !== 'available' || inWrapUp(agent, options.now)) continue;
+    if (agentLoad(agent, options.now) >= agent.profile.capacity) continue;
+    const c = { agentId, agent };
+    byId.set(agentId, c);
+    if (agent.profile.queues === null) everyQueue.push(c);
+    else for (const q of agent.profile.queues) (byQueue.get(q) ?? byQueue.set(q, []).get(q)!).push(c);
+  }
+  if (byId.size === 0) return planned;
+  const load = (c: Candidate) => agentLoad(c.agent, options.now) + (extraLoad.get(c.agentId) ?? 0);
+  const free = (c: Candidate) => load(c) < c.agent.profile.capacity;
 
   const queues = [...waitingByQueue(view).entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   for (const [queueId, waiting] of queues) {
+    if (options.onlyQueues && !options.onlyQueues.has(queueId)) continue;
+    const routing = options.routingOf?.(queueId) ?? DEFAULT_QUEUE_ROUTING;
     for (const session of waiting) {
       if (session.offer) continue;
       if (session.place.notBefore && Date.parse(session.place.notBefore) > now) continue;
+      const waitSeconds = (now - Date.parse(session.place.arrivedAt)) / 1000;
+      const { index, step } = stepFor(routing, waitSeconds);
       const declined = view.declines[session.core.sessionId] ?? {};
-      const eligible = agents.filter(([agentId, agent]) => servesQueue(agent, queueId) && free(agentId, agent) && meetsRequirements(agent.profile, session));
-      const fresh = eligible.filter(([agentId]) => {
-        const at = declined[agentId];
+      const fresh = (c: Candidate) => {
+        const at = declined[c.agentId];
         return at === undefined || now - Date.parse(at) >= options.declineCooldownSeconds * 1000;
+      };
+      let pool: Candidate[];
+      if (session.place.targetAgentId) {
+        const target = byId.get(session.place.targetAgentId);
+        pool = target ? [target] : [];
+      } else {
+        const seen = new Set<string>();
+        pool = [];
+        for (const q of [queueId, ...(step.overflowTo ?? [])]) {
+          for (const c of byQueue.get(q) ?? []) {
+            if (seen.has(c.agentId)) continue;
+            seen.add(c.agentId);
+            pool.push(c);
+          }
+        }
+        for (const c of everyQueue) if (!seen.has(c.agentId)) pool.push(c);
+      }
+      const eligible = pool.filter((c) => free(c) && fresh(c) && (session.place.targetAgentId ? meetsRequirements(c.agent.profile, session, { afterSeconds: 0, ignoreSkills: true }) : meetsRequirements(c.agent.profile, session, step)));
+      if (eligible.length === 0) continue;
+      const { pick, tieBreak } = choose(routing.strategy, eligible, session, load, lastOffered[queueId]);
+      planned.push({
+        sessionId: session.core.sessionId,
+        agentId: pick.agentId,
+        queueId,
+        decision: {
+          queueId,
+          strategy: routing.strategy,
+          step: index + 1,
+          rule: describeStep(index, step, session),
+          eligible: eligible.map((c) => c.agentId).sort().slice(0, MAX_RECORDED_ELIGIBLE),
+          tieBreak,
+        },
       });
-      const pick = fresh[0];
-      if (!pick) continue;
-      planned.push({ sessionId: session.core.sessionId, agentId: pick[0], queueId });
-      extraLoad.set(pick[0], (extraLoad.get(pick[0]) ?? 0) + 1);
+      extraLoad.set(pick.agentId, (extraLoad.get(pick.agentId) ?? 0) + 1);
+      lastOffered[queueId] = pick.agentId;
     }
   }
   return planned;
 }
+

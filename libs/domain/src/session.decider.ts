@@ -1,6 +1,16 @@
 import { conflict, forbidden, notFound } from '@parley/errors';
 import { type IntakeFlow, type Requirements, type RouteDecision, judgeAnswer, mergeRoute } from './intake-flow.js';
 
+/** Why an offer went where it went: stored on the offer event, so any decision can be explained later. */
+export interface RoutingDecisionRecord {
+  queueId: string;
+  strategy: string;
+  step: number;
+  rule: string;
+  eligible: string[];
+  tieBreak: string;
+}
+
 export interface ClientDetails {
   name: string;
   version: string;
@@ -35,6 +45,8 @@ export interface QueuePlace {
   requirements?: Requirements;
   /** Not routed before this instant: a message left outside business hours waits for the opening. */
   notBefore?: string | null;
+  /** A transfer to a named agent: only that agent is offered the session. */
+  targetAgentId?: string | null;
 }
 
 export interface IntakeProgress {
@@ -65,17 +77,19 @@ export type SessionEvent =
   | { type: 'IntakeAnswerRejected'; data: { messageId: string; questionId: string; attempt: number } }
   | { type: 'IntakeGaveUp'; data: { messageId: string; questionId: string; route: RouteDecision } }
   | { type: 'CustomerMessageReceived'; data: { messageId: string; body: string; at: string } }
-  | { type: 'SessionOffered'; data: PendingOffer & { at: string } }
+  | { type: 'SessionOffered'; data: PendingOffer & { at: string; decision?: RoutingDecisionRecord } }
   | { type: 'SessionOfferDeclined'; data: { offerId: string; agentId: string; outcome: OfferOutcome; reason: string | null; at: string } }
   | { type: 'SessionAssigned'; data: { offerId: string; agentId: string; at: string } }
   | { type: 'AgentMessageSent'; data: { messageId: string; agentId: string; body: string; at: string } }
+  | { type: 'SessionTransferred'; data: { fromAgentId: string; toQueueId: string; toAgentId: string | null; reason: string | null; at: string } }
   | { type: 'SessionEnded'; data: { endedBy: EndedBy; reason: string; disposition: string | null; abandoned: boolean; agentId: string | null; at: string } };
 
 export type SessionCommand =
   | { kind: 'open'; core: SessionCore; route: RouteDecision; intake: { flowId: string; start: string } | null; notBefore: string | null }
   | { kind: 'answer-intake'; flow: IntakeFlow; messageId: string; text: string; now: string }
   | { kind: 'receive-customer-message'; channel: string; from: string; messageId: string; body: string; now: string }
-  | { kind: 'offer'; offerId: string; agentId: string; expiresAt: string; now: string }
+  | { kind: 'offer'; offerId: string; agentId: string; expiresAt: string; now: string; decision?: RoutingDecisionRecord }
+  | { kind: 'transfer'; agentId: string; toQueueId: string | null; toAgentId: string | null; reason: string | null; now: string }
   | { kind: 'accept-offer'; offerId: string; agentId: string; now: string }
   | { kind: 'decline-offer'; offerId: string; agentId: string | null; outcome: OfferOutcome; reason: string | null; now: string }
   | { kind: 'send-agent-message'; agentId: string; messageId: string; body: string; now: string }
@@ -138,7 +152,24 @@ export const sessionDecider = {
         if (s.status !== 'queued') throw conflict('session is not waiting in a queue');
         if (s.place.notBefore && Date.parse(s.place.notBefore) > Date.parse(command.now)) throw conflict('session waits for the next opening');
         if (s.offer) throw conflict('session already has a pending offer', { offerId: s.offer.offerId });
-        return [{ type: 'SessionOffered', data: { offerId: command.offerId, agentId: command.agentId, expiresAt: command.expiresAt, at: command.now } }];
+        if (s.place.targetAgentId && s.place.targetAgentId !== command.agentId) throw conflict('session was transferred to another agent');
+        return [
+          {
+            type: 'SessionOffered',
+            data: { offerId: command.offerId, agentId: command.agentId, expiresAt: command.expiresAt, at: command.now, ...(command.decision ? { decision: command.decision } : {}) },
+          },
+        ];
+      }
+      case 'transfer': {
+        const s = live(state);
+        if (s.status !== 'assigned' || s.agentId !== command.agentId) throw forbidden('this session is not assigned to this agent');
+        if (command.toAgentId === command.agentId) throw conflict('cannot transfer a session to its own agent');
+        return [
+          {
+            type: 'SessionTransferred',
+            data: { fromAgentId: command.agentId, toQueueId: command.toQueueId ?? s.place.queueId, toAgentId: command.toAgentId, reason: command.reason, at: command.now },
+          },
+        ];
       }
       case 'accept-offer': {
         if (state.status === 'assigned' && state.agentId === command.agentId) return []; // a retried accept
@@ -236,6 +267,18 @@ export const sessionDecider = {
       case 'SessionAssigned':
         return state.status === 'queued'
           ? { status: 'assigned', core: state.core, place: state.place, agentId: event.data.agentId, assignedAt: event.data.at, answers: state.answers, messageIds: state.messageIds }
+          : state;
+      case 'SessionTransferred':
+        // Back in a queue with its original arrival and its history: the transfer never costs the customer their place.
+        return state.status === 'assigned'
+          ? {
+              status: 'queued',
+              core: state.core,
+              place: { ...state.place, queueId: event.data.toQueueId, targetAgentId: event.data.toAgentId },
+              offer: null,
+              answers: state.answers,
+              messageIds: state.messageIds,
+            }
           : state;
       case 'SessionEnded':
         return state.status === 'none' || state.status === 'ended'

@@ -88,3 +88,17 @@ describe('session decider', () => {
     expect(sessionIdFromAddress('s-a.b@acme.example')).toBeNull();
   });
 });
+
+describe('transfers', () => {
+  it('puts the session back in a queue with its original arrival, answers and history, optionally for one agent', () => {
+    const assigned = run([open, { ...offer, now: at(1) }, { kind: 'accept-offer', offerId: 'o1', agentId: 'a1', now: at(2) }]).state;
+    expect(() => sessionDecider.decide({ kind: 'transfer', agentId: 'a2', toQueueId: 'q2', toAgentId: null, reason: null, now: at(3) }, assigned)).toThrow(expect.objectContaining({ code: 'forbidden' }));
+    expect(() => sessionDecider.decide({ kind: 'transfer', agentId: 'a1', toQueueId: null, toAgentId: 'a1', reason: null, now: at(3) }, assigned)).toThrow(expect.objectContaining({ code: 'conflict' }));
+    const { state, events } = run([{ kind: 'transfer', agentId: 'a1', toQueueId: 'humans', toAgentId: null, reason: 'needs a person', now: at(60) }], assigned);
+    expect(events[0]).toMatchObject({ type: 'SessionTransferred', data: { fromAgentId: 'a1', toQueueId: 'humans', toAgentId: null } });
+    expect(state).toMatchObject({ status: 'queued', offer: null, place: { queueId: 'humans', arrivedAt: T0, targetAgentId: null } });
+    const toAgent = run([{ kind: 'transfer', agentId: 'a1', toQueueId: null, toAgentId: 'a9', reason: null, now: at(60) }], assigned).state;
+    expect(toAgent).toMatchObject({ status: 'queued', place: { queueId: 'q', targetAgentId: 'a9' } });
+    expect(() => sessionDecider.decide({ kind: 'offer', offerId: 'o2', agentId: 'a3', expiresAt: at(90), now: at(61) }, toAgent)).toThrow(expect.objectContaining({ code: 'conflict' }));
+  });
+});
