@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { BusinessHours, CapabilityRule, IntakeFlow, IntakeQuestion, LocalizedText } from '@parley/domain';
+import type { BusinessHours, CapabilityRule, IntakeFlow, IntakeQuestion, LocalizedText, QueueRouting } from '@parley/domain';
 import { plainToInstance } from 'class-transformer';
 import { type ValidationError, validateSync } from 'class-validator';
 import { LineCounter, parseDocument } from 'yaml';
@@ -92,6 +92,12 @@ export class CenterSettings {
     return q && toLimits(q);
   }
 
+  /** A queue's routing rules: strategy and widening steps (absent: the router's default). */
+  routingOf(queueId: string): QueueRouting | undefined {
+    const q = this.config.queues.find((x) => x.id === queueId);
+    return q && { strategy: q.strategy, steps: q.steps.map((st) => ({ ...st })) };
+  }
+
   get capabilityRules(): CapabilityRule[] {
     return this.config.capabilityRules.map((r) => ({ ...r }));
   }
@@ -115,6 +121,13 @@ function crossReferences(config: CenterConfig): { path: Path; message: string }[
   config.entryPoints?.forEach((e, i) => {
     if (e.flow && !flowIds.has(e.flow)) problems.push({ path: ['entryPoints', i, 'flow'], message: `flow names no flow in this file` });
     if (e.hours && !hourIds.has(e.hours)) problems.push({ path: ['entryPoints', i, 'hours'], message: `hours names no hours in this file` });
+  });
+  config.queues?.forEach((q, i) => {
+    q.steps?.forEach((st, si) => {
+      if (si > 0 && typeof st.afterSeconds === 'number' && st.afterSeconds <= (q.steps[si - 1]?.afterSeconds ?? -1)) {
+        problems.push({ path: ['queues', i, 'steps', si, 'afterSeconds'], message: 'steps must be in increasing afterSeconds' });
+      }
+    });
   });
   config.capabilityRules?.forEach((r, i) => {
     if (!r.whenClientHas === !r.whenClientLacks) problems.push({ path: ['capabilityRules', i], message: 'a rule needs exactly one of whenClientHas, whenClientLacks' });

@@ -17,7 +17,7 @@ import {
   ValidateNested,
   type ValidationOptions,
 } from 'class-validator';
-import { WEEKDAYS, parseInterval } from '@parley/domain';
+import { STRATEGIES, type Strategy, WEEKDAYS, parseInterval } from '@parley/domain';
 
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -152,8 +152,19 @@ export class EntryPointConfig {
   @IsOptional() @IsString() flow?: string;
 }
 
+export class RuleStepConfig {
+  @IsInt() @Min(0) afterSeconds!: number;
+  @IsOptional() @IsInt() @Min(1) @Max(5) minProficiency?: number;
+  @IsOptional() @IsBoolean() ignoreSkills?: boolean;
+  @IsOptional() @IsIn(['bot', 'human']) agentKind?: 'bot' | 'human';
+  @IsOptional() @IsArray() @Matches(ID, { each: true, message: 'overflowTo must list queue IDs' }) overflowTo?: string[];
+}
+
 export class QueueConfig {
   @Matches(ID, { message: 'id must be a queue ID' }) id!: string;
+  @IsOptional() @IsIn([...STRATEGIES], { message: `strategy must be one of ${STRATEGIES.join(', ')}` }) strategy: Strategy = 'longest-idle';
+  /** Ordered by afterSeconds: the step in force is the last one a session's wait has reached. */
+  @IsOptional() @IsArray() @ArrayMinSize(1) @ValidateNested({ each: true }) @Type(() => RuleStepConfig) steps: RuleStepConfig[] = [Object.assign(new RuleStepConfig(), { afterSeconds: 0 })];
   @IsOptional() @IsInt() @Min(0) maxWaiting?: number;
   @IsOptional() @IsInt() @Min(0) maxEstimatedWaitSeconds?: number;
   @IsOptional() @IsLocalizedText() overloadedMessage: Record<string, string> = { en: 'We are very busy right now. Please try again later.' };

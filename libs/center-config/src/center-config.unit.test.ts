@@ -84,3 +84,33 @@ describe('the contact-center file', () => {
     expect(CenterSettings.load(file).queueLimits('q')?.maxWaiting).toBe(3);
   });
 });
+
+describe('queue routing rules', () => {
+  it('reads a queue\'s strategy and widening steps', () => {
+    const file = write('rules.yaml', [
+      'queues:',
+      '  - id: billing',
+      '    strategy: best-skill',
+      '    steps:',
+      '      - { afterSeconds: 0, minProficiency: 4 }',
+      '      - { afterSeconds: 30, minProficiency: 2 }',
+      '      - { afterSeconds: 90, overflowTo: [general] }',
+      '  - id: plain',
+    ].join('\n'));
+    const settings = CenterSettings.load(file);
+    expect(settings.routingOf('billing')).toEqual({
+      strategy: 'best-skill',
+      steps: [{ afterSeconds: 0, minProficiency: 4 }, { afterSeconds: 30, minProficiency: 2 }, { afterSeconds: 90, overflowTo: ['general'] }],
+    });
+    expect(settings.routingOf('plain')).toEqual({ strategy: 'longest-idle', steps: [{ afterSeconds: 0 }] });
+    expect(settings.routingOf('unknown')).toBeUndefined();
+  });
+
+  it('refuses an unknown strategy and steps out of order, naming the line', () => {
+    const file = write('bad-rules.yaml', 'queues:\n  - id: q\n    strategy: fastest\n    steps:\n      - { afterSeconds: 30 }\n      - { afterSeconds: 10, agentKind: robot }\n');
+    const problems = problemsOf(file);
+    expect(problems.find((p) => p.includes('queues[0].strategy'))).toMatch(new RegExp(`^${file}:3:.*strategy must be one of longest-idle, least-occupied, round-robin, best-skill`));
+    expect(problems.find((p) => p.includes('queues[0].steps[1].afterSeconds'))).toMatch(new RegExp(`^${file}:6:.*increasing`));
+    expect(problems.find((p) => p.includes('queues[0].steps[1].agentKind'))).toMatch(new RegExp(`^${file}:6:`));
+  });
+});
