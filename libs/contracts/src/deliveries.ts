@@ -25,6 +25,8 @@ export interface AgentDelivery {
   from?: string;
   body?: string;
   customer?: { channel: string; client: ClientDetails | null; locale: string | null; answers: Record<string, string> };
+  /** Added in v1: for kind message, who wrote it (a transferred session's transcript has both). */
+  author?: 'customer' | 'agent';
 }
 
 export interface SubscribeReply {

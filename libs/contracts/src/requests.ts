@@ -95,7 +95,10 @@ export class AgentLoginRequest {
   @IsIn(['human', 'bot']) kind!: 'human' | 'bot';
   @IsObject() @IsSkillMap() skills!: Record<string, number>;
   @IsArray() @ArrayMaxSize(50) @IsString({ each: true }) languages!: string[];
-  @IsInt() @Min(1) @Max(100) capacity!: number;
+  /** Concurrent conversations; the deployment's default (DEFAULT_AGENT_CAPACITY) when absent. */
+  @IsOptional() @IsInt() @Min(1) @Max(100) capacity?: number;
+  /** Added in v1: seconds of wrap-up after each conversation; the deployment's default when absent. */
+  @IsOptional() @IsInt() @Min(0) @Max(3_600) wrapUpSeconds?: number;
   @IsArray() @ArrayMaxSize(100) @IsString({ each: true }) capabilities!: string[];
   /** Added in v1: the queues this agent serves; absent means every queue. */
   @IsOptional() @IsArray() @ArrayMaxSize(200) @Matches(ID, { each: true, message: `queues ${ID_MESSAGE}` }) queues?: string[];
@@ -134,6 +137,19 @@ export class AgentSessionEndRequest {
   @Matches(ID, { message: `agentId ${ID_MESSAGE}` }) agentId!: string;
   @Matches(ID, { message: `sessionId ${ID_MESSAGE}` }) sessionId!: string;
   @IsOptional() @IsString() @MaxLength(100) disposition?: string;
+}
+
+export class AgentTransferRequest {
+  @Matches(ID, { message: `agentId ${ID_MESSAGE}` }) agentId!: string;
+  @Matches(ID, { message: `sessionId ${ID_MESSAGE}` }) sessionId!: string;
+  /** To a queue, or (with toAgentId) to one agent; exactly one of the two. */
+  @IsOptional() @Matches(ID, { message: `toQueueId ${ID_MESSAGE}` }) toQueueId?: string;
+  @IsOptional() @Matches(ID, { message: `toAgentId ${ID_MESSAGE}` }) toAgentId?: string;
+  @IsOptional() @IsString() @MaxLength(200) reason?: string;
+}
+
+export class SessionExplainRequest {
+  @Matches(ID, { message: `sessionId ${ID_MESSAGE}` }) sessionId!: string;
 }
 
 export class StatusReportRequest {

@@ -14,6 +14,10 @@ export const SUBJECTS = {
   agentOfferReject: 'parley.v1.agent.offer.reject',
   agentMessage: 'parley.v1.agent.message',
   agentSessionEnd: 'parley.v1.agent.session.end',
+  /** Added in v1: hand a session to another queue or agent; it keeps its history and original arrival. */
+  agentTransfer: 'parley.v1.agent.transfer',
+  /** Added in v1: why a session went where it went, from the decision records on its events. */
+  supervisorSessionExplain: 'parley.v1.supervisor.session.explain',
   /** Reporting's status reports for a waiting customer, readdressed by buffer (internal to Parley). */
   bufferStatus: 'parley.v1.buffer.status',
   statsQueue: 'parley.v1.stats.queue.*',

@@ -26,26 +26,38 @@ export class DeliveryProcessManager implements OnApplicationBootstrap {
 
   async handle(event: StoredEvent): Promise<void> {
     const e = toDomainEvent<SessionEvent>(event);
-    if (e.type !== 'CustomerMessageReceived' && e.type !== 'SessionAssigned' && e.type !== 'AgentMessageSent' && e.type !== 'SessionEnded') return;
+    if (!['CustomerMessageReceived', 'SessionAssigned', 'AgentMessageSent', 'SessionEnded', 'SessionTransferred'].includes(e.type)) return;
     const { events } = await this.store.readStream(sessionStream(event.aggregateId));
     const state = stateAt(events, event.position);
     if (state.status === 'none') return;
     const { core } = state;
     switch (e.type) {
       case 'CustomerMessageReceived':
-        if (state.status === 'assigned') await this.toAgent(state.agentId, core.sessionAddress, event, e.data.body);
+        if (state.status === 'assigned') await this.toAgent(state.agentId, core.sessionAddress, event, e.data.body, 'customer');
         return;
       case 'SessionAssigned': {
-        // Answers to the intake questions reach the agent as the offer's answers, not as chat lines.
+        // The conversation so far, in order: what the customer wrote while waiting and, after a transfer, what
+        // was said with earlier agents. Intake answers reach the agent as the offer's answers, not as chat lines.
         const queuedAt = events.find((x) => x.type === 'SessionQueued')?.position ?? 0;
         for (const earlier of events) {
           if (earlier.position >= event.position) break;
           if (earlier.position < queuedAt) continue;
           const m = toDomainEvent<SessionEvent>(earlier);
-          if (m.type === 'CustomerMessageReceived') await this.toAgent(e.data.agentId, core.sessionAddress, earlier, m.data.body);
+          if (m.type === 'CustomerMessageReceived') await this.toAgent(e.data.agentId, core.sessionAddress, earlier, m.data.body, 'customer');
+          if (m.type === 'AgentMessageSent') await this.toAgent(e.data.agentId, core.sessionAddress, earlier, m.data.body, 'agent');
         }
         return;
       }
+      case 'SessionTransferred':
+        await this.deliveries.toCustomer(core.channel, {
+          deliveryId: deliveryId(event, 'customer'),
+          sessionId: core.sessionId,
+          to: core.customerAddress,
+          from: core.sessionAddress,
+          kind: 'system',
+          body: 'You are being transferred to another agent. Your conversation so far goes with you.',
+        });
+        return;
       case 'AgentMessageSent':
         await this.deliveries.toCustomer(core.channel, {
           deliveryId: deliveryId(event, 'customer'),
@@ -81,8 +93,8 @@ export class DeliveryProcessManager implements OnApplicationBootstrap {
   }
 
   /** Agents only ever see the session address, never the customer's own. */
-  private async toAgent(agentId: string, sessionAddress: string, event: StoredEvent, body: string): Promise<void> {
-    await this.deliveries.toAgent(agentId, { deliveryId: deliveryId(event, agentId), kind: 'message', sessionId: event.aggregateId, from: sessionAddress, body });
+  private async toAgent(agentId: string, sessionAddress: string, event: StoredEvent, body: string, author: 'customer' | 'agent'): Promise<void> {
+    await this.deliveries.toAgent(agentId, { deliveryId: deliveryId(event, agentId), kind: 'message', sessionId: event.aggregateId, from: sessionAddress, body, author });
   }
 }
 

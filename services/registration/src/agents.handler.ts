@@ -1,12 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { AgentLoginRequest, AgentRequest, AgentStateRequest, SUBJECTS } from '@parley/contracts';
-import { type AgentState, agentDecider } from '@parley/domain';
+import { agentDecider, presenceOf } from '@parley/domain';
 import { CommandHandler } from '@parley/event-store';
 import { Handles, type RequestContext, SERVICE_CONFIG, commandContext } from '@parley/service-kit';
 import type { RegistrationConfig } from './registration.config.js';
 
 const stream = (agentId: string) => ({ aggregate: 'agent', id: agentId });
-const presence = (state: AgentState) => (state.status === 'unknown' ? 'offline' : state.status);
 
 /** Agent presence: login with a lease, heartbeats, state changes. */
 @Injectable()
@@ -23,9 +22,10 @@ export class AgentsHandler {
       kind: req.kind,
       skills: req.skills,
       languages: req.languages,
-      capacity: req.capacity,
+      capacity: req.capacity ?? this.config.DEFAULT_AGENT_CAPACITY,
       capabilities: req.capabilities,
       queues: req.queues ?? null,
+      wrapUpSeconds: req.wrapUpSeconds ?? this.config.DEFAULT_WRAP_UP_SECONDS,
     };
     const { state } = await this.commands.handle(
       agentDecider,
@@ -33,7 +33,7 @@ export class AgentsHandler {
       { kind: 'login', profile, leaseSeconds: req.leaseSeconds ?? this.config.AGENT_LEASE_SECONDS, now: ctx.now },
       commandContext(ctx.now, `agent:${req.agentId}`),
     );
-    return { agentId: req.agentId, state: presence(state), expiresAt: state.status === 'available' || state.status === 'away' ? state.expiresAt : undefined };
+    return { agentId: req.agentId, state: presenceOf(state, ctx.now), expiresAt: state.status === 'available' || state.status === 'away' ? state.expiresAt : undefined };
   }
 
   @Handles(SUBJECTS.agentHeartbeat, AgentRequest)
@@ -50,6 +50,6 @@ export class AgentsHandler {
       { kind: 'change-state', state: req.state, reason: req.reason ?? null, now: ctx.now },
       commandContext(ctx.now, `agent:${req.agentId}`),
     );
-    return { agentId: req.agentId, state: presence(state) };
+    return { agentId: req.agentId, state: presenceOf(state, ctx.now) };
   }
 }

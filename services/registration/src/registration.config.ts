@@ -10,6 +10,18 @@ export class RegistrationConfig extends ServiceConfig {
   AGENT_LEASE_SECONDS = 60;
 
   @Type(() => Number)
+  @IsInt({ message: 'DEFAULT_AGENT_CAPACITY must be an integer' })
+  @Min(1)
+  @Max(100)
+  DEFAULT_AGENT_CAPACITY = 1;
+
+  @Type(() => Number)
+  @IsInt({ message: 'DEFAULT_WRAP_UP_SECONDS must be an integer' })
+  @Min(0)
+  @Max(3_600)
+  DEFAULT_WRAP_UP_SECONDS = 0;
+
+  @Type(() => Number)
   @IsInt({ message: 'LEASE_SWEEP_INTERVAL_MS must be an integer' })
   @Min(100)
   LEASE_SWEEP_INTERVAL_MS = 1_000;

@@ -63,6 +63,10 @@ export class OfferProcessManager implements OnApplicationBootstrap {
       case 'SessionEnded':
         if (e.data.agentId) await this.commands.handle(agentDecider, agent(e.data.agentId), { kind: 'end-conversation', sessionId: event.aggregateId, now }, ctx('end'));
         return;
+      case 'SessionTransferred':
+        await this.commands.handle(agentDecider, agent(e.data.fromAgentId), { kind: 'end-conversation', sessionId: event.aggregateId, now }, ctx('end'));
+        await this.deliveries.toAgent(e.data.fromAgentId, { deliveryId: `${event.id}.${e.data.fromAgentId}`, kind: 'session-ended', sessionId: event.aggregateId, body: 'transferred' });
+        return;
       default:
         return;
     }

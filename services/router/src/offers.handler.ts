@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { OfferAcceptRequest, OfferRejectRequest, SUBJECTS } from '@parley/contracts';
+import { AgentTransferRequest, OfferAcceptRequest, OfferRejectRequest, SUBJECTS } from '@parley/contracts';
 import { sessionDecider } from '@parley/domain';
-import { notFound } from '@parley/errors';
+import { invalidPayload, notFound } from '@parley/errors';
 import { CommandHandler } from '@parley/event-store';
 import { Handles, type RequestContext, commandContext } from '@parley/service-kit';
 
-/** An agent's answer to an offer. The agent's own stream says which session an offer was for. */
+/** An agent's answer to an offer, and transfers. The agent's own stream says which session an offer was for. */
 @Injectable()
 export class OffersHandler {
   constructor(private readonly commands: CommandHandler) {}
@@ -40,5 +40,21 @@ export class OffersHandler {
       commandContext(ctx.now, `agent:${req.agentId}`, `reject-${req.offerId}`),
     );
     return {};
+  }
+
+  /** Hands the session to another queue or agent; it keeps its history and its original arrival. */
+  @Handles(SUBJECTS.agentTransfer, AgentTransferRequest)
+  async transfer(req: AgentTransferRequest, ctx: RequestContext) {
+    if (!req.toQueueId === !req.toAgentId) {
+      const fields = { toQueueId: ['give exactly one of toQueueId and toAgentId'], toAgentId: ['give exactly one of toQueueId and toAgentId'] };
+      throw invalidPayload('invalid fields: toQueueId, toAgentId', { fields });
+    }
+    await this.commands.handle(
+      sessionDecider,
+      { aggregate: 'session', id: req.sessionId },
+      { kind: 'transfer', agentId: req.agentId, toQueueId: req.toQueueId ?? null, toAgentId: req.toAgentId ?? null, reason: req.reason ?? null, now: ctx.now },
+      commandContext(ctx.now, `agent:${req.agentId}`),
+    );
+    return { sessionId: req.sessionId };
   }
 }

@@ -1,5 +1,5 @@
 import { Type } from 'class-transformer';
-import { IsInt, Max, Min } from 'class-validator';
+import { IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
 import { ServiceConfig } from '@parley/service-kit';
 
 export class RouterConfig extends ServiceConfig {
@@ -18,6 +18,17 @@ export class RouterConfig extends ServiceConfig {
   @IsInt({ message: 'DECLINE_COOLDOWN_SECONDS must be an integer' })
   @Min(0)
   DECLINE_COOLDOWN_SECONDS = 60;
+
+  /** How long a router instance owns a queue without renewing its lease; another instance takes over after. */
+  @Type(() => Number)
+  @IsInt({ message: 'QUEUE_LEASE_SECONDS must be an integer' })
+  @Min(1)
+  @Max(300)
+  QUEUE_LEASE_SECONDS = 5;
+
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9_-]{1,64}$/, { message: 'ROUTER_INSTANCE_ID must be letters, digits, "-" or "_"' })
+  ROUTER_INSTANCE_ID?: string = undefined;
 
   @Type(() => Number)
   @IsInt({ message: 'ROUTING_TICK_MS must be an integer' })

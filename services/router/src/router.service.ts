@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
-import { ParleyPlatformModule, type ServiceDefinition } from '@parley/service-kit';
+import { ParleyPlatformModule, type ServiceDefinition, centerSettingsProvider } from '@parley/service-kit';
+import { QueueLeases } from './queue-leases.service.js';
 import { OfferProcessManager } from './offer.process-manager.js';
 import { OffersHandler } from './offers.handler.js';
 import { RouterConfig } from './router.config.js';
@@ -15,6 +16,6 @@ export const routerService: ServiceDefinition<RouterConfig> = {
   module: (config) => ({
     module: RouterModule,
     imports: [ParleyPlatformModule.forService('router', config)],
-    providers: [RoutingViewService, RoutingLoop, OffersHandler, OfferProcessManager],
+    providers: [centerSettingsProvider(config.PARLEY_CENTER_FILE), RoutingViewService, QueueLeases, RoutingLoop, OffersHandler, OfferProcessManager],
   }),
 };

@@ -2,7 +2,9 @@ import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnAppl
 import { type PlannedOffer, agentDecider, planOffers, sessionDecider } from '@parley/domain';
 import { ParleyError } from '@parley/errors';
 import { CommandHandler } from '@parley/event-store';
-import { CoalescingTask, SERVICE_CONFIG, commandContext } from '@parley/service-kit';
+import type { CenterSettings } from '@parley/center-config';
+import { CENTER_SETTINGS, CoalescingTask, SERVICE_CONFIG, commandContext } from '@parley/service-kit';
+import { QueueLeases } from './queue-leases.service.js';
 import { randomBytes } from 'node:crypto';
 import type { RouterConfig } from './router.config.js';
 import { RoutingViewService } from './routing-view.service.js';
@@ -22,7 +24,9 @@ export class RoutingLoop implements OnApplicationBootstrap, BeforeApplicationShu
   constructor(
     private readonly view: RoutingViewService,
     private readonly commands: CommandHandler,
+    private readonly leases: QueueLeases,
     @Inject(SERVICE_CONFIG) private readonly config: RouterConfig,
+    @Inject(CENTER_SETTINGS) private readonly center: CenterSettings,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -38,7 +42,12 @@ export class RoutingLoop implements OnApplicationBootstrap, BeforeApplicationShu
   private async pass(): Promise<void> {
     const now = new Date().toISOString();
     await this.expireOffers(now);
-    const plan = planOffers(this.view.runner.state, { now, declineCooldownSeconds: this.config.DECLINE_COOLDOWN_SECONDS });
+    const plan = planOffers(this.view.runner.state, {
+      now,
+      declineCooldownSeconds: this.config.DECLINE_COOLDOWN_SECONDS,
+      routingOf: (queueId) => this.center.routingOf(queueId),
+      onlyQueues: this.leases.queues,
+    });
     for (const offer of plan) {
       if (this.task.isStopped) return;
       await this.offer(offer, now);
@@ -48,6 +57,7 @@ export class RoutingLoop implements OnApplicationBootstrap, BeforeApplicationShu
     const t = Date.parse(now);
     for (const session of Object.values(this.view.runner.state.sessions)) {
       if (session.status !== 'queued' || !session.offer || Date.parse(session.offer.expiresAt) > t) continue;
+      if (!this.leases.queues.has(session.place.queueId)) continue;
       await this.commands.handle(
         sessionDecider,
         { aggregate: 'session', id: session.core.sessionId },
@@ -57,7 +67,7 @@ export class RoutingLoop implements OnApplicationBootstrap, BeforeApplicationShu
     }
   }
 
-  private async offer({ sessionId, agentId }: PlannedOffer, now: string): Promise<void> {
+  private async offer({ sessionId, agentId, decision }: PlannedOffer, now: string): Promise<void> {
     const offerId = randomBytes(12).toString('base64url');
     const expiresAt = new Date(Date.parse(now) + this.config.OFFER_TIMEOUT_SECONDS * 1000).toISOString();
     try {
@@ -75,10 +85,10 @@ export class RoutingLoop implements OnApplicationBootstrap, BeforeApplicationShu
       await this.commands.handle(
         sessionDecider,
         { aggregate: 'session', id: sessionId },
-        { kind: 'offer', offerId, agentId, expiresAt, now },
+        { kind: 'offer', offerId, agentId, expiresAt, now, decision },
         commandContext(now, 'system:router', `offer-${offerId}`),
       );
-      this.logger.log({ msg: 'offered', sessionId, agentId, offerId });
+      this.logger.log({ msg: 'offered', sessionId, agentId, offerId, queueId: decision.queueId, step: decision.step, tieBreak: decision.tieBreak });
     } catch (err) {
       await this.commands.handle(
         agentDecider,
