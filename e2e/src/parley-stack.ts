@@ -26,6 +26,12 @@ export async function until<T>(probe: () => T | undefined | Promise<T | undefine
 export class Inbox<T> {
   readonly items: T[] = [];
   private stopFn?: () => void;
+  private readonly listeners: ((item: T) => void)[] = [];
+
+  /** Called for every item from now on, as it arrives (a desktop that reacts to offers). */
+  onItem(listener: (item: T) => void): void {
+    this.listeners.push(listener);
+  }
 
   static async open<T>(nc: NatsConnection, subject: string): Promise<Inbox<T>> {
     const inbox = new Inbox<T>();
@@ -33,7 +39,11 @@ export class Inbox<T> {
     const messages = await consumer.consume();
     inbox.stopFn = () => messages.stop();
     void (async () => {
-      for await (const m of messages) inbox.items.push(m.json<T>());
+      for await (const m of messages) {
+        const item = m.json<T>();
+        inbox.items.push(item);
+        for (const l of inbox.listeners) l(item);
+      }
     })();
     return inbox;
   }
@@ -50,6 +60,8 @@ export class Inbox<T> {
 /** A real nats-server and the five services, each its own process, as the start command runs them. */
 export class ParleyStack {
   private readonly inboxes: Inbox<unknown>[] = [];
+  private readonly extraHandles: ServiceHandle[] = [];
+  private extras = 0;
 
   private constructor(
     readonly nats: NatsServerHandle,
@@ -57,6 +69,7 @@ export class ParleyStack {
     readonly store: JetStreamEventStore,
     readonly services: Map<ServiceName, ServiceHandle>,
     readonly logDir: string,
+    private readonly env: Record<string, string>,
   ) {}
 
   static async start(env: Record<string, string> = {}): Promise<ParleyStack> {
@@ -70,11 +83,19 @@ export class ParleyStack {
     await Promise.all(SERVICES.filter((s) => s !== 'registration').map((s) => services.get(s)!.start()));
     const nc = await connect({ servers: nats.url });
     const store = await JetStreamEventStore.create(nc);
-    return new ParleyStack(nats, nc, store, services, logDir);
+    return new ParleyStack(nats, nc, store, services, logDir, env);
   }
 
   service(name: ServiceName): ServiceHandle {
     return this.services.get(name)!;
+  }
+
+  /** Another instance of a service on the same NATS (a second router, say), started and ready. */
+  async launchExtra(name: ServiceName, env: Record<string, string> = {}): Promise<ServiceHandle> {
+    const extra = await launchService(name, { NATS_URL: this.nats.url, CONSUMER_ACK_WAIT_MS: '1000', ...this.env, ...env }, this.logDir, `${name}-${++this.extras}`);
+    this.extraHandles.push(extra);
+    await extra.start();
+    return extra;
   }
 
   /** The raw reply of a request: a result or `{error}`. */
@@ -98,7 +119,7 @@ export class ParleyStack {
   async stop(): Promise<void> {
     for (const inbox of this.inboxes) inbox.stop();
     await this.nc.close().catch(() => undefined);
-    await Promise.all([...this.services.values()].map((s) => s.stop()));
+    await Promise.all([...this.services.values(), ...this.extraHandles].map((s) => s.stop()));
     await this.nats.stop();
   }
 }

@@ -57,6 +57,8 @@ export function applyToView(view: ContactCenterView, event: ViewEvent): ContactC
   if (after.status === 'none' || after.status === 'ended') delete view.sessions[id];
   else view.sessions[id] = after;
   if (e.type === 'SessionOfferDeclined') view.declines[id] = { ...view.declines[id], [e.data.agentId]: e.data.at };
+  // An agent who hands a session on is not offered it straight back.
+  if (e.type === 'SessionTransferred') view.declines[id] = { ...view.declines[id], [e.data.fromAgentId]: e.data.at };
   if (e.type === 'SessionOffered' && before.status === 'queued') view.lastOffered[before.place.queueId] = e.data.agentId;
   if (e.type === 'SessionAssigned' && before.status === 'queued') {
     const t = totalsOf(view, before.place.queueId);
@@ -70,7 +72,7 @@ export function applyToView(view: ContactCenterView, event: ViewEvent): ContactC
       t.totalHandleSeconds += seconds(before.assignedAt, e.data.at);
     } else t.abandoned += 1;
   }
-  if (after.status === 'ended' || after.status === 'assigned') delete view.declines[id];
+  if (after.status === 'ended' || e.type === 'SessionAssigned') delete view.declines[id];
   return view;
 }
 

@@ -47,12 +47,12 @@ export async function waitForHttp(url: string, { timeoutMs = 30_000, status = 20
  * Runs a built Parley service (`services/<name>/dist/main.js`) as its own process on loopback, the way the
  * start command does, with its JSON log in `logDir`.
  */
-export async function launchService(name: string, env: Record<string, string>, logDir: string): Promise<ServiceHandle> {
+export async function launchService(name: string, env: Record<string, string>, logDir: string, instance = name): Promise<ServiceHandle> {
   const main = join(repoRoot, 'services', name, 'dist', 'main.js');
   if (!existsSync(main)) throw new Error(`${main} is missing: build first (npx nx run-many -t build)`);
   mkdirSync(logDir, { recursive: true });
   const httpPort = await freePort();
-  const logFile = join(logDir, `${name}.log`);
+  const logFile = join(logDir, `${instance}.log`);
   let child: ChildProcess | undefined;
   const alive = () => !!child && child.exitCode === null && child.signalCode === null;
   const handle: ServiceHandle = {
