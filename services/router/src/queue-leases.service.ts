@@ -9,8 +9,9 @@ import { RoutingViewService } from './routing-view.service.js';
 
 /**
  * Partitions the queues among router instances: one owner per queue at a time, by a lease in JetStream KV
- * that the owner renews. The bucket's TTL ends a lease that is not renewed, so when an instance dies its queues
- * go to another within QUEUE_LEASE_SECONDS. Ownership only spreads the work: correctness never depends on it,
+ * (`queue.<id>`) that the owner renews. Instances announce themselves (`instance.<id>`) so each takes a fair
+ * share. The bucket's TTL ends whatever is not renewed, so when an instance dies its queues go to another
+ * within QUEUE_LEASE_SECONDS. Ownership only spreads the work: correctness never depends on it,
  * because offers reserve capacity on the agent's stream and offer on the session's with optimistic concurrency.
  */
 @Injectable()
@@ -52,35 +53,55 @@ export class QueueLeases implements OnModuleInit, OnApplicationBootstrap, Before
     return queues;
   }
 
+  /** Renews this instance's presence and leases, takes its fair share of unowned queues, and gives back extras. */
   private async renew(): Promise<void> {
-    for (const queueId of this.knownQueues()) {
-      const entry = await this.kv.get(queueId);
-      let mine = false;
-      try {
-        if (!entry || entry.operation !== 'PUT') {
-          await this.kv.create(queueId, this.instanceId);
-          mine = true;
-        } else if (entry.string() === this.instanceId) {
-          await this.kv.update(queueId, this.instanceId, entry.revision);
-          mine = true;
+    await this.kv.put(`instance.${this.instanceId}`, new Date().toISOString());
+    let instances = 0;
+    for await (const _ of await this.kv.keys('instance.>')) instances++;
+    const known = [...this.knownQueues()].sort();
+    const fairShare = Math.ceil(known.length / Math.max(1, instances));
+    const held: string[] = [];
+    const free: string[] = [];
+    for (const queueId of known) {
+      const entry = await this.kv.get(`queue.${queueId}`);
+      if (entry && entry.operation === 'PUT' && entry.string() === this.instanceId) {
+        try {
+          await this.kv.update(`queue.${queueId}`, this.instanceId, entry.revision);
+          held.push(queueId);
+        } catch {
+          // taken over in between
         }
-      } catch {
-        mine = false; // another instance took it first
-      }
-      if (mine && !this.owned.has(queueId)) this.logger.log({ msg: 'routing queue', queueId, instanceId: this.instanceId });
-      if (!mine && this.owned.has(queueId)) this.logger.log({ msg: 'queue routed elsewhere now', queueId, instanceId: this.instanceId });
-      if (mine) this.owned.add(queueId);
-      else this.owned.delete(queueId);
+      } else if (!entry || entry.operation !== 'PUT') free.push(queueId);
     }
+    // More than a fair share while others are up: give the extras back for them to take.
+    for (const queueId of held.splice(fairShare)) {
+      const entry = await this.kv.get(`queue.${queueId}`);
+      if (entry?.string() === this.instanceId) await this.kv.delete(`queue.${queueId}`, { previousSeq: entry.revision }).catch(() => undefined);
+    }
+    for (const queueId of free) {
+      if (held.length >= fairShare) break;
+      try {
+        await this.kv.create(`queue.${queueId}`, this.instanceId);
+        held.push(queueId);
+      } catch {
+        // another instance took it first
+      }
+    }
+    const now = new Set(held);
+    for (const q of now) if (!this.owned.has(q)) this.logger.log({ msg: 'routing queue', queueId: q, instanceId: this.instanceId });
+    for (const q of this.owned) if (!now.has(q)) this.logger.log({ msg: 'queue routed elsewhere now', queueId: q, instanceId: this.instanceId });
+    this.owned.clear();
+    for (const q of now) this.owned.add(q);
   }
 
   /** Hands the queues back at shutdown, so another instance takes them at once instead of after the TTL. */
   async beforeApplicationShutdown(): Promise<void> {
     await this.task.stop();
     for (const queueId of this.owned) {
-      const entry = await this.kv.get(queueId).catch(() => null);
-      if (entry && entry.string() === this.instanceId) await this.kv.delete(queueId, { previousSeq: entry.revision }).catch(() => undefined);
+      const entry = await this.kv.get(`queue.${queueId}`).catch(() => null);
+      if (entry && entry.string() === this.instanceId) await this.kv.delete(`queue.${queueId}`, { previousSeq: entry.revision }).catch(() => undefined);
     }
+    await this.kv.delete(`instance.${this.instanceId}`).catch(() => undefined);
     this.owned.clear();
   }
 }
