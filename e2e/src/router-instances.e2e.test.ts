@@ -57,7 +57,10 @@ async function peakLoad(agentId: string): Promise<number> {
     const d = e.data as { offerId?: string; sessionId?: string };
     if (e.type === 'AgentOfferReserved') reserved.add(d.offerId!);
     if (e.type === 'AgentOfferReleased') reserved.delete(d.offerId!);
-    if (e.type === 'AgentConversationStarted') (reserved.delete(d.offerId!), talking.add(d.sessionId!));
+    if (e.type === 'AgentConversationStarted') {
+      reserved.delete(d.offerId!);
+      talking.add(d.sessionId!);
+    }
     if (e.type === 'AgentConversationEnded') talking.delete(d.sessionId!);
     peak = Math.max(peak, talking.size);
   }
