@@ -78,9 +78,15 @@ export function presenceOf(state: AgentState, now: string): 'available' | 'away'
 
 /** Conversations plus offers not yet expired: what counts against capacity. */
 export function agentLoad(state: AgentState, now: string): number {
+  return agentLoadAt(state, Date.parse(now));
+}
+
+/** `agentLoad` with the time already parsed, for loops over many agents. */
+export function agentLoadAt(state: AgentState, nowMs: number): number {
   if (!isOnline(state)) return state.status === 'offline' ? state.conversations.length : 0;
-  const t = Date.parse(now);
-  return state.conversations.length + state.reservations.filter((r) => Date.parse(r.expiresAt) > t).length;
+  let live = 0;
+  for (const r of state.reservations) if (Date.parse(r.expiresAt) > nowMs) live++;
+  return state.conversations.length + live;
 }
 
 export const agentDecider = {

@@ -29,9 +29,13 @@ export interface ContactCenterView {
   totals: Record<string, QueueTotals>;
   /** The agent each queue offered last: round robin's memory, rebuilt from the events like the rest. */
   lastOffered: Record<string, string>;
+  /** Index of queued sessions by queue, so a routing pass reads only the queues it can serve. */
+  queued: Record<string, Record<string, true>>;
+  /** Queued sessions transferred to a named agent: session → agent. */
+  targeted: Record<string, string>;
 }
 
-export const emptyView = (): ContactCenterView => ({ sessions: {}, declines: {}, agents: {}, totals: {}, lastOffered: {} });
+export const emptyView = (): ContactCenterView => ({ sessions: {}, declines: {}, agents: {}, totals: {}, lastOffered: {}, queued: {}, targeted: {} });
 
 const totalsOf = (view: ContactCenterView, queueId: string): QueueTotals =>
   (view.totals[queueId] ??= { answered: 0, totalWaitSeconds: 0, handled: 0, totalHandleSeconds: 0, abandoned: 0 });
@@ -56,6 +60,18 @@ export function applyToView(view: ContactCenterView, event: ViewEvent): ContactC
   const after = sessionDecider.evolve(before, e);
   if (after.status === 'none' || after.status === 'ended') delete view.sessions[id];
   else view.sessions[id] = after;
+  view.queued ??= {};
+  if (before.status === 'queued' && (after.status !== 'queued' || after.place.queueId !== before.place.queueId)) {
+    const q = view.queued[before.place.queueId];
+    if (q) {
+      delete q[id];
+      if (Object.keys(q).length === 0) delete view.queued[before.place.queueId];
+    }
+  }
+  if (after.status === 'queued' && after.place.queueId) (view.queued[after.place.queueId] ??= {})[id] = true;
+  view.targeted ??= {};
+  if (after.status === 'queued' && after.place.targetAgentId) view.targeted[id] = after.place.targetAgentId;
+  else delete view.targeted[id];
   if (e.type === 'SessionOfferDeclined') view.declines[id] = { ...view.declines[id], [e.data.agentId]: e.data.at };
   // An agent who hands a session on is not offered it straight back.
   if (e.type === 'SessionTransferred') view.declines[id] = { ...view.declines[id], [e.data.fromAgentId]: e.data.at };
@@ -89,14 +105,18 @@ export function compareWaiting(a: WaitingSession, b: WaitingSession): number {
 
 export function waitingByQueue(view: ContactCenterView): Map<string, WaitingSession[]> {
   const queues = new Map<string, WaitingSession[]>();
-  for (const s of Object.values(view.sessions)) {
-    if (s.status !== 'queued') continue;
-    const list = queues.get(s.place.queueId) ?? [];
-    list.push(s);
-    queues.set(s.place.queueId, list);
-  }
-  for (const list of queues.values()) list.sort(compareWaiting);
+  for (const queueId of Object.keys(view.queued ?? {})) queues.set(queueId, waitingIn(view, queueId));
   return queues;
+}
+
+/** The sessions queued in one queue, in routing order. */
+export function waitingIn(view: ContactCenterView, queueId: string): WaitingSession[] {
+  const list: WaitingSession[] = [];
+  for (const id of Object.keys(view.queued?.[queueId] ?? {})) {
+    const s = view.sessions[id];
+    if (s?.status === 'queued') list.push(s);
+  }
+  return list.sort(compareWaiting);
 }
 
 export const servesQueue = (agent: AgentState, queueId: string) =>
@@ -113,7 +133,7 @@ export interface QueueSnapshot {
   averageHandleSeconds: number | null;
 }
 
-export function queueSnapshot(view: ContactCenterView, queueId: string, now: string, waiting = waitingByQueue(view).get(queueId) ?? []): QueueSnapshot {
+export function queueSnapshot(view: ContactCenterView, queueId: string, now: string, waiting = waitingIn(view, queueId)): QueueSnapshot {
   let agentsAvailable = 0;
   let agentsBusy = 0;
   let staffedCapacity = 0;

@@ -1,5 +1,5 @@
-import { type AgentProfile, type AgentState, agentLoad, inWrapUp } from './agent.decider.js';
-import { type ContactCenterView, type WaitingSession, waitingByQueue } from './contact-center.view.js';
+import { type AgentProfile, type AgentState, agentLoadAt } from './agent.decider.js';
+import { type ContactCenterView, type WaitingSession, waitingIn } from './contact-center.view.js';
 import type { RoutingDecisionRecord } from './session.decider.js';
 
 export const STRATEGIES = ['longest-idle', 'least-occupied', 'round-robin', 'best-skill'] as const;
@@ -136,21 +136,42 @@ export function planOffers(view: ContactCenterView, options: RoutingOptions): Pl
   const byQueue = new Map<string, Candidate[]>();
   const everyQueue: Candidate[] = [];
   const byId = new Map<string, Candidate>();
-  for (const [agentId, agent] of Object.entries(view.agents)) {
-    if (agent.status !== 'available' || inWrapUp(agent, options.now)) continue;
-    if (agentLoad(agent, options.now) >= agent.profile.capacity) continue;
+  for (const agentId in view.agents) {
+    const agent = view.agents[agentId]!;
+    if (agent.status !== 'available' || (agent.wrapUpUntil && Date.parse(agent.wrapUpUntil) > now)) continue;
+    if (agentLoadAt(agent, now) >= agent.profile.capacity) continue;
     const c = { agentId, agent };
     byId.set(agentId, c);
     if (agent.profile.queues === null) everyQueue.push(c);
     else for (const q of agent.profile.queues) (byQueue.get(q) ?? byQueue.set(q, []).get(q)!).push(c);
   }
   if (byId.size === 0) return planned;
-  const load = (c: Candidate) => agentLoad(c.agent, options.now) + (extraLoad.get(c.agentId) ?? 0);
+  const load = (c: Candidate) => agentLoadAt(c.agent, now) + (extraLoad.get(c.agentId) ?? 0);
   const free = (c: Candidate) => load(c) < c.agent.profile.capacity;
 
-  const queues = [...waitingByQueue(view).entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  for (const [queueId, waiting] of queues) {
-    if (options.onlyQueues && !options.onlyQueues.has(queueId)) continue;
+  // Only queues some free agent could serve are grouped and sorted: one pass stays cheap with tens of
+  // thousands of sessions waiting while few agents are free.
+  const routable = new Map<string, boolean>();
+  const isRoutable = (queueId: string) => {
+    let r = routable.get(queueId);
+    if (r === undefined) {
+      const steps = (options.routingOf?.(queueId) ?? DEFAULT_QUEUE_ROUTING).steps;
+      r = (!options.onlyQueues || options.onlyQueues.has(queueId)) && (everyQueue.length > 0 || byQueue.has(queueId) || steps.some((st) => st.overflowTo?.some((o) => byQueue.has(o))));
+      routable.set(queueId, r);
+    }
+    return r;
+  };
+  // Sessions transferred to a named agent can be routed even where the queue has nobody free.
+  const targetQueues = new Set<string>();
+  for (const [id, agentId] of Object.entries(view.targeted ?? {})) {
+    const s = view.sessions[id];
+    if (s?.status === 'queued' && byId.has(agentId)) targetQueues.add(s.place.queueId);
+  }
+  const queues = Object.keys(view.queued ?? {})
+    .filter((q) => isRoutable(q) || ((!options.onlyQueues || options.onlyQueues.has(q)) && targetQueues.has(q)))
+    .sort();
+  for (const queueId of queues) {
+    const waiting = waitingIn(view, queueId).filter((s) => !s.offer && (isRoutable(queueId) || (s.place.targetAgentId && byId.has(s.place.targetAgentId))));
     const routing = options.routingOf?.(queueId) ?? DEFAULT_QUEUE_ROUTING;
     for (const session of waiting) {
       if (session.offer) continue;

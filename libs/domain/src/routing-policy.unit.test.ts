@@ -59,6 +59,7 @@ function buildView(agents: fc.infer<typeof agentArb>[], sessions: fc.infer<typeo
       messageIds: [],
     };
     if (s.declinedBy !== null) view.declines[id] = { [`a${s.declinedBy}`]: iso(5) };
+    (view.queued[s.queueId] ??= {})[id] = true;
   });
   return view;
 }

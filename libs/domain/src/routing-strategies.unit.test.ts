@@ -27,6 +27,8 @@ function view(agents: AgentSpec[], sessions: SessionSpec[], lastOffered: Record<
       place: { queueId: s.queue ?? 'q', priority: s.priority ?? 0, arrivedAt: iso(s.arrived ?? 0), requirements: { skills: s.skills ?? {}, language: s.language ?? null, capabilities: [] }, notBefore: null, targetAgentId: s.target ?? null },
       offer: null, answers: {}, messageIds: [],
     };
+    (v.queued[s.queue ?? 'q'] ??= {})[s.id] = true;
+    if (s.target) v.targeted[s.id] = s.target;
   }
   return v;
 }
@@ -115,5 +117,8 @@ describe('transfers', () => {
     expect(offer).toMatchObject({ agentId: 'named', decision: { rule: expect.stringContaining('transferred to named') } });
     const busy = view([{ id: 'idle-longest', idle: 0 }, { id: 'named', load: 1 }], [{ id: 's', target: 'named' }]);
     expect(plan(busy, only('longest-idle'))).toEqual([]);
+    // The queue's own agents are all busy, the named agent is free elsewhere: the session still goes.
+    const elsewhere = view([{ id: 'queue-agent', load: 1 }, { id: 'named', queues: ['other'] }], [{ id: 's', target: 'named' }]);
+    expect(pairs(plan(elsewhere, only('longest-idle')))).toEqual(['s→named']);
   });
 });
