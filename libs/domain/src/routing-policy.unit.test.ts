@@ -19,6 +19,7 @@ const agentArb = fc.record({
   skills: fc.dictionary(fc.constantFrom('billing', 'tech', 'sales'), fc.integer({ min: 1, max: 5 }), { minKeys: 1, maxKeys: 3 }),
   languages: fc.subarray(['en', 'de', 'fr-CA'], { minLength: 1 }),
   capabilities: fc.subarray(['file-transfer', 'xhtml-im', 'plain-text']),
+  wrapUpUntil: fc.option(fc.integer({ min: 0, max: 20 }), { nil: null, freq: 3 }),
 });
 const sessionArb = fc.record({
   queueId: fc.constantFrom(...QUEUES),
@@ -39,6 +40,7 @@ function buildView(agents: fc.infer<typeof agentArb>[], sessions: fc.infer<typeo
     const conversations = Array.from({ length: a.conversations }, (_, k) => `busy-${i}-${k}`);
     const online = {
       profile, leaseSeconds: 60, expiresAt: iso(1000), conversations, missedOffers: 0, idleSince: iso(a.idle),
+      wrapUpUntil: a.wrapUpUntil === null ? null : iso(a.wrapUpUntil),
       reservations: a.reservations.map((e, k) => ({ offerId: `r-${i}-${k}`, sessionId: `rs-${i}-${k}`, expiresAt: iso(e) })),
     };
     view.agents[`a${i}`] =
@@ -67,7 +69,7 @@ function buildView(agents: fc.infer<typeof agentArb>[], sessions: fc.infer<typeo
 const NOW = iso(10);
 
 describe('routing policy (properties)', () => {
-  it('never exceeds capacity, offers only to available agents of the queue, offers each session once, keeps arrival order', () => {
+  it('never exceeds capacity, offers only to available agents out of wrap-up and of the queue, offers each session once, keeps arrival order', () => {
     let plannedTotal = 0;
     fc.assert(
       fc.property(fc.array(agentArb, { minLength: 2, maxLength: 10 }), fc.array(sessionArb, { minLength: 4, maxLength: 25 }), (agents, sessions) => {
@@ -80,6 +82,7 @@ describe('routing policy (properties)', () => {
           const agent = view.agents[p.agentId] as AgentState;
           const session = view.sessions[p.sessionId]!;
           expect(agent.status).toBe('available');
+          if (agent.status === 'available' && agent.wrapUpUntil) expect(Date.parse(agent.wrapUpUntil)).toBeLessThanOrEqual(Date.parse(NOW));
           expect(session.status === 'queued' && session.offer).toBeNull();
           if (agent.status === 'available') expect(agent.profile.queues === null || agent.profile.queues.includes(p.queueId)).toBe(true);
           expect(view.declines[p.sessionId]?.[p.agentId]).toBeUndefined();
