@@ -12,7 +12,7 @@ export class CenterConfigError extends Error {
   }
 }
 
-type Path = (string | number)[];
+export type Path = (string | number)[];
 const render = (path: Path) => path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
 
 function collect(errors: ValidationError[], path: Path = []): { path: Path; message: string }[] {
@@ -20,6 +20,41 @@ function collect(errors: ValidationError[], path: Path = []): { path: Path; mess
     const here = [...path, /^\d+$/.test(e.property) ? Number(e.property) : e.property];
     return [...Object.values(e.constraints ?? {}).map((message) => ({ path: here, message })), ...collect(e.children ?? [], here)];
   });
+}
+
+/**
+ * Reads a YAML or JSON file into a validated class instance. Every problem (syntax, a field, a cross-reference)
+ * is reported as `file:line:column: field.path: message`, pointing at the field or, when it is missing, its parent.
+ */
+export function loadValidatedFile<T extends object>(file: string, cls: new () => T, extraChecks: (value: T) => { path: Path; message: string }[] = () => []): T {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new CenterConfigError([`${file}: cannot be read (${(err as Error).message})`]);
+  }
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  const at = (offset: number) => {
+    const { line, col } = lineCounter.linePos(offset);
+    return `${file}:${line}:${col}`;
+  };
+  if (doc.errors.length > 0) throw new CenterConfigError(doc.errors.map((e) => `${at(e.pos[0])}: ${e.message.split('\n')[0]}`));
+  const value = plainToInstance(cls, doc.toJS() ?? {});
+  const problems = collect(validateSync(value, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: false }));
+  problems.push(...extraChecks(value));
+  if (problems.length > 0) {
+    throw new CenterConfigError(
+      problems.map(({ path, message }) => {
+        for (let n = path.length; n >= 0; n--) {
+          const node = doc.getIn(path.slice(0, n), true) as { range?: [number, number, number] } | undefined;
+          if (node?.range) return `${at(node.range[0])}: ${render(path)}: ${message}`;
+        }
+        return `${file}: ${render(path)}: ${message}`;
+      }),
+    );
+  }
+  return value;
 }
 
 export interface QueueLimits {
@@ -38,36 +73,7 @@ export class CenterSettings {
 
   /** Reads and validates a YAML or JSON file; every problem names the file, line, column and field. */
   static load(file: string): CenterSettings {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (err) {
-      throw new CenterConfigError([`${file}: cannot be read (${(err as Error).message})`]);
-    }
-    const lineCounter = new LineCounter();
-    const doc = parseDocument(text, { lineCounter, prettyErrors: false });
-    const at = (offset: number) => {
-      const { line, col } = lineCounter.linePos(offset);
-      return `${file}:${line}:${col}`;
-    };
-    if (doc.errors.length > 0) throw new CenterConfigError(doc.errors.map((e) => `${at(e.pos[0])}: ${e.message.split('\n')[0]}`));
-    const raw = doc.toJS() ?? {};
-    const config = plainToInstance(CenterConfig, raw);
-    const problems = collect(validateSync(config, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: false }));
-    problems.push(...crossReferences(config));
-    if (problems.length > 0) {
-      throw new CenterConfigError(
-        problems.map(({ path, message }) => {
-          // The nearest node that exists: a missing field is reported where its parent is.
-          for (let n = path.length; n >= 0; n--) {
-            const node = doc.getIn(path.slice(0, n), true) as { range?: [number, number, number] } | undefined;
-            if (node?.range) return `${at(node.range[0])}: ${render(path)}: ${message}`;
-          }
-          return `${file}: ${render(path)}: ${message}`;
-        }),
-      );
-    }
-    return new CenterSettings(config);
+    return new CenterSettings(loadValidatedFile(file, CenterConfig, crossReferences));
   }
 
   flow(flowId: string): IntakeFlow | undefined {

@@ -213,53 +213,22 @@ export class JetStreamEventStore implements EventStore {
   }
 
   async consume(options: ConsumeOptions, handler: EventHandler): Promise<Consumption> {
-    const ackWait = nanos(options.ackWaitMs ?? 30_000);
-    const from = options.fromPosition ?? 1;
-    try {
-      await this.jsm.consumers.info(this.streamName, options.name);
-      await this.jsm.consumers.update(this.streamName, options.name, { ack_wait: ackWait });
-    } catch (err) {
-      if (!(err instanceof JetStreamApiError) || err.status !== 404) throw err;
-      await this.jsm.consumers.add(this.streamName, {
-        durable_name: options.name,
-        filter_subject: filterSubject(options.aggregate),
-        ack_policy: AckPolicy.Explicit,
-        ack_wait: ackWait,
-        // One unacknowledged event at a time keeps the per-stream order a process manager relies on.
-        max_ack_pending: 1,
-        max_deliver: -1,
-        deliver_policy: from > 1 ? DeliverPolicy.StartSequence : DeliverPolicy.All,
-        ...(from > 1 ? { opt_start_seq: from } : {}),
-      });
-    }
-    const consumer = await this.js.consumers.get(this.streamName, options.name);
-    const messages = await consumer.consume({ max_messages: 64 });
-    let killed = false;
-    const loop = (async () => {
-      for await (const m of messages) {
-        if (killed) return;
+    return consumeDurably(this.js, this.jsm, {
+      stream: this.streamName,
+      name: options.name,
+      filterSubject: filterSubject(options.aggregate),
+      fromSequence: options.fromPosition,
+      ackWaitMs: options.ackWaitMs,
+      handle: async (m) => {
         const event = this.decode(m);
         try {
           await handler(event);
-          if (killed) return;
-          await m.ackAck();
         } catch (err) {
-          if (killed) return;
           this.options.onHandlerError?.(options.name, event, err);
-          m.nak(Math.min(30_000, 250 * 2 ** Math.min(m.info.deliveryCount, 7)));
+          throw err;
         }
-      }
-    })();
-    return {
-      stop: async () => {
-        await messages.close();
-        await loop;
       },
-      kill: () => {
-        killed = true;
-        messages.stop();
-      },
-    };
+    });
   }
 
   async follow(options: ReadAllOptions, handler: (event: StoredEvent) => void): Promise<Following> {
@@ -278,4 +247,67 @@ export class JetStreamEventStore implements EventStore {
   get connection(): NatsConnection {
     return this.nc;
   }
+}
+
+export interface DurableConsumerOptions {
+  stream: string;
+  /** Durable name: a consumer of the same name resumes after the last acknowledged message. */
+  name: string;
+  filterSubject: string;
+  /** Where a new durable starts; ignored when it exists. */
+  fromSequence?: number;
+  ackWaitMs?: number;
+  /** Resolves: acknowledged. Rejects: redelivered after a back-off. */
+  handle: (m: JsMsg) => Promise<void>;
+}
+
+/**
+ * A durable pull consumer with explicit acks, one message in hand at a time (per-subject order holds), for
+ * anything that must not be lost: event handlers and delivery relays. Runs on nats-server 2.9.
+ */
+export async function consumeDurably(js: JetStreamClient, jsm: JetStreamManager, o: DurableConsumerOptions): Promise<Consumption> {
+  const ackWait = nanos(o.ackWaitMs ?? 30_000);
+  const from = o.fromSequence ?? 1;
+  try {
+    await jsm.consumers.info(o.stream, o.name);
+    await jsm.consumers.update(o.stream, o.name, { ack_wait: ackWait });
+  } catch (err) {
+    if (!(err instanceof JetStreamApiError) || err.status !== 404) throw err;
+    await jsm.consumers.add(o.stream, {
+      durable_name: o.name,
+      filter_subject: o.filterSubject,
+      ack_policy: AckPolicy.Explicit,
+      ack_wait: ackWait,
+      max_ack_pending: 1,
+      max_deliver: -1,
+      deliver_policy: from > 1 ? DeliverPolicy.StartSequence : DeliverPolicy.All,
+      ...(from > 1 ? { opt_start_seq: from } : {}),
+    });
+  }
+  const consumer = await js.consumers.get(o.stream, o.name);
+  const messages = await consumer.consume({ max_messages: 64 });
+  let killed = false;
+  const loop = (async () => {
+    for await (const m of messages) {
+      if (killed) return;
+      try {
+        await o.handle(m);
+        if (killed) return;
+        await m.ackAck();
+      } catch {
+        if (killed) return;
+        m.nak(Math.min(30_000, 250 * 2 ** Math.min(m.info.deliveryCount, 7)));
+      }
+    }
+  })();
+  return {
+    stop: async () => {
+      await messages.close();
+      await loop;
+    },
+    kill: () => {
+      killed = true;
+      messages.stop();
+    },
+  };
 }

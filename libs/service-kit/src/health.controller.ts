@@ -2,6 +2,7 @@ import { Controller, Get, Header, HttpCode, Inject, Res } from '@nestjs/common';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { MetricsService } from './metrics.service.js';
+import { ReadinessChecks } from './readiness.js';
 import { NATS_CONNECTION } from './tokens.js';
 
 interface HttpResponse {
@@ -17,6 +18,7 @@ export class HealthController {
   constructor(
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
     private readonly metrics: MetricsService,
+    private readonly extra: ReadinessChecks,
   ) {}
 
   /** The process runs and its event loop answers. */
@@ -37,11 +39,22 @@ export class HealthController {
       const jsm = await within(jetstreamManager(this.nc, { timeout: 1_000 }), 1_500);
       await within(jsm.getAccountInfo(), 1_500);
       checks.jetstream = 'ok';
-      res.status(200).json({ status: 'ready', checks });
     } catch (err) {
       checks[checks.nats ? 'jetstream' : 'nats'] = (err as Error).message;
       res.status(503).json({ status: 'unavailable', checks });
+      return;
     }
+    let ready = true;
+    for (const [name, check] of this.extra.entries()) {
+      try {
+        await within(Promise.resolve(check()), 1_500);
+        checks[name] = 'ok';
+      } catch (err) {
+        checks[name] = (err as Error).message;
+        ready = false;
+      }
+    }
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'unavailable', checks });
   }
 
   @Get('metrics')

@@ -14,3 +14,4 @@ export * from './nats-request.js';
 export * from './coalescing-task.js';
 export * from './live-projection.js';
 export * from './center-settings.provider.js';
+export * from './readiness.js';

@@ -6,6 +6,7 @@ import { ConsumerSupervisor } from './consumer-supervisor.service.js';
 import { DeliveryPublisher } from './delivery.publisher.js';
 import { HealthController } from './health.controller.js';
 import { MetricsService } from './metrics.service.js';
+import { ReadinessChecks } from './readiness.js';
 import { RequestRouter } from './request-router.service.js';
 import type { ServiceConfig } from './service-config.js';
 import { EVENT_STORE, NATS_CONNECTION, SERVICE_CONFIG, SERVICE_NAME } from './tokens.js';
@@ -48,9 +49,10 @@ export class ParleyPlatformModule {
         RequestRouter,
         DeliveryPublisher,
         ConsumerSupervisor,
+        ReadinessChecks,
         NatsConnectionCloser,
       ],
-      exports: [SERVICE_NAME, SERVICE_CONFIG, NATS_CONNECTION, EVENT_STORE, CommandHandler, MetricsService, RequestRouter, DeliveryPublisher, ConsumerSupervisor],
+      exports: [SERVICE_NAME, SERVICE_CONFIG, NATS_CONNECTION, EVENT_STORE, CommandHandler, MetricsService, RequestRouter, DeliveryPublisher, ConsumerSupervisor, ReadinessChecks],
     };
   }
 }
