@@ -1,0 +1,144 @@
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { type Element, xml } from '@xmpp/component';
+import { type AgentDelivery, SUBJECTS } from '@parley/contracts';
+import { sessionAddressFor, sessionIdFromAddress } from '@parley/domain';
+import { notFound, toParleyError } from '@parley/errors';
+import { NATS_CONNECTION, SERVICE_CONFIG, natsRequest } from '@parley/service-kit';
+import { randomUUID } from 'node:crypto';
+import { AgentRoster, type RosterAgent } from './agent-roster.js';
+import type { GatewayXmppConfig } from './gateway-xmpp.config.js';
+import { bare, chat, errorReply, hasResource } from './xmpp-stanzas.js';
+import { XmppComponent } from './xmpp-component.service.js';
+
+interface Explanation {
+  offers: { offerId: string; agentId: string; outcome: string }[];
+}
+
+/**
+ * Agents who work from their own XMPP client: their presence is their state (available; away, xa and dnd are
+ * away; offline), offers arrive as chats from the session address and are answered "accept" or "reject" there,
+ * and each conversation is its own chat window. "/end" ends the conversation. Agents only ever see session
+ * addresses, customers never see an agent's JID.
+ */
+@Injectable()
+export class AgentChannel implements OnModuleInit, BeforeApplicationShutdown {
+  private readonly logger = new Logger('AgentChannel');
+  private readonly present = new Map<string, NodeJS.Timeout>();
+
+  constructor(
+    private readonly xmpp: XmppComponent,
+    private readonly roster: AgentRoster,
+    @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
+    @Inject(SERVICE_CONFIG) private readonly config: GatewayXmppConfig,
+  ) {}
+
+  onModuleInit(): void {
+    this.xmpp.onStanza(async (stanza) => {
+      const agent = this.roster.byBareJid(bare(stanza.attrs.from));
+      if (!agent || stanza.attrs.type === 'error') return;
+      if (stanza.is('presence')) await this.presence(stanza, agent);
+      else if (stanza.is('message')) await this.message(stanza, agent);
+    });
+  }
+
+  private async login(agent: RosterAgent): Promise<void> {
+    await natsRequest(this.nc, SUBJECTS.agentLogin, {
+      agentId: agent.agentId, displayName: agent.displayName, kind: agent.kind, skills: agent.skills, languages: agent.languages,
+      capabilities: agent.capabilities, leaseSeconds: this.config.AGENT_LEASE_SECONDS,
+      ...(agent.capacity ? { capacity: agent.capacity } : {}), ...(agent.queues ? { queues: agent.queues } : {}), ...(agent.wrapUpSeconds !== undefined ? { wrapUpSeconds: agent.wrapUpSeconds } : {}),
+    });
+    if (!this.present.has(agent.agentId)) {
+      // The lease is renewed while the agent's client is online; a lost gateway lets it run out.
+      const beat = setInterval(() => {
+        natsRequest(this.nc, SUBJECTS.agentHeartbeat, { agentId: agent.agentId }).catch(() => this.login(agent).catch(() => undefined));
+      }, (this.config.AGENT_LEASE_SECONDS * 1000) / 3);
+      this.present.set(agent.agentId, beat);
+    }
+  }
+
+  private async presence(stanza: Element, agent: RosterAgent): Promise<void> {
+    const type = stanza.attrs.type;
+    if (type === 'subscribe') {
+      await this.xmpp.send(xml('presence', { type: 'subscribed', from: stanza.attrs.to, to: bare(stanza.attrs.from) }));
+      return;
+    }
+    if (type === 'unavailable') {
+      if (!hasResource(stanza.attrs.from)) return;
+      clearInterval(this.present.get(agent.agentId));
+      this.present.delete(agent.agentId);
+      await natsRequest(this.nc, SUBJECTS.agentState, { agentId: agent.agentId, state: 'offline' }).catch(() => undefined);
+      return;
+    }
+    if (type !== undefined) return;
+    const show = stanza.getChildText('show');
+    await this.login(agent);
+    if (show === 'away' || show === 'xa' || show === 'dnd') {
+      await natsRequest(this.nc, SUBJECTS.agentState, { agentId: agent.agentId, state: 'away', reason: stanza.getChildText('status') ?? show });
+    } else {
+      await natsRequest(this.nc, SUBJECTS.agentState, { agentId: agent.agentId, state: 'available' });
+    }
+  }
+
+  private async message(stanza: Element, agent: RosterAgent): Promise<void> {
+    const body = stanza.getChildText('body');
+    if (body === null) return;
+    const sessionId = sessionIdFromAddress(bare(stanza.attrs.to));
+    try {
+      if (!sessionId) throw notFound('write in the chat of a conversation (its session address)');
+      const word = body.trim().toLowerCase();
+      if (word === 'accept' || word === 'reject') {
+        const offerId = await this.pendingOffer(agent.agentId, sessionId);
+        if (word === 'accept') await natsRequest(this.nc, SUBJECTS.agentOfferAccept, { agentId: agent.agentId, offerId });
+        else await natsRequest(this.nc, SUBJECTS.agentOfferReject, { agentId: agent.agentId, offerId, reason: 'rejected in the XMPP client' });
+        return;
+      }
+      if (word === '/end') {
+        await natsRequest(this.nc, SUBJECTS.agentSessionEnd, { agentId: agent.agentId, sessionId });
+        return;
+      }
+      await natsRequest(this.nc, SUBJECTS.agentMessage, { agentId: agent.agentId, sessionId, messageId: stanza.attrs.id || randomUUID(), body });
+    } catch (err) {
+      const e = toParleyError(err);
+      await this.xmpp.send(errorReply(stanza, e.code, e.message));
+    }
+  }
+
+  /** The agent's offer still pending for this session, from the session's own record (survives restarts). */
+  private async pendingOffer(agentId: string, sessionId: string): Promise<string> {
+    const why = await natsRequest<Explanation>(this.nc, SUBJECTS.supervisorSessionExplain, { sessionId });
+    const offer = why.offers.find((o) => o.agentId === agentId && o.outcome === 'pending');
+    if (!offer) throw notFound('no offer of this conversation is waiting for you');
+    return offer.offerId;
+  }
+
+  /** A delivery to a roster agent, as a chat from the session address; undefined for agents not on XMPP. */
+  stanzaFor(agentId: string, d: AgentDelivery): Element | undefined {
+    const agent = this.roster.byAgentId(agentId);
+    if (!agent) return undefined;
+    // Withdrawn offers carry no address; the session's address on this domain is derived from its ID.
+    const from = d.from ?? sessionAddressFor(d.sessionId, `desk@${this.xmpp.domain}`);
+    switch (d.kind) {
+      case 'offer': {
+        const c = d.customer;
+        const client = c?.client ? `${c.client.name} ${c.client.version}` : 'unknown client';
+        const answers = Object.entries(c?.answers ?? {}).map(([k, v]) => `${k}: ${v}`).join(', ');
+        const text = `New conversation waiting (${c?.channel ?? 'unknown'}, ${client}${c?.locale ? `, ${c.locale}` : ''}).${answers ? ` Answers: ${answers}.` : ''} Reply "accept" or "reject" before ${d.expiresAt}.`;
+        return chat(from, agent.jid, text, d.deliveryId);
+      }
+      case 'message':
+        return chat(from, agent.jid, d.author === 'agent' ? `(earlier agent) ${d.body ?? ''}` : (d.body ?? ''), d.deliveryId);
+      case 'session-ended':
+        return chat(from, agent.jid, `The conversation has ended (${d.body ?? 'ended'}).`, d.deliveryId);
+      case 'offer-revoked':
+        return chat(from, agent.jid, `The offer was withdrawn (${d.body ?? 'withdrawn'}).`, d.deliveryId);
+      default:
+        return undefined;
+    }
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    for (const beat of this.present.values()) clearInterval(beat);
+    this.present.clear();
+  }
+}

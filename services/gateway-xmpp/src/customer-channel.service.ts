@@ -1,0 +1,187 @@
+import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { type Element, xml } from '@xmpp/component';
+import { type CustomerDelivery, SUBJECTS, type SubscribeReply } from '@parley/contracts';
+import { sessionIdFromAddress } from '@parley/domain';
+import { ParleyError, toParleyError } from '@parley/errors';
+import { NATS_CONNECTION, SERVICE_CONFIG, natsRequest } from '@parley/service-kit';
+import { randomUUID } from 'node:crypto';
+import { AgentRoster } from './agent-roster.js';
+import type { GatewayXmppConfig } from './gateway-xmpp.config.js';
+import { NS_SESSION, NS_STATUS, bare, chat, errorReply, hasResource } from './xmpp-stanzas.js';
+import { XmppComponent } from './xmpp-component.service.js';
+
+export const CHANNEL = 'xmpp';
+
+/** Well-known disco features, named as Parley's routing capabilities. */
+const FEATURE_NAMES: Record<string, string> = {
+  'http://jabber.org/protocol/xhtml-im': 'xhtml-im',
+  'http://jabber.org/protocol/si/profile/file-transfer': 'file-transfer',
+  'urn:xmpp:jingle:apps:file-transfer:5': 'file-transfer',
+  'urn:xmpp:http:upload:0': 'http-upload',
+  'http://jabber.org/protocol/chatstates': 'chat-states',
+  'urn:xmpp:receipts': 'receipts',
+};
+
+interface Pending {
+  locale: string | null;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * Customers on XMPP: a presence subscription to a published address opens a session (after asking the client
+ * who it is: XEP-0092 version, XEP-0030/0115 capabilities); messages to the session address go to Parley;
+ * unsubscribing, or going offline, ends the session.
+ */
+@Injectable()
+export class CustomerChannel implements OnModuleInit {
+  private readonly logger = new Logger('CustomerChannel');
+  private readonly pending = new Map<string, Pending>();
+
+  constructor(
+    private readonly xmpp: XmppComponent,
+    private readonly roster: AgentRoster,
+    @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
+    @Inject(SERVICE_CONFIG) private readonly config: GatewayXmppConfig,
+  ) {}
+
+  onModuleInit(): void {
+    this.xmpp.onStanza((stanza) => this.handle(stanza));
+  }
+
+  private ours(jid: string): boolean {
+    return bare(jid).endsWith(`@${this.xmpp.domain}`);
+  }
+
+  private async handle(stanza: Element): Promise<void> {
+    const from = stanza.attrs.from ?? '';
+    const to = stanza.attrs.to ?? '';
+    if (this.roster.byBareJid(bare(from)) || !this.ours(to) || stanza.attrs.type === 'error') return;
+    if (stanza.is('presence')) return this.presence(stanza, bare(from), bare(to));
+    if (stanza.is('message')) return this.message(stanza, bare(from), bare(to));
+    if (stanza.is('iq') && (stanza.attrs.type === 'get' || stanza.attrs.type === 'set')) {
+      await this.xmpp.send(errorReply(stanza, 'unavailable', 'not supported here')).catch(() => undefined);
+    }
+  }
+
+  private async presence(stanza: Element, customer: string, address: string): Promise<void> {
+    if (sessionIdFromAddress(address)) return; // presence to a session address carries no meaning
+    const key = `${customer}\n${address}`;
+    switch (stanza.attrs.type) {
+      case 'subscribe': {
+        await this.xmpp.send(xml('presence', { type: 'subscribed', from: address, to: customer }));
+        await this.xmpp.send(xml('presence', { from: address, to: customer }));
+        // Asking back makes the customer's server send us their presence from their full JID, so the client can
+        // be asked who it is; if it never comes, the session opens without client details.
+        await this.xmpp.send(xml('presence', { type: 'subscribe', from: address, to: customer }));
+        clearTimeout(this.pending.get(key)?.timer);
+        const locale = stanza.attrs['xml:lang'] ?? null;
+        this.pending.set(key, { locale, timer: setTimeout(() => void this.open(customer, address, null, locale, key), this.config.CLIENT_INFO_TIMEOUT_MS) });
+        return;
+      }
+      case undefined: {
+        const pending = this.pending.get(key);
+        if (!pending || !hasResource(stanza.attrs.from)) return;
+        clearTimeout(pending.timer);
+        this.pending.delete(key);
+        const client = await this.identify(stanza.attrs.from!, address, stanza);
+        await this.open(customer, address, client, pending.locale, key);
+        return;
+      }
+      case 'probe':
+        await this.xmpp.send(xml('presence', { from: address, to: customer }));
+        return;
+      case 'unsubscribe':
+        await this.xmpp.send(xml('presence', { type: 'unsubscribed', from: address, to: customer }));
+        await this.leave(customer, address);
+        return;
+      case 'unavailable':
+        // Servers answer probes with a bare-JID unavailable; only a resource going offline means the customer left.
+        if (hasResource(stanza.attrs.from)) await this.leave(customer, address);
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** Asks the client its software version and features; whatever does not answer in time stays unknown. */
+  private async identify(fullJid: string, address: string, presence: Element): Promise<{ name: string; version: string; capabilities: string[] } | null> {
+    const timeout = Math.max(500, this.config.CLIENT_INFO_TIMEOUT_MS);
+    const [version, disco] = await Promise.allSettled([
+      this.xmpp.request(xml('iq', { type: 'get', to: fullJid, from: address }, xml('query', { xmlns: 'jabber:iq:version' })), timeout),
+      (() => {
+        const caps = presence.getChild('c', 'http://jabber.org/protocol/caps');
+        const node = caps?.attrs.node && caps.attrs.ver ? `${caps.attrs.node}#${caps.attrs.ver}` : undefined;
+        return this.xmpp.request(xml('iq', { type: 'get', to: fullJid, from: address }, xml('query', { xmlns: 'http://jabber.org/protocol/disco#info', node })), timeout);
+      })(),
+    ]);
+    const query = version.status === 'fulfilled' ? version.value : undefined;
+    const name = query?.getChildText('name') ?? null;
+    const features = disco.status === 'fulfilled' ? disco.value.getChildren('feature').map((f) => f.attrs.var ?? '').filter(Boolean) : [];
+    if (!name && features.length === 0) return null;
+    const capabilities = [...new Set([...features.map((f) => FEATURE_NAMES[f]).filter((x): x is string => !!x), ...features])].slice(0, 100).map((c) => c.slice(0, 200));
+    return { name: (name ?? 'unknown').slice(0, 100), version: (query?.getChildText('version') ?? 'unknown').slice(0, 50), capabilities };
+  }
+
+  private async open(customer: string, address: string, client: { name: string; version: string; capabilities: string[] } | null, locale: string | null, key: string): Promise<string | null> {
+    this.pending.delete(key);
+    let reply: SubscribeReply;
+    try {
+      reply = await natsRequest<SubscribeReply>(this.nc, SUBJECTS.imSubscribe, { channel: CHANNEL, from: customer, to: address, ...(client ? { client } : {}), ...(locale ? { locale } : {}) });
+    } catch (err) {
+      this.logger.warn({ msg: 'subscribe failed', customer, address, err: String(err) });
+      await this.xmpp.send(xml('presence', { type: 'unavailable', from: address, to: customer }, xml('status', {}, 'Temporarily unavailable, please try again.')));
+      return null;
+    }
+    if (reply.status !== 'available' || !reply.sessionAddress || !reply.sessionId) {
+      const text = reply.message ?? ({ 'not-registered': 'This address is not in service.', closed: 'We are closed.', overloaded: 'We are very busy right now.' } as const)[reply.reason ?? 'not-registered'];
+      await this.xmpp.send(xml('presence', { type: 'unavailable', from: address, to: customer }, xml('status', {}, text)));
+      await this.xmpp.send(chat(address, customer, text));
+      return null;
+    }
+    const text = `${reply.message ? `${reply.message}\n` : ''}Please write to ${reply.sessionAddress}: that is your conversation with us.`;
+    await this.xmpp.send(chat(address, customer, text, `${reply.sessionId}.welcome`, xml('session', { xmlns: NS_SESSION, id: reply.sessionId, address: reply.sessionAddress })));
+    return reply.sessionAddress;
+  }
+
+  private async leave(customer: string, address: string): Promise<void> {
+    const key = `${customer}\n${address}`;
+    if (this.pending.has(key)) {
+      clearTimeout(this.pending.get(key)!.timer);
+      this.pending.delete(key);
+      return;
+    }
+    // Subscribing again returns the customer's open session (and opens none if the address turns them away).
+    const reply = await natsRequest<SubscribeReply>(this.nc, SUBJECTS.imSubscribe, { channel: CHANNEL, from: customer, to: address }).catch(() => null);
+    if (reply?.status === 'available' && reply.sessionAddress) {
+      await natsRequest(this.nc, SUBJECTS.imUnsubscribe, { channel: CHANNEL, from: customer, to: reply.sessionAddress }).catch((err: unknown) => this.logger.warn({ msg: 'unsubscribe failed', err: String(err) }));
+    }
+  }
+
+  private async message(stanza: Element, customer: string, address: string): Promise<void> {
+    const body = stanza.getChildText('body');
+    if (body === null) return; // chat states and receipts carry no words
+    if (!sessionIdFromAddress(address)) {
+      // A customer already subscribed writes to the published address: a (new or open) session, then the message into it.
+      const sessionAddress = await this.open(customer, address, null, stanza.attrs['xml:lang'] ?? null, `${customer}\n${address}`);
+      if (sessionAddress) await this.forward(stanza, customer, sessionAddress, body);
+      return;
+    }
+    await this.forward(stanza, customer, address, body);
+  }
+
+  private async forward(stanza: Element, customer: string, sessionAddress: string, body: string): Promise<void> {
+    try {
+      await natsRequest(this.nc, SUBJECTS.imMessage, { messageId: stanza.attrs.id || randomUUID(), channel: CHANNEL, from: customer, to: sessionAddress, body });
+    } catch (err) {
+      const e = toParleyError(err);
+      await this.xmpp.send(errorReply(stanza, e.code, e instanceof ParleyError ? e.message : 'error'));
+    }
+  }
+
+  /** A delivery to a customer, as a chat message from the session address. */
+  stanzaFor(d: CustomerDelivery): Element {
+    const extra = d.kind === 'status' && d.status ? [xml('queue-status', { xmlns: NS_STATUS, position: String(d.status.position), 'estimated-wait-seconds': String(d.status.estimatedWaitSeconds) })] : [];
+    return chat(d.from, d.to, d.body, d.deliveryId, ...extra);
+  }
+}

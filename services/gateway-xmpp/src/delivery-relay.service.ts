@@ -1,0 +1,61 @@
+import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { type AgentDelivery, type CustomerDelivery, DELIVERY_STREAM, agentDeliverSubject, imDeliverSubject } from '@parley/contracts';
+import { type Consumption, consumeDurably } from '@parley/event-store';
+import { MetricsService, NATS_CONNECTION, SERVICE_CONFIG, ensureDeliveryStream } from '@parley/service-kit';
+import { AgentChannel } from './agent-channel.service.js';
+import { CHANNEL, CustomerChannel } from './customer-channel.service.js';
+import type { GatewayXmppConfig } from './gateway-xmpp.config.js';
+import { XmppComponent } from './xmpp-component.service.js';
+
+/**
+ * Deliveries from JetStream to XMPP: each is acknowledged only after its stanza is written to the XMPP server,
+ * so a gateway restart or an XMPP outage loses nothing; a repeat carries the same stanza id (the delivery ID).
+ */
+@Injectable()
+export class DeliveryRelay implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly running: Consumption[] = [];
+
+  constructor(
+    @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
+    @Inject(SERVICE_CONFIG) private readonly config: GatewayXmppConfig,
+    private readonly xmpp: XmppComponent,
+    private readonly customers: CustomerChannel,
+    private readonly agents: AgentChannel,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await ensureDeliveryStream(this.nc);
+    const js = jetstream(this.nc);
+    const jsm = await jetstreamManager(this.nc);
+    const common = { stream: DELIVERY_STREAM, ackWaitMs: this.config.CONSUMER_ACK_WAIT_MS };
+    this.running.push(
+      await consumeDurably(js, jsm, {
+        ...common,
+        name: 'gateway-xmpp-customers',
+        filterSubject: imDeliverSubject(CHANNEL),
+        handle: async (m) => {
+          await this.xmpp.send(this.customers.stanzaFor(m.json<CustomerDelivery>()));
+          this.metrics.deliveries.inc({ kind: 'xmpp-customer' });
+        },
+      }),
+      await consumeDurably(js, jsm, {
+        ...common,
+        name: 'gateway-xmpp-agents',
+        filterSubject: agentDeliverSubject('*'),
+        handle: async (m) => {
+          const stanza = this.agents.stanzaFor(m.subject.split('.').at(-1)!, m.json<AgentDelivery>());
+          if (!stanza) return; // an agent who does not work over XMPP
+          await this.xmpp.send(stanza);
+          this.metrics.deliveries.inc({ kind: 'xmpp-agent' });
+        },
+      }),
+    );
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await Promise.allSettled(this.running.map((c) => c.stop()));
+  }
+}

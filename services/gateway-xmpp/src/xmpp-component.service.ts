@@ -1,0 +1,96 @@
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import { type Component, type Element, component } from '@xmpp/component';
+import { ReadinessChecks, SERVICE_CONFIG } from '@parley/service-kit';
+import type { GatewayXmppConfig } from './gateway-xmpp.config.js';
+
+type StanzaHandler = (stanza: Element) => Promise<void>;
+
+/**
+ * The gateway's connection to the XMPP server as an external component (XEP-0114): connects with back-off,
+ * reconnects when the server goes away, and hands every stanza to the channels. XMPP servers accept one
+ * connection per component domain, so a second gateway instance waits as a standby until the first is gone.
+ */
+@Injectable()
+export class XmppComponent implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('XmppComponent');
+  private readonly xmpp: Component;
+  private readonly handlers: StanzaHandler[] = [];
+  private online = false;
+  private stopping = false;
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(
+    @Inject(SERVICE_CONFIG) private readonly config: GatewayXmppConfig,
+    readiness: ReadinessChecks,
+  ) {
+    this.xmpp = component({ service: config.XMPP_COMPONENT_SERVICE, domain: config.XMPP_COMPONENT_DOMAIN, password: config.XMPP_COMPONENT_SECRET });
+    this.xmpp.on('online', () => {
+      this.online = true;
+      this.logger.log({ msg: 'connected to the XMPP server', domain: config.XMPP_COMPONENT_DOMAIN });
+    });
+    this.xmpp.on('offline', () => (this.online = false));
+    this.xmpp.on('disconnect', () => {
+      this.online = false;
+      if (!this.stopping) this.logger.warn({ msg: 'disconnected from the XMPP server; reconnecting' });
+    });
+    this.xmpp.on('error', (err: Error) => this.logger.warn({ msg: 'XMPP connection error', err: err.message }));
+    this.xmpp.on('stanza', (stanza: Element) => {
+      for (const handle of this.handlers) {
+        const work = handle(stanza)
+          .catch((err: unknown) => this.logger.error({ msg: 'stanza handler failed', stanza: stanza.toString().slice(0, 500), err: String((err as Error)?.stack ?? err) }))
+          .finally(() => this.inFlight.delete(work));
+        this.inFlight.add(work);
+      }
+    });
+    readiness.register('xmpp', () => {
+      if (!this.online) throw new Error(`not connected to ${config.XMPP_COMPONENT_SERVICE}`);
+    });
+  }
+
+  get domain(): string {
+    return this.config.XMPP_COMPONENT_DOMAIN;
+  }
+
+  get isOnline(): boolean {
+    return this.online;
+  }
+
+  onStanza(handler: StanzaHandler): void {
+    this.handlers.push(handler);
+  }
+
+  /** Sends a stanza; rejects while offline, so a delivery is redelivered rather than lost. */
+  async send(stanza: Element): Promise<void> {
+    if (!this.online) throw new Error('the XMPP server is not connected');
+    await this.xmpp.send(stanza);
+  }
+
+  request(iq: Element, timeoutMs: number): Promise<Element> {
+    return this.xmpp.iqCaller.request(iq, timeoutMs);
+  }
+
+  onApplicationBootstrap(): void {
+    void this.connect();
+  }
+
+  /** The first connection is retried with back-off; after it, xmpp.js reconnects by itself. */
+  private async connect(): Promise<void> {
+    for (let attempt = 0; !this.stopping; attempt++) {
+      try {
+        await this.xmpp.start();
+        return;
+      } catch (err) {
+        const delay = Math.min(30_000, 250 * 2 ** Math.min(attempt, 7));
+        this.logger.warn({ msg: 'cannot connect to the XMPP server yet', service: this.config.XMPP_COMPONENT_SERVICE, retryInMs: delay, err: (err as Error).message });
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopping = true;
+    await Promise.allSettled([...this.inFlight]);
+    this.xmpp.reconnect.stop();
+    await this.xmpp.stop().catch(() => undefined);
+  }
+}
