@@ -41,15 +41,31 @@ export interface CommandHandlerOptions {
 
 export const toDomainEvent = <E extends DomainEvent>(e: StoredEvent): E => ({ type: e.type, data: e.data }) as unknown as E;
 
-/** load → decide → append with expected version → on conflict, load again (bounded). */
+/**
+ * load → decide → append with expected version → on conflict, load again (bounded, with jittered back-off).
+ * Commands on one stream within a process run one at a time, in arrival order: a burst of messages to one
+ * session neither fights itself over the expected version nor changes order.
+ */
 export class CommandHandler {
   private readonly maxAttempts: number;
+  private readonly tails = new Map<string, Promise<unknown>>();
 
   constructor(
     readonly store: EventStore,
     private readonly options: CommandHandlerOptions = {},
   ) {
-    this.maxAttempts = options.maxAttempts ?? 5;
+    this.maxAttempts = options.maxAttempts ?? 8;
+  }
+
+  private serialize<T>(key: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.tails.get(key) ?? Promise.resolve();
+    const run = previous.then(work, work);
+    const tail = run.catch(() => undefined);
+    this.tails.set(key, tail);
+    void tail.then(() => {
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    });
+    return run;
   }
 
   async load<S, C, E extends DomainEvent>(decider: Decider<S, C, E>, stream: StreamId): Promise<{ state: S; version: number }> {
@@ -57,7 +73,11 @@ export class CommandHandler {
     return { state: events.reduce((s, e) => decider.evolve(s, toDomainEvent<E>(e)), decider.initialState()), version };
   }
 
-  async handle<S, C, E extends DomainEvent>(
+  handle<S, C, E extends DomainEvent>(decider: Decider<S, C, E>, stream: StreamId, command: C, context: CommandContext): Promise<HandleResult<S, E>> {
+    return this.serialize(`${stream.aggregate}.${stream.id}`, () => this.attempt(decider, stream, command, context));
+  }
+
+  private async attempt<S, C, E extends DomainEvent>(
     decider: Decider<S, C, E>,
     stream: StreamId,
     command: C,
@@ -82,6 +102,8 @@ export class CommandHandler {
       } catch (err) {
         if (!(err instanceof VersionConflictError)) throw err;
         lastConflict = err;
+        // Another process wrote first: let the writers spread out before reading the stream again.
+        await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
       }
     }
     throw conflict(`gave up after ${this.maxAttempts} concurrent-write conflicts`, { stream: `${stream.aggregate}.${stream.id}` }, lastConflict);

@@ -100,6 +100,7 @@ export class AgentChannel implements OnModuleInit, BeforeApplicationShutdown {
       await natsRequest(this.nc, SUBJECTS.agentMessage, { agentId: agent.agentId, sessionId, messageId: stanza.attrs.id || randomUUID(), body });
     } catch (err) {
       const e = toParleyError(err);
+      this.logger.log({ msg: 'agent message refused', id: stanza.attrs.id, code: e.code, reason: e.message, cause: String((e as Error & { cause?: unknown }).cause ?? '') });
       await this.xmpp.send(errorReply(stanza, e.code, e.message));
     }
   }

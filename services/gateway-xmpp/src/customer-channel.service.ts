@@ -115,9 +115,14 @@ export class CustomerChannel implements OnModuleInit {
         return this.xmpp.request(xml('iq', { type: 'get', to: fullJid, from: address }, xml('query', { xmlns: 'http://jabber.org/protocol/disco#info', node })), timeout);
       })(),
     ]);
-    const query = version.status === 'fulfilled' ? version.value : undefined;
+    if (version.status === 'rejected' || disco.status === 'rejected') {
+      this.logger.log({ msg: 'client did not say who it is', jid: fullJid, version: version.status === 'rejected' ? String(version.reason) : 'ok', disco: disco.status === 'rejected' ? String(disco.reason) : 'ok' });
+    }
+    // The iq result wraps the answer in its query element.
+    const query = version.status === 'fulfilled' ? version.value.getChild('query', 'jabber:iq:version') : undefined;
     const name = query?.getChildText('name') ?? null;
-    const features = disco.status === 'fulfilled' ? disco.value.getChildren('feature').map((f) => f.attrs.var ?? '').filter(Boolean) : [];
+    const info = disco.status === 'fulfilled' ? disco.value.getChild('query', 'http://jabber.org/protocol/disco#info') : undefined;
+    const features = (info?.getChildren('feature') ?? []).map((f) => f.attrs.var ?? '').filter(Boolean);
     if (!name && features.length === 0) return null;
     const capabilities = [...new Set([...features.map((f) => FEATURE_NAMES[f]).filter((x): x is string => !!x), ...features])].slice(0, 100).map((c) => c.slice(0, 200));
     return { name: (name ?? 'unknown').slice(0, 100), version: (query?.getChildText('version') ?? 'unknown').slice(0, 50), capabilities };
@@ -175,6 +180,7 @@ export class CustomerChannel implements OnModuleInit {
       await natsRequest(this.nc, SUBJECTS.imMessage, { messageId: stanza.attrs.id || randomUUID(), channel: CHANNEL, from: customer, to: sessionAddress, body });
     } catch (err) {
       const e = toParleyError(err);
+      this.logger.log({ msg: 'customer message refused', id: stanza.attrs.id, code: e.code, reason: e.message, cause: String((e as Error & { cause?: unknown }).cause ?? '') });
       await this.xmpp.send(errorReply(stanza, e.code, e instanceof ParleyError ? e.message : 'error'));
     }
   }

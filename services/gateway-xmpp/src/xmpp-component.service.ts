@@ -18,6 +18,8 @@ export class XmppComponent implements OnApplicationBootstrap, BeforeApplicationS
   private online = false;
   private stopping = false;
   private readonly inFlight = new Set<Promise<void>>();
+  /** Per sender and recipient, stanzas are handled one after another, so a burst keeps its order. */
+  private readonly lanes = new Map<string, Promise<void>>();
 
   constructor(
     @Inject(SERVICE_CONFIG) private readonly config: GatewayXmppConfig,
@@ -35,12 +37,19 @@ export class XmppComponent implements OnApplicationBootstrap, BeforeApplicationS
     });
     this.xmpp.on('error', (err: Error) => this.logger.warn({ msg: 'XMPP connection error', err: err.message }));
     this.xmpp.on('stanza', (stanza: Element) => {
-      for (const handle of this.handlers) {
-        const work = handle(stanza)
-          .catch((err: unknown) => this.logger.error({ msg: 'stanza handler failed', stanza: stanza.toString().slice(0, 500), err: String((err as Error)?.stack ?? err) }))
-          .finally(() => this.inFlight.delete(work));
-        this.inFlight.add(work);
-      }
+      const lane = `${stanza.attrs.from ?? ''}>${stanza.attrs.to ?? ''}`;
+      const previous = this.lanes.get(lane) ?? Promise.resolve();
+      const work: Promise<void> = previous
+        .then(async () => {
+          for (const handle of this.handlers) await handle(stanza);
+        })
+        .catch((err: unknown) => this.logger.error({ msg: 'stanza handler failed', stanza: stanza.toString().slice(0, 500), err: String((err as Error)?.stack ?? err) }))
+        .finally(() => {
+          this.inFlight.delete(work);
+          if (this.lanes.get(lane) === work) this.lanes.delete(lane);
+        });
+      this.lanes.set(lane, work);
+      this.inFlight.add(work);
     });
     readiness.register('xmpp', () => {
       if (!this.online) throw new Error(`not connected to ${config.XMPP_COMPONENT_SERVICE}`);
@@ -87,10 +96,14 @@ export class XmppComponent implements OnApplicationBootstrap, BeforeApplicationS
     }
   }
 
+  /**
+   * Closes the stream first (from then on the server bounces stanzas to the sender with an error), then
+   * finishes every stanza already read, while NATS is still up.
+   */
   async beforeApplicationShutdown(): Promise<void> {
     this.stopping = true;
-    await Promise.allSettled([...this.inFlight]);
     this.xmpp.reconnect.stop();
     await this.xmpp.stop().catch(() => undefined);
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }
 }

@@ -21,8 +21,28 @@ interface Lookup {
   closedMessage?: LocalizedText;
 }
 
-/** 128 random bits: a session ID nobody can guess, and so a session address nobody can guess. */
-const newSessionId = () => randomBytes(16).toString('base64url');
+const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
+
+/**
+ * 128 random bits in lowercase base32: a session ID nobody can guess, and so a session address nobody can
+ * guess. Lowercase because IM addresses are case-insensitive (XMPP servers lowercase the local part).
+ */
+export function newSessionId(): string {
+  const bytes = randomBytes(16);
+  let bits = 0;
+  let value = 0;
+  let out = '';
+  for (const byte of bytes) {
+    value = (value << 8) | byte;
+    bits += 8;
+    while (bits >= 5) {
+      out += BASE32[(value >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  if (bits > 0) out += BASE32[(value << (5 - bits)) & 31];
+  return out;
+}
 
 /**
  * Answers a customer's subscription to a published address: unavailable with a reason (not registered, closed,
