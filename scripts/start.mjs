@@ -8,11 +8,13 @@ import { join } from 'node:path';
 import { ensureDebianProgram, ensureDependencies, log, nxEnv, root, run } from './prerequisites.mjs';
 
 const portBase = Number(process.env.PARLEY_HTTP_PORT_BASE ?? 3100);
+const withXmpp = process.argv.includes('--xmpp') || process.env.PARLEY_XMPP === '1';
 const SERVICES = ['registration', 'presence-proxy', 'buffer', 'router', 'reporting'].map((name, i) => [name, portBase + 1 + i]);
 const dataDir = process.env.PARLEY_DATA_DIR ?? join(root, '.data');
 const centerFile = process.env.PARLEY_CENTER_FILE ?? join(root, 'infra', 'demo', 'contact-center.yaml');
 const logDir = join(dataDir, 'logs');
 const children = [];
+const stoppers = [];
 let stopping = false;
 
 const waitFor = async (what, probe, timeoutMs = 60_000) => {
@@ -79,11 +81,36 @@ async function stop(code = 0) {
   // Services first (they drain), nats-server last.
   const services = children.filter((c) => c.name !== 'nats-server').reverse();
   await Promise.all(services.map(({ child }) => new Promise((r) => (child.exitCode !== null ? r() : (child.once('exit', r), child.kill('SIGTERM'))))));
+  for (const stopOne of stoppers) await stopOne().catch(() => undefined);
   const nats = children.find((c) => c.name === 'nats-server');
   if (nats && nats.child.exitCode === null) await new Promise((r) => (nats.child.once('exit', r), nats.child.kill('SIGTERM')));
   log('stopped.');
   process.exit(code);
 }
+/** Prosody from Debian on the usual ports, with demo users, and the XMPP gateway in front of Parley. */
+async function startXmpp(natsUrl) {
+  ensureDebianProgram('prosody');
+  const { startProsody } = await import('@parley/testing');
+  const prosody = await startProsody({
+    dir: join(dataDir, 'prosody'),
+    c2sPort: Number(process.env.PARLEY_XMPP_PORT ?? 5222),
+    componentPort: Number(process.env.PARLEY_XMPP_COMPONENT_PORT ?? 5347),
+    componentDomain: 'parley.example.test',
+    componentSecret: 'parley-demo-secret',
+    users: ['alice', 'bob', 'ada'].map((user) => ({ user, password: 'parley' })),
+  });
+  stoppers.push(() => prosody.stop());
+  launch('gateway-xmpp', process.execPath, [join(root, 'services', 'gateway-xmpp', 'dist', 'main.js')], {
+    NATS_URL: natsUrl,
+    HTTP_PORT: String(portBase + 6),
+    XMPP_COMPONENT_SERVICE: `xmpp://127.0.0.1:${prosody.componentPort}`,
+    XMPP_COMPONENT_DOMAIN: prosody.componentDomain,
+    XMPP_COMPONENT_SECRET: prosody.componentSecret,
+    XMPP_AGENTS_FILE: join(root, 'infra', 'demo', 'xmpp-agents.yaml'),
+  });
+  await waitFor('gateway-xmpp', () => httpOk(`http://127.0.0.1:${portBase + 6}/health/ready`));
+}
+
 process.on('SIGINT', () => void stop(0));
 process.on('SIGTERM', () => void stop(0));
 
@@ -108,6 +135,7 @@ try {
     launch(name, process.execPath, [join(root, 'services', name, 'dist', 'main.js')], { NATS_URL: natsUrl, HTTP_PORT: String(port), PARLEY_CENTER_FILE: centerFile });
   }
   await Promise.all(SERVICES.map(([name, port]) => waitFor(name, () => httpOk(`http://127.0.0.1:${port}/health/ready`))));
+  if (withXmpp) await startXmpp(natsUrl);
   const demo = launch('demo-center', process.execPath, [join(root, 'scripts', 'demo-center.mjs')], { NATS_URL: natsUrl });
   await new Promise((resolve, reject) => {
     demo.stdout.on('data', (d) => d.toString().includes('demo contact center ready') && resolve());
@@ -121,6 +149,12 @@ try {
       ...SERVICES.map(([name, port]) => [name, { where: `http://127.0.0.1:${port}`, notes: '/health/live /health/ready /metrics' }]),
       ['demo contact center', { where: 'support@parley.example.test', notes: 'queue "support", bot agent demo-bot' }],
       ['contact-center file', { where: centerFile, notes: 'intake flows, hours, queue limits' }],
+      ...(withXmpp
+        ? [
+            ['prosody (XMPP)', { where: 'xmpp://127.0.0.1:5222, component 127.0.0.1:5347', notes: `users alice, bob (customers), ada (agent) @example.test, password "parley"; data ${join(dataDir, 'prosody')}` }],
+            ['gateway-xmpp', { where: `http://127.0.0.1:${portBase + 6}`, notes: 'subscribe to support@parley.example.test from any XMPP client' }],
+          ]
+        : []),
     ]),
   );
   log(`logs: ${logDir}`);

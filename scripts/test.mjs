@@ -9,7 +9,8 @@ const started = Date.now();
 try {
   ensureDependencies();
   const nats = ensureDebianProgram('nats-server');
-  log(`nats-server: ${nats}`);
+  const prosody = ensureDebianProgram('prosody');
+  log(`nats-server: ${nats}; prosody: ${prosody}`);
 } catch (err) {
   process.stderr.write(`[parley] ${err.message}\n`);
   process.exit(1);

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findExecutable } from './executable.js';
@@ -14,6 +14,10 @@ export interface ProsodyOptions {
   componentDomain?: string;
   componentSecret?: string;
   users?: { user: string; password: string }[];
+  /** A data dir to keep (the start command's); a temp dir removed at stop when absent. */
+  dir?: string;
+  c2sPort?: number;
+  componentPort?: number;
 }
 
 export interface ProsodyHandle {
@@ -69,16 +73,18 @@ export async function startProsody(options: ProsodyOptions = {}): Promise<Prosod
   const prosody = process.env.PROSODY_BIN ?? findExecutable('prosody');
   const prosodyctl = findExecutable('prosodyctl');
   if (!prosody || !prosodyctl) throw new Error(PROSODY_MISSING);
-  const dir = mkdtempSync(join(tmpdir(), 'parley-prosody-'));
+  const ownsDir = options.dir === undefined;
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'parley-prosody-'));
+  mkdirSync(dir, { recursive: true });
   const host = options.host ?? 'example.test';
   const componentDomain = options.componentDomain ?? 'parley.example.test';
   const componentSecret = options.componentSecret ?? 'component-secret';
-  const c2sPort = await freePort();
-  const componentPort = await freePort();
+  const c2sPort = options.c2sPort ?? (await freePort());
+  const componentPort = options.componentPort ?? (await freePort());
   const config = join(dir, 'prosody.cfg.lua');
   writeFileSync(config, prosodyConfig({ dir, host, componentDomain, componentSecret, c2sPort, componentPort, runAsRoot: process.getuid?.() === 0 }));
   for (const { user, password } of options.users ?? []) {
-    const r = spawnSync(prosodyctl, ['--config', config, 'register', user, host, password], { encoding: 'utf8', timeout: 30_000 });
+    const r = spawnSync(prosodyctl, ['--config', config, 'register', user, host, password], { encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'] });
     if (r.status !== 0) throw new Error(`prosodyctl register ${user}@${host} failed: ${r.stderr || r.stdout}`);
   }
   const started = spawnSync(prosody, ['-D', '--config', config], { encoding: 'utf8', timeout: 30_000 });
@@ -137,7 +143,7 @@ export async function startProsody(options: ProsodyOptions = {}): Promise<Prosod
           await new Promise((r) => setTimeout(r, 20));
         }
       }
-      rmSync(dir, { recursive: true, force: true });
+      if (ownsDir) rmSync(dir, { recursive: true, force: true });
     },
   };
 }
