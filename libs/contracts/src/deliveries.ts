@@ -13,6 +13,8 @@ export interface CustomerDelivery {
   kind: 'text' | 'status' | 'system';
   body: string;
   status?: { position: number; estimatedWaitSeconds: number };
+  /** Added in v1: for kind text, the agent's display name (an alias; never their ID or address). */
+  agentName?: string;
 }
 
 /** What Parley says to an agent, on `parley.v1.agent.deliver.<agentId>`. Never carries the customer's own address. */

@@ -21,6 +21,8 @@ export const SUBJECTS = {
   /** Reporting's status reports for a waiting customer, readdressed by buffer (internal to Parley). */
   bufferStatus: 'parley.v1.buffer.status',
   statsQueue: 'parley.v1.stats.queue.*',
+  /** Added in v1: every queue at once, with agents by state, service level, waiting sessions and the last hour. */
+  statsQueues: 'parley.v1.stats.queues',
   /** The live queue projection and its position (operators, rebuild checks). */
   reportingProjection: 'parley.v1.reporting.projection.queues',
 } as const;

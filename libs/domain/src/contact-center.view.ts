@@ -15,6 +15,16 @@ export interface QueueTotals {
   handled: number;
   totalHandleSeconds: number;
   abandoned: number;
+  /** Waits of the most recently answered sessions, for the service level. */
+  recentWaits?: number[];
+}
+
+const RECENT_WAITS = 500;
+
+/** Share of recently answered sessions that waited at most `thresholdSeconds` (null before any was answered). */
+export function serviceLevel(totals: QueueTotals | undefined, thresholdSeconds: number): number | null {
+  const waits = totals?.recentWaits ?? [];
+  return waits.length === 0 ? null : waits.filter((w) => w <= thresholdSeconds).length / waits.length;
 }
 
 /**
@@ -79,7 +89,9 @@ export function applyToView(view: ContactCenterView, event: ViewEvent): ContactC
   if (e.type === 'SessionAssigned' && before.status === 'queued') {
     const t = totalsOf(view, before.place.queueId);
     t.answered += 1;
-    t.totalWaitSeconds += seconds(before.place.arrivedAt, e.data.at);
+    const wait = seconds(before.place.arrivedAt, e.data.at);
+    t.totalWaitSeconds += wait;
+    t.recentWaits = [...(t.recentWaits ?? []).slice(-(RECENT_WAITS - 1)), wait];
   }
   if (e.type === 'SessionEnded' && (before.status === 'queued' || before.status === 'assigned')) {
     const t = totalsOf(view, before.place.queueId);

@@ -27,6 +27,11 @@ export async function parsePayload<T extends object>(cls: new () => T, data: Uin
   } catch {
     throw invalidPayload('the request body is not JSON');
   }
+  return validatePayload(cls, raw);
+}
+
+/** Validates an already parsed body (an HTTP request's) the same way. */
+export async function validatePayload<T extends object>(cls: new () => T, raw: unknown): Promise<T> {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw invalidPayload('the request body must be a JSON object');
   const payload = plainToInstance(cls, raw);
   const errors = await validate(payload, { whitelist: true, forbidUnknownValues: false });

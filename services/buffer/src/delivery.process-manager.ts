@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
-import type { SessionEvent } from '@parley/domain';
+import { type AgentEvent, type SessionEvent, agentDecider } from '@parley/domain';
 import { type EventStore, type StoredEvent, toDomainEvent } from '@parley/event-store';
 import { ConsumerSupervisor, DeliveryPublisher, EVENT_STORE } from '@parley/service-kit';
 import { sessionStream, stateAt } from './session-streams.js';
@@ -66,6 +66,7 @@ export class DeliveryProcessManager implements OnApplicationBootstrap {
           from: core.sessionAddress,
           kind: 'text',
           body: e.data.body,
+          agentName: await this.displayNameOf(e.data.agentId),
         });
         return;
       case 'SessionEnded':
@@ -90,6 +91,13 @@ export class DeliveryProcessManager implements OnApplicationBootstrap {
         }
         return;
     }
+  }
+
+  /** The name an agent shows customers (their display name, never their ID or address). */
+  private async displayNameOf(agentId: string): Promise<string> {
+    const { events } = await this.store.readStream({ aggregate: 'agent', id: agentId });
+    const state = events.reduce((s, x) => agentDecider.evolve(s, toDomainEvent<AgentEvent>(x)), agentDecider.initialState());
+    return state.status === 'unknown' ? 'Agent' : state.profile.displayName;
   }
 
   /** Agents only ever see the session address, never the customer's own. */

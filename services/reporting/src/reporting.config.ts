@@ -14,4 +14,16 @@ export class ReportingConfig extends ServiceConfig {
   @IsInt({ message: 'DEFAULT_HANDLE_SECONDS must be an integer' })
   @Min(1)
   DEFAULT_HANDLE_SECONDS = 180;
+
+  /** The service level is the share of sessions answered within this many seconds. */
+  @Type(() => Number)
+  @IsInt({ message: 'SERVICE_LEVEL_SECONDS must be an integer' })
+  @Min(1)
+  SERVICE_LEVEL_SECONDS = 20;
+
+  /** How often the queue history (the last hour) is sampled. */
+  @Type(() => Number)
+  @IsInt({ message: 'HISTORY_SAMPLE_SECONDS must be an integer' })
+  @Min(1)
+  HISTORY_SAMPLE_SECONDS = 10;
 }

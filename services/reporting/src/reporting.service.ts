@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ParleyPlatformModule, type ServiceDefinition } from '@parley/service-kit';
 import { ExplainHandler } from './explain.handler.js';
+import { QueueHistory } from './queue-history.service.js';
 import { QueueViewService } from './queue-view.service.js';
 import { ReportingConfig } from './reporting.config.js';
 import { StatsHandler } from './stats.handler.js';
@@ -15,6 +16,6 @@ export const reportingService: ServiceDefinition<ReportingConfig> = {
   module: (config) => ({
     module: ReportingModule,
     imports: [ParleyPlatformModule.forService('reporting', config)],
-    providers: [QueueViewService, StatusNotifier, StatsHandler, ExplainHandler],
+    providers: [QueueViewService, QueueHistory, StatusNotifier, StatsHandler, ExplainHandler],
   }),
 };

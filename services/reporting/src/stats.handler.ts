@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { EmptyRequest, type QueueStats, SUBJECTS } from '@parley/contracts';
-import { estimateWaitSeconds, queueSnapshot } from '@parley/domain';
+import { type AgentState, estimateWaitSeconds, presenceOf, queueSnapshot, serviceLevel, servesQueue, waitingByQueue } from '@parley/domain';
+import { QueueHistory } from './queue-history.service.js';
 import { Handles, type RequestContext, SERVICE_CONFIG } from '@parley/service-kit';
 import type { ReportingConfig } from './reporting.config.js';
 import { QueueViewService, queuesProjection } from './queue-view.service.js';
@@ -9,8 +10,48 @@ import { QueueViewService, queuesProjection } from './queue-view.service.js';
 export class StatsHandler {
   constructor(
     private readonly view: QueueViewService,
+    private readonly history: QueueHistory,
     @Inject(SERVICE_CONFIG) private readonly config: ReportingConfig,
   ) {}
+
+  /** Every queue: the figures, agents by state, service level, the waiting sessions and the last hour. */
+  @Handles(SUBJECTS.statsQueues, EmptyRequest)
+  async queues(_req: EmptyRequest, ctx: RequestContext) {
+    const view = await this.view.fresh();
+    const waiting = waitingByQueue(view);
+    const agents = Object.entries(view.agents).filter((e): e is [string, Exclude<AgentState, { status: 'unknown' }>] => e[1].status !== 'unknown');
+    const ids = new Set([...waiting.keys(), ...agents.flatMap(([, a]) => a.profile.queues ?? [])]);
+    const now = Date.parse(ctx.now);
+    const queues = [...ids].sort().map((queueId) => {
+      const s = queueSnapshot(view, queueId, ctx.now, waiting.get(queueId) ?? []);
+      const byState: Record<string, number> = { available: 0, away: 0, 'wrap-up': 0, busy: 0, offline: 0 };
+      for (const [, a] of agents) {
+        if (!servesQueue(a, queueId)) continue;
+        const presence = presenceOf(a, ctx.now);
+        const busy = presence === 'available' && a.status !== 'offline' && a.conversations.length >= a.profile.capacity;
+        byState[busy ? 'busy' : presence] = (byState[busy ? 'busy' : presence] ?? 0) + 1;
+      }
+      return {
+        queueId,
+        waiting: s.waiting.length,
+        longestWaitSeconds: s.longestWaitSeconds,
+        agentsAvailable: s.agentsAvailable,
+        agentsBusy: s.agentsBusy,
+        estimatedWaitSeconds: estimateWaitSeconds(s, s.waiting.length, this.config.DEFAULT_HANDLE_SECONDS),
+        agentsByState: byState,
+        serviceLevel: { thresholdSeconds: this.config.SERVICE_LEVEL_SECONDS, share: serviceLevel(view.totals[queueId], this.config.SERVICE_LEVEL_SECONDS) },
+        waitingSessions: s.waiting.map((w) => ({
+          sessionId: w.core.sessionId,
+          channel: w.core.channel,
+          waitingSeconds: Math.max(0, Math.floor((now - Date.parse(w.place.arrivedAt)) / 1000)),
+          priority: w.place.priority,
+          offeredTo: w.offer?.agentId ?? null,
+        })),
+        history: this.history.of(queueId),
+      };
+    });
+    return { at: ctx.now, queues };
+  }
 
   /** Live statistics of one queue; the queue ID is the last token of the subject. */
   @Handles(SUBJECTS.statsQueue, EmptyRequest)

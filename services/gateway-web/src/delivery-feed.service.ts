@@ -1,0 +1,98 @@
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager, type JsMsg, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { type NatsConnection, nanos, nuid } from '@nats-io/transport-node';
+import { DELIVERY_STREAM, agentDeliverSubject, imDeliverSubject } from '@parley/contracts';
+import { NATS_CONNECTION, ensureDeliveryStream } from '@parley/service-kit';
+
+export const WEB_CHANNEL = 'web';
+
+/** A delivery with its place in the deliveries stream: browsers resume from the last place they saw. */
+export interface Sequenced<T> {
+  seq: number;
+  delivery: T;
+}
+
+type Listener = (item: Sequenced<Record<string, unknown>>) => void;
+
+/**
+ * Deliveries for browsers: followed live from JetStream and fanned out to the sockets of their recipient, and
+ * replayed from a stream sequence (or an instant) when a page reconnects or reloads, so it misses nothing.
+ */
+@Injectable()
+export class DeliveryFeed implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('DeliveryFeed');
+  private readonly listeners = new Map<string, Set<Listener>>();
+  private readonly stops: (() => void)[] = [];
+  private js!: JetStreamClient;
+  private jsm!: JetStreamManager;
+
+  constructor(@Inject(NATS_CONNECTION) private readonly nc: NatsConnection) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await ensureDeliveryStream(this.nc);
+    this.js = jetstream(this.nc);
+    this.jsm = await jetstreamManager(this.nc);
+    await this.follow(imDeliverSubject(WEB_CHANNEL), (m) => `customer:${m.json<{ to: string }>().to}`);
+    await this.follow(agentDeliverSubject('*'), (m) => `agent:${m.subject.split('.').at(-1)}`);
+  }
+
+  private async follow(subject: string, keyOf: (m: JsMsg) => string): Promise<void> {
+    const consumer = await this.js.consumers.get(DELIVERY_STREAM, { filter_subjects: subject, deliver_policy: DeliverPolicy.New });
+    const messages = await consumer.consume();
+    this.stops.push(() => messages.stop());
+    void (async () => {
+      for await (const m of messages) {
+        const item = { seq: m.seq, delivery: m.json<Record<string, unknown>>() };
+        for (const l of this.listeners.get(keyOf(m)) ?? []) l(item);
+      }
+    })().catch((err: unknown) => this.logger.error({ msg: 'delivery feed stopped', subject, err: String(err) }));
+  }
+
+  listen(key: string, listener: Listener): () => void {
+    const set = this.listeners.get(key) ?? new Set();
+    set.add(listener);
+    this.listeners.set(key, set);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0) this.listeners.delete(key);
+    };
+  }
+
+  /** Deliveries on `subject` after `afterSeq` (or from `since` when no sequence is known), for one recipient. */
+  async replay<T extends Record<string, unknown>>(subject: string, from: { afterSeq?: number; since?: string }, keep: (d: T) => boolean): Promise<Sequenced<T>[]> {
+    const ci = await this.jsm.consumers.add(DELIVERY_STREAM, {
+      name: `replay-${nuid.next()}`,
+      filter_subject: subject,
+      ack_policy: AckPolicy.None,
+      mem_storage: true,
+      inactive_threshold: nanos(30_000),
+      ...(from.afterSeq !== undefined
+        ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from.afterSeq + 1 }
+        : { deliver_policy: DeliverPolicy.StartTime, opt_start_time: from.since ?? new Date().toISOString() }),
+    });
+    const out: Sequenced<T>[] = [];
+    try {
+      let remaining = ci.num_pending;
+      const consumer = await this.js.consumers.get(DELIVERY_STREAM, ci.name);
+      while (remaining > 0) {
+        const batch = await consumer.fetch({ max_messages: Math.min(remaining, 500), expires: 5_000 });
+        let got = 0;
+        for await (const m of batch) {
+          got++;
+          remaining--;
+          const d = m.json<T>();
+          if (keep(d)) out.push({ seq: m.seq, delivery: d });
+          if (remaining === 0) break;
+        }
+        if (got === 0) break;
+      }
+    } finally {
+      this.jsm.consumers.delete(DELIVERY_STREAM, ci.name).catch(() => undefined);
+    }
+    return out;
+  }
+
+  beforeApplicationShutdown(): void {
+    for (const stop of this.stops) stop();
+  }
+}

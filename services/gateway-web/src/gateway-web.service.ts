@@ -1,0 +1,31 @@
+import { Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { ParleyPlatformModule, type ServiceDefinition } from '@parley/service-kit';
+import { DeliveryFeed } from './delivery-feed.service.js';
+import { GatewayWebConfig } from './gateway-web.config.js';
+import { HttpErrorsFilter } from './http-errors.filter.js';
+import { PagesController } from './pages.controller.js';
+import { SocketHub } from './socket-hub.service.js';
+import { TokenSigner } from './tokens.js';
+import { WebApiController } from './web-api.controller.js';
+import { WebUsers } from './web-users.js';
+
+@Module({})
+class GatewayWebModule {}
+
+export const gatewayWebService: ServiceDefinition<GatewayWebConfig> = {
+  name: 'gateway-web',
+  config: GatewayWebConfig,
+  module: (config) => ({
+    module: GatewayWebModule,
+    imports: [ParleyPlatformModule.forService('gateway-web', config)],
+    controllers: [WebApiController, PagesController],
+    providers: [
+      { provide: TokenSigner, useValue: new TokenSigner(config.WEB_JWT_SECRET) },
+      { provide: WebUsers, useValue: WebUsers.load(config.WEB_USERS_FILE) },
+      { provide: APP_FILTER, useClass: HttpErrorsFilter },
+      DeliveryFeed,
+      SocketHub,
+    ],
+  }),
+};

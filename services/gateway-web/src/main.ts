@@ -1,0 +1,4 @@
+import { runService } from '@parley/service-kit';
+import { gatewayWebService } from './gateway-web.service.js';
+
+await runService(gatewayWebService);

@@ -1,0 +1,124 @@
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import { SUBJECTS, agentDeliverSubject, imDeliverSubject } from '@parley/contracts';
+import { NATS_CONNECTION, natsRequest } from '@parley/service-kit';
+import type { IncomingMessage, Server } from 'node:http';
+import { WebSocket, WebSocketServer } from 'ws';
+import { DeliveryFeed, type Sequenced, WEB_CHANNEL } from './delivery-feed.service.js';
+import { type TokenClaims, TokenSigner } from './tokens.js';
+
+export const TYPING_SUBJECT = 'parley.v1.typing';
+
+interface Typing {
+  sessionId: string;
+  by: 'customer' | 'agent';
+}
+
+/**
+ * One WebSocket per open page. A customer's page gets the deliveries to their address, an agent's desktop the
+ * deliveries to their agent ID; both resume after `since` (the last stream sequence they saw) so a reload or a
+ * reconnect misses nothing. While a desktop is connected, the gateway renews the agent's lease.
+ */
+@Injectable()
+export class SocketHub implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('SocketHub');
+  private readonly wss = new WebSocketServer({ noServer: true });
+  private readonly agentSockets = new Map<string, Set<WebSocket>>();
+  private readonly customerSockets = new Map<string, Set<WebSocket>>();
+  private heartbeat?: NodeJS.Timeout;
+  private typing?: Subscription;
+
+  constructor(
+    private readonly adapter: HttpAdapterHost,
+    private readonly feed: DeliveryFeed,
+    private readonly tokens: TokenSigner,
+    @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const server = this.adapter.httpAdapter.getHttpServer() as Server;
+    server.on('upgrade', (req, socket, head) => {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      if (url.pathname !== '/ws') return socket.destroy();
+      let claims: TokenClaims;
+      try {
+        claims = this.tokens.verify(url.searchParams.get('token') ?? undefined, ['customer', 'agent']);
+      } catch {
+        socket.write('HTTP/1.1 401 Unauthorized\r\n\r\n');
+        return socket.destroy();
+      }
+      this.wss.handleUpgrade(req, socket, head, (ws) => void this.attach(ws, claims, url, req));
+    });
+    this.heartbeat = setInterval(() => {
+      for (const agentId of this.agentSockets.keys()) natsRequest(this.nc, SUBJECTS.agentHeartbeat, { agentId }).catch(() => undefined);
+    }, 15_000);
+    this.typing = this.nc.subscribe(`${TYPING_SUBJECT}.*`, {
+      callback: (err, msg) => {
+        if (err) return;
+        const t = msg.json<Typing>();
+        const targets = t.by === 'agent' ? [...this.customerSockets.values()].flatMap((s) => [...s]) : [...this.agentSockets.values()].flatMap((s) => [...s]);
+        for (const ws of targets) {
+          if ((ws as WebSocket & { parleySession?: string }).parleySession && (ws as WebSocket & { parleySession?: string }).parleySession !== t.sessionId) continue;
+          ws.send(JSON.stringify({ type: 'typing', sessionId: t.sessionId, by: t.by }));
+        }
+      },
+    });
+  }
+
+  private async attach(ws: WebSocket, claims: TokenClaims, url: URL, _req: IncomingMessage): Promise<void> {
+    const since = url.searchParams.get('since');
+    const afterSeq = since && /^\d+$/.test(since) ? Number(since) : undefined;
+    const isAgent = claims.role === 'agent';
+    const key = isAgent ? `agent:${claims.agentId}` : `customer:${claims.sub}`;
+    const registry = isAgent ? this.agentSockets : this.customerSockets;
+    const owner = isAgent ? claims.agentId! : claims.sub;
+    if (!isAgent) (ws as WebSocket & { parleySession?: string }).parleySession = claims.sid;
+    // Listen first and hold live items back until the replay is out, so nothing slips between the two.
+    const held: Sequenced<Record<string, unknown>>[] = [];
+    let replaying = true;
+    let lastSent = afterSeq ?? 0;
+    const send = (item: Sequenced<Record<string, unknown>>) => {
+      if (item.seq <= lastSent || ws.readyState !== WebSocket.OPEN) return;
+      lastSent = item.seq;
+      ws.send(JSON.stringify({ type: 'delivery', ...item }));
+    };
+    const unlisten = this.feed.listen(key, (item) => (replaying ? held.push(item) : send(item)));
+    (registry.get(owner) ?? registry.set(owner, new Set()).get(owner)!).add(ws);
+    ws.on('close', () => {
+      unlisten();
+      registry.get(owner)?.delete(ws);
+      if (registry.get(owner)?.size === 0) registry.delete(owner);
+    });
+    ws.on('message', (raw) => {
+      try {
+        const m = JSON.parse(raw.toString()) as { type?: string; sessionId?: string };
+        if (m.type !== 'typing') return;
+        const sessionId = isAgent ? m.sessionId : claims.sid;
+        if (sessionId && /^[A-Za-z0-9_-]{1,64}$/.test(sessionId)) this.nc.publish(`${TYPING_SUBJECT}.${sessionId}`, JSON.stringify({ sessionId, by: isAgent ? 'agent' : 'customer' }));
+      } catch {
+        // not JSON: ignored
+      }
+    });
+    try {
+      const replayed = isAgent
+        ? await this.feed.replay(agentDeliverSubject(claims.agentId!), { afterSeq, since: new Date(claims.iat * 1000).toISOString() }, () => true)
+        : await this.feed.replay<{ to: string }>(imDeliverSubject(WEB_CHANNEL), { afterSeq, since: new Date(claims.iat * 1000 - 1000).toISOString() }, (d) => d.to === claims.sub);
+      for (const item of replayed) send(item as Sequenced<Record<string, unknown>>);
+    } catch (err) {
+      this.logger.warn({ msg: 'replay failed; the page will reconnect', err: String(err) });
+      ws.close(1011, 'replay failed');
+    } finally {
+      replaying = false;
+      for (const item of held) send(item);
+      held.length = 0;
+      if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'ready', seq: lastSent }));
+    }
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    clearInterval(this.heartbeat);
+    this.typing?.unsubscribe();
+    for (const ws of this.wss.clients) ws.close(1001, 'server restarting');
+  }
+}

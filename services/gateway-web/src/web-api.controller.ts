@@ -1,0 +1,174 @@
+import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { SUBJECTS, type SubscribeReply } from '@parley/contracts';
+import { forbidden, invalidPayload } from '@parley/errors';
+import { NATS_CONNECTION, SERVICE_CONFIG, natsRequest, validatePayload } from '@parley/service-kit';
+import { IsIn, IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
+import { randomBytes } from 'node:crypto';
+import { WEB_CHANNEL } from './delivery-feed.service.js';
+import type { GatewayWebConfig } from './gateway-web.config.js';
+import { type Role, TokenSigner } from './tokens.js';
+import { WebUsers } from './web-users.js';
+
+class StartChat {
+  @Matches(/^[^\s@]{1,256}@[^\s@]{1,256}$/, { message: 'address must be an IM address' }) address!: string;
+  @IsOptional() @IsString() @MaxLength(35) locale?: string;
+}
+class Say {
+  @IsString() @MinLength(1) @MaxLength(128) messageId!: string;
+  @IsString() @MinLength(1) @MaxLength(16_000) body!: string;
+}
+class SignIn {
+  @IsString() @MinLength(1) @MaxLength(64) username!: string;
+  @IsString() @MinLength(1) @MaxLength(200) password!: string;
+}
+class SetState {
+  @IsIn(['available', 'away', 'offline']) state!: 'available' | 'away' | 'offline';
+  @IsOptional() @IsString() @MaxLength(100) reason?: string;
+}
+class End {
+  @IsOptional() @IsString() @MaxLength(100) disposition?: string;
+}
+class Transfer {
+  @IsOptional() @Matches(/^[A-Za-z0-9_-]{1,64}$/, { message: 'toQueueId must be a queue ID' }) toQueueId?: string;
+  @IsOptional() @Matches(/^[A-Za-z0-9_-]{1,64}$/, { message: 'toAgentId must be an agent ID' }) toAgentId?: string;
+}
+
+const ID = /^[A-Za-z0-9_-]{1,64}$/;
+const bearer = (authorization?: string) => authorization?.replace(/^Bearer\s+/i, '');
+const CUSTOMER_TOKEN_SECONDS = 24 * 3600;
+const STAFF_TOKEN_SECONDS = 12 * 3600;
+
+/** The HTTP side of the web channel: the widget's, the agent desktop's and the supervisor dashboard's calls. */
+@Controller('api')
+export class WebApiController {
+  constructor(
+    @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
+    @Inject(SERVICE_CONFIG) private readonly config: GatewayWebConfig,
+    private readonly tokens: TokenSigner,
+    private readonly users: WebUsers,
+  ) {}
+
+  private checkOrigin(origin: string | undefined, host: string | undefined): void {
+    if (!origin || origin === `http://${host}` || origin === `https://${host}`) return;
+    const allowed = (this.config.WEB_ALLOWED_ORIGINS ?? '').split(',').filter(Boolean);
+    if (!allowed.includes(origin)) throw forbidden('this web site may not embed the chat', { origin });
+  }
+
+  private claims(authorization: string | undefined, roles: Role[]) {
+    return this.tokens.verify(bearer(authorization), roles);
+  }
+
+  @Get('widget/availability')
+  async availability(@Query('address') address: string, @Headers('origin') origin?: string, @Headers('host') host?: string) {
+    this.checkOrigin(origin, host);
+    if (!address || !/^[^\s@]+@[^\s@]+$/.test(address)) throw invalidPayload('invalid fields: address', { fields: { address: ['address must be an IM address'] } });
+    const lookup = await natsRequest<{ registered: boolean; open: boolean; opensAt?: string | null; leaveMessage?: boolean; closedMessage?: Record<string, string>; queueId?: string }>(this.nc, SUBJECTS.registrationLookup, { address });
+    const status = !lookup.registered ? 'unavailable' : lookup.open ? 'open' : lookup.leaveMessage ? 'closed-leave-message' : 'closed';
+    return { status, opensAt: lookup.opensAt ?? null, message: lookup.closedMessage?.en ?? null };
+  }
+
+  @Post('widget/sessions')
+  @HttpCode(200)
+  async startChat(@Body() body: unknown, @Headers('origin') origin?: string, @Headers('host') host?: string, @Headers('user-agent') userAgent?: string) {
+    this.checkOrigin(origin, host);
+    const req = await validatePayload(StartChat, body);
+    // The visitor's own address on the web channel: random, and known only to their browser through the token.
+    const customer = `v-${randomBytes(10).toString('hex')}@${this.config.WEB_VISITOR_DOMAIN}`;
+    const browser = /(Firefox|Edg|Chrome|Safari)\/([\d.]+)/.exec(userAgent ?? '');
+    const reply = await natsRequest<SubscribeReply>(this.nc, SUBJECTS.imSubscribe, {
+      channel: WEB_CHANNEL,
+      from: customer,
+      to: req.address,
+      client: { name: browser ? `Parley web widget (${browser[1]})` : 'Parley web widget', version: browser?.[2]?.slice(0, 20) ?? '1', capabilities: ['text', 'typing'] },
+      ...(req.locale ? { locale: req.locale } : {}),
+    });
+    if (reply.status !== 'available') return { status: 'unavailable', reason: reply.reason, message: reply.message ?? null };
+    const token = this.tokens.sign({ role: 'customer', sub: customer, sid: reply.sessionId, sa: reply.sessionAddress }, CUSTOMER_TOKEN_SECONDS);
+    return { status: 'available', sessionId: reply.sessionId, token, message: reply.message ?? null, opensAt: reply.opensAt ?? null };
+  }
+
+  @Post('widget/messages')
+  @HttpCode(200)
+  async customerSays(@Body() body: unknown, @Headers('authorization') auth?: string) {
+    const c = this.claims(auth, ['customer']);
+    const req = await validatePayload(Say, body);
+    return natsRequest(this.nc, SUBJECTS.imMessage, { messageId: req.messageId, channel: WEB_CHANNEL, from: c.sub, to: c.sa, body: req.body });
+  }
+
+  @Post('widget/leave')
+  @HttpCode(200)
+  async leave(@Headers('authorization') auth?: string) {
+    const c = this.claims(auth, ['customer']);
+    return natsRequest(this.nc, SUBJECTS.imUnsubscribe, { channel: WEB_CHANNEL, from: c.sub, to: c.sa });
+  }
+
+  @Post('auth/login')
+  @HttpCode(200)
+  async login(@Body() body: unknown) {
+    const req = await validatePayload(SignIn, body);
+    const user = this.users.verify(req.username, req.password);
+    if (!user) throw forbidden('wrong user name or password', { reason: 'unauthorized' });
+    const token = this.tokens.sign({ role: user.role, sub: user.username, ...(user.agent ? { agentId: user.agent.agentId } : {}) }, STAFF_TOKEN_SECONDS);
+    return { token, role: user.role, username: user.username, agent: user.agent ?? null };
+  }
+
+  @Post('desk/state')
+  @HttpCode(200)
+  async setState(@Body() body: unknown, @Headers('authorization') auth?: string) {
+    const c = this.claims(auth, ['agent']);
+    const req = await validatePayload(SetState, body);
+    const user = this.users.profileOf(c.sub);
+    if (req.state !== 'offline' && user) {
+      await natsRequest(this.nc, SUBJECTS.agentLogin, {
+        agentId: user.agentId, displayName: user.displayName, kind: user.kind, skills: user.skills, languages: user.languages, capabilities: user.capabilities, leaseSeconds: 60,
+        ...(user.capacity ? { capacity: user.capacity } : {}), ...(user.queues ? { queues: user.queues } : {}), ...(user.wrapUpSeconds !== undefined ? { wrapUpSeconds: user.wrapUpSeconds } : {}),
+      });
+    }
+    return natsRequest(this.nc, SUBJECTS.agentState, { agentId: c.agentId, state: req.state, ...(req.reason ? { reason: req.reason } : {}) });
+  }
+
+  @Post('desk/offers/:offerId/:answer')
+  @HttpCode(200)
+  async answerOffer(@Param('offerId') offerId: string, @Param('answer') answer: string, @Headers('authorization') auth?: string) {
+    const c = this.claims(auth, ['agent']);
+    if (!ID.test(offerId) || (answer !== 'accept' && answer !== 'reject')) throw invalidPayload('invalid offer or answer', { fields: { offerId: [], answer: ['accept or reject'] } });
+    return natsRequest(this.nc, answer === 'accept' ? SUBJECTS.agentOfferAccept : SUBJECTS.agentOfferReject, { agentId: c.agentId, offerId });
+  }
+
+  @Post('desk/sessions/:sessionId/messages')
+  @HttpCode(200)
+  async agentSays(@Param('sessionId') sessionId: string, @Body() body: unknown, @Headers('authorization') auth?: string) {
+    const c = this.claims(auth, ['agent']);
+    const req = await validatePayload(Say, body);
+    return natsRequest(this.nc, SUBJECTS.agentMessage, { agentId: c.agentId, sessionId, messageId: req.messageId, body: req.body });
+  }
+
+  @Post('desk/sessions/:sessionId/end')
+  @HttpCode(200)
+  async end(@Param('sessionId') sessionId: string, @Body() body: unknown, @Headers('authorization') auth?: string) {
+    const c = this.claims(auth, ['agent']);
+    const req = await validatePayload(End, body ?? {});
+    return natsRequest(this.nc, SUBJECTS.agentSessionEnd, { agentId: c.agentId, sessionId, ...(req.disposition ? { disposition: req.disposition } : {}) });
+  }
+
+  @Post('desk/sessions/:sessionId/transfer')
+  @HttpCode(200)
+  async transfer(@Param('sessionId') sessionId: string, @Body() body: unknown, @Headers('authorization') auth?: string) {
+    const c = this.claims(auth, ['agent']);
+    const req = await validatePayload(Transfer, body);
+    return natsRequest(this.nc, SUBJECTS.agentTransfer, { agentId: c.agentId, sessionId, ...req });
+  }
+
+  @Get('supervisor/overview')
+  async overview(@Headers('authorization') auth?: string) {
+    this.claims(auth, ['supervisor']);
+    return natsRequest(this.nc, SUBJECTS.statsQueues, {});
+  }
+
+  @Get('supervisor/sessions/:sessionId')
+  async explain(@Param('sessionId') sessionId: string, @Headers('authorization') auth?: string) {
+    this.claims(auth, ['supervisor']);
+    return natsRequest(this.nc, SUBJECTS.supervisorSessionExplain, { sessionId });
+  }
+}
