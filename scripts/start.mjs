@@ -87,6 +87,32 @@ async function stop(code = 0) {
   log('stopped.');
   process.exit(code);
 }
+/** The web channel: widget, agent desktop and supervisor dashboard, with demo users (password "parley"). */
+async function startWeb(natsUrl) {
+  const { randomBytes, scryptSync } = await import('node:crypto');
+  const { existsSync, readFileSync, writeFileSync } = await import('node:fs');
+  const hash = (password) => {
+    const salt = randomBytes(16);
+    return `scrypt$${salt.toString('base64')}$${scryptSync(password, salt, 32).toString('base64')}`;
+  };
+  const secretFile = join(dataDir, 'web-jwt-secret');
+  if (!existsSync(secretFile)) writeFileSync(secretFile, randomBytes(32).toString('hex'), { mode: 0o600 });
+  const usersFile = join(dataDir, 'web-users.json');
+  writeFileSync(usersFile, JSON.stringify({
+    users: [
+      { username: 'alex', passwordHash: hash('parley'), role: 'agent', agent: { agentId: 'alex', displayName: 'Alex', skills: { general: 4 }, languages: ['en', 'de'], capacity: 3, queues: ['support'], wrapUpSeconds: 10 } },
+      { username: 'sam', passwordHash: hash('parley'), role: 'supervisor' },
+    ],
+  }));
+  launch('gateway-web', process.execPath, [join(root, 'services', 'gateway-web', 'dist', 'main.js')], {
+    NATS_URL: natsUrl,
+    HTTP_PORT: String(portBase + 7),
+    WEB_JWT_SECRET: readFileSync(secretFile, 'utf8'),
+    WEB_USERS_FILE: usersFile,
+  });
+  await waitFor('gateway-web', () => httpOk(`http://127.0.0.1:${portBase + 7}/health/ready`));
+}
+
 /** Prosody from Debian on the usual ports, with demo users, and the XMPP gateway in front of Parley. */
 async function startXmpp(natsUrl) {
   ensureDebianProgram('prosody');
@@ -135,6 +161,7 @@ try {
     launch(name, process.execPath, [join(root, 'services', name, 'dist', 'main.js')], { NATS_URL: natsUrl, HTTP_PORT: String(port), PARLEY_CENTER_FILE: centerFile });
   }
   await Promise.all(SERVICES.map(([name, port]) => waitFor(name, () => httpOk(`http://127.0.0.1:${port}/health/ready`))));
+  await startWeb(natsUrl);
   if (withXmpp) await startXmpp(natsUrl);
   const demo = launch('demo-center', process.execPath, [join(root, 'scripts', 'demo-center.mjs')], { NATS_URL: natsUrl });
   await new Promise((resolve, reject) => {
@@ -149,6 +176,9 @@ try {
       ...SERVICES.map(([name, port]) => [name, { where: `http://127.0.0.1:${port}`, notes: '/health/live /health/ready /metrics' }]),
       ['demo contact center', { where: 'support@parley.example.test', notes: 'queue "support", bot agent demo-bot' }],
       ['contact-center file', { where: centerFile, notes: 'intake flows, hours, queue limits' }],
+      ['web: chat widget demo', { where: `http://127.0.0.1:${portBase + 7}/demo`, notes: 'a web site with the widget' }],
+      ['web: agent desktop', { where: `http://127.0.0.1:${portBase + 7}/desk`, notes: 'sign in as alex / parley' }],
+      ['web: supervisor', { where: `http://127.0.0.1:${portBase + 7}/supervisor`, notes: 'sign in as sam / parley' }],
       ...(withXmpp
         ? [
             ['prosody (XMPP)', { where: 'xmpp://127.0.0.1:5222, component 127.0.0.1:5347', notes: `users alice, bob (customers), ada (agent) @example.test, password "parley"; data ${join(dataDir, 'prosody')}` }],

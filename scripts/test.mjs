@@ -10,7 +10,8 @@ try {
   ensureDependencies();
   const nats = ensureDebianProgram('nats-server');
   const prosody = ensureDebianProgram('prosody');
-  log(`nats-server: ${nats}; prosody: ${prosody}`);
+  const chromium = ensureDebianProgram('chromium');
+  log(`nats-server: ${nats}; prosody: ${prosody}; chromium: ${chromium}`);
 } catch (err) {
   process.stderr.write(`[parley] ${err.message}\n`);
   process.exit(1);

@@ -91,7 +91,7 @@ export class ParleyStack {
   }
 
   /** Another instance of a service on the same NATS (a second router, say), started and ready. */
-  async launchExtra(name: ServiceName | 'gateway-xmpp', env: Record<string, string> = {}): Promise<ServiceHandle> {
+  async launchExtra(name: ServiceName | 'gateway-xmpp' | 'gateway-web', env: Record<string, string> = {}): Promise<ServiceHandle> {
     const extra = await launchService(name, { NATS_URL: this.nats.url, CONSUMER_ACK_WAIT_MS: '1000', ...this.env, ...env }, this.logDir, `${name}-${++this.extras}`);
     this.extraHandles.push(extra);
     await extra.start();

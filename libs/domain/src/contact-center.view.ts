@@ -43,6 +43,8 @@ export interface ContactCenterView {
   queued: Record<string, Record<string, true>>;
   /** Queued sessions transferred to a named agent: session → agent. */
   targeted: Record<string, string>;
+  /** The queue of each registered entry point, so an idle queue is known too. */
+  entryQueues?: Record<string, string>;
 }
 
 export const emptyView = (): ContactCenterView => ({ sessions: {}, declines: {}, agents: {}, totals: {}, lastOffered: {}, queued: {}, targeted: {} });
@@ -58,6 +60,10 @@ const seconds = (from: string, to: string) => Math.max(0, (Date.parse(to) - Date
  */
 export function applyToView(view: ContactCenterView, event: ViewEvent): ContactCenterView {
   view.lastOffered ??= {};
+  if (event.aggregate === 'entrypoint') {
+    if (event.type === 'EntryPointRegistered') (view.entryQueues ??= {})[event.aggregateId] = (event.data as { queueId: string }).queueId;
+    return view;
+  }
   if (event.aggregate === 'agent') {
     const before = view.agents[event.aggregateId] ?? agentDecider.initialState();
     view.agents[event.aggregateId] = agentDecider.evolve(before, event as unknown as AgentEvent);

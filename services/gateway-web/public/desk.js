@@ -26,7 +26,11 @@
     $('signout').hidden = !st;
     if (!st) return;
     $('me').textContent = `${st.agent.displayName} (${st.agent.agentId})`;
-    $('state').value = st.state ?? 'offline';
+    // Only when the state changed: a re-render must not undo what the agent is choosing.
+    if ($('state').dataset.shown !== (st.state ?? 'offline')) {
+      $('state').value = st.state ?? 'offline';
+      $('state').dataset.shown = st.state ?? 'offline';
+    }
     // Offers, each with a countdown.
     $('offers').replaceChildren(...Object.values(st.offers).map((o) => {
       const card = document.createElement('article');

@@ -10,7 +10,8 @@
   const save = () => localStorage.setItem(storeKey, JSON.stringify(state));
 
   const style = document.createElement('style');
-  style.textContent = `.parley-widget{position:fixed;right:1rem;bottom:1rem;width:22rem;background:#fff;border:1px solid #d9dde5;border-radius:10px;box-shadow:0 4px 18px rgba(0,0,0,.12);font:14px system-ui,sans-serif;color:#1d2330;z-index:2147483000}
+  style.textContent = `.parley-widget [hidden]{display:none!important}
+.parley-widget{position:fixed;right:1rem;bottom:1rem;width:22rem;background:#fff;border:1px solid #d9dde5;border-radius:10px;box-shadow:0 4px 18px rgba(0,0,0,.12);font:14px system-ui,sans-serif;color:#1d2330;z-index:2147483000}
 .parley-widget header{padding:.6rem .8rem;border-bottom:1px solid #d9dde5;display:flex;justify-content:space-between;align-items:center}
 .parley-widget h2{font-size:1rem;margin:0}.parley-widget .pw-body{padding:.6rem .8rem}
 .parley-widget ol{list-style:none;margin:0;padding:0;height:16rem;overflow-y:auto}

@@ -20,7 +20,7 @@ export class StatsHandler {
     const view = await this.view.fresh();
     const waiting = waitingByQueue(view);
     const agents = Object.entries(view.agents).filter((e): e is [string, Exclude<AgentState, { status: 'unknown' }>] => e[1].status !== 'unknown');
-    const ids = new Set([...waiting.keys(), ...agents.flatMap(([, a]) => a.profile.queues ?? [])]);
+    const ids = new Set([...waiting.keys(), ...agents.flatMap(([, a]) => a.profile.queues ?? []), ...Object.values(view.entryQueues ?? {})]);
     const now = Date.parse(ctx.now);
     const queues = [...ids].sort().map((queueId) => {
       const s = queueSnapshot(view, queueId, ctx.now, waiting.get(queueId) ?? []);
