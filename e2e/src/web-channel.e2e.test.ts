@@ -2,15 +2,16 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, scryptSync } from 'node:crypto';
 import { SUBJECTS } from '@parley/contracts';
 import type { ServiceHandle } from '@parley/testing';
 import { type Browser, type BrowserContext, type Page, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { ParleyStack, until } from './parley-stack.js';
-import { hashPassword } from '../../services/gateway-web/src/web-users.js';
 
+/** The users file's format (scripts/hash-password.mjs makes the same). */
+const hashPassword = (password: string, salt: Buffer) => `scrypt$${salt.toString('base64')}$${scryptSync(password, salt, 32).toString('base64')}`;
 const artifacts = fileURLToPath(new URL('../../test-artifacts/web/', import.meta.url));
 const demoCenter = fileURLToPath(new URL('../../infra/demo/contact-center.yaml', import.meta.url));
 let stack: ParleyStack;
