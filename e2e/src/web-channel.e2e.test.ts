@@ -77,6 +77,21 @@ async function signIn(p: Page, path: string, user: string, password: string, pre
 
 const waitingIn = async (p: Page) => Number(await p.locator('[data-queue="support"] [data-figure="waiting"] b').textContent({ timeout: 15_000 }));
 
+describe('the web API', () => {
+  it('serves every path docs/openapi-gateway-web.yaml documents, with a documented status', async () => {
+    const { parse } = await import('yaml');
+    const { readFileSync } = await import('node:fs');
+    const doc = parse(readFileSync(fileURLToPath(new URL('../../docs/openapi-gateway-web.yaml', import.meta.url)), 'utf8')) as { paths: Record<string, Record<string, { responses: Record<string, unknown> }>> };
+    for (const [path, methods] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(methods)) {
+        const url = `${base}${path.replace('{offerId}', 'o1').replace('{answer}', 'accept').replace('{sessionId}', 's1')}${path.endsWith('availability') ? '?address=nobody@example.test' : ''}`;
+        const res = await fetch(url, { method: method.toUpperCase(), headers: { 'content-type': 'application/json' }, ...(method === 'post' ? { body: '{}' } : {}) });
+        expect(Object.keys(op.responses), `${method.toUpperCase()} ${path}`).toContain(String(res.status));
+      }
+    }
+  });
+});
+
 describe('the web channel in a real browser', () => {
   let customer: Page;
   let desk: Page;
@@ -185,6 +200,12 @@ describe('the web channel in a real browser', () => {
     const stored = await customer.evaluate(() => JSON.parse(localStorage.getItem('parley-widget:support@parley.example.test') ?? '{}'));
     const ended = (await stack.store.readStream({ aggregate: 'session', id: stored.sessionId })).events.find((e) => e.type === 'SessionEnded');
     expect(ended?.data).toMatchObject({ endedBy: 'agent', disposition: 'resolved' });
+    // The supervisor asks why this session went where it went, from its events.
+    await supervisor.fill('[data-s="session"]', stored.sessionId);
+    await supervisor.getByRole('button', { name: 'Timeline and why' }).click();
+    await supervisor.locator('[data-s="why-offers"] tr').filter({ hasText: 'web-alex' }).waitFor();
+    expect(await supervisor.locator('[data-s="why-offers"] tr').first().textContent()).toMatch(/accepted.*step 1/);
+    expect(await supervisor.locator('[data-s="why-timeline"]').textContent()).toContain('disposition resolved');
     await supervisor.screenshot({ path: join(artifacts, 'supervisor-after.png'), fullPage: true });
     await customer.screenshot({ path: join(artifacts, 'widget-ended.png') });
   });

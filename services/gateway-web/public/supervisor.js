@@ -114,7 +114,13 @@
     token = null;
     render();
   }
+  $('lookup').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const id = $('session').value.trim();
+    if (id) why(id).catch((e) => { $('why').hidden = false; $('why-title').textContent = `Session ${id}: ${e.message}`; $('why-offers').replaceChildren(); $('why-timeline').replaceChildren(); });
+  });
   function render() {
+    $('lookup').hidden = !token;
     $('login').hidden = !!token;
     $('signout').hidden = !token;
     if (!token) $('queues').replaceChildren();
