@@ -28,7 +28,7 @@ async function loginAgent(queueId: string, extra: Record<string, unknown> = {}) 
   const agentId = uid('agent');
   const inbox = await stack.agentInbox(agentId);
   const reply = await stack.request(SUBJECTS.agentLogin, {
-    agentId, displayName: `Agent ${agentId}`, kind: 'human', skills: {}, languages: ['en'], capacity: 1, capabilities: [], queues: [queueId], leaseSeconds: 600, ...extra,
+    agentId, displayName: 'Robin', kind: 'human', skills: {}, languages: ['en'], capacity: 1, capabilities: [], queues: [queueId], leaseSeconds: 600, ...extra,
   });
   expect(reply).toMatchObject({ agentId, state: 'available' });
   return { agentId, inbox };
@@ -122,7 +122,8 @@ describe('queue, offers and conversation', () => {
     expect(messages.every((d) => d.from === c.sessionAddress)).toBe(true);
     expect(await stack.request(SUBJECTS.agentMessage, { agentId, sessionId: c.sessionId, messageId: uid('r'), body: 'Hi, I am looking at it' })).toEqual({ accepted: true });
     const reply = await customers.waitFor((d) => d.kind === 'text' && d.sessionId === c.sessionId, 'the agent reply');
-    expect(reply).toMatchObject({ to: c.from, from: c.sessionAddress, body: 'Hi, I am looking at it' });
+    // The customer sees the agent's display name (the contact center's alias), never the agent's ID or address.
+    expect(reply).toMatchObject({ to: c.from, from: c.sessionAddress, body: 'Hi, I am looking at it', agentName: 'Robin' });
     await stack.request(SUBJECTS.imUnsubscribe, { channel, from: c.from, to: c.sessionAddress });
     await inbox.waitFor((d) => d.kind === 'session-ended', 'the end of the session at the agent');
     const toCustomer = JSON.stringify(customers.items.filter((d) => d.sessionId === c.sessionId));

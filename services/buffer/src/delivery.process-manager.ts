@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
-import { type AgentEvent, type SessionEvent, agentDecider } from '@parley/domain';
+import { type AgentEvent, type SessionCore, type SessionEvent, agentDecider } from '@parley/domain';
 import { type EventStore, type StoredEvent, toDomainEvent } from '@parley/event-store';
 import { ConsumerSupervisor, DeliveryPublisher, EVENT_STORE } from '@parley/service-kit';
 import { sessionStream, stateAt } from './session-streams.js';
@@ -49,37 +49,13 @@ export class DeliveryProcessManager implements OnApplicationBootstrap {
         return;
       }
       case 'SessionTransferred':
-        await this.deliveries.toCustomer(core.channel, {
-          deliveryId: deliveryId(event, 'customer'),
-          sessionId: core.sessionId,
-          to: core.customerAddress,
-          from: core.sessionAddress,
-          kind: 'system',
-          body: 'You are being transferred to another agent. Your conversation so far goes with you.',
-        });
+        await this.toCustomer(core, event, 'system', 'You are being transferred to another agent. Your conversation so far goes with you.');
         return;
       case 'AgentMessageSent':
-        await this.deliveries.toCustomer(core.channel, {
-          deliveryId: deliveryId(event, 'customer'),
-          sessionId: core.sessionId,
-          to: core.customerAddress,
-          from: core.sessionAddress,
-          kind: 'text',
-          body: e.data.body,
-          agentName: await this.displayNameOf(e.data.agentId),
-        });
+        await this.toCustomer(core, event, 'text', e.data.body, { agentName: await this.displayNameOf(e.data.agentId) });
         return;
       case 'SessionEnded':
-        if (e.data.endedBy !== 'customer') {
-          await this.deliveries.toCustomer(core.channel, {
-            deliveryId: deliveryId(event, 'customer'),
-            sessionId: core.sessionId,
-            to: core.customerAddress,
-            from: core.sessionAddress,
-            kind: 'system',
-            body: 'The conversation has ended. Thank you for contacting us.',
-          });
-        }
+        if (e.data.endedBy !== 'customer') await this.toCustomer(core, event, 'system', 'The conversation has ended. Thank you for contacting us.');
         if (e.data.agentId && e.data.endedBy !== 'agent') {
           await this.deliveries.toAgent(e.data.agentId, {
             deliveryId: deliveryId(event, e.data.agentId),
@@ -91,6 +67,19 @@ export class DeliveryProcessManager implements OnApplicationBootstrap {
         }
         return;
     }
+  }
+
+  /** A delivery to the session's customer, from the session address, under an ID fixed by the event. */
+  private toCustomer(core: SessionCore, event: StoredEvent, kind: 'text' | 'system', body: string, extra: { agentName?: string } = {}): Promise<void> {
+    return this.deliveries.toCustomer(core.channel, {
+      deliveryId: deliveryId(event, 'customer'),
+      sessionId: core.sessionId,
+      to: core.customerAddress,
+      from: core.sessionAddress,
+      kind,
+      body,
+      ...extra,
+    });
   }
 
   /** The name an agent shows customers (their display name, never their ID or address). */

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { EmptyRequest, type QueueStats, SUBJECTS } from '@parley/contracts';
-import { type AgentState, estimateWaitSeconds, presenceOf, queueSnapshot, serviceLevel, servesQueue, waitingByQueue } from '@parley/domain';
+import { type AgentState, type QueueSnapshot, estimateWaitSeconds, presenceOf, queueSnapshot, serviceLevel, servesQueue, waitingByQueue } from '@parley/domain';
 import { QueueHistory } from './queue-history.service.js';
 import { Handles, type RequestContext, SERVICE_CONFIG } from '@parley/service-kit';
 import type { ReportingConfig } from './reporting.config.js';
@@ -32,12 +32,7 @@ export class StatsHandler {
         byState[busy ? 'busy' : presence] = (byState[busy ? 'busy' : presence] ?? 0) + 1;
       }
       return {
-        queueId,
-        waiting: s.waiting.length,
-        longestWaitSeconds: s.longestWaitSeconds,
-        agentsAvailable: s.agentsAvailable,
-        agentsBusy: s.agentsBusy,
-        estimatedWaitSeconds: estimateWaitSeconds(s, s.waiting.length, this.config.DEFAULT_HANDLE_SECONDS),
+        ...this.stats(s),
         agentsByState: byState,
         serviceLevel: { thresholdSeconds: this.config.SERVICE_LEVEL_SECONDS, share: serviceLevel(view.totals[queueId], this.config.SERVICE_LEVEL_SECONDS) },
         waitingSessions: s.waiting.map((w) => ({
@@ -58,9 +53,13 @@ export class StatsHandler {
   async queue(_req: EmptyRequest, ctx: RequestContext): Promise<QueueStats> {
     const queueId = ctx.subject.split('.').at(-1)!;
     const view = await this.view.fresh();
-    const s = queueSnapshot(view, queueId, ctx.now);
+    return this.stats(queueSnapshot(view, queueId, ctx.now));
+  }
+
+  /** The contract's queue statistics; the estimate is for a customer arriving now, behind everyone waiting. */
+  private stats(s: QueueSnapshot): QueueStats {
     return {
-      queueId,
+      queueId: s.queueId,
       waiting: s.waiting.length,
       longestWaitSeconds: s.longestWaitSeconds,
       agentsAvailable: s.agentsAvailable,
