@@ -41,6 +41,16 @@ export interface CommandHandlerOptions {
 
 export const toDomainEvent = <E extends DomainEvent>(e: StoredEvent): E => ({ type: e.type, data: e.data }) as unknown as E;
 
+/** An aggregate's state from its stored events, up to and including `position` (all of them when absent). */
+export function foldEvents<S, C, E extends DomainEvent>(decider: Decider<S, C, E>, events: readonly StoredEvent[], position = Number.POSITIVE_INFINITY): S {
+  let state = decider.initialState();
+  for (const e of events) {
+    if (e.position > position) break;
+    state = decider.evolve(state, toDomainEvent<E>(e));
+  }
+  return state;
+}
+
 /**
  * load → decide → append with expected version → on conflict, load again (bounded, with jittered back-off).
  * Commands on one stream within a process run one at a time, in arrival order: a burst of messages to one
@@ -70,7 +80,7 @@ export class CommandHandler {
 
   async load<S, C, E extends DomainEvent>(decider: Decider<S, C, E>, stream: StreamId): Promise<{ state: S; version: number }> {
     const { events, version } = await this.store.readStream(stream);
-    return { state: events.reduce((s, e) => decider.evolve(s, toDomainEvent<E>(e)), decider.initialState()), version };
+    return { state: foldEvents(decider, events), version };
   }
 
   handle<S, C, E extends DomainEvent>(decider: Decider<S, C, E>, stream: StreamId, command: C, context: CommandContext): Promise<HandleResult<S, E>> {

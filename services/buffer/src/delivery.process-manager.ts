@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
-import { type AgentEvent, type SessionCore, type SessionEvent, agentDecider } from '@parley/domain';
-import { type EventStore, type StoredEvent, toDomainEvent } from '@parley/event-store';
+import { type SessionCore, type SessionEvent, agentDecider } from '@parley/domain';
+import { type EventStore, type StoredEvent, foldEvents, toDomainEvent } from '@parley/event-store';
 import { ConsumerSupervisor, DeliveryPublisher, EVENT_STORE } from '@parley/service-kit';
 import { sessionStream, stateAt } from './session-streams.js';
 
@@ -85,7 +85,7 @@ export class DeliveryProcessManager implements OnApplicationBootstrap {
   /** The name an agent shows customers (their display name, never their ID or address). */
   private async displayNameOf(agentId: string): Promise<string> {
     const { events } = await this.store.readStream({ aggregate: 'agent', id: agentId });
-    const state = events.reduce((s, x) => agentDecider.evolve(s, toDomainEvent<AgentEvent>(x)), agentDecider.initialState());
+    const state = foldEvents(agentDecider, events);
     return state.status === 'unknown' ? 'Agent' : state.profile.displayName;
   }
 

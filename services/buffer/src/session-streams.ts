@@ -1,6 +1,6 @@
-import { type SessionEvent, type SessionState, sessionDecider, sessionIdFromAddress } from '@parley/domain';
+import { type SessionState, sessionDecider, sessionIdFromAddress } from '@parley/domain';
 import { notFound } from '@parley/errors';
-import { type StoredEvent, toDomainEvent } from '@parley/event-store';
+import { type StoredEvent, foldEvents } from '@parley/event-store';
 
 export const sessionStream = (sessionId: string) => ({ aggregate: 'session', id: sessionId });
 
@@ -12,7 +12,5 @@ export function sessionIdOf(address: string): string {
 
 /** The session as it stood right after the event at `position`: what a process manager must act on. */
 export function stateAt(events: readonly StoredEvent[], position: number): SessionState {
-  return events
-    .filter((e) => e.position <= position)
-    .reduce((s, e) => sessionDecider.evolve(s, toDomainEvent<SessionEvent>(e)), sessionDecider.initialState());
+  return foldEvents(sessionDecider, events, position);
 }

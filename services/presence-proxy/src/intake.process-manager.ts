@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import type { CenterSettings } from '@parley/center-config';
-import { type IntakeFlow, type SessionEvent, type SessionState, pickText, renderQuestion, sessionDecider } from '@parley/domain';
-import { CommandHandler, type EventStore, type StoredEvent, toDomainEvent } from '@parley/event-store';
+import { type IntakeFlow, type SessionEvent, pickText, renderQuestion, sessionDecider } from '@parley/domain';
+import { CommandHandler, type EventStore, type StoredEvent, foldEvents, toDomainEvent } from '@parley/event-store';
 import { CENTER_SETTINGS, ConsumerSupervisor, DeliveryPublisher, EVENT_STORE, commandContext } from '@parley/service-kit';
 
 /** A flow that is no longer in the file: any answer ends the intake on the route chosen so far. */
@@ -30,12 +30,11 @@ export class IntakeProcessManager implements OnApplicationBootstrap {
     const e = toDomainEvent<SessionEvent>(event);
     if (!['IntakeStarted', 'IntakeAnswered', 'IntakeAnswerRejected', 'CustomerMessageReceived', 'SessionQueued'].includes(e.type)) return;
     const { events } = await this.store.readStream({ aggregate: 'session', id: event.aggregateId });
-    const upTo = events.filter((x) => x.position <= event.position);
-    const state = upTo.reduce((s, x) => sessionDecider.evolve(s, toDomainEvent<SessionEvent>(x)), sessionDecider.initialState() as SessionState);
+    const state = foldEvents(sessionDecider, events, event.position);
     if (state.status === 'none' || state.status === 'ended') return;
-    const hadIntake = upTo.some((x) => x.type === 'IntakeStarted');
-    const flowId = upTo.map((x) => toDomainEvent<SessionEvent>(x)).find((x) => x.type === 'IntakeStarted')?.data;
-    const flow = flowId && 'flowId' in flowId ? (this.center.flow(flowId.flowId) ?? retired(flowId.flowId)) : undefined;
+    const started = events.find((x) => x.position <= event.position && x.type === 'IntakeStarted');
+    const flowId = started ? (started.data as { flowId: string }).flowId : undefined;
+    const flow = flowId ? (this.center.flow(flowId) ?? retired(flowId)) : undefined;
     const locale = state.core.locale;
     const say = (body: string) =>
       this.deliveries.toCustomer(state.core.channel, {
@@ -70,7 +69,7 @@ export class IntakeProcessManager implements OnApplicationBootstrap {
       case 'SessionQueued':
         if (e.data.notBefore) {
           await say(`Thank you. We will answer when we open${e.data.notBefore ? ` (${e.data.notBefore})` : ''}. Write your message now; it waits for the first agent.`);
-        } else if (hadIntake && flow) {
+        } else if (flow) {
           await say(pickText(flow.done, locale, flow.defaultLocale));
         }
         return;
