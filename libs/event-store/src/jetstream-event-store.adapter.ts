@@ -166,35 +166,8 @@ export class JetStreamEventStore implements EventStore {
     return info.state.last_seq;
   }
 
-  /** A bounded read: an ephemeral consumer knows at creation how many events match, and we take that many. */
   private async *readFiltered(subject: string, fromPosition: number): AsyncIterable<StoredEvent> {
-    const ci = await this.jsm.consumers.add(this.streamName, {
-      name: `read-${nuid.next()}`,
-      filter_subject: subject,
-      ack_policy: AckPolicy.None,
-      deliver_policy: fromPosition > 1 ? DeliverPolicy.StartSequence : DeliverPolicy.All,
-      ...(fromPosition > 1 ? { opt_start_seq: fromPosition } : {}),
-      inactive_threshold: nanos(30_000),
-      mem_storage: true,
-    });
-    try {
-      let remaining = ci.num_pending;
-      if (remaining === 0) return;
-      const consumer = await this.js.consumers.get(this.streamName, ci.name);
-      while (remaining > 0) {
-        const batch = await consumer.fetch({ max_messages: Math.min(remaining, READ_BATCH), expires: 5_000 });
-        let got = 0;
-        for await (const m of batch) {
-          got++;
-          remaining--;
-          yield this.decode(m);
-          if (remaining === 0) break;
-        }
-        if (got === 0) throw new Error(`event store read of ${subject} stalled with ${remaining} events pending`);
-      }
-    } finally {
-      this.jsm.consumers.delete(this.streamName, ci.name).catch(() => undefined);
-    }
+    for await (const m of readBounded(this.js, this.jsm, { stream: this.streamName, filterSubject: subject, from: { sequence: fromPosition } })) yield this.decode(m);
   }
 
   private decode(m: JsMsg): StoredEvent {
@@ -310,4 +283,50 @@ export async function consumeDurably(js: JetStreamClient, jsm: JetStreamManager,
       messages.stop();
     },
   };
+}
+
+export interface BoundedReadOptions {
+  stream: string;
+  filterSubject: string;
+  /** From a stream sequence, or from an instant. */
+  from: { sequence: number } | { time: string };
+}
+
+/**
+ * The messages matching a subject from a place up to the stream's end as it is now: an ephemeral consumer knows
+ * at creation how many match, and exactly that many are taken (so the read ends, even when nothing matches).
+ */
+export async function* readBounded(js: JetStreamClient, jsm: JetStreamManager, o: BoundedReadOptions): AsyncIterable<JsMsg> {
+  const start =
+    'time' in o.from
+      ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: o.from.time }
+      : o.from.sequence > 1
+        ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: o.from.sequence }
+        : { deliver_policy: DeliverPolicy.All };
+  const ci = await jsm.consumers.add(o.stream, {
+    name: `read-${nuid.next()}`,
+    filter_subject: o.filterSubject,
+    ack_policy: AckPolicy.None,
+    inactive_threshold: nanos(30_000),
+    mem_storage: true,
+    ...start,
+  });
+  try {
+    let remaining = ci.num_pending;
+    if (remaining === 0) return;
+    const consumer = await js.consumers.get(o.stream, ci.name);
+    while (remaining > 0) {
+      const batch = await consumer.fetch({ max_messages: Math.min(remaining, READ_BATCH), expires: 5_000 });
+      let got = 0;
+      for await (const m of batch) {
+        got++;
+        remaining--;
+        yield m;
+        if (remaining === 0) break;
+      }
+      if (got === 0) throw new Error(`read of ${o.filterSubject} on ${o.stream} stalled with ${remaining} messages pending`);
+    }
+  } finally {
+    jsm.consumers.delete(o.stream, ci.name).catch(() => undefined);
+  }
 }

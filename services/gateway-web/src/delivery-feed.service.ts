@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
-import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager, type JsMsg, jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { type NatsConnection, nanos, nuid } from '@nats-io/transport-node';
+import { DeliverPolicy, type JetStreamClient, type JetStreamManager, type JsMsg, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { readBounded } from '@parley/event-store';
 import { DELIVERY_STREAM, agentDeliverSubject, imDeliverSubject } from '@parley/contracts';
 import { NATS_CONNECTION, ensureDeliveryStream } from '@parley/service-kit';
 
@@ -60,34 +61,11 @@ export class DeliveryFeed implements OnApplicationBootstrap, BeforeApplicationSh
 
   /** Deliveries on `subject` after `afterSeq` (or from `since` when no sequence is known), for one recipient. */
   async replay<T extends Record<string, unknown>>(subject: string, from: { afterSeq?: number; since?: string }, keep: (d: T) => boolean): Promise<Sequenced<T>[]> {
-    const ci = await this.jsm.consumers.add(DELIVERY_STREAM, {
-      name: `replay-${nuid.next()}`,
-      filter_subject: subject,
-      ack_policy: AckPolicy.None,
-      mem_storage: true,
-      inactive_threshold: nanos(30_000),
-      ...(from.afterSeq !== undefined
-        ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from.afterSeq + 1 }
-        : { deliver_policy: DeliverPolicy.StartTime, opt_start_time: from.since ?? new Date().toISOString() }),
-    });
     const out: Sequenced<T>[] = [];
-    try {
-      let remaining = ci.num_pending;
-      const consumer = await this.js.consumers.get(DELIVERY_STREAM, ci.name);
-      while (remaining > 0) {
-        const batch = await consumer.fetch({ max_messages: Math.min(remaining, 500), expires: 5_000 });
-        let got = 0;
-        for await (const m of batch) {
-          got++;
-          remaining--;
-          const d = m.json<T>();
-          if (keep(d)) out.push({ seq: m.seq, delivery: d });
-          if (remaining === 0) break;
-        }
-        if (got === 0) break;
-      }
-    } finally {
-      this.jsm.consumers.delete(DELIVERY_STREAM, ci.name).catch(() => undefined);
+    const start = from.afterSeq !== undefined ? { sequence: from.afterSeq + 1 } : { time: from.since ?? new Date().toISOString() };
+    for await (const m of readBounded(this.js, this.jsm, { stream: DELIVERY_STREAM, filterSubject: subject, from: start })) {
+      const d = m.json<T>();
+      if (keep(d)) out.push({ seq: m.seq, delivery: d });
     }
     return out;
   }
