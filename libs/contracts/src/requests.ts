@@ -160,3 +160,32 @@ export class StatusReportRequest {
 }
 
 export class EmptyRequest {}
+
+/** What a channel gateway knows about an agent it signs in on their behalf (a roster entry, a desktop user). */
+export interface AgentProfileSource {
+  agentId: string;
+  displayName: string;
+  kind: 'human' | 'bot';
+  skills: Record<string, number>;
+  languages: string[];
+  capabilities: string[];
+  capacity?: number;
+  queues?: string[];
+  wrapUpSeconds?: number;
+}
+
+/** The `parley.v1.agent.login` payload for such an agent; unset optional fields are left to the deployment's defaults. */
+export function agentLoginPayload(a: AgentProfileSource, leaseSeconds: number): AgentLoginRequest {
+  return {
+    agentId: a.agentId,
+    displayName: a.displayName,
+    kind: a.kind,
+    skills: a.skills,
+    languages: a.languages,
+    capabilities: a.capabilities,
+    leaseSeconds,
+    ...(a.capacity ? { capacity: a.capacity } : {}),
+    ...(a.queues ? { queues: a.queues } : {}),
+    ...(a.wrapUpSeconds !== undefined ? { wrapUpSeconds: a.wrapUpSeconds } : {}),
+  };
+}

@@ -1,6 +1,6 @@
 import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { SUBJECTS, type SubscribeReply } from '@parley/contracts';
+import { SUBJECTS, type SubscribeReply, agentLoginPayload } from '@parley/contracts';
 import { forbidden, invalidPayload } from '@parley/errors';
 import { NATS_CONNECTION, SERVICE_CONFIG, natsRequest, validatePayload } from '@parley/service-kit';
 import { IsIn, IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
@@ -120,10 +120,7 @@ export class WebApiController {
     const req = await validatePayload(SetState, body);
     const user = this.users.profileOf(c.sub);
     if (req.state !== 'offline' && user) {
-      await natsRequest(this.nc, SUBJECTS.agentLogin, {
-        agentId: user.agentId, displayName: user.displayName, kind: user.kind, skills: user.skills, languages: user.languages, capabilities: user.capabilities, leaseSeconds: 60,
-        ...(user.capacity ? { capacity: user.capacity } : {}), ...(user.queues ? { queues: user.queues } : {}), ...(user.wrapUpSeconds !== undefined ? { wrapUpSeconds: user.wrapUpSeconds } : {}),
-      });
+      await natsRequest(this.nc, SUBJECTS.agentLogin, agentLoginPayload(user, 60));
     }
     return natsRequest(this.nc, SUBJECTS.agentState, { agentId: c.agentId, state: req.state, ...(req.reason ? { reason: req.reason } : {}) });
   }

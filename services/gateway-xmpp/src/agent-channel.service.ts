@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { type Element, xml } from '@xmpp/component';
-import { type AgentDelivery, SUBJECTS } from '@parley/contracts';
+import { type AgentDelivery, SUBJECTS, agentLoginPayload } from '@parley/contracts';
 import { sessionAddressFor, sessionIdFromAddress } from '@parley/domain';
 import { notFound, toParleyError } from '@parley/errors';
 import { NATS_CONNECTION, SERVICE_CONFIG, natsRequest } from '@parley/service-kit';
@@ -43,11 +43,7 @@ export class AgentChannel implements OnModuleInit, BeforeApplicationShutdown {
   }
 
   private async login(agent: RosterAgent): Promise<void> {
-    await natsRequest(this.nc, SUBJECTS.agentLogin, {
-      agentId: agent.agentId, displayName: agent.displayName, kind: agent.kind, skills: agent.skills, languages: agent.languages,
-      capabilities: agent.capabilities, leaseSeconds: this.config.AGENT_LEASE_SECONDS,
-      ...(agent.capacity ? { capacity: agent.capacity } : {}), ...(agent.queues ? { queues: agent.queues } : {}), ...(agent.wrapUpSeconds !== undefined ? { wrapUpSeconds: agent.wrapUpSeconds } : {}),
-    });
+    await natsRequest(this.nc, SUBJECTS.agentLogin, agentLoginPayload(agent, this.config.AGENT_LEASE_SECONDS));
     if (!this.present.has(agent.agentId)) {
       // The lease is renewed while the agent's client is online; a lost gateway lets it run out.
       const beat = setInterval(() => {
