@@ -17,26 +17,21 @@ const children = [];
 const stoppers = [];
 let stopping = false;
 
-const waitFor = async (what, probe, timeoutMs = 60_000) => {
-  const deadline = Date.now() + timeoutMs;
-  for (let delay = 20; ; delay = Math.min(delay * 2, 500)) {
-    if (await probe()) return;
-    if (Date.now() > deadline) throw new Error(`${what} did not come up within ${timeoutMs / 1000} s (see ${logDir})`);
-    await new Promise((r) => setTimeout(r, delay));
+/** Waits with the test launchers' readiness polls (built before use); a failure points at the logs. */
+const waitUntilUp = async (what, wait) => {
+  try {
+    await wait(await import('@parley/testing'));
+  } catch (err) {
+    throw new Error(`${what} did not come up: ${err.message} (see ${logDir})`);
   }
 };
+const portUp = (what, port) => waitUntilUp(what, (t) => t.waitForPort(port, { timeoutMs: 60_000 }));
+const ready = (what, port) => waitUntilUp(what, (t) => t.waitForHttp(`http://127.0.0.1:${port}/health/ready`, { timeoutMs: 60_000 }));
 const portOpen = (port) =>
   new Promise((resolve) => {
     const s = tcp({ host: '127.0.0.1', port }, () => (s.destroy(), resolve(true)));
     s.on('error', () => resolve(false));
   });
-const httpOk = async (url) => {
-  try {
-    return (await fetch(url, { signal: AbortSignal.timeout(2_000) })).status === 200;
-  } catch {
-    return false;
-  }
-};
 
 function launch(name, command, args, env = {}, onExit) {
   const out = createWriteStream(join(logDir, `${name}.log`), { flags: 'a' });
@@ -68,7 +63,7 @@ function launchNats(bin, args, port) {
     setTimeout(() => {
       if (stopping) return;
       launch('nats-server', bin, args, {}, onExit);
-      void waitFor('nats-server', () => portOpen(port)).then(() => (restarts = 0, log('nats-server is back')), () => undefined);
+      void portUp('nats-server', port).then(() => (restarts = 0, log('nats-server is back')), () => undefined);
     }, delay);
   };
   return launch('nats-server', bin, args, {}, onExit);
@@ -110,7 +105,7 @@ async function startWeb(natsUrl) {
     WEB_JWT_SECRET: readFileSync(secretFile, 'utf8'),
     WEB_USERS_FILE: usersFile,
   });
-  await waitFor('gateway-web', () => httpOk(`http://127.0.0.1:${portBase + 7}/health/ready`));
+  await ready('gateway-web', portBase + 7);
 }
 
 /** Prosody from Debian on the usual ports, with demo users, and the XMPP gateway in front of Parley. */
@@ -134,7 +129,7 @@ async function startXmpp(natsUrl) {
     XMPP_COMPONENT_SECRET: prosody.componentSecret,
     XMPP_AGENTS_FILE: join(root, 'infra', 'demo', 'xmpp-agents.yaml'),
   });
-  await waitFor('gateway-xmpp', () => httpOk(`http://127.0.0.1:${portBase + 6}/health/ready`));
+  await ready('gateway-xmpp', portBase + 6);
 }
 
 process.on('SIGINT', () => void stop(0));
@@ -154,13 +149,13 @@ try {
     const bin = ensureDebianProgram('nats-server');
     mkdirSync(join(dataDir, 'nats'), { recursive: true });
     launchNats(bin, ['-js', '-sd', join(dataDir, 'nats'), '-a', '127.0.0.1', '-p', String(port), '-m', String(monitor)], port);
-    await waitFor('nats-server', () => portOpen(port));
+    await portUp('nats-server', port);
     natsUrl = `nats://127.0.0.1:${port}`;
   }
   for (const [name, port] of SERVICES) {
     launch(name, process.execPath, [join(root, 'services', name, 'dist', 'main.js')], { NATS_URL: natsUrl, HTTP_PORT: String(port), PARLEY_CENTER_FILE: centerFile });
   }
-  await Promise.all(SERVICES.map(([name, port]) => waitFor(name, () => httpOk(`http://127.0.0.1:${port}/health/ready`))));
+  await Promise.all(SERVICES.map(([name, port]) => ready(name, port)));
   await startWeb(natsUrl);
   if (withXmpp) await startXmpp(natsUrl);
   const demo = launch('demo-center', process.execPath, [join(root, 'scripts', 'demo-center.mjs')], { NATS_URL: natsUrl });
