@@ -15,3 +15,5 @@ export * from './coalescing-task.js';
 export * from './live-projection.js';
 export * from './center-settings.provider.js';
 export * from './readiness.js';
+export * from './event-consumer.decorator.js';
+export * from './clock.js';
