@@ -41,14 +41,13 @@ export class StatusNotifier implements OnApplicationBootstrap, BeforeApplication
     const waitingNow = new Set<string>();
     for (const [queueId, waiting] of waitingByQueue(view)) {
       const snapshot = queueSnapshot(view, queueId, now, waiting);
+      // A session with an offer out is being connected: it leaves the line, and whoever was behind it moves up.
       // A message left outside business hours waits for the opening; its customer was told when that is.
-      const line = waiting.filter((s) => !(s.place.notBefore && Date.parse(s.place.notBefore) > nowMs));
+      const line = waiting.filter((s) => !s.offer && !(s.place.notBefore && Date.parse(s.place.notBefore) > nowMs));
+      for (const s of waiting) waitingNow.add(s.core.sessionId);
       for (const [index, session] of line.entries()) {
         const sessionId = session.core.sessionId;
-        waitingNow.add(sessionId);
-        // A session with an offer out is being connected: it is told nothing more, but it still counts for those
-        // behind it until it is answered, so a declined offer never moves anyone back.
-        if (session.offer) continue;
+        // A declined offer puts its session back ahead: those behind are not moved back for it (see below).
         const last = this.lastPosition.get(sessionId);
         let position = index;
         let reason: 'priority' | undefined;
