@@ -17,3 +17,4 @@ export * from './center-settings.provider.js';
 export * from './readiness.js';
 export * from './event-consumer.decorator.js';
 export * from './clock.js';
+export * from './event-dispatcher.js';
