@@ -148,8 +148,8 @@ export class HoursConfig {
 
 /** A silent conversation is pointed out after `warnAfterSeconds` and ended after `endAfterSeconds` of silence. */
 export class IdleTimeoutConfig {
-  @IsInt() @Min(10) warnAfterSeconds!: number;
-  @IsInt() @Min(10) endAfterSeconds!: number;
+  @IsInt() @Min(1) warnAfterSeconds!: number;
+  @IsInt() @Min(1) endAfterSeconds!: number;
 }
 
 export class EntryPointConfig {

@@ -277,6 +277,9 @@ export async function consumeDurably(js: JetStreamClient, jsm: JetStreamManager,
     if (info.config.max_ack_pending !== maxInFlight || info.config.ack_wait !== ackWait) {
       await jsm.consumers.update(o.stream, o.name, { ack_wait: ackWait, max_ack_pending: maxInFlight });
     }
+    // Messages a previous holder took and never acknowledged (it crashed) come back after their ack wait: start
+    // only then, so they are handled before newer messages of their subjects.
+    if (info.num_ack_pending > 0) await new Promise((r) => setTimeout(r, Math.ceil((o.ackWaitMs ?? 30_000) * 1.1)));
   } catch (err) {
     if (!(err instanceof JetStreamApiError) || err.status !== 404) throw err;
     await jsm.consumers.add(o.stream, {
@@ -291,12 +294,17 @@ export async function consumeDurably(js: JetStreamClient, jsm: JetStreamManager,
     });
   }
   const consumer = await js.consumers.get(o.stream, o.name);
-  const messages = await consumer.consume({ max_messages: Math.max(64, maxInFlight) });
   const lanes = new Map<string, Promise<void>>();
+  /** Subjects whose lane gave up on stopping: their later messages are left for the next holder, in order. */
+  const blocked = new Set<string>();
   let killed = false;
   let stopping = false;
+  let inHand = 0;
+  let wake: (() => void) | undefined;
+  let batch: { stop(): void } | undefined;
 
   const settle = async (m: JsMsg): Promise<void> => {
+    if (blocked.has(m.subject)) return;
     for (let attempt = Math.max(1, m.info.deliveryCount); ; attempt++) {
       if (killed) return;
       try {
@@ -314,27 +322,48 @@ export async function consumeDurably(js: JetStreamClient, jsm: JetStreamManager,
             // could not park it (NATS down?): keep trying it in place
           }
         }
-        if (stopping) return; // redelivered to whoever takes over, after the ack wait
+        if (stopping) {
+          blocked.add(m.subject); // it and what follows on its subject are redelivered to whoever takes over
+          return;
+        }
         m.working();
         await new Promise((r) => setTimeout(r, (o.retryDelayMs ?? defaultRetryDelay)(attempt)));
       }
     }
   };
 
+  // Bounded pulls, not an open-ended subscription: when a pull ends, no message of it is still on the wire, so a
+  // stopping holder hands over nothing half-delivered (a message in transit would come back to the next holder
+  // only after the ack wait, behind newer ones of its subject).
   let endedBy: unknown;
   const loop = (async () => {
-    for await (const m of messages) {
-      if (killed) return;
-      if (o.partition && o.partition.count > 1 && partitionOf(m.subject, o.partition.count) !== o.partition.index) {
-        m.ack();
+    while (!stopping && !killed) {
+      const room = maxInFlight - inHand;
+      if (room <= 0) {
+        await new Promise<void>((r) => (wake = r));
         continue;
       }
-      const previous = lanes.get(m.subject) ?? Promise.resolve();
-      const next = previous.then(() => settle(m));
-      lanes.set(m.subject, next);
-      void next.then(() => {
-        if (lanes.get(m.subject) === next) lanes.delete(m.subject);
-      });
+      const messages = await consumer.fetch({ max_messages: Math.min(room, 512), expires: 1_000 });
+      batch = messages;
+      for await (const m of messages) {
+        if (killed) return;
+        if (o.partition && o.partition.count > 1 && partitionOf(m.subject, o.partition.count) !== o.partition.index) {
+          m.ack();
+          continue;
+        }
+        inHand++;
+        const previous = lanes.get(m.subject) ?? Promise.resolve();
+        const next = previous.then(() => settle(m)).finally(() => {
+          inHand--;
+          const w = wake;
+          wake = undefined;
+          w?.();
+        });
+        lanes.set(m.subject, next);
+        void next.then(() => {
+          if (lanes.get(m.subject) === next) lanes.delete(m.subject);
+        });
+      }
     }
   })().catch((err: unknown) => {
     endedBy = err;
@@ -344,13 +373,18 @@ export async function consumeDurably(js: JetStreamClient, jsm: JetStreamManager,
     ended,
     stop: async () => {
       stopping = true;
-      await messages.close();
+      const w = wake;
+      wake = undefined;
+      w?.();
       await loop;
       await Promise.allSettled([...lanes.values()]);
     },
     kill: () => {
       killed = true;
-      messages.stop();
+      batch?.stop();
+      const w = wake;
+      wake = undefined;
+      w?.();
     },
   };
 }

@@ -34,6 +34,11 @@ export interface ProjectionRunnerOptions<S> {
   checkpointEveryMs?: number;
   /** Ignore a stored checkpoint and rebuild from position 1 (an operator's request). */
   rebuild?: boolean;
+  /**
+   * An event `apply` throws on (a malformed event) is skipped so the read model stays live; this is told. Without
+   * it the error is thrown to the caller of the read.
+   */
+  onApplyError?: (event: StoredEvent, error: unknown) => void;
 }
 
 /**
@@ -165,7 +170,16 @@ export class ProjectionRunner<S> {
 
   private applyOne(event: StoredEvent): boolean {
     if (event.position <= this.current.position) return false;
-    this.current = { position: event.position, state: this.projection.apply(this.current.state, event) };
+    let state: S;
+    try {
+      state = this.projection.apply(this.current.state, event);
+    } catch (err) {
+      const onError = this.settings.onApplyError;
+      if (!onError) throw err;
+      onError(event, err);
+      state = this.current.state;
+    }
+    this.current = { position: event.position, state };
     for (const l of this.listeners) l(event);
     if (this.waiters.length > 0) this.release(event.position, 0);
     return true;

@@ -241,10 +241,12 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
       filterSubject: replaySubject(c.definition.name),
       ackWaitMs: this.config.CONSUMER_ACK_WAIT_MS,
       handle: async (m) => {
-        const parked = m.json<ParkedEvent>();
+        const parked = m.json<ParkedEvent & { parkedSeq?: number }>();
         c.dispatcher.forget(parked.event.aggregate, parked.event.aggregateId);
+        // Its stream is read afresh: the state at this event, whatever happened after it.
         const { previousVersion: _ignored, ...event } = parked.event;
         await this.dispatch(c, event);
+        if (parked.parkedSeq) await jsm.streams.deleteMessage(PARKED_STREAM, parked.parkedSeq).catch(() => undefined);
         this.logger.log({ msg: 'parked event replayed', consumer: c.definition.name, eventId: event.id, position: event.position });
       },
     });

@@ -42,6 +42,8 @@ export abstract class LiveProjection<S> implements OnModuleInit, OnApplicationSh
         return support.checkpoints as CheckpointStore<S>;
       },
       checkpointEveryMs: support.config.CHECKPOINT_INTERVAL_MS,
+      onApplyError: (event, err) =>
+        this.logger.error({ msg: 'projection skipped an event it cannot apply', projection: projection.name, eventId: event.id, type: event.type, position: event.position, err: String((err as Error)?.message ?? err) }),
     });
     // Events seen here keep the command handler's states current, so commands on these streams need no read.
     this.runner.onApplied((event) => support.commands.observe(event));
