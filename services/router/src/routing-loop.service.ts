@@ -10,6 +10,7 @@ import type { RouterConfig } from './router.config.js';
 import { RoutingViewService } from './routing-view.service.js';
 
 const OFFERS_IN_FLIGHT = 16;
+const FULL_PASS_MS = 1_000;
 
 /** An offer refused for a known reason: the session offer was not written, so its reservation can go. */
 const refused = (err: unknown) => err instanceof VersionConflictError || (err instanceof ParleyError && (err.code === 'conflict' || err.code === 'not-found'));
@@ -26,6 +27,8 @@ export class RoutingLoop implements OnApplicationBootstrap, BeforeApplicationShu
   private readonly logger = new Logger('RoutingLoop');
   private readonly task = new CoalescingTask('routing pass', () => this.pass(), this.logger);
   private unsubscribe?: () => void;
+  private touched = { agents: new Set<string>(), sessions: new Set<string>() };
+  private lastFullPass = 0;
 
   constructor(
     private readonly view: RoutingViewService,
@@ -37,7 +40,11 @@ export class RoutingLoop implements OnApplicationBootstrap, BeforeApplicationShu
   ) {}
 
   onApplicationBootstrap(): void {
-    this.unsubscribe = this.view.runner.onApplied(() => this.task.trigger());
+    this.unsubscribe = this.view.runner.onApplied((event) => {
+      if (event.aggregate === 'agent') this.touched.agents.add(event.aggregateId);
+      else if (event.aggregate === 'session') this.touched.sessions.add(event.aggregateId);
+      this.task.trigger();
+    });
     this.task.every(this.config.ROUTING_TICK_MS).trigger();
   }
 
@@ -46,16 +53,29 @@ export class RoutingLoop implements OnApplicationBootstrap, BeforeApplicationShu
     await this.task.stop();
   }
 
+  /**
+   * An event-driven pass looks only at the agents and sessions whose events came in since the last pass; a full
+   * pass (every FULL_PASS_MS, and the first) also covers what time alone changes: expiries, rule steps widening,
+   * wrap-ups and cool-downs ending, idle sessions, queues newly leased.
+   */
   private async pass(): Promise<void> {
     const now = this.clock.now();
-    await this.expireOffers(now);
-    await this.sweepReservations(now);
-    await this.checkIdle(now);
+    const nowMs = Date.parse(now);
+    const touched = this.touched;
+    this.touched = { agents: new Set(), sessions: new Set() };
+    const full = nowMs - this.lastFullPass >= FULL_PASS_MS;
+    if (full) {
+      this.lastFullPass = nowMs;
+      await this.expireOffers(now);
+      await this.sweepReservations(now);
+      await this.checkIdle(now);
+    } else if (touched.agents.size === 0 && touched.sessions.size === 0) return;
     const plan = planOffers(this.view.runner.state, {
       now,
       declineCooldownSeconds: this.config.DECLINE_COOLDOWN_SECONDS,
       routingOf: (queueId) => this.center.routingOf(queueId),
       onlyQueues: this.leases.queues,
+      ...(full ? {} : { touched }),
     });
     // Offers of one plan are to different sessions: make them side by side (an agent's own writes still queue up
     // one after the other in the command handler), a few at a time.
