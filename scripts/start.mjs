@@ -178,7 +178,9 @@ function says(entry, pattern, what) {
   return new Promise((resolveSays, reject) => {
     if (pattern.test(entry.output)) return resolveSays();
     const check = () => {
-      if (pattern.test(entry.output)) (cleanup(), resolveSays());
+      if (!pattern.test(entry.output)) return;
+      cleanup();
+      resolveSays();
     };
     const exited = (code, signal) => (cleanup(), reject(new Error(`${what} exited (${signal ?? code}) before it was up (see ${join(logDir, `${entry.name}.log`)})`)));
     const cleanup = () => {

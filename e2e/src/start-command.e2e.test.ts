@@ -61,7 +61,9 @@ const speaksXmpp = (port: number) =>
     s.setTimeout(5_000, () => (s.destroy(), resolve(false)));
     s.on('data', (d) => {
       got += d.toString();
-      if (got.includes('stream:features')) (s.destroy(), resolve(true));
+      if (!got.includes('stream:features')) return;
+      s.destroy();
+      resolve(true);
     });
     s.on('error', () => resolve(false));
   });
