@@ -138,6 +138,37 @@ describe('npm start (scripts/start.mjs) with NATS_URL', () => {
     expect(transcript).not.toContain('[error]');
   });
 
+  it('tells a waiting customer "Thanks! Connecting you" before the first queue status, not after', async () => {
+    const nc = await connect({ servers: nats.url });
+    const state = async (s: 'away' | 'available') => expect((await nc.request('parley.v1.agent.state', JSON.stringify({ agentId: 'demo-bot', state: s }), { timeout: 5_000 })).json()).not.toHaveProperty('error');
+    await state('away'); // nobody to take the customer: they wait and get their position
+    try {
+      const customer = run(customerScript, [], { NATS_URL: nats.url }, true);
+      await until(() => customer.output().includes('What can we help you with?') || undefined, 'the intake question', 30_000);
+      customer.child.stdin!.write('2\n');
+      await until(() => customer.output().includes('[queue]') || undefined, 'a queue status', 30_000);
+      const out = customer.output();
+      expect(out.indexOf('Thanks! Connecting you to an agent.'), out).toBeGreaterThan(-1);
+      expect(out.indexOf('Thanks! Connecting you to an agent.'), out).toBeLessThan(out.indexOf('[queue]'));
+      customer.child.stdin!.end();
+      expect(await customer.exited).toBe(0);
+    } finally {
+      await state('available');
+      await nc.close();
+    }
+  });
+
+  it('gives each web page an icon that loads (no favicon 404)', async () => {
+    for (const page of ['demo', 'desk', 'supervisor']) {
+      const html = await (await fetch(`http://127.0.0.1:${base + 7}/${page}`)).text();
+      const href = html.match(/<link rel="icon" href="([^"]+)"/)?.[1];
+      expect(href, page).toBeDefined();
+      const icon = await fetch(`http://127.0.0.1:${base + 7}${href}`);
+      expect(icon.status).toBe(200);
+      expect(icon.headers.get('content-type')).toContain('image/svg+xml');
+    }
+  });
+
   it('refuses a second start on taken ports before starting anything, naming each port and its variable, and the running contact center keeps its bot', async () => {
     const second = run(script, ['--xmpp'], { ...env() });
     expect(await second.exited).toBe(1);

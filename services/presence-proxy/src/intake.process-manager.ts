@@ -58,19 +58,22 @@ export class IntakeProcessManager implements OnApplicationBootstrap {
       case 'CustomerMessageReceived': {
         if (state.status !== 'intake') return;
         const current = this.center.flow(state.intake.flowId) ?? retired(state.intake.flowId);
+        const command = { kind: 'answer-intake', flow: current, messageId: e.data.messageId, text: e.data.body, now: event.metadata.at } as const;
+        // The closing words go out before the session is queued, so they reach the customer before any queue
+        // status (reporting reacts to SessionQueued; deliveries reach the customer in the order they are published).
+        if (sessionDecider.decide(command, state).some((x) => x.type === 'SessionQueued')) await say(pickText(current.done, locale, current.defaultLocale));
         await this.commands.handle(
           sessionDecider,
           { aggregate: 'session', id: state.core.sessionId },
-          { kind: 'answer-intake', flow: current, messageId: e.data.messageId, text: e.data.body, now: event.metadata.at },
+          command,
           commandContext(event.metadata.at, 'system:presence-proxy', `intake:${event.id}`, event.metadata.correlationId),
         );
         return;
       }
       case 'SessionQueued':
+        // A queued session with a flow was queued by its last intake answer, whose closing words went out before it.
         if (e.data.notBefore) {
           await say(`Thank you. We will answer when we open${e.data.notBefore ? ` (${e.data.notBefore})` : ''}. Write your message now; it waits for the first agent.`);
-        } else if (flow) {
-          await say(pickText(flow.done, locale, flow.defaultLocale));
         }
         return;
       default:
