@@ -128,4 +128,26 @@ describe('customers and agents on XMPP', () => {
     await until(async () => (await stack.store.readStream({ aggregate: 'session', id: sessionId })).events.find((e) => e.type === 'SessionEnded'), 'the session to end');
     await agent.waitForMessage((b) => b.startsWith('The conversation has ended'), 'the end at the agent');
   });
+
+  it('finds the open session on a logout or unsubscribe without opening one: after the end, leaving opens nothing', async () => {
+    // bob still waits: the lookup finds his session and says so, without touching it.
+    const bobsAddress = await until(() => bob.messages(SUPPORT).map((m) => m.getChild('session', 'urn:parley:session:0')).find(Boolean)?.attrs.address, 'bob\'s session address');
+    expect(await stack.request(SUBJECTS.imSessionLookup, { channel: 'xmpp', from: `bob@${prosody.host}`, to: SUPPORT })).toEqual({ open: true, sessionId: bobsAddress!.split('@')[0]!.slice(2), sessionAddress: bobsAddress });
+    expect(await stack.request(SUBJECTS.imSessionLookup, { channel: 'xmpp', from: 'nobody@example.test', to: SUPPORT })).toEqual({ open: false });
+    expect(await stack.request(SUBJECTS.imSessionLookup, { channel: 'xmpp', from: 'not an address', to: SUPPORT })).toMatchObject({ error: { code: 'invalid-payload', message: 'invalid fields: from' } });
+
+    // alice's conversation has ended (previous test). She unsubscribes again and logs out of a device.
+    const aliceBare = `alice@${prosody.host}`;
+    const seen: { subject: string; from: string }[] = [];
+    const watch = stack.nc.subscribe('parley.v1.im.>', { callback: (_err, m) => seen.push({ subject: m.subject, from: (m.json() as { from: string }).from }) });
+    const sessionsBefore = new Set(alice.messages().map((m) => m.attrs.from?.split('/')[0]).filter((a) => a?.startsWith('s-')));
+    await alice.send(xml('presence', { type: 'unsubscribe', to: SUPPORT }));
+    await alice.send(xml('presence', { type: 'unavailable', to: SUPPORT }));
+    await until(() => seen.filter((x) => x.subject === SUBJECTS.imSessionLookup && x.from === aliceBare).length >= 2 || undefined, 'two session lookups for alice');
+    watch.unsubscribe();
+    expect(seen.filter((x) => x.from === aliceBare).map((x) => x.subject)).not.toContain(SUBJECTS.imSubscribe);
+    expect(seen.filter((x) => x.from === aliceBare).map((x) => x.subject)).not.toContain(SUBJECTS.imUnsubscribe);
+    const sessionsAfter = new Set(alice.messages().map((m) => m.attrs.from?.split('/')[0]).filter((a) => a?.startsWith('s-')));
+    expect(sessionsAfter).toEqual(sessionsBefore);
+  });
 });

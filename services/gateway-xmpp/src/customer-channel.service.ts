@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { type Element, xml } from '@xmpp/component';
-import { type CustomerDelivery, SUBJECTS, type SubscribeReply } from '@parley/contracts';
+import { type CustomerDelivery, SUBJECTS, type SessionLookupReply, type SubscribeReply } from '@parley/contracts';
 import { sessionIdFromAddress } from '@parley/domain';
 import { ParleyError, toParleyError } from '@parley/errors';
 import { NATS_CONNECTION, SERVICE_CONFIG, natsRequest } from '@parley/service-kit';
@@ -156,9 +156,12 @@ export class CustomerChannel implements OnModuleInit {
       this.pending.delete(key);
       return;
     }
-    // Subscribing again returns the customer's open session (and opens none if the address turns them away).
-    const reply = await natsRequest<SubscribeReply>(this.nc, SUBJECTS.imSubscribe, { channel: CHANNEL, from: customer, to: address }).catch(() => null);
-    if (reply?.status === 'available' && reply.sessionAddress) {
+    // Looked up, not subscribed again: a lookup never opens a session when the customer has none open.
+    const reply = await natsRequest<SessionLookupReply>(this.nc, SUBJECTS.imSessionLookup, { channel: CHANNEL, from: customer, to: address }).catch((err: unknown) => {
+      this.logger.warn({ msg: 'session lookup failed', err: String(err) });
+      return null;
+    });
+    if (reply?.open && reply.sessionAddress) {
       await natsRequest(this.nc, SUBJECTS.imUnsubscribe, { channel: CHANNEL, from: customer, to: reply.sessionAddress }).catch((err: unknown) => this.logger.warn({ msg: 'unsubscribe failed', err: String(err) }));
     }
   }
