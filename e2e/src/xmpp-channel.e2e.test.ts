@@ -15,11 +15,15 @@ let gateway: ServiceHandle;
 let alice: XmppUser;
 let bob: XmppUser;
 let agent: XmppUser;
+let carol: XmppUser;
 const DOMAIN = 'parley.example.test';
 const SUPPORT = `support@${DOMAIN}`;
+const NS_CHAT_STATES = 'http://jabber.org/protocol/chatstates';
+const NS_RECEIPTS = 'urn:xmpp:receipts';
+const NS_NICK = 'http://jabber.org/protocol/nick';
 
 beforeAll(async () => {
-  prosody = await startProsody({ componentDomain: DOMAIN, users: [{ user: 'alice', password: 'pw' }, { user: 'bob', password: 'pw' }, { user: 'ada', password: 'pw' }] });
+  prosody = await startProsody({ componentDomain: DOMAIN, users: ['alice', 'bob', 'ada', 'carol'].map((user) => ({ user, password: 'pw' })) });
   stack = await ParleyStack.start({ OFFER_TIMEOUT_SECONDS: '60', ROUTING_TICK_MS: '100', STATUS_INTERVAL_SECONDS: '60' });
   const roster = join(mkdtempSync(join(tmpdir(), 'parley-xmpp-')), 'agents.yaml');
   writeFileSync(roster, stringify({ agents: [{ jid: `ada@${prosody.host}`, agentId: 'xmpp-ada', displayName: 'Ada', capacity: 1, queues: ['xq'], capabilities: ['text', 'xhtml-im'] }] }));
@@ -30,15 +34,16 @@ beforeAll(async () => {
     XMPP_AGENTS_FILE: roster,
     CLIENT_INFO_TIMEOUT_MS: '3000',
   });
-  await stack.request(SUBJECTS.registrationRegister, { entryPointId: 'xmpp-support', address: SUPPORT, queueId: 'xq', leaseSeconds: 600 });
+  await stack.request(SUBJECTS.registrationRegister, { entryPointId: 'xmpp-support', address: SUPPORT, displayName: 'Acme support', queueId: 'xq', leaseSeconds: 600 });
   alice = new XmppUser(`alice@${prosody.host}`, prosody.c2sPort, prosody.host, 'pw');
   bob = new XmppUser(`bob@${prosody.host}`, prosody.c2sPort, prosody.host, 'pw', { name: 'Psi+', version: '1.5', features: [] });
   agent = new XmppUser(`ada@${prosody.host}`, prosody.c2sPort, prosody.host, 'pw', { name: 'Dino', version: '0.4', features: [] });
-  await Promise.all([alice.start(), bob.start(), agent.start()]);
+  carol = new XmppUser(`carol@${prosody.host}`, prosody.c2sPort, prosody.host, 'pw', { name: 'Conversations', version: '2.16.4', features: [] });
+  await Promise.all([alice.start(), bob.start(), agent.start(), carol.start()]);
 });
 
 afterAll(async () => {
-  await Promise.all([alice?.stop(), bob?.stop(), agent?.stop()]);
+  await Promise.all([alice?.stop(), bob?.stop(), agent?.stop(), carol?.stop()]);
   await stack?.stop();
   await prosody?.stop();
 });
@@ -96,8 +101,10 @@ describe('customers and agents on XMPP', () => {
     const bounced = (user: XmppUser) => new Set(user.errors().map((e) => e.attrs.id));
     const expectedAtAgent = Array.from({ length: 8 }, (_, i) => i).filter((i) => !bounced(alice).has(`alice-burst-${i}`)).map((i) => `customer burst ${i}`);
     const expectedAtAlice = Array.from({ length: 8 }, (_, i) => i).filter((i) => !bounced(agent).has(`ada-burst-${i}`)).map((i) => `agent burst ${i}`);
-    expect(expectedAtAgent.length).toBeGreaterThanOrEqual(5);
-    expect(expectedAtAlice.length).toBeGreaterThanOrEqual(5);
+    // Lines sent while the gateway stops are either handled or bounced, depending on the machine's load; the
+    // three sent after the restart are never bounced.
+    expect(expectedAtAgent.length).toBeGreaterThanOrEqual(3);
+    expect(expectedAtAlice.length).toBeGreaterThanOrEqual(3);
     await until(() => expectedAtAgent.every((b) => agent.messages(sessionAddress).some((m) => m.getChildText('body') === b)) || undefined, 'every customer line at the agent');
     await until(() => expectedAtAlice.every((b) => alice.messages(sessionAddress).some((m) => m.getChildText('body') === b)) || undefined, 'every agent line at the customer');
     expect(agent.messages(sessionAddress).length).toBeGreaterThan(before.agent);
@@ -149,5 +156,61 @@ describe('customers and agents on XMPP', () => {
     expect(seen.filter((x) => x.from === aliceBare).map((x) => x.subject)).not.toContain(SUBJECTS.imUnsubscribe);
     const sessionsAfter = new Set(alice.messages().map((m) => m.attrs.from?.split('/')[0]).filter((a) => a?.startsWith('s-')));
     expect(sessionsAfter).toEqual(sessionsBefore);
+  });
+
+  it('gives IM users what they expect: desk presence, names, offers in words, confirmations, receipts and typing both ways', async () => {
+    const bobsAddress = sessionAddressOf(bob)!;
+    // The desk answers the agent's presence, saying the state Parley took.
+    const seen = agent.stanzas.length;
+    await agent.send(xml('presence', { to: `desk@${DOMAIN}` }));
+    const desk = await until(() => agent.stanzas.slice(seen).find((s) => s.is('presence') && s.attrs.from?.startsWith(`desk@${DOMAIN}`) && !s.attrs.type), 'the desk to answer the agent\'s presence');
+    expect(desk.getChildText('status')).toContain('you are available');
+    // The session contact carries the entry point's name (XEP-0172 nick) on the welcome and the subscription.
+    const welcome = bob.messages(SUPPORT)[0]!;
+    expect(welcome.getChildText('nick', NS_NICK)).toBe('Acme support');
+    expect(welcome.getChild('session', 'urn:parley:session:0')!.attrs.name).toBe('Acme support');
+    expect(bob.stanzas.find((s) => s.is('presence') && s.attrs.type === 'subscribed' && s.attrs.from === SUPPORT)!.getChildText('nick', NS_NICK)).toBe('Acme support');
+
+    // bob waited while alice talked; his offer names his client and gives the deadline in words.
+    const offer = await agent.waitForMessage((b, s) => s.attrs.from === bobsAddress && b.startsWith('New conversation waiting'), 'bob\'s offer at the agent', 30_000);
+    expect(offer.getChildText('body')).toContain('Psi+ 1.5');
+    expect(offer.getChildText('body')).toMatch(/Reply "accept" or "reject" within \d+ s\.$/);
+    await agent.say(bobsAddress, 'accept', 'ada-accept');
+    await agent.waitForMessage((b, s) => s.attrs.from === bobsAddress && b.startsWith('Accepted: you are in the conversation'), 'the confirmation of accept');
+
+    // Receipts, customer to agent: the agent's client confirms, the customer gets the receipt for their id.
+    await bob.send(xml('message', { type: 'chat', to: bobsAddress, id: 'bob-r1' }, xml('body', {}, 'Is anyone there?'), xml('request', { xmlns: NS_RECEIPTS })));
+    const atAgent = await agent.waitForMessage((b, s) => s.attrs.from === bobsAddress && b === 'Is anyone there?', 'bob\'s line at the agent');
+    expect(atAgent.getChild('request', NS_RECEIPTS)).toBeTruthy();
+    await agent.send(xml('message', { to: bobsAddress, id: 'ada-ack-1' }, xml('received', { xmlns: NS_RECEIPTS, id: atAgent.attrs.id })));
+    const toBob = await until(() => bob.stanzas.find((s) => s.is('message') && s.getChild('received', NS_RECEIPTS)?.attrs.id === 'bob-r1'), 'the receipt at bob');
+    expect(toBob.attrs.from).toBe(bobsAddress);
+
+    // Agent to customer: the agent's display name as nick, and the receipt back to the agent.
+    await agent.send(xml('message', { type: 'chat', to: bobsAddress, id: 'ada-r1' }, xml('body', {}, 'Yes, Ada here.'), xml('request', { xmlns: NS_RECEIPTS })));
+    const atBob = await bob.waitForMessage((b) => b === 'Yes, Ada here.', 'the agent\'s line at bob');
+    expect(atBob.getChildText('nick', NS_NICK)).toBe('Ada');
+    expect(atBob.getChild('request', NS_RECEIPTS)).toBeTruthy();
+    await bob.send(xml('message', { to: bobsAddress, id: 'bob-ack-1' }, xml('received', { xmlns: NS_RECEIPTS, id: atBob.attrs.id })));
+    await until(() => agent.stanzas.find((s) => s.is('message') && s.attrs.from === bobsAddress && s.getChild('received', NS_RECEIPTS)?.attrs.id === 'ada-r1'), 'the receipt at the agent');
+
+    // Typing (XEP-0085), both ways, from the session address; a stranger's chat state goes nowhere.
+    await bob.send(xml('message', { type: 'chat', to: bobsAddress }, xml('composing', { xmlns: NS_CHAT_STATES })));
+    await until(() => agent.stanzas.find((s) => s.is('message') && s.attrs.from === bobsAddress && s.getChild('composing', NS_CHAT_STATES)), 'bob typing at the agent');
+    await agent.send(xml('message', { type: 'chat', to: bobsAddress }, xml('paused', { xmlns: NS_CHAT_STATES })));
+    await until(() => bob.stanzas.find((s) => s.is('message') && s.attrs.from === bobsAddress && s.getChild('paused', NS_CHAT_STATES)), 'the agent pausing at bob');
+    await carol.send(xml('message', { type: 'chat', to: bobsAddress }, xml('gone', { xmlns: NS_CHAT_STATES })));
+    await agent.send(xml('message', { type: 'chat', to: bobsAddress }, xml('active', { xmlns: NS_CHAT_STATES })));
+    await until(() => bob.stanzas.find((s) => s.is('message') && s.attrs.from === bobsAddress && s.getChild('active', NS_CHAT_STATES)), 'the agent active at bob');
+    expect(agent.stanzas.find((s) => s.getChild('gone', NS_CHAT_STATES))).toBeUndefined();
+
+    await agent.say(bobsAddress, '/end', 'ada-end');
+    await agent.waitForMessage((b, s) => s.attrs.from === bobsAddress && b.startsWith('You ended the conversation'), 'the confirmation of /end');
+    await bob.waitForMessage((b) => b.startsWith('The conversation has ended'), 'the end at bob');
+
+    // A customer who writes to the published address without subscribing: the offer still names the client.
+    await carol.say(SUPPORT, 'Hello, a question about my bill.', 'carol-1');
+    const carols = await agent.waitForMessage((b) => b.startsWith('New conversation waiting') && b.includes('Conversations 2.16.4'), 'carol\'s offer naming her client', 30_000);
+    expect(carols.getChildText('body')).not.toContain('unknown client');
   });
 });
