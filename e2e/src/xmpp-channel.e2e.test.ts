@@ -213,4 +213,39 @@ describe('customers and agents on XMPP', () => {
     const carols = await agent.waitForMessage((b) => b.startsWith('New conversation waiting') && b.includes('Conversations 2.16.4'), 'carol\'s offer naming her client', 30_000);
     expect(carols.getChildText('body')).not.toContain('unknown client');
   });
+
+  it('lets an XMPP agent serve a web customer: the session has an address on the component\'s domain for the agent', async () => {
+    // The agent finishes carol's conversation first (capacity 1).
+    const carolsAddress = agent.messages().filter((m) => m.getChildText('body')!.includes('Conversations 2.16.4')).at(-1)!.attrs.from!;
+    await agent.say(carolsAddress, 'accept', 'ada-accept-carol');
+    await agent.waitForMessage((b, s) => s.attrs.from === carolsAddress && b.startsWith('Accepted'), 'the accept of carol');
+    await agent.say(carolsAddress, '/end', 'ada-end-carol');
+    await agent.waitForMessage((b, s) => s.attrs.from === carolsAddress && b.startsWith('You ended'), 'the end of carol\'s conversation');
+
+    await stack.request(SUBJECTS.registrationRegister, { entryPointId: 'web-help', address: 'help@web.example.test', queueId: 'xq', leaseSeconds: 600 });
+    const web = await stack.launchExtra('gateway-web', { WEB_JWT_SECRET: 'w'.repeat(40) });
+    const api = async (path: string, body: unknown, token?: string) =>
+      (await fetch(`http://127.0.0.1:${web.httpPort}/api/${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) })).json() as Promise<Record<string, string>>;
+    const webInbox = await stack.customerInbox('web');
+    const started = await api('widget/sessions', { address: 'help@web.example.test' });
+    expect(started.status).toBe('available');
+    const forAgent = `s-${started.sessionId}@${DOMAIN}`;
+
+    const offer = await agent.waitForMessage((b, s) => s.attrs.from === forAgent && b.startsWith('New conversation waiting'), 'the web customer\'s offer at the XMPP agent', 30_000);
+    expect(offer.getChildText('body')).toContain('(web, Parley web widget');
+    expect(await api('widget/messages', { messageId: 'web-1', body: 'Hi from the web site' }, started.token)).toMatchObject({ accepted: true });
+    await agent.say(forAgent, 'accept', 'ada-accept-web');
+    await agent.waitForMessage((b, s) => s.attrs.from === forAgent && b === 'Hi from the web site', 'the web customer\'s line at the XMPP agent');
+    await agent.say(forAgent, 'Hello, web visitor.', 'ada-web-1');
+    const atCustomer = await webInbox.waitFor((d) => d.sessionId === started.sessionId && d.kind === 'text' && d.body === 'Hello, web visitor.', 'the XMPP agent\'s line at the web customer');
+    expect(atCustomer.from).toBe(`s-${started.sessionId}@web.example.test`);
+    expect(atCustomer.agentName).toBe('Ada');
+    await agent.say(forAgent, '/end', 'ada-end-web');
+    await agent.waitForMessage((b, s) => s.attrs.from === forAgent && b.startsWith('You ended'), 'the end of the web conversation');
+    await webInbox.waitFor((d) => d.sessionId === started.sessionId && d.body.startsWith('The conversation has ended'), 'the end at the web customer');
+    // Nothing reached the agent from the web domain, and the gateway kept its XMPP connection.
+    expect(agent.stanzas.some((s) => s.attrs.from?.endsWith('@web.example.test'))).toBe(false);
+    expect(agent.errors().filter((e) => e.attrs.id?.startsWith('ada-') && e.attrs.id.includes('web'))).toEqual([]);
+    expect(gateway.running).toBe(true);
+  });
 });

@@ -144,8 +144,10 @@ export class AgentChannel implements OnModuleInit, BeforeApplicationShutdown {
   stanzaFor(agentId: string, d: AgentDelivery): Element | undefined {
     const agent = this.roster.byAgentId(agentId);
     if (!agent) return undefined;
-    // Withdrawn offers carry no address; the session's address on this domain is derived from its ID.
-    const from = d.from ?? sessionAddressFor(d.sessionId, `desk@${this.xmpp.domain}`);
+    // The agent's address for the session is always on this component's domain, derived from the session ID,
+    // whatever channel the customer came from (a web customer's session address is on another domain, which this
+    // component cannot send from); for an XMPP customer it is the same address the customer writes to.
+    const from = sessionAddressFor(d.sessionId, `desk@${this.xmpp.domain}`);
     switch (d.kind) {
       case 'offer': {
         const c = d.customer;
