@@ -285,7 +285,7 @@ async function startWeb(natsUrl) {
   const usersFile = join(dataDir, 'web-users.json');
   writeFileSync(usersFile, JSON.stringify({
     users: [
-      { username: 'alex', passwordHash: hash('parley'), role: 'agent', agent: { agentId: 'alex', displayName: 'Alex', skills: { general: 4 }, languages: ['en', 'de'], capacity: 3, queues: ['support'], wrapUpSeconds: 10 } },
+      { username: 'alex', passwordHash: hash('parley'), role: 'agent', agent: { agentId: 'alex', displayName: 'Alex', skills: { general: 4 }, languages: ['en', 'de'], capacity: 3, queues: ['support', 'people'], wrapUpSeconds: 10 } },
       { username: 'sam', passwordHash: hash('parley'), role: 'supervisor' },
     ],
   }));

@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { connect } from '@nats-io/transport-node';
 import { freePort, type NatsServerHandle, startNatsServer } from '@parley/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { until } from './parley-stack.js';
+import type { AgentDelivery, CustomerDelivery } from '@parley/contracts';
+import { Inbox, until } from './parley-stack.js';
 
 const script = fileURLToPath(new URL('../../scripts/start.mjs', import.meta.url));
 const customerScript = fileURLToPath(new URL('../../scripts/demo-customer.mjs', import.meta.url));
@@ -138,6 +139,49 @@ describe('npm start (scripts/start.mjs) with NATS_URL', () => {
     expect(transcript).not.toContain('[error]');
   });
 
+  it('demo: the bot first, in the customer\'s language, hands over to a person on request; the person\'s desk receives the transcript', async () => {
+    const nc = await connect({ servers: nats.url });
+    const ask = async (subject: string, payload: unknown) => (await nc.request(subject, JSON.stringify(payload), { timeout: 10_000 })).json<Record<string, any>>(); // eslint-disable-line @typescript-eslint/no-explicit-any -- replies of several subjects
+    const person = await Inbox.open<AgentDelivery>(nc, 'parley.v1.agent.deliver.demo-person');
+    const customer = await Inbox.open<CustomerDelivery>(nc, 'parley.v1.im.deliver.e2e-de');
+    // A person signs in before the customer arrives, so they are longer idle than the bot: the bot still goes first.
+    expect(await ask('parley.v1.agent.login', { agentId: 'demo-person', displayName: 'Petra', kind: 'human', skills: { general: 4 }, languages: ['de', 'en'], capacity: 2, capabilities: ['text'], queues: ['support', 'people'], leaseSeconds: 120 })).not.toHaveProperty('error');
+    const from = 'kunde@e2e.example.test';
+    const sub = await ask('parley.v1.im.subscribe', { channel: 'e2e-de', from, to: 'support@parley.example.test', locale: 'de-DE', client: { name: 'e2e', version: '1', capabilities: ['text'] } });
+    expect(sub.status).toBe('available');
+    const mine = (d: CustomerDelivery) => d.to === from && d.sessionId === sub.sessionId;
+    const say = (id: string, body: string) => ask('parley.v1.im.message', { messageId: id, channel: 'e2e-de', from, to: sub.sessionAddress, body });
+    try {
+      await customer.waitFor((d) => mine(d) && d.body.includes('Wobei können wir helfen?'), 'the German intake question');
+      await say('de-1', '1');
+      const hello = await customer.waitFor((d) => mine(d) && d.kind === 'text' && d.body.startsWith('Hallo! Ich bin der Parley-Demo-Bot'), 'the bot\'s greeting in German', 30_000);
+      expect(hello.agentName).toBe('Parley demo bot');
+      expect(person.items.filter((d) => d.kind === 'offer' && d.sessionId === sub.sessionId)).toEqual([]);
+      await say('de-2', 'Ich möchte mit einem Menschen sprechen.');
+      await customer.waitFor((d) => mine(d) && d.body.startsWith('Ich verbinde Sie mit einer Kollegin oder einem Kollegen'), 'the handover, in German');
+      const offer = await person.waitFor((d) => d.kind === 'offer' && d.sessionId === sub.sessionId, 'the offer at the person', 30_000);
+      expect(await ask('parley.v1.agent.offer.accept', { agentId: 'demo-person', offerId: offer.offerId })).not.toHaveProperty('error');
+      const transcript = await until(() => {
+        const lines = person.items.filter((d) => d.kind === 'message' && d.sessionId === sub.sessionId);
+        return lines.length >= 3 ? lines : undefined;
+      }, 'the transcript at the person');
+      expect(transcript.map((d) => [d.author, d.body])).toEqual([
+        ['agent', expect.stringContaining('Hallo! Ich bin der Parley-Demo-Bot')],
+        ['customer', 'Ich möchte mit einem Menschen sprechen.'],
+        ['agent', expect.stringContaining('Ich verbinde Sie')],
+      ]);
+      await ask('parley.v1.agent.message', { agentId: 'demo-person', sessionId: sub.sessionId, messageId: 'petra-1', body: 'Guten Tag, hier ist Petra.' });
+      const fromPerson = await customer.waitFor((d) => mine(d) && d.body === 'Guten Tag, hier ist Petra.', 'the person\'s line at the customer');
+      expect(fromPerson.agentName).toBe('Petra');
+      expect(await ask('parley.v1.agent.session.end', { agentId: 'demo-person', sessionId: sub.sessionId })).not.toHaveProperty('error');
+    } finally {
+      await ask('parley.v1.agent.state', { agentId: 'demo-person', state: 'offline' });
+      person.stop();
+      customer.stop();
+      await nc.close();
+    }
+  });
+
   it('tells a waiting customer "Thanks! Connecting you" before the first queue status, not after', async () => {
     const nc = await connect({ servers: nats.url });
     const state = async (s: 'away' | 'available') => expect((await nc.request('parley.v1.agent.state', JSON.stringify({ agentId: 'demo-bot', state: s }), { timeout: 5_000 })).json()).not.toHaveProperty('error');
@@ -216,8 +260,9 @@ describe('npm start refuses bad input clearly, before starting anything', () => 
     const lineOf = (needle: string) => text.split('\n').findIndex((l) => l.includes(needle)) + 1;
     const b = await freeBase();
     const bad = run(script, [], { NATS_URL: nats.url, PARLEY_HTTP_PORT_BASE: String(b), PARLEY_SKIP_BUILD: '1', PARLEY_CENTER_FILE: file, PARLEY_DATA_DIR: dir });
-    expect(await bad.exited).toBe(78);
+    const code = await bad.exited;
     const out = bad.output();
+    expect(code, out).toBe(78);
     expect(out).toContain(`${file}:${lineOf('maxWaiting: lots')}:17: queues[0].maxWaiting: maxWaiting must be an integer number (got "lots")`);
     expect(out).toContain(`${file}:${lineOf('start: nowhere')}:12: flows[0].start: start names no question of flow support-intake`);
     expect(out).not.toContain('must not be less than 0');
