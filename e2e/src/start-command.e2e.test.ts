@@ -106,7 +106,17 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const child of running) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  // Ctrl-C, not SIGKILL: a killed start command would leave its services, Prosody and the demo bot running.
+  await Promise.all(
+    running
+      .filter((child) => child.exitCode === null && child.signalCode === null)
+      .map(async (child) => {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGINT');
+        await until(() => (child.exitCode !== null || child.signalCode !== null) || undefined, 'a start command to stop', 60_000).catch(() => child.kill('SIGKILL'));
+        await exited;
+      }),
+  );
   await nats?.stop();
 });
 
