@@ -80,11 +80,14 @@ async function firstFree(from, count = 1, step = 1) {
   return undefined;
 }
 
+/** The pid of another start command running from this data directory (a stale file of a killed one is ignored). */
 const lockHolder = () => {
   try {
     const pid = Number(readFileSync(lockFile, 'utf8').trim());
     if (!pid || pid === process.pid) return undefined;
     process.kill(pid, 0);
+    // A pid the kernel has since given to another program is not a Parley (Linux: its command line says so).
+    if (existsSync(`/proc/${pid}/cmdline`) && !readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('start.mjs')) return undefined;
     return pid;
   } catch {
     return undefined;
