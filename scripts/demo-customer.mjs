@@ -7,6 +7,9 @@ import { connect } from '@nats-io/transport-node';
 
 const to = process.argv[2] ?? 'support@parley.example.test';
 const from = `${process.env.USER ?? 'customer'}-${process.pid}@cli.example.test`;
+// The terminal's language as the customer's locale (LANG=de_DE.UTF-8 gets the German intake and bot).
+const lang = (process.env.LC_ALL || process.env.LC_MESSAGES || process.env.LANG || '').split('.')[0].replace('_', '-');
+const locale = /^[a-z]{2}(-[A-Z]{2})?$/.test(lang) ? lang : undefined;
 const servers = process.env.NATS_URL ?? `nats://127.0.0.1:${process.env.PARLEY_NATS_PORT ?? 4222}`;
 const fail = (message) => {
   process.stderr.write(`demo-customer: ${message}\n`);
@@ -39,7 +42,7 @@ try {
 let session;
 let ended = false;
 const subscribe = async () => {
-  const sub = await ask('parley.v1.im.subscribe', { channel: 'cli', from, to, client: { name: 'parley-demo-customer', version: '1.0', capabilities: ['text'] } });
+  const sub = await ask('parley.v1.im.subscribe', { channel: 'cli', from, to, client: { name: 'parley-demo-customer', version: '1.0', capabilities: ['text'] }, ...(locale ? { locale } : {}) });
   if (sub.status !== 'available') {
     console.log(`${to} is unavailable: ${sub.message ?? sub.reason ?? `${sub.error?.code}: ${sub.error?.message}`}`);
     return false;

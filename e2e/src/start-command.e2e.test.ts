@@ -79,7 +79,7 @@ const ports = () => [1, 2, 3, 4, 5, 6, 7].map((i) => base + i);
 
 /** A customer on the command line (scripts/demo-customer.mjs) who finds Parley by PARLEY_NATS_PORT only. */
 async function demoConversation() {
-  const customer = run(customerScript, [], { NATS_URL: undefined, PARLEY_NATS_PORT: String(nats.port) }, true);
+  const customer = run(customerScript, [], { NATS_URL: undefined, PARLEY_NATS_PORT: String(nats.port), LANG: 'en_US.UTF-8', LC_ALL: undefined, LC_MESSAGES: undefined }, true);
   const said = (text: string | RegExp, what: string, from = 0) =>
     until(() => (typeof text === 'string' ? customer.output().slice(from).includes(text) : text.test(customer.output().slice(from))) || (customer.child.exitCode !== null ? Promise.reject(new Error(customer.output())) : undefined), what, 30_000);
   await said('connected: write to s-', 'the customer to connect');
@@ -192,12 +192,23 @@ describe('npm start (scripts/start.mjs) with NATS_URL', () => {
     }
   });
 
+  it('demo: the command-line customer speaks the terminal\'s language (LANG=de_DE.UTF-8: German intake and bot)', async () => {
+    const customer = run(customerScript, [], { NATS_URL: nats.url, LANG: 'de_DE.UTF-8', LC_ALL: undefined, LC_MESSAGES: undefined }, true);
+    await until(() => customer.output().includes('Wobei können wir helfen?') || (customer.child.exitCode !== null ? Promise.reject(new Error(customer.output())) : undefined), 'the German intake question', 30_000);
+    customer.child.stdin!.write('1\n');
+    await until(() => customer.output().includes('Hallo! Ich bin der Parley-Demo-Bot') || undefined, 'the German bot', 30_000);
+    customer.child.stdin!.write('tschüss\n');
+    await until(() => customer.output().includes('The conversation has ended') || undefined, 'the end', 30_000);
+    customer.child.stdin!.end();
+    expect(await customer.exited).toBe(0);
+  });
+
   it('tells a waiting customer "Thanks! Connecting you" before the first queue status, not after', async () => {
     const nc = await connect({ servers: nats.url });
     const state = async (s: 'away' | 'available') => expect((await nc.request('parley.v1.agent.state', JSON.stringify({ agentId: 'demo-bot', state: s }), { timeout: 5_000 })).json()).not.toHaveProperty('error');
     await state('away'); // nobody to take the customer: they wait and get their position
     try {
-      const customer = run(customerScript, [], { NATS_URL: nats.url }, true);
+      const customer = run(customerScript, [], { NATS_URL: nats.url, LANG: 'en_US.UTF-8', LC_ALL: undefined, LC_MESSAGES: undefined }, true);
       await until(() => customer.output().includes('What can we help you with?') || undefined, 'the intake question', 30_000);
       customer.child.stdin!.write('2\n');
       await until(() => customer.output().includes('[queue]') || undefined, 'a queue status', 30_000);
