@@ -77,7 +77,7 @@ describe('customers and agents on XMPP', () => {
     await bob.send(xml('presence', { type: 'subscribe', to: SUPPORT }));
     const status = await until(() => bob.messages().find((m) => m.getChild('queue-status', 'urn:parley:queue-status:0')), 'a status message with the position');
     expect(status.getChild('queue-status', 'urn:parley:queue-status:0')!.attrs.position).toBe('0');
-    expect(status.getChildText('body')).toContain('number 1');
+    expect(status.getChildText('body')).toContain('1st in the queue');
 
     const everythingAliceGot = alice.stanzas.map((s) => s.toString()).join('\n');
     expect(everythingAliceGot).not.toContain('ada@');

@@ -50,14 +50,8 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
     private readonly commands: CommandHandler,
     private readonly metrics: MetricsService,
     private readonly discovery: DiscoveryService,
-    readiness: ReadinessChecks,
-  ) {
-    readiness.register('consumers', () => {
-      for (const [name, c] of this.running) {
-        if (c.lag > this.config.READY_MAX_LAG_EVENTS) throw new Error(`consumer ${name} is ${c.lag} events behind`);
-      }
-    });
-  }
+    private readonly readiness: ReadinessChecks,
+  ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     for (const wrapper of this.discovery.getProviders()) {
@@ -71,6 +65,12 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
       this.running.set(dispatcher.definition.name, { definition: dispatcher.definition, dispatcher, partitions: new Map(), lag: 0 });
     }
     if (this.running.size === 0) return;
+    // Not ready while a consumer falls behind by more than READY_MAX_LAG_EVENTS: it says which.
+    this.readiness.register('consumers', () => {
+      for (const [name, c] of this.running) {
+        if (c.lag > this.config.READY_MAX_LAG_EVENTS) throw new Error(`consumer ${name} is ${c.lag} events behind`);
+      }
+    });
     await ensureParkedStream(this.nc);
     this.leases = await new Kvm(this.nc).create('parley_consumer_leases', { history: 1, ttl: this.config.CONSUMER_LEASE_SECONDS * 1000 });
     await this.renew();
