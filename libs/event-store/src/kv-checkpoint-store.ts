@@ -1,13 +1,14 @@
-import { Kvm, type KV } from '@nats-io/kv';
+import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Checkpoint, CheckpointStore } from './projection-runner.js';
+import { DEFAULT_DURABILITY, type StreamDurability, openKvBucket } from './stream-durability.js';
 
 /** Projection checkpoints (position and state together) in a JetStream KV bucket. */
 export class KvCheckpointStore<S> implements CheckpointStore<S> {
   private constructor(private readonly kv: KV) {}
 
-  static async create<S>(nc: NatsConnection, bucket = 'parley_projection_checkpoints'): Promise<KvCheckpointStore<S>> {
-    return new KvCheckpointStore<S>(await new Kvm(nc).create(bucket, { history: 1 }));
+  static async create<S>(nc: NatsConnection, bucket = 'parley_projection_checkpoints', durability: StreamDurability = DEFAULT_DURABILITY): Promise<KvCheckpointStore<S>> {
+    return new KvCheckpointStore<S>(await openKvBucket(nc, bucket, { history: 1 }, durability));
   }
 
   async load(key: string): Promise<Checkpoint<S> | undefined> {
