@@ -4,6 +4,7 @@ import { ParleyError } from '@parley/errors';
 import { CommandHandler } from '@parley/event-store';
 import type { CenterSettings } from '@parley/center-config';
 import { CENTER_SETTINGS, CoalescingTask, SERVICE_CONFIG, commandContext } from '@parley/service-kit';
+import { OfferMetrics } from './offer-metrics.js';
 import { QueueLeases } from './queue-leases.service.js';
 import { randomBytes } from 'node:crypto';
 import type { RouterConfig } from './router.config.js';
@@ -27,6 +28,7 @@ export class RoutingLoop implements OnApplicationBootstrap, BeforeApplicationShu
     private readonly leases: QueueLeases,
     @Inject(SERVICE_CONFIG) private readonly config: RouterConfig,
     @Inject(CENTER_SETTINGS) private readonly center: CenterSettings,
+    private readonly metrics: OfferMetrics,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -64,6 +66,7 @@ export class RoutingLoop implements OnApplicationBootstrap, BeforeApplicationShu
         { kind: 'decline-offer', offerId: session.offer.offerId, agentId: null, outcome: 'expired', reason: 'offer timed out', now },
         commandContext(now, 'system:router', `expire-${session.offer.offerId}`),
       );
+      this.metrics.offers.inc({ outcome: 'expired' });
     }
   }
 
@@ -88,6 +91,7 @@ export class RoutingLoop implements OnApplicationBootstrap, BeforeApplicationShu
         { kind: 'offer', offerId, agentId, expiresAt, now, decision },
         commandContext(now, 'system:router', `offer-${offerId}`),
       );
+      this.metrics.offers.inc({ outcome: 'made' });
       this.logger.log({ msg: 'offered', sessionId, agentId, offerId, queueId: decision.queueId, step: decision.step, tieBreak: decision.tieBreak });
     } catch (err) {
       await this.commands.handle(
