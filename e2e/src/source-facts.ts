@@ -72,20 +72,22 @@ export function httpRoutes(source: string): string[] {
   return routes;
 }
 
-/** Every `parley_*` metric name the code registers (prom-client `name: '...'`), plus the process defaults' prefix. */
-export function registeredMetricNames(): Set<string> {
-  const names = new Set<string>();
+/** Every `parley_*` metric the code registers (prom-client `name: '...'`, `labelNames: [...]`), with its labels. */
+export function registeredMetrics(): Map<string, string[]> {
+  const metrics = new Map<string, string[]>();
   const walk = (dir: string) => {
     for (const entry of readdirSync(ROOT + dir, { withFileTypes: true })) {
       if (entry.name === 'node_modules' || entry.name === 'dist') continue;
       const path = `${dir}/${entry.name}`;
       if (entry.isDirectory()) walk(path);
       else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts')) {
-        for (const m of read(path).matchAll(/name:\s*'(parley_[a-z0-9_]+)'/g)) names.add(m[1]!);
+        for (const m of read(path).matchAll(/name:\s*'(parley_[a-z0-9_]+)'([^}]*?labelNames:\s*\[([^\]]*)\])?/g)) {
+          metrics.set(m[1]!, [...(m[3] ?? '').matchAll(/'([a-z_]+)'/g)].map((x) => x[1]!));
+        }
       }
     }
   };
   walk('libs');
   walk('services');
-  return names;
+  return metrics;
 }
