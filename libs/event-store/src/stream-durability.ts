@@ -81,3 +81,31 @@ export async function openKvBucket(nc: NatsConnection, bucket: string, options: 
   assertDurability(`KV_${bucket}`, { num_replicas: status.replicas, storage: status.storage }, durability);
   return kv;
 }
+
+/**
+ * Creates a stream with the asked replicas and storage when missing. An existing one stored otherwise refuses
+ * (StreamDurabilityError); its other settings among `compare` that differ are reported and left as they are.
+ */
+export async function ensureDurableStream(
+  jsm: JetStreamManager,
+  config: Partial<StreamConfig> & Pick<StreamConfig, 'name' | 'subjects'>,
+  durability: StreamDurability,
+  compare: readonly (keyof StreamConfig)[],
+  onSettingsDiffer?: (stream: string, differences: string[]) => void,
+): Promise<StreamInfo> {
+  const wanted = { ...config, storage: storageType(durability.storage), num_replicas: durability.replicas };
+  let existing = await streamInfoIfAny(jsm, config.name);
+  if (!existing) {
+    try {
+      existing = await jsm.streams.add(wanted);
+    } catch (addErr) {
+      // Another instance created it meanwhile; check what it created.
+      if (!(addErr instanceof JetStreamApiError)) throw addErr;
+      existing = await jsm.streams.info(config.name);
+    }
+  }
+  assertDurability(config.name, existing.config, durability);
+  const differences = settingDifferences(existing.config, wanted, compare);
+  if (differences.length > 0) onSettingsDiffer?.(config.name, differences);
+  return existing;
+}

@@ -1,8 +1,8 @@
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
-import { DiscardPolicy, JetStreamApiError, type JetStreamClient, RetentionPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { DiscardPolicy, type JetStreamClient, RetentionPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { type NatsConnection, nanos } from '@nats-io/transport-node';
 import { type AgentDelivery, type CustomerDelivery, DELIVERY_STREAM, DELIVERY_SUBJECTS, agentDeliverSubject, imDeliverSubject } from '@parley/contracts';
-import { DEFAULT_DURABILITY, type StreamDurability, assertDurability, settingDifferences, storageType, streamInfoIfAny } from '@parley/event-store';
+import { DEFAULT_DURABILITY, type StreamDurability, ensureDurableStream } from '@parley/event-store';
 import { MetricsService } from './metrics.service.js';
 import { type ServiceConfig, streamDurability } from './service-config.js';
 import { NATS_CONNECTION, SERVICE_CONFIG } from './tokens.js';
@@ -43,30 +43,15 @@ export class DeliveryPublisher implements OnModuleInit {
  * refuses (StreamDurabilityError); other settings that differ are reported to `onSettingsDiffer` and left as they are.
  */
 export async function ensureDeliveryStream(nc: NatsConnection, durability: StreamDurability = DEFAULT_DURABILITY, onSettingsDiffer?: (stream: string, differences: string[]) => void): Promise<void> {
-  const jsm = await jetstreamManager(nc);
   const config = {
     name: DELIVERY_STREAM,
     subjects: [...DELIVERY_SUBJECTS],
-    storage: storageType(durability.storage),
     retention: RetentionPolicy.Limits,
     discard: DiscardPolicy.Old,
     max_age: nanos(7 * 24 * 3600 * 1000),
     duplicate_window: nanos(120_000),
-    num_replicas: durability.replicas,
   };
-  let existing = await streamInfoIfAny(jsm, DELIVERY_STREAM);
-  if (!existing) {
-    try {
-      existing = await jsm.streams.add(config);
-    } catch (addErr) {
-      // Another instance created it meanwhile; check what it created.
-      if (!(addErr instanceof JetStreamApiError)) throw addErr;
-      existing = await jsm.streams.info(DELIVERY_STREAM);
-    }
-  }
-  assertDurability(DELIVERY_STREAM, existing.config, durability);
-  const differences = settingDifferences(existing.config, config, ['subjects', 'retention', 'discard', 'max_age', 'duplicate_window']);
-  if (differences.length > 0) onSettingsDiffer?.(DELIVERY_STREAM, differences);
+  await ensureDurableStream(await jetstreamManager(nc), config, durability, ['subjects', 'retention', 'discard', 'max_age', 'duplicate_window'], onSettingsDiffer);
 }
 
 const deliveryLogger = new Logger('Deliveries');

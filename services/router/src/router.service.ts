@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { ParleyPlatformModule, type ServiceDefinition, centerSettingsProvider } from '@parley/service-kit';
 import { OfferMetrics } from './offer-metrics.js';
 import { QueueLeases } from './queue-leases.service.js';
-import { OfferProcessManager } from './offer.process-manager.js';
+import { AgentFollowUps, SessionFollowUps } from './offer.process-manager.js';
 import { OffersHandler } from './offers.handler.js';
 import { RouterConfig } from './router.config.js';
 import { RoutingLoop } from './routing-loop.service.js';
@@ -17,6 +17,6 @@ export const routerService: ServiceDefinition<RouterConfig> = {
   module: (config) => ({
     module: RouterModule,
     imports: [ParleyPlatformModule.forService('router', config)],
-    providers: [centerSettingsProvider(config.PARLEY_CENTER_FILE), RoutingViewService, QueueLeases, OfferMetrics, RoutingLoop, OffersHandler, OfferProcessManager],
+    providers: [centerSettingsProvider(config.PARLEY_CENTER_FILE), RoutingViewService, QueueLeases, OfferMetrics, RoutingLoop, OffersHandler, SessionFollowUps, AgentFollowUps],
   }),
 };

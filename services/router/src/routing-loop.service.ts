@@ -1,20 +1,24 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
-import { type PlannedOffer, agentDecider, planOffers, sessionDecider } from '@parley/domain';
+import { type PlannedOffer, agentAggregate, planOffers, sessionAggregate } from '@parley/domain';
 import { ParleyError } from '@parley/errors';
-import { CommandHandler } from '@parley/event-store';
+import { CommandHandler, VersionConflictError } from '@parley/event-store';
 import type { CenterSettings } from '@parley/center-config';
-import { CENTER_SETTINGS, CoalescingTask, SERVICE_CONFIG, commandContext } from '@parley/service-kit';
+import { CENTER_SETTINGS, CLOCK, type Clock, CoalescingTask, SERVICE_CONFIG, commandContext } from '@parley/service-kit';
 import { OfferMetrics } from './offer-metrics.js';
 import { QueueLeases } from './queue-leases.service.js';
 import { randomBytes } from 'node:crypto';
 import type { RouterConfig } from './router.config.js';
 import { RoutingViewService } from './routing-view.service.js';
 
+/** An offer refused for a known reason: the session offer was not written, so its reservation can go. */
+const refused = (err: unknown) => err instanceof VersionConflictError || (err instanceof ParleyError && (err.code === 'conflict' || err.code === 'not-found'));
+
 /**
  * Runs the routing policy over the view whenever it changes (and on a tick, for expiries and cool-downs).
  * An offer reserves capacity on the agent's stream first, then offers on the session's, each with optimistic
  * concurrency: two routers racing cannot both win either one, so no agent is over capacity and no session is
- * offered twice. A reservation whose session offer lost is released; one left by a crash expires with its offer.
+ * offered twice. A reservation is released only on evidence: its session offer was refused, declined, or its
+ * session no longer waits for it; never because a write timed out (it may have landed).
  */
 @Injectable()
 export class RoutingLoop implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -28,6 +32,7 @@ export class RoutingLoop implements OnApplicationBootstrap, BeforeApplicationShu
     private readonly leases: QueueLeases,
     @Inject(SERVICE_CONFIG) private readonly config: RouterConfig,
     @Inject(CENTER_SETTINGS) private readonly center: CenterSettings,
+    @Inject(CLOCK) private readonly clock: Clock,
     private readonly metrics: OfferMetrics,
   ) {}
 
@@ -42,8 +47,10 @@ export class RoutingLoop implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   private async pass(): Promise<void> {
-    const now = new Date().toISOString();
+    const now = this.clock.now();
     await this.expireOffers(now);
+    await this.sweepReservations(now);
+    await this.checkIdle(now);
     const plan = planOffers(this.view.runner.state, {
       now,
       declineCooldownSeconds: this.config.DECLINE_COOLDOWN_SECONDS,
@@ -55,14 +62,14 @@ export class RoutingLoop implements OnApplicationBootstrap, BeforeApplicationShu
       await this.offer(offer, now);
     }
   }
+
   private async expireOffers(now: string): Promise<void> {
     const t = Date.parse(now);
     for (const session of Object.values(this.view.runner.state.sessions)) {
       if (session.status !== 'queued' || !session.offer || Date.parse(session.offer.expiresAt) > t) continue;
       if (!this.leases.queues.has(session.place.queueId)) continue;
       await this.commands.handle(
-        sessionDecider,
-        { aggregate: 'session', id: session.core.sessionId },
+        sessionAggregate.stream(session.core.sessionId),
         { kind: 'decline-offer', offerId: session.offer.offerId, agentId: null, outcome: 'expired', reason: 'offer timed out', now },
         commandContext(now, 'system:router', `expire-${session.offer.offerId}`),
       );
@@ -70,37 +77,71 @@ export class RoutingLoop implements OnApplicationBootstrap, BeforeApplicationShu
     }
   }
 
+  /**
+   * Reservations whose session offer never landed (a router died between the two writes) or whose session stopped
+   * waiting for them (ended, or offered elsewhere) are released once well past their expiry. A reservation whose
+   * session is assigned to this agent is left for the start of the conversation to take over.
+   */
+  private async sweepReservations(now: string): Promise<void> {
+    const graceMs = this.config.OFFER_TIMEOUT_SECONDS * 1000;
+    const t = Date.parse(now);
+    const view = this.view.runner.state;
+    for (const [agentId, agent] of Object.entries(view.agents)) {
+      if (agent.status !== 'available' && agent.status !== 'away') continue;
+      for (const r of agent.reservations) {
+        if (Date.parse(r.expiresAt) + graceMs > t) continue;
+        const session = view.sessions[r.sessionId];
+        if (session?.status === 'assigned' && session.agentId === agentId) continue;
+        if (session?.status === 'queued' && session.offer?.offerId === r.offerId) continue;
+        if (session?.status === 'queued' && !this.leases.queues.has(session.place.queueId)) continue;
+        await this.commands.handle(
+          agentAggregate.stream(agentId),
+          { kind: 'release-offer', offerId: r.offerId, outcome: 'superseded', maxMissedOffers: this.config.MAX_MISSED_OFFERS, now },
+          commandContext(now, 'system:router', `sweep-${r.offerId}`),
+        );
+      }
+    }
+  }
+
+  /** Silent conversations: the customer (or, in an assigned chat, the agent) is asked first, then it ends. */
+  private async checkIdle(now: string): Promise<void> {
+    const t = Date.parse(now);
+    for (const session of Object.values(this.view.runner.state.sessions)) {
+      if (session.status !== 'intake' && session.status !== 'assigned') continue;
+      if (session.status === 'assigned' && !this.leases.queues.has(session.place.queueId)) continue;
+      const limits = this.center.idleTimeoutFor(session.core.entryPointId) ?? { warnAfterSeconds: this.config.SESSION_IDLE_WARN_SECONDS, endAfterSeconds: this.config.SESSION_IDLE_END_SECONDS };
+      const silentMs = t - Date.parse(session.activity.lastActivityAt);
+      const due = session.activity.idleWarnedAt === null ? limits.warnAfterSeconds : limits.endAfterSeconds;
+      if (silentMs < due * 1000) continue;
+      await this.commands.handle(
+        sessionAggregate.stream(session.core.sessionId),
+        { kind: 'check-idle', warnAfterSeconds: limits.warnAfterSeconds, endAfterSeconds: limits.endAfterSeconds, now },
+        // One decision per silence, whichever router instance takes it.
+        commandContext(now, 'system:router', `idle-${session.core.sessionId}-${session.activity.lastActivityAt}-${session.activity.idleWarnedAt ?? 'warn'}`),
+      );
+    }
+  }
+
   private async offer({ sessionId, agentId, decision }: PlannedOffer, now: string): Promise<void> {
     const offerId = randomBytes(12).toString('base64url');
     const expiresAt = new Date(Date.parse(now) + this.config.OFFER_TIMEOUT_SECONDS * 1000).toISOString();
     try {
-      await this.commands.handle(
-        agentDecider,
-        { aggregate: 'agent', id: agentId },
-        { kind: 'reserve-offer', offerId, sessionId, expiresAt, now },
-        commandContext(now, 'system:router', `reserve-${offerId}`),
-      );
+      await this.commands.handle(agentAggregate.stream(agentId), { kind: 'reserve-offer', offerId, sessionId, expiresAt, now }, commandContext(now, 'system:router', `reserve-${offerId}`));
     } catch (err) {
       if (err instanceof ParleyError && err.code === 'conflict') return; // the view was behind; the next pass sees why
       throw err;
     }
     try {
-      await this.commands.handle(
-        sessionDecider,
-        { aggregate: 'session', id: sessionId },
-        { kind: 'offer', offerId, agentId, expiresAt, now, decision },
-        commandContext(now, 'system:router', `offer-${offerId}`),
-      );
+      await this.commands.handle(sessionAggregate.stream(sessionId), { kind: 'offer', offerId, agentId, expiresAt, now, decision }, commandContext(now, 'system:router', `offer-${offerId}`));
       this.metrics.offers.inc({ outcome: 'made' });
       this.logger.log({ msg: 'offered', sessionId, agentId, offerId, queueId: decision.queueId, step: decision.step, tieBreak: decision.tieBreak });
     } catch (err) {
+      if (!refused(err)) throw err; // it may have landed: the reservation sweep decides once the session says
       await this.commands.handle(
-        agentDecider,
-        { aggregate: 'agent', id: agentId },
+        agentAggregate.stream(agentId),
         { kind: 'release-offer', offerId, outcome: 'superseded', maxMissedOffers: this.config.MAX_MISSED_OFFERS, now },
         commandContext(now, 'system:router', `release-${offerId}`),
       );
-      if (!(err instanceof ParleyError) || (err.code !== 'conflict' && err.code !== 'not-found')) throw err;
     }
   }
 }
