@@ -3,7 +3,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { startNatsServer, type NatsServerHandle } from '@parley/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { JetStreamEventStore } from './jetstream-event-store.adapter.js';
-import { StreamDurabilityError, openKvBucket } from './stream-durability.js';
+import { StreamDurabilityError, ensureDurableStream, openKvBucket } from './stream-durability.js';
 
 let server: NatsServerHandle;
 let nc: NatsConnection;
@@ -66,5 +66,20 @@ describe('stream durability on a real nats-server', () => {
     expect((await kv.status()).storage).toBe(StorageType.Memory);
     const err = await refusal(openKvBucket(nc, 'durable_bucket', { history: 1 }, { replicas: 1, storage: 'file' }));
     expect(err.stream).toBe('KV_durable_bucket');
+  });
+});
+
+describe('other streams (deliveries, parked events)', () => {
+  const config = { name: 'DURABLE_OTHER', subjects: ['durable.other.>'], max_age: 60_000_000_000 };
+
+  it('creates a missing stream as asked, then refuses it when asked otherwise and reports other drift', async () => {
+    const created = await ensureDurableStream(jsm, config, { replicas: 1, storage: 'memory' }, ['max_age']);
+    expect(created.config.storage).toBe(StorageType.Memory);
+    await refusal(ensureDurableStream(jsm, config, { replicas: 1, storage: 'file' }, ['max_age']));
+    const reported: string[] = [];
+    await ensureDurableStream(jsm, { ...config, max_age: 120_000_000_000 }, { replicas: 1, storage: 'memory' }, ['max_age'], (_s, d) => reported.push(...d));
+    expect(reported).toEqual(['max_age: the stream has 60000000000, Parley creates 120000000000']);
+    // Reported, not changed.
+    expect((await jsm.streams.info('DURABLE_OTHER')).config.max_age).toBe(60_000_000_000);
   });
 });
