@@ -5,11 +5,11 @@
 import { parseArgs } from 'node:util';
 import { ENTRY, buildOnce, jsApiTotal, ms, pct, registerCenter, startStack } from './bench-stack.mjs';
 
-const { values } = parseArgs({ options: { customers: { type: 'string', default: '1000' }, json: { type: 'string' } } });
+const { values } = parseArgs({ options: { customers: { type: 'string', default: '1000' }, services: { type: 'string' }, json: { type: 'string' } } });
 const CUSTOMERS = Number(values.customers);
 
 buildOnce();
-const stack = await startStack();
+const stack = await startStack(values.services ? { services: values.services.split(',') } : {});
 await registerCenter(stack, 10, 2);
 const api0 = await jsApiTotal(stack.nats);
 const outcomes = new Map();

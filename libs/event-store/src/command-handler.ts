@@ -1,4 +1,4 @@
-import type { AggregateStream, Decider, DomainEvent } from '@parley/domain';
+import type { Aggregate, AggregateStream, Decider, DomainEvent } from '@parley/domain';
 import { conflict } from '@parley/errors';
 import { deriveEventId, newEventId } from './event-id.js';
 import { type EventMetadata, type EventStore, type StoredEvent, type StreamId, VersionConflictError } from './event-store.port.js';
@@ -57,6 +57,8 @@ interface Known {
  */
 export class KnownStates {
   private readonly entries = new Map<string, Known>();
+  /** Aggregates whose new streams are followed from their first event (their deciders, by name). */
+  private readonly tracked = new Map<string, { initial: () => unknown; evolve: Known['evolve'] }>();
 
   constructor(private readonly capacity = 20_000) {}
 
@@ -83,11 +85,21 @@ export class KnownStates {
     this.entries.delete(key);
   }
 
+  track(aggregate: string, decider: { initial: () => unknown; evolve: Known['evolve'] }): void {
+    if (!this.tracked.has(aggregate)) this.tracked.set(aggregate, decider);
+  }
+
   /** Moves an entry forward with a stored event of its stream, or drops it when the event does not follow it. */
   observe(event: StoredEvent): void {
     const key = `${event.aggregate}.${event.aggregateId}`;
     const known = this.entries.get(key);
-    if (!known || event.position <= known.version) return;
+    if (!known) {
+      // A stream's first event: its state from here on is known without reading it.
+      const tracked = event.previousVersion === 0 ? this.tracked.get(event.aggregate) : undefined;
+      if (tracked) this.set(key, { state: tracked.evolve(tracked.initial(), { type: event.type, data: event.data as object }), version: event.position, evolve: tracked.evolve });
+      return;
+    }
+    if (event.position <= known.version) return;
     if (event.previousVersion === known.version) {
       known.state = known.evolve(known.state, { type: event.type, data: event.data as object });
       known.version = event.position;
@@ -161,9 +173,17 @@ export class CommandHandler {
   }
 
   private remember<S, C, E extends DomainEvent>(stream: AggregateStream<S, C, E>, state: S, version: number): void {
-    if (version === 0) return; // nothing stored yet: nothing worth keeping
     const decider = stream.aggregate.decider;
-    this.known.set(stream.key, { state, version, evolve: (s, e) => decider.evolve(s as S, e as E) });
+    const evolve = (s: unknown, e: DomainEvent) => decider.evolve(s as S, e as E);
+    this.known.track(stream.aggregate.name, { initial: () => decider.initialState(), evolve });
+    if (version === 0) return; // nothing stored yet: nothing worth keeping
+    this.known.set(stream.key, { state, version, evolve });
+  }
+
+  /** Follows new streams of this aggregate from their first observed event, so commands on them need no read. */
+  track<S, C, E extends DomainEvent>(aggregate: Aggregate<S, C, E>): void {
+    const decider = aggregate.decider;
+    this.known.track(aggregate.name, { initial: () => decider.initialState(), evolve: (s, e) => decider.evolve(s as S, e as E) });
   }
 
   handle<S, C, E extends DomainEvent>(stream: AggregateStream<S, C, E>, command: C, context: CommandContext, options: HandleOptions = {}): Promise<HandleResult<S, E>> {

@@ -3,11 +3,11 @@ import { DiscoveryService } from '@nestjs/core';
 import { DiscardPolicy, RetentionPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import { type NatsConnection, nanos } from '@nats-io/transport-node';
-import type { DomainEvent } from '@parley/domain';
 import { CommandHandler, type Consumption, DEFAULT_DURABILITY, type EventStore, type ParkedEvent, type StoredEvent, type StreamDurability, consumeDurably, ensureDurableStream, openKvBucket } from '@parley/event-store';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { type ConsumerDefinition, type EventRoute, type StreamView, consumerDefinitionOf } from './event-consumer.decorator.js';
+import { type ConsumerDefinition, consumerDefinitionOf } from './event-consumer.decorator.js';
+import { EventDispatcher } from './event-dispatcher.js';
 import { MetricsService } from './metrics.service.js';
 import { ReadinessChecks } from './readiness.js';
 import { type ServiceConfig, streamDurability } from './service-config.js';
@@ -19,41 +19,13 @@ export const PARKED_STREAM = 'PARLEY_PARKED';
 export const parkedSubject = (consumer: string) => `parley.v1.parked.${consumer}`;
 export const replaySubject = (consumer: string) => `parley.v1.parked.${consumer}.replay`;
 
-interface Known {
-  state: unknown;
-  position: number;
-}
-
-/** A consumer's own states of the streams it follows, per view, bounded (least recently used go first). */
-class StreamStates {
-  private readonly entries = new Map<string, Known>();
-  constructor(private readonly capacity: number) {}
-  get(key: string): Known | undefined {
-    return this.entries.get(key);
-  }
-  set(key: string, known: Known): void {
-    this.entries.delete(key);
-    this.entries.set(key, known);
-    if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value!);
-  }
-  delete(key: string): void {
-    this.entries.delete(key);
-  }
-}
-
 interface RunningConsumer {
   definition: ConsumerDefinition;
-  instance: Record<string, (event: DomainEvent, consumed: unknown) => Promise<void>>;
-  states: Map<StreamView<unknown, DomainEvent>, StreamStates>;
+  dispatcher: EventDispatcher;
   partitions: Map<number, Consumption>;
   replay?: Consumption;
   lag: number;
 }
-
-const aggregateOf = (definition: ConsumerDefinition): string | undefined => {
-  const names = new Set(definition.routes.map((r) => r.view.aggregate));
-  return names.size === 1 ? [...names][0] : undefined;
-};
 
 /**
  * Finds every `@EventConsumer` among the service's providers and runs it: durable, partitioned among the
@@ -90,11 +62,14 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
 
   async onApplicationBootstrap(): Promise<void> {
     for (const wrapper of this.discovery.getProviders()) {
-      const instance = wrapper.instance as RunningConsumer['instance'] | undefined;
-      if (!instance || typeof instance !== 'object') continue;
-      const definition = consumerDefinitionOf(instance);
-      if (!definition) continue;
-      this.running.set(definition.name, { definition, instance, states: new Map(), partitions: new Map(), lag: 0 });
+      const instance = wrapper.instance as object | undefined;
+      if (!instance || typeof instance !== 'object' || !consumerDefinitionOf(instance)) continue;
+      const dispatcher = new EventDispatcher(instance, this.store, {
+        cacheSize: this.config.STATE_CACHE_SIZE,
+        observe: (event) => this.commands.observe(event),
+        onState: (source) => this.metrics.stateReads.inc({ source }),
+      });
+      this.running.set(dispatcher.definition.name, { definition: dispatcher.definition, dispatcher, partitions: new Map(), lag: 0 });
     }
     if (this.running.size === 0) return;
     await ensureParkedStream(this.nc, streamDurability(this.config));
@@ -197,7 +172,7 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
     const consumption = await this.store.consume(
       {
         name: this.durableName(name, partition),
-        aggregate: aggregateOf(c.definition),
+        aggregate: c.dispatcher.aggregate,
         ackWaitMs: this.config.CONSUMER_ACK_WAIT_MS,
         maxInFlight: this.config.CONSUMER_MAX_IN_FLIGHT,
         maxAttempts: this.config.CONSUMER_MAX_ATTEMPTS,
@@ -226,7 +201,7 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
     if (!consumption) return;
     this.logger.log({ msg: 'partition moved to another instance', consumer: c.definition.name, partition });
     await consumption.stop();
-    c.states.clear();
+    c.dispatcher.forgetAll();
   }
 
   /** Hands a partition back (shutdown, or more than a fair share): finish what is in hand, then free the lease. */
@@ -239,65 +214,15 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
     if (entry && entry.operation === 'PUT' && entry.string() === this.instanceId) await this.leases?.delete(key, { previousSeq: entry.revision }).catch(() => undefined);
   }
 
-  private statesOf(c: RunningConsumer, view: StreamView<unknown, DomainEvent>): StreamStates {
-    let states = c.states.get(view);
-    if (!states) c.states.set(view, (states = new StreamStates(this.config.STATE_CACHE_SIZE)));
-    return states;
-  }
-
-  /** The stream's state before and after `event` in `view`: from memory when it follows what we hold, else read. */
-  private async statesAround(c: RunningConsumer, view: StreamView<unknown, DomainEvent>, event: StoredEvent, needed: boolean): Promise<{ before: unknown; after: unknown } | undefined> {
-    const states = this.statesOf(c, view);
-    const key = `${event.aggregate}.${event.aggregateId}`;
-    const known = states.get(key);
-    const domainEvent = { type: event.type, data: event.data } as DomainEvent;
-    if (known && event.previousVersion !== undefined && event.previousVersion === known.position) {
-      this.metrics.stateReads.inc({ source: 'memory' });
-      const after = view.evolve(known.state, domainEvent, event);
-      states.set(key, { state: after, position: event.position });
-      return { before: known.state, after };
-    }
-    if (!needed) {
-      if (known) states.delete(key);
-      return undefined;
-    }
-    this.metrics.stateReads.inc({ source: 'read' });
-    const { events } = await this.store.readStream({ aggregate: event.aggregate, id: event.aggregateId });
-    let before = view.initialState();
-    for (const e of events) {
-      if (e.position >= event.position) break;
-      before = view.evolve(before, { type: e.type, data: e.data } as DomainEvent, e);
-    }
-    const after = view.evolve(before, domainEvent, event);
-    states.set(key, { state: after, position: event.position });
-    return { before, after };
-  }
-
   private async dispatch(c: RunningConsumer, event: StoredEvent): Promise<void> {
-    this.commands.observe(event);
-    const routes = c.definition.routes.filter((r) => r.view.aggregate === event.aggregate);
-    const views = new Set(routes.map((r) => r.view));
-    const around = new Map<StreamView<unknown, DomainEvent>, { before: unknown; after: unknown } | undefined>();
-    for (const view of views) {
-      const needed = routes.some((r) => r.view === view && r.types.includes(event.type));
-      around.set(view, await this.statesAround(c, view, event, needed));
-    }
-    const handlers = routes.filter((r) => r.types.includes(event.type));
     try {
-      for (const route of handlers) await this.invoke(c, route, event, around.get(route.view)!);
+      await c.dispatcher.dispatch(event);
       this.metrics.eventsHandled.inc({ consumer: c.definition.name, outcome: 'ok' });
     } catch (err) {
-      // The state we hold may now be ahead of what the handler finished: read it again on the retry.
-      for (const view of views) this.statesOf(c, view).delete(`${event.aggregate}.${event.aggregateId}`);
       this.metrics.eventsHandled.inc({ consumer: c.definition.name, outcome: 'error' });
       this.logger.warn({ msg: 'event handler failed; retrying it before later events of its stream', consumer: c.definition.name, eventId: event.id, type: event.type, position: event.position, err: String((err as Error)?.message ?? err) });
       throw err;
     }
-  }
-
-  private invoke(c: RunningConsumer, route: EventRoute, event: StoredEvent, around: { before: unknown; after: unknown }): Promise<void> {
-    const method = c.instance[route.method]!;
-    return method.call(c.instance, { type: event.type, data: event.data } as DomainEvent, { state: around.after, before: around.before, stored: event });
   }
 
   private async park(parked: ParkedEvent): Promise<void> {
@@ -318,7 +243,7 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
       ackWaitMs: this.config.CONSUMER_ACK_WAIT_MS,
       handle: async (m) => {
         const parked = m.json<ParkedEvent>();
-        for (const view of c.states.keys()) this.statesOf(c, view).delete(`${parked.event.aggregate}.${parked.event.aggregateId}`);
+        c.dispatcher.forget(parked.event.aggregate, parked.event.aggregateId);
         const { previousVersion: _ignored, ...event } = parked.event;
         await this.dispatch(c, event);
         this.logger.log({ msg: 'parked event replayed', consumer: c.definition.name, eventId: event.id, position: event.position });

@@ -76,3 +76,29 @@ export function On<S, E extends DomainEvent, T extends E['type']>(view: StreamVi
     own.push({ view: view as unknown as StreamView<unknown, DomainEvent>, types, method: String(method) });
   };
 }
+
+/** Rows of the events × consumers table (`| aggregate | event | service | consumer | handler |`), sorted. */
+export function consumerTableRows(service: string, definitions: readonly ConsumerDefinition[] = DECLARED_CONSUMERS): string[] {
+  const rows: string[] = [];
+  for (const d of definitions) {
+    for (const route of d.routes) {
+      for (const type of route.types) rows.push(`| ${route.view.aggregate} | \`${type}\` | ${service} | \`${d.name}\` | \`${d.owner}.${route.method}\` |`);
+    }
+  }
+  return rows.sort();
+}
+
+export const CONSUMER_TABLE_BEGIN = '<!-- events-x-consumers:begin (generated: node scripts/consumer-table.mjs) -->';
+export const CONSUMER_TABLE_END = '<!-- events-x-consumers:end -->';
+
+/** The rows of the table as the document has them, for one service. */
+export function documentedConsumerRows(markdown: string, service: string): string[] {
+  const begin = markdown.indexOf(CONSUMER_TABLE_BEGIN);
+  const end = markdown.indexOf(CONSUMER_TABLE_END);
+  if (begin < 0 || end < begin) return [];
+  return markdown
+    .slice(begin, end)
+    .split('\n')
+    .filter((line) => line.startsWith('| ') && line.split('|')[3]?.trim() === service)
+    .sort();
+}

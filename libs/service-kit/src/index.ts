@@ -18,3 +18,4 @@ export * from './readiness.js';
 export * from './nats-server-version.js';
 export * from './event-consumer.decorator.js';
 export * from './clock.js';
+export * from './event-dispatcher.js';

@@ -7,6 +7,7 @@ import {
   StatusReportRequest,
   UnsubscribeRequest,
 } from '@parley/contracts';
+import { sessionAggregate } from '@parley/domain';
 import { notFound } from '@parley/errors';
 import { CommandHandler } from '@parley/event-store';
 import { DeliveryPublisher, Handles, type RequestContext, commandContext } from '@parley/service-kit';
@@ -30,7 +31,10 @@ export class ConversationHandler {
   constructor(
     private readonly commands: CommandHandler,
     private readonly deliveries: DeliveryPublisher,
-  ) {}
+  ) {
+    // Sessions are followed from their first event (buffer consumes them all), so commands on them need no read.
+    commands.track(sessionAggregate);
+  }
 
   @Handles(SUBJECTS.imMessage, CustomerMessageRequest)
   async customerMessage(req: CustomerMessageRequest, ctx: RequestContext) {

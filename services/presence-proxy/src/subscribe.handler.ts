@@ -58,7 +58,9 @@ export class SubscribeHandler {
     @Inject(CENTER_SETTINGS) private readonly center: CenterSettings,
     private readonly commands: CommandHandler,
     private readonly index: CustomerSessionsIndex,
-  ) {}
+  ) {
+    commands.track(sessionAggregate);
+  }
 
   @Handles(SUBJECTS.imSubscribe, SubscribeRequest)
   async subscribe(req: SubscribeRequest, ctx: RequestContext): Promise<SubscribeReply> {

@@ -13,7 +13,10 @@ export class AgentsHandler {
   constructor(
     private readonly commands: CommandHandler,
     @Inject(SERVICE_CONFIG) private readonly config: RegistrationConfig,
-  ) {}
+  ) {
+    // The registry projection sees every agent event: agents are followed from their first one.
+    commands.track(agentAggregate);
+  }
 
   @Handles(SUBJECTS.agentLogin, AgentLoginRequest)
   async login(req: AgentLoginRequest, ctx: RequestContext) {

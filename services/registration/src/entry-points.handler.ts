@@ -16,7 +16,9 @@ export class EntryPointsHandler {
     private readonly commands: CommandHandler,
     private readonly registry: RegistryService,
     @Inject(CENTER_SETTINGS) private readonly center: CenterSettings,
-  ) {}
+  ) {
+    commands.track(entryPointAggregate);
+  }
 
   @Handles(SUBJECTS.registrationRegister, RegisterEntryPointRequest)
   async register(req: RegisterEntryPointRequest, ctx: RequestContext) {

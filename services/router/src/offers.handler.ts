@@ -12,7 +12,11 @@ export class OffersHandler {
   constructor(
     private readonly commands: CommandHandler,
     private readonly view: RoutingViewService,
-  ) {}
+  ) {
+    // Router sees every session and agent event: their states are followed from the first one.
+    commands.track(sessionAggregate);
+    commands.track(agentAggregate);
+  }
 
   /** The agent's state (kept current from the events this router consumes) names the session of an open offer. */
   private async sessionOf(agentId: string, offerId: string): Promise<string> {

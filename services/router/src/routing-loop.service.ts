@@ -10,6 +10,8 @@ import { randomBytes } from 'node:crypto';
 import type { RouterConfig } from './router.config.js';
 import { RoutingViewService } from './routing-view.service.js';
 
+const OFFERS_IN_FLIGHT = 16;
+
 /** An offer refused for a known reason: the session offer was not written, so its reservation can go. */
 const refused = (err: unknown) => err instanceof VersionConflictError || (err instanceof ParleyError && (err.code === 'conflict' || err.code === 'not-found'));
 
@@ -57,10 +59,13 @@ export class RoutingLoop implements OnApplicationBootstrap, BeforeApplicationShu
       routingOf: (queueId) => this.center.routingOf(queueId),
       onlyQueues: this.leases.queues,
     });
-    for (const offer of plan) {
-      if (this.task.isStopped) return;
-      await this.offer(offer, now);
-    }
+    // Offers of one plan are to different sessions: make them side by side (an agent's own writes still queue up
+    // one after the other in the command handler), a few at a time.
+    let next = 0;
+    const worker = async () => {
+      while (next < plan.length && !this.task.isStopped) await this.offer(plan[next++]!, now);
+    };
+    await Promise.all(Array.from({ length: Math.min(OFFERS_IN_FLIGHT, plan.length) }, worker));
   }
 
   private async expireOffers(now: string): Promise<void> {
