@@ -1,4 +1,4 @@
-import { type DynamicModule, Global, Inject, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { type DynamicModule, Global, Inject, Injectable, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { CommandHandler, JetStreamEventStore } from '@parley/event-store';
@@ -10,7 +10,8 @@ import { ProjectionSupport } from './live-projection.js';
 import { MetricsService } from './metrics.service.js';
 import { ReadinessChecks } from './readiness.js';
 import { RequestRouter } from './request-router.service.js';
-import type { ServiceConfig } from './service-config.js';
+import { type ServiceConfig, streamDurability } from './service-config.js';
+import { reportNatsServerVersion } from './nats-server-version.js';
 import { EVENT_STORE, NATS_CONNECTION, SERVICE_CONFIG, SERVICE_NAME } from './tokens.js';
 
 @Injectable()
@@ -39,13 +40,24 @@ export class ParleyPlatformModule {
         { provide: SERVICE_CONFIG, useValue: config },
         {
           provide: NATS_CONNECTION,
-          useFactory: () =>
-            connect({ servers: config.NATS_URL.split(','), name: `parley-${service}`, waitOnFirstConnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 500 }),
+          useFactory: async () => {
+            const credentials = config.NATS_USER ? { user: config.NATS_USER, pass: config.NATS_PASSWORD } : {};
+            const nc = await connect({ servers: config.NATS_URL.split(','), name: `parley-${service}`, waitOnFirstConnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 500, ...credentials });
+            reportNatsServerVersion(nc, new Logger('Nats'));
+            return nc;
+          },
         },
         {
           provide: EVENT_STORE,
           inject: [NATS_CONNECTION],
-          useFactory: (nc: NatsConnection) => JetStreamEventStore.create(nc),
+          useFactory: (nc: NatsConnection) => {
+            const durability = streamDurability(config);
+            const logger = new Logger('EventStore');
+            return JetStreamEventStore.create(nc, {
+              ...durability,
+              onSettingsDiffer: (stream, differences) => logger.warn({ msg: 'stream settings differ from this version; updating them', stream, differences }),
+            });
+          },
         },
         {
           provide: CommandHandler,

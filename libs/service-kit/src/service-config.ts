@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { plainToInstance, Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, validateSync, type ValidationError } from 'class-validator';
+import type { StreamDurability } from '@parley/event-store';
 
 /** Settings every Parley service reads from its environment. Services extend this class with their own. */
 export class ServiceConfig {
@@ -35,6 +36,24 @@ export class ServiceConfig {
   @Min(100)
   CONSUMER_ACK_WAIT_MS = 5_000;
 
+  /** NATS user of this service (its permissions are in the server's authorization block); none when absent. */
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9_.-]{1,64}$/, { message: 'NATS_USER must be letters, digits, ".", "-" or "_"' })
+  NATS_USER?: string = undefined;
+
+  /** NATS_USER's password (from a Secret). */
+  @IsOptional()
+  @IsString()
+  NATS_PASSWORD?: string = undefined;
+
+  /** JetStream replicas of Parley's streams and KV buckets when created; an existing one with others stops the service. */
+  @Type(() => Number)
+  @IsIn([1, 3, 5], { message: 'PARLEY_STREAM_REPLICAS must be 1, 3 or 5' })
+  PARLEY_STREAM_REPLICAS = 1;
+
+  /** Storage of Parley's streams and KV buckets; an existing one stored otherwise stops the service. */
+  @IsIn(['file', 'memory'], { message: 'PARLEY_STREAM_STORAGE must be file or memory' })
+  PARLEY_STREAM_STORAGE: 'file' | 'memory' = 'file';
   /** Events a durable consumer has in hand at once (events of one session or agent still go one at a time). */
   @Type(() => Number)
   @IsInt({ message: 'CONSUMER_MAX_IN_FLIGHT must be an integer' })
@@ -81,6 +100,12 @@ export class ServiceConfig {
   @Min(1)
   READY_MAX_LAG_EVENTS = 10_000;
 }
+
+/** The replicas and storage the deployment asks of every stream and KV bucket. */
+export const streamDurability = (config: Pick<ServiceConfig, 'PARLEY_STREAM_REPLICAS' | 'PARLEY_STREAM_STORAGE'>): StreamDurability => ({
+  replicas: config.PARLEY_STREAM_REPLICAS,
+  storage: config.PARLEY_STREAM_STORAGE,
+});
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';

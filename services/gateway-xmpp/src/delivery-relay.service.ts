@@ -3,7 +3,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { type AgentDelivery, type CustomerDelivery, DELIVERY_STREAM, agentDeliverSubject, imDeliverSubject } from '@parley/contracts';
 import { type Consumption, consumeDurably } from '@parley/event-store';
-import { MetricsService, NATS_CONNECTION, SERVICE_CONFIG, ensureDeliveryStream } from '@parley/service-kit';
+import { MetricsService, NATS_CONNECTION, SERVICE_CONFIG, ensureDeliveryStream, streamDurability, warnSettingsDiffer } from '@parley/service-kit';
 import { AgentChannel } from './agent-channel.service.js';
 import { CHANNEL, CustomerChannel } from './customer-channel.service.js';
 import type { GatewayXmppConfig } from './gateway-xmpp.config.js';
@@ -28,7 +28,7 @@ export class DeliveryRelay implements OnApplicationBootstrap, BeforeApplicationS
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    await ensureDeliveryStream(this.nc);
+    await ensureDeliveryStream(this.nc, streamDurability(this.config), warnSettingsDiffer);
     const js = jetstream(this.nc);
     const jsm = await jetstreamManager(this.nc);
     const common = { stream: DELIVERY_STREAM, ackWaitMs: this.config.CONSUMER_ACK_WAIT_MS };
