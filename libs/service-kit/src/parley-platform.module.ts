@@ -42,7 +42,17 @@ export class ParleyPlatformModule {
           provide: NATS_CONNECTION,
           useFactory: async () => {
             const credentials = config.NATS_USER ? { user: config.NATS_USER, pass: config.NATS_PASSWORD } : {};
-            const nc = await connect({ servers: config.NATS_URL.split(','), name: `parley-${service}`, waitOnFirstConnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 500, ...credentials });
+            // noAsyncTraces: the client would otherwise build an Error (a stack capture) for every request and
+            // JetStream publish just in case it fails; at thousands of requests a second that was a tenth of the CPU.
+            const nc = await connect({
+              servers: config.NATS_URL.split(','),
+              name: `parley-${service}`,
+              waitOnFirstConnect: true,
+              maxReconnectAttempts: -1,
+              reconnectTimeWait: 500,
+              noAsyncTraces: true,
+              ...credentials,
+            });
             reportNatsServerVersion(nc, new Logger('Nats'));
             return nc;
           },
