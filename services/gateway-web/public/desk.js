@@ -12,6 +12,8 @@
   /** Live data from the server: never stored in the browser. */
   const live = { me: null, offers: {}, conversations: {}, directory: null, canned: [] };
   const baseTitle = document.title;
+  /** Offers already announced (a sound and a notification once each, even across reloads of the list). */
+  const alerted = new Set();
 
   const text = (tag, content, cls, attrs = {}) => { const e = document.createElement(tag); if (content !== undefined) e.textContent = content; if (cls) e.className = cls; for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v); return e; };
   const clock = (iso) => new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
@@ -113,7 +115,7 @@
     const list = visible();
     $('tabs').replaceChildren(...list.map((c) => {
       const wrap = text('span', undefined, 'tab');
-      const b = text('button', `${c.customer.alias}${c.status === 'ended' ? ' (ended)' : c.mine ? '' : ' (handed on)'}`, undefined, { role: 'tab', id: `tab-${c.sessionId}`, 'aria-selected': String(c.sessionId === st.active), 'aria-controls': 'd-conversation', tabindex: c.sessionId === st.active ? '0' : '-1' });
+      const b = text('button', `${c.customer.alias}${c.status === 'ended' ? ' (ended)' : c.held ? '' : ' (handed on)'}`, undefined, { role: 'tab', id: `tab-${c.sessionId}`, 'aria-selected': String(c.sessionId === st.active), 'aria-controls': 'd-conversation', tabindex: c.sessionId === st.active ? '0' : '-1' });
       b.dataset.session = c.sessionId;
       const n = unreadOf(c);
       if (n) b.append(' ', text('span', String(n), 'badge', { 'aria-label': `${n} unread` }));
@@ -126,7 +128,7 @@
         document.getElementById(`tab-${next.sessionId}`)?.focus();
       };
       wrap.append(b);
-      if (!c.mine) {
+      if (!c.held) {
         const x = text('button', '×', 'close-tab', { 'aria-label': `Close ${c.customer.alias}` });
         x.onclick = () => closeTab(c.sessionId);
         wrap.append(x);
@@ -173,7 +175,8 @@
     }));
     $('log').scrollTop = $('log').scrollHeight;
     const canWrite = c.mine;
-    for (const name of ['say-input', 'transfer', 'end', 'transfer-to', 'disposition', 'note-input']) $(name).disabled = !canWrite;
+    for (const name of ['say-input', 'transfer', 'transfer-to', 'note-input']) $(name).disabled = !canWrite;
+    for (const name of ['end', 'disposition']) $(name).disabled = !c.held;
     $('say').querySelector('button').disabled = !canWrite;
     $('note-form').querySelector('button').disabled = !canWrite;
     renderPanel(c);
@@ -227,10 +230,9 @@
   // ---- loading from the server ----
   async function loadMe() {
     const me = await get('desk/me');
-    const before = new Set(Object.keys(live.offers));
     live.me = me;
     live.offers = Object.fromEntries(me.offers.map((o) => [o.offerId, { ...live.offers[o.offerId], ...o }]));
-    for (const o of Object.values(live.offers)) if (!before.has(o.offerId) && !o.alerted) { o.alerted = true; alertOffer(o); }
+    for (const o of Object.values(live.offers)) if (!o.alerted && !alerted.has(o.offerId)) { o.alerted = true; alerted.add(o.offerId); alertOffer(o); }
     if ($('state').dataset.shown !== me.state) {
       $('state').value = me.state === 'wrap-up' ? 'available' : me.state;
       $('state').dataset.shown = me.state;
@@ -276,9 +278,9 @@
   function onDelivery(seq, d) {
     st.lastSeq = Math.max(st.lastSeq ?? 0, seq);
     if (d.kind === 'offer' && Date.parse(d.expiresAt) > Date.now() && !live.offers[d.offerId]) {
-      live.offers[d.offerId] = { ...d, alerted: true };
-      alertOffer(d);
-      void loadMe().then(render, () => undefined);
+      // Shown at once; the alert waits for the server's details (the customer's name) a moment later.
+      live.offers[d.offerId] = { ...d };
+      void loadMe().then(render, () => { alertOffer(d); live.offers[d.offerId] && (live.offers[d.offerId].alerted = true); });
     }
     if (d.kind === 'offer-revoked') delete live.offers[d.offerId];
   }

@@ -47,6 +47,8 @@ export function conversationView(live: LiveEvents, s: SessionRecord, opts: { for
     agentId: s.agentId,
     agentName: s.agentId ? live.displayNameOf(s.agentId) : null,
     mine: opts.forAgent ? s.status === 'assigned' && s.agentId === opts.forAgent && !s.takenOverBy : false,
+    /** Still this agent's (for capacity, ending and the disposition) even after a supervisor took it over. */
+    held: opts.forAgent ? s.status === 'assigned' && s.agentId === opts.forAgent : false,
     takenOverBy: s.takenOverBy?.displayName ?? null,
     endedAt: s.endedAt,
     disposition: s.disposition,
