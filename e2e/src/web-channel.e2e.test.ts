@@ -7,7 +7,7 @@ import { randomBytes, scryptSync } from 'node:crypto';
 import { SUBJECTS } from '@parley/contracts';
 import type { ServiceHandle } from '@parley/testing';
 import { type Browser, type BrowserContext, type BrowserContextOptions, type Page, chromium } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { ParleyStack, until } from './parley-stack.js';
 
@@ -52,6 +52,13 @@ afterAll(async () => {
   for (const c of contexts) await c.close().catch(() => undefined);
   await browser?.close();
   await stack?.stop();
+});
+
+/** A failed test leaves a picture of every open page (test-artifacts/web/failed-*.png). */
+afterEach(async (ctx) => {
+  if (ctx.task.result?.state !== 'fail') return;
+  let i = 0;
+  for (const c of contexts) for (const p of c.pages()) await p.screenshot({ path: join(artifacts, `failed-${ctx.task.name.slice(0, 30).replace(/\W+/g, '-')}-${i++}.png`), fullPage: true }).catch(() => undefined);
 });
 
 /** What pages said that a person would have seen: dialogs and console errors, reported if a test fails. */
@@ -179,9 +186,17 @@ describe('the web channel in a real browser', () => {
     sessionId = (await tokenOf(customer)).sessionId;
     await until(async () => ((await waitingIn(supervisor)) === 1) || undefined, 'the dashboard to show one waiting');
     // The waiting table fits its card: "Why?" is inside it.
-    const card = await supervisor.locator('[data-queue="support"]').boundingBox();
-    const why = await supervisor.locator('[data-queue="support"] button', { hasText: 'Why?' }).boundingBox();
-    expect(why!.x + why!.width).toBeLessThanOrEqual(card!.x + card!.width);
+    // (the dashboard is re-rendered on each push: measure both in one go)
+    const boxes = await until(
+      () =>
+        supervisor.evaluate(() => {
+          const card = document.querySelector('[data-queue="support"]')?.getBoundingClientRect();
+          const button = [...document.querySelectorAll('[data-queue="support"] button')].find((b) => b.textContent === 'Why?')?.getBoundingClientRect();
+          return card && button ? { cardRight: card.right, buttonRight: button.right } : undefined;
+        }),
+      'the waiting table with its Why? button',
+    );
+    expect(boxes.buttonRight).toBeLessThanOrEqual(boxes.cardRight);
     expect(await supervisor.locator('[data-queue="support"] td').filter({ hasText: 'Dana Doe' }).count()).toBe(1);
     await customer.screenshot({ path: join(artifacts, 'widget-waiting.png') });
     await supervisor.screenshot({ path: join(artifacts, 'supervisor-waiting.png'), fullPage: true });
@@ -295,6 +310,7 @@ describe('the web channel in a real browser', () => {
     const forged = `${mine.token.split('.').slice(0, 2).join('.')}.${'A'.repeat(43)}`;
     expect(await post(other, '/api/widget/messages', forged, { messageId: 'x1', body: 'let me in' })).toMatchObject({ status: 401, body: { error: { code: 'forbidden' } } });
     expect(await post(other, `/api/desk/sessions/${stored.sessionId}/messages`, mine.token, { messageId: 'x2', body: 'hijack' })).toMatchObject({ status: 403 });
+    await other.getByRole('button', { name: '1 · Billing' }).click();
     await other.locator('#pw-input').fill('I am the other customer');
     await other.keyboard.press('Enter');
     await other.locator('.parley-widget li').filter({ hasText: 'I am the other customer' }).waitFor();
@@ -385,7 +401,7 @@ describe('the web channel in a real browser', () => {
   it('transfers with a picker of queues and available colleagues; the colleague gets the whole history; the ended tab closes', async () => {
     blair = await page({ viewport: { width: 1280, height: 900 } });
     await signIn(blair, '/desk', 'blair', 'blair-pass', 'd');
-    await blair.locator('[data-d="state-form"]').waitFor();
+    await until(async () => (await blair.locator('[data-d="state-now"]').textContent()) === 'You are Offline' || undefined, 'Blair\'s real state');
     await blair.selectOption('[data-d="state"]', 'available');
     await blair.getByRole('button', { name: 'Set' }).click();
     await until(async () => (await blair.locator('[data-d="state-now"]').textContent()) === 'You are Available' || undefined, 'Blair available');
@@ -553,7 +569,7 @@ describe('accessibility (axe-core in the browser)', () => {
     const widgetChat = await seriousViolations(w);
     const d = await page({ viewport: { width: 1280, height: 900 } });
     await signIn(d, '/desk', 'alex', 'alex-pass', 'd');
-    await d.locator('[data-d="state-now"]').waitFor();
+    await until(async () => (await d.locator('[data-d="state-now"]').textContent())?.startsWith('You are') || undefined, 'the real state');
     await d.selectOption('[data-d="state"]', 'available');
     await d.getByRole('button', { name: 'Set' }).click();
     await w.getByRole('button', { name: '2 · Technical support' }).click();

@@ -114,7 +114,6 @@
   function renderTabs() {
     const list = visible();
     $('tabs').replaceChildren(...list.map((c) => {
-      const wrap = text('span', undefined, 'tab');
       const b = text('button', `${c.customer.alias}${c.status === 'ended' ? ' (ended)' : c.held ? '' : ' (handed on)'}`, undefined, { role: 'tab', id: `tab-${c.sessionId}`, 'aria-selected': String(c.sessionId === st.active), 'aria-controls': 'd-conversation', tabindex: c.sessionId === st.active ? '0' : '-1' });
       b.dataset.session = c.sessionId;
       const n = unreadOf(c);
@@ -127,13 +126,7 @@
         activate(next.sessionId);
         document.getElementById(`tab-${next.sessionId}`)?.focus();
       };
-      wrap.append(b);
-      if (!c.held) {
-        const x = text('button', '×', 'close-tab', { 'aria-label': `Close ${c.customer.alias}` });
-        x.onclick = () => closeTab(c.sessionId);
-        wrap.append(x);
-      }
-      return wrap;
+      return b;
     }));
     $('empty').hidden = list.length > 0;
   }
@@ -162,6 +155,9 @@
     if (!shown) return;
     $('conversation').setAttribute('aria-labelledby', `tab-${c.sessionId}`);
     if (!document.hidden) (st.read ??= {})[c.sessionId] = customerLines(c);
+    $('conv-title').textContent = `${c.customer.alias}${c.status === 'ended' ? ' — ended' : c.held ? '' : ' — handed on'}`;
+    $('close-tab').hidden = c.held;
+    $('close-tab').setAttribute('aria-label', `Close ${c.customer.alias}`);
     $('takeover').hidden = !c.takenOverBy;
     $('takeover').textContent = c.takenOverBy ? `${c.takenOverBy} took this conversation over; you can read along.` : '';
     const items = [...c.items, ...(pending[c.sessionId] ?? [])];
@@ -173,7 +169,7 @@
       if (i.at) li.append(text('time', clock(i.at), 'time', { datetime: i.at }));
       return li;
     }));
-    $('log').scrollTop = $('log').scrollHeight;
+    $('logbox').scrollTop = $('logbox').scrollHeight;
     const canWrite = c.mine;
     for (const name of ['say-input', 'transfer', 'transfer-to', 'note-input']) $(name).disabled = !canWrite;
     for (const name of ['end', 'disposition']) $(name).disabled = !c.held;
@@ -233,7 +229,8 @@
     live.me = me;
     live.offers = Object.fromEntries(me.offers.map((o) => [o.offerId, { ...live.offers[o.offerId], ...o }]));
     for (const o of Object.values(live.offers)) if (!o.alerted && !alerted.has(o.offerId)) { o.alerted = true; alerted.add(o.offerId); alertOffer(o); }
-    if ($('state').dataset.shown !== me.state) {
+    // Only when the state changed and the agent is not choosing another one: a refresh must not undo their choice.
+    if ($('state').dataset.shown !== me.state && !$('state').dataset.dirty) {
       $('state').value = me.state === 'wrap-up' ? 'available' : me.state;
       $('state').dataset.shown = me.state;
     }
@@ -341,8 +338,11 @@
     }
   });
 
+  $('state').addEventListener('change', () => { $('state').dataset.dirty = '1'; });
   $('state-form').addEventListener('submit', async (ev) => {
     ev.preventDefault();
+    delete $('state').dataset.dirty;
+    $('state').dataset.shown = '';
     try {
       await api('desk/state', { state: $('state').value, ...($('state').value === 'away' && $('reason').value ? { reason: $('reason').value } : {}) });
       await loadMe();
@@ -483,6 +483,7 @@
     signOut();
   });
 
+  $('close-tab').addEventListener('click', () => st.active && closeTab(st.active));
   document.addEventListener('visibilitychange', () => { if (st && !document.hidden) render(); });
 
   setInterval(() => {

@@ -191,7 +191,7 @@
       li.append(el('time', hhmm(i.at), { class: 'time', datetime: i.at }));
       return li;
     }));
-    $('viewer-log').scrollTop = $('viewer-log').scrollHeight;
+    $('viewer-logbox').scrollTop = $('viewer-logbox').scrollHeight;
     const live = c.status === 'assigned';
     $('whisper-form').hidden = !live || !me?.permissions.includes('whisper');
     $('takeover').hidden = !live || !me?.permissions.includes('take-over') || !!c.takenOverBy;

@@ -21,9 +21,9 @@
       closed: 'We are closed{until}.', closedLeave: 'We are closed{until}. Leave us a message.', until: ' until {time}', unavailable: 'Chat is not available right now.',
       start: 'Start a chat', end: 'End chat', send: 'Send', placeholder: 'Write a message', message: 'Your message', you: 'You', agent: 'Agent', parley: 'Support',
       typing: '{name} is typing…', queue: 'You are {ord} in the queue · {wait}', under: 'less than a minute', range: 'about {a}–{b} minutes',
-      joined: '{name} joined the chat', left: 'You left the conversation.', notSent: 'Not sent: {error}', couldNot: 'Could not start the chat: {error}',
+      joined: '{name} joined the chat', tookOver: '{name} took over the conversation', left: 'You left the conversation.', notSent: 'Not sent: {error}', couldNot: 'Could not start the chat: {error}',
       rate: 'How was this chat?', stars: '{n} of 5', comment: 'Comment (optional)', sendRating: 'Send rating', rated: 'Thank you for your rating.',
-      transcript: 'Download transcript', name: 'Your name', email: 'Your e-mail', optional: '(optional)', unread: '{n} unread', log: 'Conversation', choose: 'Choose an answer',
+      transcript: 'Download transcript', transcriptShort: 'Transcript', name: 'Your name', email: 'Your e-mail', optional: '(optional)', unread: '{n} unread', log: 'Conversation', choose: 'Choose an answer',
       cannot: 'We cannot take your chat right now.', required: 'Please fill in: {fields}',
     },
     de: {
@@ -31,9 +31,9 @@
       closed: 'Wir haben geschlossen{until}.', closedLeave: 'Wir haben geschlossen{until}. Hinterlassen Sie uns eine Nachricht.', until: ' bis {time}', unavailable: 'Der Chat ist gerade nicht verfügbar.',
       start: 'Chat starten', end: 'Chat beenden', send: 'Senden', placeholder: 'Nachricht schreiben', message: 'Ihre Nachricht', you: 'Sie', agent: 'Mitarbeiter', parley: 'Support',
       typing: '{name} schreibt …', queue: 'Sie sind {ord} in der Warteschlange · {wait}', under: 'weniger als eine Minute', range: 'etwa {a}–{b} Minuten',
-      joined: '{name} ist dem Chat beigetreten', left: 'Sie haben das Gespräch verlassen.', notSent: 'Nicht gesendet: {error}', couldNot: 'Der Chat konnte nicht gestartet werden: {error}',
+      joined: '{name} ist dem Chat beigetreten', tookOver: '{name} hat das Gespräch übernommen', left: 'Sie haben das Gespräch verlassen.', notSent: 'Nicht gesendet: {error}', couldNot: 'Der Chat konnte nicht gestartet werden: {error}',
       rate: 'Wie war dieser Chat?', stars: '{n} von 5', comment: 'Kommentar (optional)', sendRating: 'Bewertung senden', rated: 'Danke für Ihre Bewertung.',
-      transcript: 'Verlauf herunterladen', name: 'Ihr Name', email: 'Ihre E-Mail-Adresse', optional: '(optional)', unread: '{n} ungelesen', log: 'Gespräch', choose: 'Antwort wählen',
+      transcript: 'Verlauf herunterladen', transcriptShort: 'Verlauf', name: 'Ihr Name', email: 'Ihre E-Mail-Adresse', optional: '(optional)', unread: '{n} ungelesen', log: 'Gespräch', choose: 'Antwort wählen',
       cannot: 'Wir können Ihren Chat gerade nicht annehmen.', required: 'Bitte ausfüllen: {fields}',
     },
     fr: {
@@ -41,9 +41,9 @@
       closed: 'Nous sommes fermés{until}.', closedLeave: 'Nous sommes fermés{until}. Laissez-nous un message.', until: ' jusqu’à {time}', unavailable: 'La discussion n’est pas disponible pour le moment.',
       start: 'Démarrer une discussion', end: 'Terminer', send: 'Envoyer', placeholder: 'Écrire un message', message: 'Votre message', you: 'Vous', agent: 'Conseiller', parley: 'Support',
       typing: '{name} écrit…', queue: 'Vous êtes {ord} dans la file · {wait}', under: 'moins d’une minute', range: 'environ {a} à {b} minutes',
-      joined: '{name} a rejoint la discussion', left: 'Vous avez quitté la conversation.', notSent: 'Non envoyé : {error}', couldNot: 'Impossible de démarrer la discussion : {error}',
+      joined: '{name} a rejoint la discussion', tookOver: '{name} a repris la discussion', left: 'Vous avez quitté la conversation.', notSent: 'Non envoyé : {error}', couldNot: 'Impossible de démarrer la discussion : {error}',
       rate: 'Comment s’est passée cette discussion ?', stars: '{n} sur 5', comment: 'Commentaire (facultatif)', sendRating: 'Envoyer la note', rated: 'Merci pour votre note.',
-      transcript: 'Télécharger la transcription', name: 'Votre nom', email: 'Votre e-mail', optional: '(facultatif)', unread: '{n} non lus', log: 'Conversation', choose: 'Choisissez une réponse',
+      transcript: 'Télécharger la transcription', transcriptShort: 'Transcription', name: 'Votre nom', email: 'Votre e-mail', optional: '(facultatif)', unread: '{n} non lus', log: 'Conversation', choose: 'Choisissez une réponse',
       cannot: 'Nous ne pouvons pas prendre votre discussion pour le moment.', required: 'Veuillez remplir : {fields}',
     },
   };
@@ -73,11 +73,12 @@
 .parley-widget .pw-panel{position:fixed;right:1rem;bottom:5rem;z-index:2147483001;width:23rem;max-width:calc(100vw - 2rem);height:34rem;max-height:calc(100vh - 6.5rem);display:flex;flex-direction:column;background:#fff;border:1px solid #d9dde5;border-radius:12px;box-shadow:0 6px 24px rgba(0,0,0,.18);box-sizing:border-box}
 .parley-widget header{display:flex;gap:.4rem;align-items:center;padding:.6rem .8rem;border-bottom:1px solid #d9dde5;background:#0b5cd5;color:#fff;border-radius:12px 12px 0 0}
 .parley-widget h2{font-size:1rem;margin:0 auto 0 0}
-.parley-widget header button{background:transparent;color:#fff;border:1px solid rgba(255,255,255,.7);border-radius:6px;padding:.25rem .5rem;font:inherit;font-size:12px;cursor:pointer}
+.parley-widget header button{white-space:nowrap;background:transparent;color:#fff;border:1px solid rgba(255,255,255,.7);border-radius:6px;padding:.25rem .5rem;font:inherit;font-size:12px;cursor:pointer}
 .parley-widget .pw-body{flex:1;display:flex;flex-direction:column;min-height:0;padding:.6rem .8rem;gap:.4rem}
 .parley-widget .pw-status-line{margin:0;color:#3d4555}
 .parley-widget .pw-queue{margin:0;background:#eef5ff;border:1px solid #b6d3fb;border-radius:8px;padding:.35rem .6rem;color:#123a75;font-weight:600}
-.parley-widget ol{flex:1;list-style:none;margin:0;padding:.2rem;overflow-y:auto;min-height:4rem;display:flex;flex-direction:column;gap:.35rem}
+.parley-widget .pw-log{flex:1;overflow-y:auto;min-height:4rem}
+.parley-widget ol{list-style:none;margin:0;padding:.2rem;display:flex;flex-direction:column;gap:.35rem}
 .parley-widget li{max-width:85%;white-space:pre-wrap;overflow-wrap:anywhere}
 .parley-widget .pw-bubble{padding:.4rem .6rem;border-radius:14px;background:#f0f2f5;align-self:flex-start;border-bottom-left-radius:4px}
 .parley-widget .pw-me{background:#0b5cd5;color:#fff;align-self:flex-end;border-radius:14px;border-bottom-right-radius:4px}
@@ -112,7 +113,7 @@
     <form data-pw="prechat" hidden></form>
     <button type="button" class="pw-primary" data-pw="start" hidden></button>
     <p class="pw-queue" data-pw="queue" role="status" aria-live="polite" hidden></p>
-    <ol data-pw="log" role="log" aria-live="polite" tabindex="0"></ol>
+    <div class="pw-log" data-pw="logbox" role="log" aria-live="polite" tabindex="0"><ol data-pw="log"></ol></div>
     <div class="pw-menu" data-pw="menu" role="group" hidden></div>
     <p class="pw-typing" data-pw="typing" aria-live="off" hidden></p>
     <form data-pw="form" hidden><label class="pw-sr" for="pw-input" data-pw="input-label"></label><input id="pw-input" data-pw="input" autocomplete="off" maxlength="16000"><button type="submit" class="pw-primary" data-pw="send"></button></form>
@@ -129,10 +130,11 @@
   $('minimise').textContent = '—';
   $('minimise').setAttribute('aria-label', t('minimise'));
   $('leave').textContent = t('end');
-  $('transcript').textContent = t('transcript');
+  $('transcript').textContent = t('transcriptShort');
+  $('transcript').setAttribute('aria-label', t('transcript'));
   $('start').textContent = t('start');
   $('availability').textContent = t('checking');
-  $('log').setAttribute('aria-label', t('log'));
+  $('logbox').setAttribute('aria-label', t('log'));
   $('menu').setAttribute('aria-label', t('choose'));
   $('input-label').textContent = t('message');
   $('input').placeholder = t('placeholder');
@@ -177,7 +179,7 @@
       if (item.at) li.append(el('time', clock(item.at), { class: 'pw-meta', datetime: item.at }));
       return li;
     }));
-    log.scrollTop = log.scrollHeight;
+    $('logbox').scrollTop = $('logbox').scrollHeight;
     const q = $('queue');
     if (state?.queue && !state.ended && !state.joined) {
       q.hidden = false;
@@ -236,14 +238,14 @@
     render();
   };
 
-  const joined = (id, name) => {
+  const joined = (id, name, takeover = false) => {
     if (id && state.seen.includes(`joined:${id}`)) return;
     state.seen.push(`joined:${id}`);
     state.joined = true;
     state.joinedOnce = true;
     state.queue = null;
     state.agentName = name;
-    add({ who: 'system', text: t('joined', { name }) });
+    add({ who: 'system', text: t(takeover ? 'tookOver' : 'joined', { name }) });
   };
 
   let socket;
@@ -260,9 +262,9 @@
         clearTimeout(connect.typingTimer);
         connect.typingTimer = setTimeout(() => { $('typing').hidden = true; }, 3000);
       }
-      if (m.type === 'joined') return joined(m.id, m.agentName);
+      if (m.type === 'joined') return joined(m.id, m.agentName, !!m.takeover);
       if (m.type === 'session') {
-        if (m.agentName && m.status === 'assigned') joined(m.joinedId, m.agentName);
+        if (m.agentName && m.status === 'assigned') joined(m.joinedId, m.agentName, !!m.takeover);
         for (const s of m.supervisorMessages ?? []) if (!state.seen.includes(s.id)) { state.seen.push(s.id); add({ who: s.name, text: s.body, at: s.at }); }
         return;
       }
