@@ -485,7 +485,7 @@ describe('the web channel in a real browser', () => {
     await result.waitFor();
     expect(await result.textContent()).toContain('4/5');
     expect(await supervisor.locator('[data-result]').count()).toBe(1);
-    await result.getByRole('button', { name: /Why/ }).click();
+    await result.getByRole('button', { name: /why/i }).click();
     await supervisor.locator('[data-s="why-offers"] tr').filter({ hasText: 'web-alex' }).waitFor();
     expect(await supervisor.locator('[data-s="why-offers"] tr').first().textContent()).toMatch(/accepted.*step 1/);
     const timeline = await supervisor.locator('[data-s="why-timeline"]').textContent();
