@@ -26,7 +26,6 @@
   const get = (path) => request('GET', path);
   const post = (path, body) => request('POST', path, body ?? {});
   const mmss = (s) => { s = Math.max(0, Math.round(s)); return s >= 3600 ? `${Math.floor(s / 3600)}:${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}` : `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`; };
-  const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
   const since = (iso) => (Date.now() - Date.parse(iso)) / 1000;
   let errorTimer;
   function showError(message) {
@@ -45,7 +44,8 @@
    */
   function chart({ kind, labels, series, label, yMax, yFormat = (v) => String(v) }) {
     const W = 560, H = 220, L = 44, R = 10, T = 12, B = 34;
-    const max = yMax ?? niceMax(Math.max(1, ...series.flatMap((s) => s.values.filter((v) => v !== null))));
+    // Counts and seconds get whole-number ticks: at least 4, in steps of a quarter of a round maximum.
+    const max = yMax ?? Math.max(4, niceMax(Math.max(1, ...series.flatMap((s) => s.values.filter((v) => v !== null)))));
     const svg = svgEl('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': label, class: 'chart' });
     const x0 = L, x1 = W - R, y0 = H - B, y1 = T;
     const y = (v) => y0 - (v / max) * (y0 - y1);
@@ -128,7 +128,9 @@
     const first = queues.find((q) => q.queueId === ($('kpi-queue').value || queues[0]?.queueId));
     if (first) {
       const h = first.history;
-      $('chart-hour').replaceChildren(chart({ kind: 'line', label: `Queue ${first.queueId}: waiting customers and free agents over the last 60 minutes`, labels: h.map((p) => hhmm(p.at)), series: [{ name: 'waiting customers', color: '#b42318', values: h.map((p) => p.waiting) }, { name: 'free agents', color: '#1a7f37', values: h.map((p) => p.agentsAvailable) }] }));
+      const short = h.length > 1 && Date.parse(h.at(-1).at) - Date.parse(h[0].at) < 10 * 60_000;
+      const label = (iso) => (short ? new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' }) : hhmm(iso));
+      $('chart-hour').replaceChildren(chart({ kind: 'line', label: `Queue ${first.queueId}: waiting customers and free agents over the last 60 minutes`, labels: h.map((p) => label(p.at)), series: [{ name: 'waiting customers', color: '#b42318', values: h.map((p) => p.waiting) }, { name: 'free agents', color: '#1a7f37', values: h.map((p) => p.agentsAvailable) }] }));
     }
   }
 
@@ -293,6 +295,8 @@
       const m = JSON.parse(ev.data);
       if (m.type === 'dashboard') {
         dash = m;
+        // The history follows too, at most every ten seconds.
+        if (Date.now() - (connect.kpisAt ?? 0) > 10_000) { connect.kpisAt = Date.now(); loadKpis().catch(() => undefined); }
         $('updated').textContent = `live · updated ${new Date().toLocaleTimeString()}`;
         render();
       }

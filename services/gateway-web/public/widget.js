@@ -19,7 +19,7 @@
     en: {
       title: 'Chat with us', launcher: 'Chat with us', minimise: 'Minimise the chat', checking: 'Checking whether we are available…', open: 'We are here to help.',
       closed: 'We are closed{until}.', closedLeave: 'We are closed{until}. Leave us a message.', until: ' until {time}', unavailable: 'Chat is not available right now.',
-      start: 'Start a chat', end: 'End chat', send: 'Send', placeholder: 'Write a message', message: 'Your message', you: 'You', agent: 'Agent', parley: 'Support',
+      start: 'Start a chat', again: 'Start a new chat', end: 'End chat', send: 'Send', placeholder: 'Write a message', message: 'Your message', you: 'You', agent: 'Agent', parley: 'Support',
       typing: '{name} is typing…', queue: 'You are {ord} in the queue · {wait}', under: 'less than a minute', range: 'about {a}–{b} minutes',
       joined: '{name} joined the chat', tookOver: '{name} took over the conversation', left: 'You left the conversation.', notSent: 'Not sent: {error}', couldNot: 'Could not start the chat: {error}',
       rate: 'How was this chat?', stars: '{n} of 5', comment: 'Comment (optional)', sendRating: 'Send rating', rated: 'Thank you for your rating.',
@@ -29,7 +29,7 @@
     de: {
       title: 'Chatten Sie mit uns', launcher: 'Chatten Sie mit uns', minimise: 'Chat minimieren', checking: 'Wir prüfen, ob wir erreichbar sind …', open: 'Wir helfen Ihnen gern.',
       closed: 'Wir haben geschlossen{until}.', closedLeave: 'Wir haben geschlossen{until}. Hinterlassen Sie uns eine Nachricht.', until: ' bis {time}', unavailable: 'Der Chat ist gerade nicht verfügbar.',
-      start: 'Chat starten', end: 'Chat beenden', send: 'Senden', placeholder: 'Nachricht schreiben', message: 'Ihre Nachricht', you: 'Sie', agent: 'Mitarbeiter', parley: 'Support',
+      start: 'Chat starten', again: 'Neuen Chat starten', end: 'Chat beenden', send: 'Senden', placeholder: 'Nachricht schreiben', message: 'Ihre Nachricht', you: 'Sie', agent: 'Mitarbeiter', parley: 'Support',
       typing: '{name} schreibt …', queue: 'Sie sind {ord} in der Warteschlange · {wait}', under: 'weniger als eine Minute', range: 'etwa {a}–{b} Minuten',
       joined: '{name} ist dem Chat beigetreten', tookOver: '{name} hat das Gespräch übernommen', left: 'Sie haben das Gespräch verlassen.', notSent: 'Nicht gesendet: {error}', couldNot: 'Der Chat konnte nicht gestartet werden: {error}',
       rate: 'Wie war dieser Chat?', stars: '{n} von 5', comment: 'Kommentar (optional)', sendRating: 'Bewertung senden', rated: 'Danke für Ihre Bewertung.',
@@ -39,7 +39,7 @@
     fr: {
       title: 'Discutez avec nous', launcher: 'Discutez avec nous', minimise: 'Réduire la discussion', checking: 'Vérification de notre disponibilité…', open: 'Nous sommes là pour vous aider.',
       closed: 'Nous sommes fermés{until}.', closedLeave: 'Nous sommes fermés{until}. Laissez-nous un message.', until: ' jusqu’à {time}', unavailable: 'La discussion n’est pas disponible pour le moment.',
-      start: 'Démarrer une discussion', end: 'Terminer', send: 'Envoyer', placeholder: 'Écrire un message', message: 'Votre message', you: 'Vous', agent: 'Conseiller', parley: 'Support',
+      start: 'Démarrer une discussion', again: 'Nouvelle discussion', end: 'Terminer', send: 'Envoyer', placeholder: 'Écrire un message', message: 'Votre message', you: 'Vous', agent: 'Conseiller', parley: 'Support',
       typing: '{name} écrit…', queue: 'Vous êtes {ord} dans la file · {wait}', under: 'moins d’une minute', range: 'environ {a} à {b} minutes',
       joined: '{name} a rejoint la discussion', tookOver: '{name} a repris la discussion', left: 'Vous avez quitté la conversation.', notSent: 'Non envoyé : {error}', couldNot: 'Impossible de démarrer la discussion : {error}',
       rate: 'Comment s’est passée cette discussion ?', stars: '{n} sur 5', comment: 'Commentaire (facultatif)', sendRating: 'Envoyer la note', rated: 'Merci pour votre note.',
@@ -118,6 +118,7 @@
     <p class="pw-typing" data-pw="typing" aria-live="off" hidden></p>
     <form data-pw="form" hidden><label class="pw-sr" for="pw-input" data-pw="input-label"></label><input id="pw-input" data-pw="input" autocomplete="off" maxlength="16000"><button type="submit" class="pw-primary" data-pw="send"></button></form>
     <form data-pw="rating" hidden></form>
+    <button type="button" class="pw-plain" data-pw="again" hidden></button>
   </div>
 </section>`;
   document.body.appendChild(root);
@@ -133,6 +134,7 @@
   $('transcript').textContent = t('transcriptShort');
   $('transcript').setAttribute('aria-label', t('transcript'));
   $('start').textContent = t('start');
+  $('again').textContent = t('again');
   $('availability').textContent = t('checking');
   $('logbox').setAttribute('aria-label', t('log'));
   $('menu').setAttribute('aria-label', t('choose'));
@@ -201,9 +203,11 @@
     $('leave').hidden = !active;
     $('transcript').hidden = !state?.items?.length;
     const status = $('availability').dataset.status;
-    $('start').hidden = active || status === 'unavailable' || status === 'closed' || !status;
+    const over = !!state?.token && state.ended;
+    $('start').hidden = active || over || status === 'unavailable' || status === 'closed' || !status;
     $('prechat').hidden = $('start').hidden || !preChat;
-    $('availability').hidden = active;
+    $('availability').hidden = active || over;
+    $('again').hidden = !over;
     renderRating();
   };
 
@@ -392,6 +396,15 @@
       lastTyping = Date.now();
       socket.send(JSON.stringify({ type: 'typing' }));
     }
+  });
+
+  $('again').addEventListener('click', () => {
+    // The ended chat stays in the transcript download until now; a new chat starts clean.
+    state = null;
+    localStorage.removeItem(storeKey);
+    $('rating').dataset.built = '';
+    render();
+    $('start').focus();
   });
 
   $('leave').addEventListener('click', async () => {
