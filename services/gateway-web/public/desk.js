@@ -277,7 +277,10 @@
     if (d.kind === 'offer' && Date.parse(d.expiresAt) > Date.now() && !live.offers[d.offerId]) {
       // Shown at once; the alert waits for the server's details (the customer's name) a moment later.
       live.offers[d.offerId] = { ...d };
-      void loadMe().then(render, () => { alertOffer(d); live.offers[d.offerId] && (live.offers[d.offerId].alerted = true); });
+      void loadMe().then(render, () => {
+        alertOffer(d);
+        alerted.add(d.offerId);
+      });
     }
     if (d.kind === 'offer-revoked') delete live.offers[d.offerId];
   }
