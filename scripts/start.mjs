@@ -96,7 +96,7 @@ async function startWeb(natsUrl) {
   writeFileSync(usersFile, JSON.stringify({
     users: [
       { username: 'alex', passwordHash: hash('parley'), role: 'agent', agent: { agentId: 'alex', displayName: 'Alex', skills: { general: 4 }, languages: ['en', 'de'], capacity: 3, queues: ['support'], wrapUpSeconds: 10 } },
-      { username: 'sam', passwordHash: hash('parley'), role: 'supervisor' },
+      { username: 'sam', passwordHash: hash('parley'), role: 'supervisor', displayName: 'Sam', permissions: ['whisper', 'take-over'] },
     ],
   }));
   launch('gateway-web', process.execPath, [join(root, 'services', 'gateway-web', 'dist', 'main.js')], {
@@ -104,6 +104,7 @@ async function startWeb(natsUrl) {
     HTTP_PORT: String(portBase + 7),
     WEB_JWT_SECRET: readFileSync(secretFile, 'utf8'),
     WEB_USERS_FILE: usersFile,
+    WEB_PRE_CHAT_FORMS: 'support@parley.example.test=name,email',
   });
   await ready('gateway-web', portBase + 7);
 }

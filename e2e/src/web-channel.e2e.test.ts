@@ -469,7 +469,7 @@ describe('the web channel in a real browser', () => {
 
   it('shows KPIs per queue and interval as charts, and finds sessions by customer, agent and queue', async () => {
     await supervisor.getByRole('button', { name: 'Show' }).click();
-    await until(async () => ((await supervisor.locator('[data-kpi="offered"] b').textContent()) !== '0' ? true : undefined), 'KPIs with offered sessions');
+    await until(async () => (/^\d+:\d\d$/.test((await supervisor.locator('[data-kpi="aht"] b').textContent()) ?? '') ? true : undefined), 'KPIs with a handled session');
     expect(Number(await supervisor.locator('[data-kpi="offered"] b').textContent())).toBeGreaterThanOrEqual(2);
     expect(Number(await supervisor.locator('[data-kpi="answered"] b').textContent())).toBeGreaterThanOrEqual(1);
     expect(Number(await supervisor.locator('[data-kpi="abandoned"] b').textContent())).toBeGreaterThanOrEqual(1);

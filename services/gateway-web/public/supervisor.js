@@ -229,12 +229,15 @@
   });
 
   // ---- history: KPIs per queue and interval ----
+  let kpiRequest = 0;
   async function loadKpis() {
+    const mine = ++kpiRequest;
     const [minutes, bucket] = $('kpi-range').value.split(':').map(Number);
     const to = new Date(Math.ceil(Date.now() / (bucket * 60_000)) * bucket * 60_000);
     const from = new Date(to.getTime() - minutes * 60_000);
     const q = $('kpi-queue').value;
     const r = await get(`supervisor/kpis?from=${encodeURIComponent(from.toISOString())}&to=${encodeURIComponent(to.toISOString())}&bucketMinutes=${bucket}${q ? `&queue=${encodeURIComponent(q)}` : ''}`);
+    if (mine !== kpiRequest) return; // a later request's answer is (or will be) shown
     const t = r.total;
     const fig = (label, value, name) => { const f = el('div', undefined, { class: 'figure', 'data-kpi': name }); f.append(el('b', value), el('span', label, { class: 'muted' })); return f; };
     $('kpi-totals').replaceChildren(
