@@ -494,6 +494,25 @@ describe('the web channel in a real browser', () => {
     await supervisor.screenshot({ path: join(artifacts, 'supervisor-history.png'), fullPage: true });
   });
 
+  it('shows the agent the earlier sessions of the same customer (by customer ID) in the customer panel', async () => {
+    await customer.getByRole('button', { name: 'Start a new chat' }).click();
+    await customer.getByLabel('Your e-mail (optional)').fill('dana@example.test');
+    await customer.getByRole('button', { name: 'Start a chat' }).click();
+    await customer.getByRole('button', { name: '1 · Billing' }).click();
+    // Alex or Blair gets the offer, whoever routing picks.
+    const [who] = await until(async () => {
+      for (const p of [desk, blair]) if (await p.locator('[data-offer]').count()) return [p];
+      return undefined;
+    }, 'an offer of the second chat');
+    await who!.locator('[data-offer]').getByRole('button', { name: 'Accept' }).click();
+    const earlier = who!.getByRole('complementary', { name: 'Customer' }).locator('[data-d="panel-earlier"] li');
+    await earlier.filter({ hasText: 'rated 4/5' }).waitFor();
+    expect(await earlier.count()).toBe(1);
+    expect(await earlier.textContent()).toMatch(/support · Alex, Blair · resolved · rated 4\/5/);
+    await who!.screenshot({ path: join(artifacts, 'desk-earlier-sessions.png'), fullPage: true });
+    await customer.getByRole('button', { name: 'End chat' }).click();
+  });
+
   it('shows the real state at sign-in, and signing out or closing the desk ends availability at once', async () => {
     // Blair is available; a desk that signs in again shows that, not "Offline".
     const again = await page({ viewport: { width: 1280, height: 900 } });

@@ -177,6 +177,12 @@
     $('note-form').querySelector('button').disabled = !canWrite;
     renderPanel(c);
     renderTransferOptions();
+    // Another conversation: nothing chosen for the last one carries over.
+    if (renderConversation.shown !== c.sessionId) {
+      renderConversation.shown = c.sessionId;
+      $('transfer-to').value = '';
+      $('note-input').value = '';
+    }
   }
 
   function fact(dl, term, value) {
