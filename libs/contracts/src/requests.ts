@@ -157,6 +157,8 @@ export class StatusReportRequest {
   @IsString() @MinLength(1) @MaxLength(128) statusId!: string;
   @IsInt() @Min(0) position!: number;
   @IsInt() @Min(0) estimatedWaitSeconds!: number;
+  /** Added in v1: why the position went up; positions never rise otherwise. */
+  @IsOptional() @IsIn(['priority']) reason?: 'priority';
 }
 
 export class EmptyRequest {}

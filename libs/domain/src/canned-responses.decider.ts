@@ -1,4 +1,5 @@
 import { conflict, notFound } from '@parley/errors';
+import { defineAggregate } from './aggregate.js';
 
 /**
  * Canned responses: one small aggregate per owner (`shared`, or an agent ID for personal ones), on the stream
@@ -63,3 +64,5 @@ export const cannedResponsesDecider = {
     }
   },
 };
+
+export const cannedResponsesAggregate = defineAggregate('canned', cannedResponsesDecider);

@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import { AgentNoteRequest, SUBJECTS, SessionRateRequest, SupervisorMessageRequest, SupervisorTakeOverRequest, SupervisorWhisperRequest } from '@parley/contracts';
-import { sessionDecider } from '@parley/domain';
 import { CommandHandler } from '@parley/event-store';
 import { Handles, type RequestContext, commandContext } from '@parley/service-kit';
 import { sessionIdOf, sessionStream } from './session-streams.js';
@@ -18,7 +17,6 @@ export class SessionExtrasHandler {
   async rate(req: SessionRateRequest, ctx: RequestContext) {
     const sessionId = sessionIdOf(req.to);
     await this.commands.handle(
-      sessionDecider,
       sessionStream(sessionId),
       { kind: 'rate', channel: req.channel, from: req.from, ratingId: req.ratingId, score: req.score, comment: req.comment ?? null, now: ctx.now },
       commandContext(ctx.now, 'customer', `rating:${sessionId}:${req.ratingId}`),
@@ -29,7 +27,6 @@ export class SessionExtrasHandler {
   @Handles(SUBJECTS.agentNote, AgentNoteRequest)
   async note(req: AgentNoteRequest, ctx: RequestContext) {
     await this.commands.handle(
-      sessionDecider,
       sessionStream(req.sessionId),
       { kind: 'add-note', agentId: req.agentId, noteId: req.noteId, body: req.body, now: ctx.now },
       commandContext(ctx.now, `agent:${req.agentId}`, `note:${req.sessionId}:${req.noteId}`),
@@ -40,7 +37,6 @@ export class SessionExtrasHandler {
   @Handles(SUBJECTS.supervisorWhisper, SupervisorWhisperRequest)
   async whisper(req: SupervisorWhisperRequest, ctx: RequestContext) {
     await this.commands.handle(
-      sessionDecider,
       sessionStream(req.sessionId),
       { kind: 'whisper', supervisor: req.supervisor, whisperId: req.whisperId, body: req.body, now: ctx.now },
       commandContext(ctx.now, `supervisor:${req.supervisor}`, `whisper:${req.sessionId}:${req.whisperId}`),
@@ -51,7 +47,6 @@ export class SessionExtrasHandler {
   @Handles(SUBJECTS.supervisorTakeOver, SupervisorTakeOverRequest)
   async takeOver(req: SupervisorTakeOverRequest, ctx: RequestContext) {
     await this.commands.handle(
-      sessionDecider,
       sessionStream(req.sessionId),
       { kind: 'take-over', supervisor: req.supervisor, displayName: req.displayName, now: ctx.now },
       commandContext(ctx.now, `supervisor:${req.supervisor}`, `take-over:${req.sessionId}:${req.supervisor}`),
@@ -62,7 +57,6 @@ export class SessionExtrasHandler {
   @Handles(SUBJECTS.supervisorMessage, SupervisorMessageRequest)
   async supervisorMessage(req: SupervisorMessageRequest, ctx: RequestContext) {
     await this.commands.handle(
-      sessionDecider,
       sessionStream(req.sessionId),
       { kind: 'send-supervisor-message', supervisor: req.supervisor, displayName: req.displayName, messageId: req.messageId, body: req.body, now: ctx.now },
       commandContext(ctx.now, `supervisor:${req.supervisor}`, `supervisor-message:${req.sessionId}:${req.messageId}`),
