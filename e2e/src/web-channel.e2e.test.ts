@@ -365,6 +365,11 @@ describe('the web channel in a real browser', () => {
     expect(refused).toMatchObject({ status: 403, body: { error: { code: 'forbidden', message: 'not allowed for this role' } } });
     // Validated like the rest of the API.
     const alexToken = (await desk.evaluate(() => JSON.parse(localStorage.getItem('parley-desk') ?? '{}').token)) as string;
+    // Nor may a customer save a canned response, an agent a shared one, or an agent rate for the customer.
+    expect(await post(customer, '/api/desk/canned', c.token, { shortcut: 'x', title: 'x', body: 'x' })).toMatchObject({ status: 403, body: { error: { message: 'not allowed for this role' } } });
+    expect(await post(desk, '/api/supervisor/canned', alexToken, { shortcut: 'x', title: 'x', body: 'x' })).toMatchObject({ status: 403, body: { error: { message: 'not allowed for this role' } } });
+    expect(await post(desk, '/api/widget/rating', alexToken, { ratingId: 'r0', score: 5 })).toMatchObject({ status: 403, body: { error: { message: 'not allowed for this role' } } });
+    expect(await post(desk, '/api/desk/canned', alexToken, { shortcut: 'Bad Shortcut', title: 'x', body: 'x' })).toMatchObject({ status: 400, body: { error: { code: 'invalid-payload' } } });
     expect(await post(desk, `/api/desk/sessions/${sessionId}/notes`, alexToken, { noteId: 'n2' })).toMatchObject({ status: 400, body: { error: { code: 'invalid-payload' } } });
   });
 
