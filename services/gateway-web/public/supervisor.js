@@ -45,7 +45,8 @@
   function chart({ kind, labels, series, label, yMax, yFormat = (v) => String(v) }) {
     const W = 560, H = 220, L = 44, R = 10, T = 12, B = 34;
     // Counts and seconds get whole-number ticks: at least 4, in steps of a quarter of a round maximum.
-    const max = yMax ?? Math.max(4, niceMax(Math.max(1, ...series.flatMap((s) => s.values.filter((v) => v !== null)))));
+    const top = Math.max(1, ...series.flatMap((s) => s.values.filter((v) => v !== null)));
+    const max = yMax ?? (top <= 4 ? 4 : top <= 20 ? Math.ceil(top / 4) * 4 : niceMax(top));
     const svg = svgEl('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': label, class: 'chart' });
     const x0 = L, x1 = W - R, y0 = H - B, y1 = T;
     const y = (v) => y0 - (v / max) * (y0 - y1);
@@ -57,7 +58,7 @@
     const n = Math.max(1, labels.length);
     const step = (x1 - x0) / n;
     const xc = (i) => x0 + step * (i + 0.5);
-    const every = Math.max(1, Math.ceil(n / 8));
+    const every = Math.max(1, Math.ceil(n / 6));
     labels.forEach((l, i) => { if (i % every === 0) svg.append(svgEl('text', { x: xc(i), y: H - B + 16, 'text-anchor': 'middle', 'font-size': 11, fill: '#3d4555' }, l)); });
     if (kind === 'bar') {
       const bw = Math.max(2, (step * 0.8) / series.length);
@@ -129,7 +130,7 @@
     if (first) {
       const h = first.history;
       const short = h.length > 1 && Date.parse(h.at(-1).at) - Date.parse(h[0].at) < 10 * 60_000;
-      const label = (iso) => (short ? new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' }) : hhmm(iso));
+      const label = (iso) => (short ? new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false }) : hhmm(iso));
       $('chart-hour').replaceChildren(chart({ kind: 'line', label: `Queue ${first.queueId}: waiting customers and free agents over the last 60 minutes`, labels: h.map((p) => label(p.at)), series: [{ name: 'waiting customers', color: '#b42318', values: h.map((p) => p.waiting) }, { name: 'free agents', color: '#1a7f37', values: h.map((p) => p.agentsAvailable) }] }));
     }
   }
