@@ -289,7 +289,7 @@ async function startWeb(natsUrl) {
   writeFileSync(usersFile, JSON.stringify({
     users: [
       { username: 'alex', passwordHash: hash('parley'), role: 'agent', agent: { agentId: 'alex', displayName: 'Alex', skills: { general: 4 }, languages: ['en', 'de'], capacity: 3, queues: ['support', 'people'], wrapUpSeconds: 10 } },
-      { username: 'sam', passwordHash: hash('parley'), role: 'supervisor' },
+      { username: 'sam', passwordHash: hash('parley'), role: 'supervisor', displayName: 'Sam', permissions: ['whisper', 'take-over'] },
     ],
   }));
   const web = launch('gateway-web', process.execPath, [join(root, 'services', 'gateway-web', 'dist', 'main.js')], {
@@ -297,6 +297,7 @@ async function startWeb(natsUrl) {
     HTTP_PORT: String(WEB_GATEWAY_PORT),
     WEB_JWT_SECRET: readFileSync(secretFile, 'utf8'),
     WEB_USERS_FILE: usersFile,
+    WEB_PRE_CHAT_FORMS: 'support@parley.example.test=name,email',
   });
   await serviceUp(web, WEB_GATEWAY_PORT);
 }

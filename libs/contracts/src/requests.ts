@@ -170,6 +170,65 @@ export class StatusReportRequest {
 
 export class EmptyRequest {}
 
+/** Added in v1: the customer rates their conversation; identified like an unsubscribe (channel, own address, session address). */
+export class SessionRateRequest {
+  @Matches(ID, { message: `channel ${ID_MESSAGE}` }) channel!: string;
+  @Matches(ADDRESS, { message: 'from must be an IM address' }) from!: string;
+  @Matches(ADDRESS, { message: 'to must be a session address' }) to!: string;
+  @IsString() @MinLength(1) @MaxLength(128) ratingId!: string;
+  @IsInt() @Min(1) @Max(5) score!: number;
+  @IsOptional() @IsString() @MaxLength(2_000) comment?: string;
+}
+
+export class AgentNoteRequest {
+  @Matches(ID, { message: `agentId ${ID_MESSAGE}` }) agentId!: string;
+  @Matches(ID, { message: `sessionId ${ID_MESSAGE}` }) sessionId!: string;
+  @IsString() @MinLength(1) @MaxLength(128) noteId!: string;
+  @IsString() @IsNotEmpty() @MaxLength(4_000) body!: string;
+}
+
+/** A supervisor acts by user name; the gateway that signs supervisors in checks they may. */
+export class SupervisorWhisperRequest {
+  @IsString() @MinLength(1) @MaxLength(64) supervisor!: string;
+  @Matches(ID, { message: `sessionId ${ID_MESSAGE}` }) sessionId!: string;
+  @IsString() @MinLength(1) @MaxLength(128) whisperId!: string;
+  @IsString() @IsNotEmpty() @MaxLength(4_000) body!: string;
+}
+
+export class SupervisorTakeOverRequest {
+  @IsString() @MinLength(1) @MaxLength(64) supervisor!: string;
+  @IsString() @MinLength(1) @MaxLength(100) displayName!: string;
+  @Matches(ID, { message: `sessionId ${ID_MESSAGE}` }) sessionId!: string;
+}
+
+export class SupervisorMessageRequest {
+  @IsString() @MinLength(1) @MaxLength(64) supervisor!: string;
+  @IsString() @MinLength(1) @MaxLength(100) displayName!: string;
+  @Matches(ID, { message: `sessionId ${ID_MESSAGE}` }) sessionId!: string;
+  @IsString() @MinLength(1) @MaxLength(128) messageId!: string;
+  @IsString() @IsNotEmpty() @MaxLength(16_000) body!: string;
+}
+
+/** `owner` is `shared` or the agent ID whose personal response it is. */
+export class CannedSaveRequest {
+  @Matches(ID, { message: `owner ${ID_MESSAGE}` }) owner!: string;
+  @Matches(ID, { message: `cannedId ${ID_MESSAGE}` }) cannedId!: string;
+  @Matches(/^[a-z0-9_-]{1,32}$/, { message: 'shortcut must be 1-32 lowercase letters, digits, "-" or "_"' }) shortcut!: string;
+  @IsString() @MinLength(1) @MaxLength(100) title!: string;
+  @IsString() @IsNotEmpty() @MaxLength(4_000) body!: string;
+  @IsString() @MinLength(1) @MaxLength(64) by!: string;
+}
+
+export class CannedRemoveRequest {
+  @Matches(ID, { message: `owner ${ID_MESSAGE}` }) owner!: string;
+  @Matches(ID, { message: `cannedId ${ID_MESSAGE}` }) cannedId!: string;
+  @IsString() @MinLength(1) @MaxLength(64) by!: string;
+}
+
+export class CannedListRequest {
+  @IsOptional() @Matches(ID, { message: `agentId ${ID_MESSAGE}` }) agentId?: string;
+}
+
 /** What a channel gateway knows about an agent it signs in on their behalf (a roster entry, a desktop user). */
 export interface AgentProfileSource {
   agentId: string;

@@ -27,6 +27,22 @@ export const SUBJECTS = {
   statsQueues: 'parley.v1.stats.queues',
   /** The live queue projection and its position (operators, rebuild checks). */
   reportingProjection: 'parley.v1.reporting.projection.queues',
+  /** Added in v1: the customer rates a conversation (1-5 and a comment), after it or during it. */
+  sessionRate: 'parley.v1.session.rate',
+  /** Added in v1: an internal note on a session by its agent; never delivered to the customer. */
+  agentNote: 'parley.v1.agent.note',
+  /** Added in v1: a supervisor whispers to the agent of a session (seen by the agent only). */
+  supervisorWhisper: 'parley.v1.supervisor.whisper',
+  /** Added in v1: a supervisor takes a conversation over from its agent. */
+  supervisorTakeOver: 'parley.v1.supervisor.takeover',
+  /** Added in v1: a supervisor who took a conversation over writes to the customer. */
+  supervisorMessage: 'parley.v1.supervisor.message',
+  /** Added in v1: save a canned response (shared, or an agent's personal one). */
+  cannedSave: 'parley.v1.canned.save',
+  /** Added in v1: remove a canned response. */
+  cannedRemove: 'parley.v1.canned.remove',
+  /** Added in v1: the shared canned responses and an agent's personal ones. */
+  cannedList: 'parley.v1.canned.list',
 } as const;
 
 export const imDeliverSubject = (channel: string) => `parley.v1.im.deliver.${channel}`;

@@ -7,3 +7,4 @@ export * from './routing-policy.js';
 export * from './localized-text.js';
 export * from './business-hours.js';
 export * from './intake-flow.js';
+export * from './canned-responses.decider.js';

@@ -1,4 +1,4 @@
-import { conflict, forbidden, notFound } from '@parley/errors';
+import { conflict, forbidden, invalidPayload, notFound } from '@parley/errors';
 import { defineAggregate } from './aggregate.js';
 import { type IntakeFlow, type Requirements, type RouteDecision, judgeAnswer, mergeRoute } from './intake-flow.js';
 
@@ -106,7 +106,12 @@ export type SessionEvent =
   | { type: 'AgentMessageSent'; data: { messageId: string; agentId: string; body: string; at: string } }
   | { type: 'SessionTransferred'; data: { fromAgentId: string; toQueueId: string; toAgentId: string | null; reason: string | null; at: string } }
   | { type: 'SessionEnded'; data: { endedBy: EndedBy; reason: string; disposition: string | null; abandoned: boolean; agentId: string | null; at: string } }
-  | { type: 'SessionIdleWarned'; data: { recipient: 'customer' | 'agent'; idleSince: string; endsAt: string; at: string } };
+  | { type: 'SessionIdleWarned'; data: { recipient: 'customer' | 'agent'; idleSince: string; endsAt: string; at: string } }
+  | { type: 'SessionRated'; data: { ratingId: string; score: number; comment: string | null; at: string } }
+  | { type: 'SessionNoteAdded'; data: { noteId: string; agentId: string; body: string; at: string } }
+  | { type: 'SupervisorWhispered'; data: { whisperId: string; supervisor: string; agentId: string; body: string; at: string } }
+  | { type: 'SessionTakenOver'; data: { supervisor: string; displayName: string; fromAgentId: string; at: string } }
+  | { type: 'SupervisorMessageSent'; data: { messageId: string; supervisor: string; displayName: string; body: string; at: string } };
 
 export type SessionCommand =
   | { kind: 'open'; core: SessionCore; route: RouteDecision; intake: { flowId: string; start: string } | null; notBefore: string | null }
@@ -118,7 +123,12 @@ export type SessionCommand =
   | { kind: 'decline-offer'; offerId: string; agentId: string | null; outcome: OfferOutcome; reason: string | null; now: string }
   | { kind: 'send-agent-message'; agentId: string; messageId: string; body: string; now: string }
   | { kind: 'end'; endedBy: EndedBy; agentId: string | null; from: string | null; channel?: string | null; reason: string; disposition: string | null; now: string }
-  | { kind: 'check-idle'; warnAfterSeconds: number; endAfterSeconds: number; now: string };
+  | { kind: 'check-idle'; warnAfterSeconds: number; endAfterSeconds: number; now: string }
+  | { kind: 'rate'; channel: string; from: string; ratingId: string; score: number; comment: string | null; now: string }
+  | { kind: 'add-note'; agentId: string; noteId: string; body: string; now: string }
+  | { kind: 'whisper'; supervisor: string; whisperId: string; body: string; now: string }
+  | { kind: 'take-over'; supervisor: string; displayName: string; now: string }
+  | { kind: 'send-supervisor-message'; supervisor: string; displayName: string; messageId: string; body: string; now: string };
 
 const assertNever = (x: never): never => {
   throw new Error(`unhandled: ${JSON.stringify(x)}`);
@@ -254,6 +264,34 @@ export const sessionDecider = {
           },
         ];
       }
+      case 'rate': {
+        // After the end too: the customer rates the conversation they just had, once per rating ID.
+        if (state.status === 'none') throw notFound('no session with this id');
+        if (state.core.customerAddress !== command.from || state.core.channel !== command.channel) throw forbidden('the sender is not this session\'s customer');
+        if (!Number.isInteger(command.score) || command.score < 1 || command.score > 5) throw invalidPayload('score must be 1 to 5', { fields: { score: ['1..5'] } });
+        return [{ type: 'SessionRated', data: { ratingId: command.ratingId, score: command.score, comment: command.comment, at: command.now } }];
+      }
+      case 'add-note': {
+        // Internal: never delivered to the customer.
+        const s = live(state);
+        if (s.status !== 'assigned' || s.agentId !== command.agentId) throw forbidden('this session is not assigned to this agent');
+        return [{ type: 'SessionNoteAdded', data: { noteId: command.noteId, agentId: command.agentId, body: command.body, at: command.now } }];
+      }
+      case 'whisper': {
+        const s = live(state);
+        if (s.status !== 'assigned') throw conflict('only a conversation with an agent can be whispered to');
+        return [{ type: 'SupervisorWhispered', data: { whisperId: command.whisperId, supervisor: command.supervisor, agentId: s.agentId, body: command.body, at: command.now } }];
+      }
+      case 'take-over': {
+        const s = live(state);
+        if (s.status !== 'assigned') throw conflict('only a conversation with an agent can be taken over');
+        return [{ type: 'SessionTakenOver', data: { supervisor: command.supervisor, displayName: command.displayName, fromAgentId: s.agentId, at: command.now } }];
+      }
+      case 'send-supervisor-message': {
+        const s = live(state);
+        if (s.status !== 'assigned') throw conflict('this session is not in a conversation');
+        return [{ type: 'SupervisorMessageSent', data: { messageId: command.messageId, supervisor: command.supervisor, displayName: command.displayName, body: command.body, at: command.now } }];
+      }
       case 'check-idle': {
         // Only a conversation someone is silent in: a customer mid-intake, or an assigned chat. Waiting in a queue
         // is the contact center's doing, never the customer's.
@@ -354,6 +392,13 @@ export const sessionDecider = {
         return state.status === 'none' || state.status === 'ended'
           ? state
           : { status: 'ended', core: state.core, endedBy: event.data.endedBy, abandoned: event.data.abandoned };
+      case 'SessionRated':
+      case 'SessionNoteAdded':
+      case 'SupervisorWhispered':
+      case 'SessionTakenOver':
+      case 'SupervisorMessageSent':
+        // Recorded for the people around the conversation; routing and capacity do not change.
+        return state;
       default:
         return assertNever(event);
     }

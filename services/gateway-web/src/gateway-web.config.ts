@@ -24,4 +24,25 @@ export class GatewayWebConfig extends ServiceConfig {
   /** The published address the demo page's widget opens a chat with. */
   @Matches(/^[^\s@]+@[^\s@]+$/, { message: 'WEB_DEMO_ADDRESS must be an IM address' })
   WEB_DEMO_ADDRESS = 'support@parley.example.test';
+
+  /**
+   * Pre-chat forms per entry point: `address=field,field;address=field` with fields `name` and `email`, a `!`
+   * after a field making it required (`support@acme.example=name!,email`). No form when an address is absent.
+   */
+  @IsOptional()
+  @Matches(/^[^\s@=;]+@[^\s@=;]+=(name|email)!?(,(name|email)!?)*(;[^\s@=;]+@[^\s@=;]+=(name|email)!?(,(name|email)!?)*)*$/, { message: 'WEB_PRE_CHAT_FORMS must look like support@acme.example=name!,email' })
+  WEB_PRE_CHAT_FORMS?: string = undefined;
+}
+
+export interface PreChatForm {
+  fields: { name: 'name' | 'email'; required: boolean }[];
+}
+
+export function preChatForms(setting: string | undefined): Map<string, PreChatForm> {
+  const forms = new Map<string, PreChatForm>();
+  for (const part of (setting ?? '').split(';').filter(Boolean)) {
+    const [address, list] = part.split('=');
+    forms.set(address!, { fields: list!.split(',').map((f) => ({ name: f.replace('!', '') as 'name' | 'email', required: f.endsWith('!') })) });
+  }
+  return forms;
 }

@@ -8,6 +8,10 @@ import { PagesController } from './pages.controller.js';
 import { SocketHub } from './socket-hub.service.js';
 import { TokenSigner } from './tokens.js';
 import { WebApiController } from './web-api.controller.js';
+import { DashboardService } from './dashboard.service.js';
+import { DeskApiController } from './desk-api.controller.js';
+import { LiveEvents } from './live-events.service.js';
+import { SupervisorApiController } from './supervisor-api.controller.js';
 import { WebUsers } from './web-users.js';
 
 @Module({})
@@ -19,12 +23,14 @@ export const gatewayWebService: ServiceDefinition<GatewayWebConfig> = {
   module: (config) => ({
     module: GatewayWebModule,
     imports: [ParleyPlatformModule.forService('gateway-web', config)],
-    controllers: [WebApiController, PagesController],
+    controllers: [WebApiController, DeskApiController, SupervisorApiController, PagesController],
     providers: [
       { provide: TokenSigner, useValue: new TokenSigner(config.WEB_JWT_SECRET) },
       { provide: WebUsers, useValue: WebUsers.load(config.WEB_USERS_FILE) },
       { provide: APP_FILTER, useClass: HttpErrorsFilter },
       DeliveryFeed,
+      LiveEvents,
+      DashboardService,
       SocketHub,
     ],
   }),

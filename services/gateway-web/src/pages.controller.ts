@@ -55,7 +55,7 @@ export class PagesController {
   }
 
   @Get('supervisor')
-  @Header('Content-Security-Policy', "default-src 'self'; connect-src 'self'; style-src 'self' 'unsafe-inline'")
+  @Header('Content-Security-Policy', "default-src 'self'; connect-src 'self' ws: wss:; style-src 'self' 'unsafe-inline'")
   supervisor(@Res() res: Res) {
     this.file('supervisor.html', res);
   }

@@ -5,7 +5,9 @@ import { SUBJECTS, agentDeliverSubject, imDeliverSubject } from '@parley/contrac
 import { NATS_CONNECTION, natsRequest } from '@parley/service-kit';
 import type { IncomingMessage, Server } from 'node:http';
 import { WebSocket, WebSocketServer } from 'ws';
+import { DashboardService } from './dashboard.service.js';
 import { DeliveryFeed, type Sequenced, WEB_CHANNEL } from './delivery-feed.service.js';
+import { type LiveChange, LiveEvents } from './live-events.service.js';
 import { type TokenClaims, TokenSigner } from './tokens.js';
 
 export const TYPING_SUBJECT = 'parley.v1.typing';
@@ -28,15 +30,70 @@ export class SocketHub implements OnApplicationBootstrap, BeforeApplicationShutd
   private readonly wss = new WebSocketServer({ noServer: true });
   private readonly agentSockets = new Map<string, Set<WebSocket>>();
   private readonly customerSockets = new Map<string, Set<WebSocket>>();
+  private readonly supervisorSockets = new Set<WebSocket>();
+  private readonly offlineTimers = new Map<string, NodeJS.Timeout>();
   private heartbeat?: NodeJS.Timeout;
   private typing?: Subscription;
+  private unlistenLive?: () => void;
+  private dashboardTimer?: NodeJS.Timeout;
+  private dashboardTick?: NodeJS.Timeout;
 
   constructor(
     private readonly adapter: HttpAdapterHost,
     private readonly feed: DeliveryFeed,
     private readonly tokens: TokenSigner,
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
+    private readonly live: LiveEvents,
+    private readonly dashboard: DashboardService,
   ) {}
+
+  /** A desk closed for good (no socket back within the grace) ends the agent's availability at once. */
+  static readonly DESK_GONE_GRACE_MS = 4000;
+
+  private sendTo(sockets: Iterable<WebSocket> | undefined, message: unknown): void {
+    const text = JSON.stringify(message);
+    for (const ws of sockets ?? []) if (ws.readyState === WebSocket.OPEN) ws.send(text);
+  }
+
+  private customerSocketsOf(sessionId: string): WebSocket[] {
+    return [...this.customerSockets.values()].flatMap((set) => [...set]).filter((ws) => (ws as WebSocket & { parleySession?: string }).parleySession === sessionId);
+  }
+
+  /** Events pushed to the pages they concern, as they happen: desks refetch a conversation, the dashboard its figures. */
+  private onChange(change: LiveChange): void {
+    if (this.supervisorSockets.size) this.scheduleDashboard();
+    if (change.aggregate === 'agent') {
+      this.sendTo(this.agentSockets.get(change.id), { type: 'agent-changed', event: change.type });
+      return;
+    }
+    const s = change.session;
+    if (change.aggregate !== 'session' || !s) return;
+    const agents = new Set([...s.agents, ...(s.offer ? [s.offer.agentId] : [])]);
+    for (const agentId of agents) this.sendTo(this.agentSockets.get(agentId), { type: 'conversation-changed', sessionId: s.sessionId, event: change.type });
+    this.sendTo(this.supervisorSockets, { type: 'conversation-changed', sessionId: s.sessionId, event: change.type });
+    const customers = this.customerSocketsOf(s.sessionId);
+    if (!customers.length) return;
+    const last = s.items.at(-1);
+    if (change.type === 'SessionAssigned' || change.type === 'SessionTakenOver') this.sendTo(customers, { type: 'joined', sessionId: s.sessionId, id: last?.id, agentName: last?.name ?? 'An agent', takeover: change.type === 'SessionTakenOver' });
+    if (change.type === 'SupervisorMessageSent' && last) this.sendTo(customers, { type: 'message', sessionId: s.sessionId, id: last.id, name: last.name, body: last.body, at: last.at });
+  }
+
+  private scheduleDashboard(): void {
+    if (this.dashboardTimer) return;
+    this.dashboardTimer = setTimeout(() => {
+      this.dashboardTimer = undefined;
+      void this.pushDashboard();
+    }, 250);
+  }
+
+  private async pushDashboard(): Promise<void> {
+    if (!this.supervisorSockets.size) return;
+    try {
+      this.sendTo(this.supervisorSockets, { type: 'dashboard', ...(await this.dashboard.overview()) });
+    } catch (err) {
+      this.logger.warn({ msg: 'dashboard push failed', err: String(err) });
+    }
+  }
 
   onApplicationBootstrap(): void {
     const server = this.adapter.httpAdapter.getHttpServer() as Server;
@@ -45,13 +102,16 @@ export class SocketHub implements OnApplicationBootstrap, BeforeApplicationShutd
       if (url.pathname !== '/ws') return socket.destroy();
       let claims: TokenClaims;
       try {
-        claims = this.tokens.verify(url.searchParams.get('token') ?? undefined, ['customer', 'agent']);
+        claims = this.tokens.verify(url.searchParams.get('token') ?? undefined, ['customer', 'agent', 'supervisor']);
       } catch {
         socket.write('HTTP/1.1 401 Unauthorized\r\n\r\n');
         return socket.destroy();
       }
       this.wss.handleUpgrade(req, socket, head, (ws) => void this.attach(ws, claims, url, req));
     });
+    this.unlistenLive = this.live.listen((change) => this.onChange(change));
+    // Times in state, waits and the reporting figures move without events: a slow tick keeps them current.
+    this.dashboardTick = setInterval(() => void this.pushDashboard(), 5000);
     this.heartbeat = setInterval(() => {
       for (const agentId of this.agentSockets.keys()) natsRequest(this.nc, SUBJECTS.agentHeartbeat, { agentId }).catch(() => undefined);
     }, 15_000);
@@ -70,6 +130,12 @@ export class SocketHub implements OnApplicationBootstrap, BeforeApplicationShutd
   }
 
   private async attach(ws: WebSocket, claims: TokenClaims, url: URL, _req: IncomingMessage): Promise<void> {
+    if (claims.role === 'supervisor') {
+      this.supervisorSockets.add(ws);
+      ws.on('close', () => this.supervisorSockets.delete(ws));
+      await this.pushDashboard();
+      return;
+    }
     const since = url.searchParams.get('since');
     const afterSeq = since && /^\d+$/.test(since) ? Number(since) : undefined;
     const isAgent = claims.role === 'agent';
@@ -88,10 +154,17 @@ export class SocketHub implements OnApplicationBootstrap, BeforeApplicationShutd
     };
     const unlisten = this.feed.listen(key, (item) => (replaying ? held.push(item) : send(item)));
     (registry.get(owner) ?? registry.set(owner, new Set()).get(owner)!).add(ws);
+    if (isAgent) {
+      clearTimeout(this.offlineTimers.get(owner));
+      this.offlineTimers.delete(owner);
+    }
     ws.on('close', () => {
       unlisten();
       registry.get(owner)?.delete(ws);
-      if (registry.get(owner)?.size === 0) registry.delete(owner);
+      if (registry.get(owner)?.size === 0) {
+        registry.delete(owner);
+        if (isAgent) this.deskGone(owner);
+      }
     });
     ws.on('message', (raw) => {
       try {
@@ -116,11 +189,41 @@ export class SocketHub implements OnApplicationBootstrap, BeforeApplicationShutd
       for (const item of held) send(item);
       held.length = 0;
       if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'ready', seq: lastSent }));
+      if (!isAgent && claims.sid) {
+        // Where the session stands now, so a page that was away still shows who joined it.
+        const s = this.live.sessions.get(claims.sid);
+        const joined = s ? [...s.items].reverse().find((i) => i.kind === 'system' && i.name && (i.body.endsWith('joined the chat') || i.body.endsWith('took over the conversation'))) : undefined;
+        if (s && ws.readyState === WebSocket.OPEN) {
+          ws.send(JSON.stringify({ type: 'session', sessionId: s.sessionId, status: s.status, agentName: joined?.name ?? null, joinedId: joined?.id ?? null, takeover: !!joined?.body.endsWith('took over the conversation'), supervisorMessages: s.items.filter((i) => i.kind === 'supervisor') }));
+        }
+      }
     }
+  }
+
+  /** The last desk of an agent closed: unless one comes back within the grace (a reload), the agent goes offline. */
+  private deskGone(agentId: string): void {
+    clearTimeout(this.offlineTimers.get(agentId));
+    this.offlineTimers.set(
+      agentId,
+      setTimeout(() => {
+        this.offlineTimers.delete(agentId);
+        if (this.agentSockets.has(agentId)) return;
+        const a = this.live.agents.get(agentId)?.state;
+        if (!a || a.status === 'unknown' || a.status === 'offline') return;
+        natsRequest(this.nc, SUBJECTS.agentState, { agentId, state: 'offline' }).then(
+          () => this.logger.log({ msg: 'desk closed: agent set offline', agentId }),
+          (err: unknown) => this.logger.warn({ msg: 'could not set a closed desk offline', agentId, err: String(err) }),
+        );
+      }, SocketHub.DESK_GONE_GRACE_MS),
+    );
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.heartbeat);
+    clearInterval(this.dashboardTick);
+    clearTimeout(this.dashboardTimer);
+    for (const t of this.offlineTimers.values()) clearTimeout(t);
+    this.unlistenLive?.();
     this.typing?.unsubscribe();
     for (const ws of this.wss.clients) ws.close(1001, 'server restarting');
   }

@@ -1,18 +1,29 @@
 import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { SUBJECTS, type SubscribeReply, agentLoginPayload } from '@parley/contracts';
-import { forbidden, invalidPayload } from '@parley/errors';
+import { conflict, forbidden, invalidPayload } from '@parley/errors';
 import { NATS_CONNECTION, SERVICE_CONFIG, natsRequest, validatePayload } from '@parley/service-kit';
-import { IsIn, IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
 import { randomBytes } from 'node:crypto';
 import { WEB_CHANNEL } from './delivery-feed.service.js';
-import type { GatewayWebConfig } from './gateway-web.config.js';
+import { type GatewayWebConfig, type PreChatForm, preChatForms } from './gateway-web.config.js';
+import { LiveEvents } from './live-events.service.js';
 import { type Role, TokenSigner } from './tokens.js';
 import { WebUsers } from './web-users.js';
 
 class StartChat {
   @Matches(/^[^\s@]{1,256}@[^\s@]{1,256}$/, { message: 'address must be an IM address' }) address!: string;
   @IsOptional() @IsString() @MaxLength(35) locale?: string;
+  /** The browser's own lasting random ID: earlier sessions of the same visitor are found by it. */
+  @IsOptional() @Matches(/^[A-Za-z0-9_-]{8,64}$/, { message: 'visitorId must be 8-64 letters, digits, "-" or "_"' }) visitorId?: string;
+  /** The pre-chat form, when the entry point has one. */
+  @IsOptional() @IsString() @MinLength(1) @MaxLength(100) name?: string;
+  @IsOptional() @Matches(/^[^\s@]{1,64}@[^\s@]{1,190}\.[^\s@]{2,}$/, { message: 'email must be an e-mail address' }) email?: string;
+}
+class Rate {
+  @IsString() @MinLength(1) @MaxLength(128) ratingId!: string;
+  @IsInt() @Min(1) @Max(5) score!: number;
+  @IsOptional() @IsString() @MaxLength(2_000) comment?: string;
 }
 class Say {
   @IsString() @MinLength(1) @MaxLength(128) messageId!: string;
@@ -47,7 +58,12 @@ export class WebApiController {
     @Inject(SERVICE_CONFIG) private readonly config: GatewayWebConfig,
     private readonly tokens: TokenSigner,
     private readonly users: WebUsers,
-  ) {}
+    private readonly live: LiveEvents,
+  ) {
+    this.forms = preChatForms(config.WEB_PRE_CHAT_FORMS);
+  }
+
+  private readonly forms: Map<string, PreChatForm>;
 
   private checkOrigin(origin: string | undefined, host: string | undefined): void {
     if (!origin || origin === `http://${host}` || origin === `https://${host}`) return;
@@ -65,7 +81,7 @@ export class WebApiController {
     if (!address || !/^[^\s@]+@[^\s@]+$/.test(address)) throw invalidPayload('invalid fields: address', { fields: { address: ['address must be an IM address'] } });
     const lookup = await natsRequest<{ registered: boolean; open: boolean; opensAt?: string | null; leaveMessage?: boolean; closedMessage?: Record<string, string>; queueId?: string }>(this.nc, SUBJECTS.registrationLookup, { address });
     const status = !lookup.registered ? 'unavailable' : lookup.open ? 'open' : lookup.leaveMessage ? 'closed-leave-message' : 'closed';
-    return { status, opensAt: lookup.opensAt ?? null, message: lookup.closedMessage?.en ?? null };
+    return { status, opensAt: lookup.opensAt ?? null, message: lookup.closedMessage?.en ?? null, preChat: this.forms.get(address) ?? null };
   }
 
   @Post('widget/sessions')
@@ -73,6 +89,10 @@ export class WebApiController {
   async startChat(@Body() body: unknown, @Headers('origin') origin?: string, @Headers('host') host?: string, @Headers('user-agent') userAgent?: string) {
     this.checkOrigin(origin, host);
     const req = await validatePayload(StartChat, body);
+    const form = this.forms.get(req.address);
+    const missing = (form?.fields ?? []).filter((f) => f.required && !req[f.name]).map((f) => f.name);
+    if (missing.length) throw invalidPayload(`invalid fields: ${missing.join(', ')}`, { fields: Object.fromEntries(missing.map((f) => [f, [`${f} is required`]])) });
+    const customerId = req.email ? `email:${req.email.toLowerCase()}` : req.visitorId ? `web:${req.visitorId}` : undefined;
     // The visitor's own address on the web channel: random, and known only to their browser through the token.
     const customer = `v-${randomBytes(10).toString('hex')}@${this.config.WEB_VISITOR_DOMAIN}`;
     const browser = /(Firefox|Edg|Chrome|Safari)\/([\d.]+)/.exec(userAgent ?? '');
@@ -82,8 +102,10 @@ export class WebApiController {
       to: req.address,
       client: { name: browser ? `Parley web widget (${browser[1]})` : 'Parley web widget', version: browser?.[2]?.slice(0, 20) ?? '1', capabilities: ['text', 'typing'] },
       ...(req.locale ? { locale: req.locale } : {}),
+      ...(customerId ? { customerId } : {}),
     });
     if (reply.status !== 'available') return { status: 'unavailable', reason: reply.reason, message: reply.message ?? null };
+    if (reply.sessionId && (req.name || req.email)) await this.live.remember(reply.sessionId, { ...(req.name ? { name: req.name } : {}), ...(req.email ? { email: req.email } : {}) });
     const token = this.tokens.sign({ role: 'customer', sub: customer, sid: reply.sessionId, sa: reply.sessionAddress }, CUSTOMER_TOKEN_SECONDS);
     return { status: 'available', sessionId: reply.sessionId, token, message: reply.message ?? null, opensAt: reply.opensAt ?? null };
   }
@@ -94,6 +116,15 @@ export class WebApiController {
     const c = this.claims(auth, ['customer']);
     const req = await validatePayload(Say, body);
     return natsRequest(this.nc, SUBJECTS.imMessage, { messageId: req.messageId, channel: WEB_CHANNEL, from: c.sub, to: c.sa, body: req.body });
+  }
+
+  /** The customer rates the conversation (1-5 and a comment): a SessionRated event on the session's stream. */
+  @Post('widget/rating')
+  @HttpCode(200)
+  async rate(@Body() body: unknown, @Headers('authorization') auth?: string) {
+    const c = this.claims(auth, ['customer']);
+    const req = await validatePayload(Rate, body);
+    return natsRequest(this.nc, SUBJECTS.sessionRate, { channel: WEB_CHANNEL, from: c.sub, to: c.sa, ratingId: req.ratingId, score: req.score, ...(req.comment ? { comment: req.comment } : {}) });
   }
 
   @Post('widget/leave')
@@ -138,6 +169,8 @@ export class WebApiController {
   async agentSays(@Param('sessionId') sessionId: string, @Body() body: unknown, @Headers('authorization') auth?: string) {
     const c = this.claims(auth, ['agent']);
     const req = await validatePayload(Say, body);
+    const taken = this.live.sessions.get(sessionId)?.takenOverBy;
+    if (taken) throw conflict(`${taken.displayName} took this conversation over`, { takenOverBy: taken.supervisor });
     return natsRequest(this.nc, SUBJECTS.agentMessage, { agentId: c.agentId, sessionId, messageId: req.messageId, body: req.body });
   }
 

@@ -21,6 +21,10 @@ export class WebUser {
   @Matches(/^scrypt\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/, { message: 'passwordHash must be scrypt$salt$hash (node scripts/hash-password.mjs)' }) passwordHash!: string;
   @IsIn(['agent', 'supervisor']) role!: 'agent' | 'supervisor';
   @IsOptional() @ValidateNested() @Type(() => WebAgentProfile) agent?: WebAgentProfile;
+  /** Supervisors' extra rights on live conversations: `whisper` to the agent, `take-over` from the agent. */
+  @IsOptional() @IsArray() @IsIn(['whisper', 'take-over'], { each: true }) permissions?: ('whisper' | 'take-over')[];
+  /** The name shown to customers when a supervisor takes a conversation over (the user name when absent). */
+  @IsOptional() @IsString() @MinLength(1) displayName?: string;
 }
 
 export class WebUsersFile {
@@ -41,6 +45,15 @@ export class WebUsers {
 
   static load(file: string | undefined): WebUsers {
     return new WebUsers(file ? loadValidatedFile(file, WebUsersFile, (f) => f.users.flatMap((u, i) => (u.role === 'agent' && !u.agent ? [{ path: ['users', i, 'agent'], message: 'an agent needs an agent profile' }] : []))).users : []);
+  }
+
+  get(username: string): WebUser | undefined {
+    return this.byName.get(username);
+  }
+
+  /** Every agent with a desk login: the transfer picker names colleagues by their display names. */
+  agents(): WebAgentProfile[] {
+    return [...this.byName.values()].flatMap((u) => (u.agent ? [u.agent] : []));
   }
 
   profileOf(username: string): WebAgentProfile | undefined {

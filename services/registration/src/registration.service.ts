@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ParleyPlatformModule, type ServiceDefinition, centerSettingsProvider } from '@parley/service-kit';
 import { AgentsHandler } from './agents.handler.js';
+import { CannedResponsesHandler } from './canned-responses.handler.js';
 import { EntryPointsHandler } from './entry-points.handler.js';
 import { LeaseSweeper } from './lease-sweeper.service.js';
 import { RegistrationConfig } from './registration.config.js';
@@ -15,6 +16,6 @@ export const registrationService: ServiceDefinition<RegistrationConfig> = {
   module: (config) => ({
     module: RegistrationModule,
     imports: [ParleyPlatformModule.forService('registration', config)],
-    providers: [centerSettingsProvider(config.PARLEY_CENTER_FILE), RegistryService, EntryPointsHandler, AgentsHandler, LeaseSweeper],
+    providers: [centerSettingsProvider(config.PARLEY_CENTER_FILE), RegistryService, EntryPointsHandler, AgentsHandler, LeaseSweeper, CannedResponsesHandler],
   }),
 };

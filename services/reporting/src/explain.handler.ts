@@ -67,6 +67,16 @@ function summarize(e: SessionEvent): string {
       return `silent since ${e.data.idleSince}: ${e.data.recipient} asked, ends at ${e.data.endsAt}`;
     case 'SessionEnded':
       return `ended by ${e.data.endedBy}${e.data.abandoned ? ' (abandoned)' : ''}${e.data.disposition ? `, disposition ${e.data.disposition}` : ''}`;
+    case 'SessionRated':
+      return `rated ${e.data.score} of 5 by the customer`;
+    case 'SessionNoteAdded':
+      return `internal note by ${e.data.agentId}`;
+    case 'SupervisorWhispered':
+      return `${e.data.supervisor} whispered to ${e.data.agentId}`;
+    case 'SessionTakenOver':
+      return `taken over by ${e.data.supervisor} from ${e.data.fromAgentId}`;
+    case 'SupervisorMessageSent':
+      return `${e.data.supervisor} wrote`;
     default: {
       const never: never = e;
       return String((never as { type: string }).type);
