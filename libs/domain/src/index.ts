@@ -6,3 +6,4 @@ export * from './routing-policy.js';
 export * from './localized-text.js';
 export * from './business-hours.js';
 export * from './intake-flow.js';
+export * from './wait-estimate.js';
