@@ -4,6 +4,9 @@
  * customers ahead who give up. Pure: everything comes in as input.
  */
 
+import { agentLoadAt } from './agent.decider.js';
+import { type ContactCenterView, servesQueue } from './contact-center.view.js';
+
 /** One agent serving the queue now (logged in and available; away agents drain nothing). */
 export interface ServingAgent {
   capacity: number;
@@ -126,4 +129,19 @@ export function describeWaitRange(estimate: WaitEstimate): string {
   const a = Math.max(0, Math.floor(lo / 60));
   const b = Math.max(a + 1, Math.ceil(hi / 60));
   return a === 0 ? `up to ${b} minutes` : `about ${a}–${b} minutes`;
+}
+
+/**
+ * The agents draining a queue now, read from the contact-center view (the router's and reporting's projection):
+ * logged in and available, serving the queue; with their load and any wrap-up still to run.
+ */
+export function servingAgentsOf(view: ContactCenterView, queueId: string, now: string): ServingAgent[] {
+  const nowMs = Date.parse(now);
+  const out: ServingAgent[] = [];
+  for (const agent of Object.values(view.agents)) {
+    if (agent.status !== 'available' || !servesQueue(agent, queueId)) continue;
+    const wrapUpUntil = agent.wrapUpUntil ? Date.parse(agent.wrapUpUntil) : 0;
+    out.push({ capacity: agent.profile.capacity, busy: agentLoadAt(agent, nowMs), wrapUpRemainingSeconds: Math.max(0, (wrapUpUntil - nowMs) / 1000) });
+  }
+  return out;
 }

@@ -1,0 +1,38 @@
+/** A stored event as analytics reads it: the contract's wire shape plus its position and aggregate. */
+export interface AnalyticsEvent {
+  position: number;
+  aggregate: string;
+  aggregateId: string;
+  id: string;
+  type: string;
+  schemaVersion: number;
+  data: unknown;
+  metadata: { at: string; actor?: string; correlationId?: string; causationId?: string };
+}
+
+/** The aggregate of a subject `parley.v1.evt.<aggregate>.<id>` (null for any other subject). */
+export function aggregateOfSubject(subject: string): string | null {
+  const parts = subject.split('.');
+  return parts.length >= 5 && parts[0] === 'parley' && parts[1] === 'v1' && parts[2] === 'evt' ? parts[3]! : null;
+}
+
+/** Decodes one message of `PARLEY_EVENTS` (payload JSON, subject, stream sequence). */
+export function decodeEvent(subject: string, position: number, payload: string): AnalyticsEvent {
+  const wire = JSON.parse(payload) as Omit<AnalyticsEvent, 'position' | 'aggregate'>;
+  return {
+    position,
+    aggregate: aggregateOfSubject(subject) ?? 'unknown',
+    aggregateId: wire.aggregateId,
+    id: wire.id,
+    type: wire.type,
+    schemaVersion: wire.schemaVersion,
+    data: wire.data,
+    metadata: wire.metadata,
+  };
+}
+
+/** The instant an event happened: its own `at` when it has one, else the decision's instant from the metadata. */
+export function eventInstant(e: AnalyticsEvent): string {
+  const at = (e.data as { at?: unknown } | null)?.at;
+  return typeof at === 'string' ? at : e.metadata.at;
+}
