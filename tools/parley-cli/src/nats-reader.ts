@@ -1,0 +1,103 @@
+import { readFileSync } from 'node:fs';
+import { DeliverPolicy, JetStreamApiError, type JsMsg, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { type Authenticator, type NatsConnection, connect, credsAuthenticator, tokenAuthenticator, usernamePasswordAuthenticator } from '@nats-io/transport-node';
+import { CliError } from './cli-errors.js';
+
+export interface ConnectionOptions {
+  natsUrl?: string;
+  creds?: string;
+}
+
+/** Connects with the analyst's (read-only) credentials: a creds file, a user and password, or a token. */
+export async function connectNats(o: ConnectionOptions): Promise<NatsConnection> {
+  const servers = o.natsUrl ?? process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+  const creds = o.creds ?? process.env.NATS_CREDS;
+  let authenticator: Authenticator | undefined;
+  if (creds) {
+    let text: Uint8Array;
+    try {
+      text = readFileSync(creds);
+    } catch (err) {
+      throw new CliError(`cannot read the credentials file ${creds}: ${(err as Error).message}`);
+    }
+    authenticator = credsAuthenticator(text);
+  } else if (process.env.NATS_USER) authenticator = usernamePasswordAuthenticator(process.env.NATS_USER, process.env.NATS_PASSWORD ?? '');
+  else if (process.env.NATS_TOKEN) authenticator = tokenAuthenticator(process.env.NATS_TOKEN);
+  try {
+    return await connect({ servers, name: 'parley-cli', maxReconnectAttempts: 10, ...(authenticator ? { authenticator } : {}) });
+  } catch (err) {
+    throw new CliError(`cannot connect to NATS at ${servers}: ${(err as Error).message}`);
+  }
+}
+
+export interface StreamReadOptions {
+  stream: string;
+  filterSubject: string;
+  fromSeq?: number | null;
+  sinceMs?: number | null;
+  /** Stop once the stream's own timestamps pass this instant (the events' instants are filtered exactly later). */
+  stopAfterMs?: number | null;
+  /** Keep tailing new messages instead of ending at the stream's end as it was at the start. */
+  follow?: boolean;
+  /** Called with the number of messages expected (null when following). */
+  onTotal?: (total: number | null) => void;
+  signal?: AbortSignal;
+}
+
+export interface RawMessage {
+  subject: string;
+  seq: number;
+  timestampMs: number;
+  data: Uint8Array;
+}
+
+/**
+ * Reads a stream through an ordered consumer (client-side, no durable state on the server, no acks: nothing the
+ * tool does changes Parley). Ends at the stream's last message as it was when the read began, unless following.
+ */
+export async function* readStream(nc: NatsConnection, o: StreamReadOptions): AsyncGenerator<RawMessage> {
+  const jsm = await jetstreamManager(nc);
+  let lastSeq: number;
+  let firstSeq: number;
+  try {
+    const info = await jsm.streams.info(o.stream);
+    lastSeq = info.state.last_seq;
+    firstSeq = info.state.first_seq;
+  } catch (err) {
+    if (err instanceof JetStreamApiError && err.status === 404) throw new CliError(`stream ${o.stream} not found on this NATS server (is this Parley's NATS? check NATS_URL / --nats-url and --stream)`);
+    throw new CliError(`cannot read stream ${o.stream}: ${(err as Error).message}`);
+  }
+  const from = Math.max(o.fromSeq ?? 1, firstSeq);
+  if (!o.follow && (lastSeq === 0 || from > lastSeq)) {
+    o.onTotal?.(0);
+    return;
+  }
+  const js = jetstream(nc);
+  const start =
+    o.fromSeq != null && o.fromSeq > 1
+      ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: o.fromSeq }
+      : o.sinceMs != null
+        ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(o.sinceMs).toISOString() }
+        : { deliver_policy: DeliverPolicy.All };
+  const consumer = await js.consumers.get(o.stream, { filter_subjects: o.filterSubject, ...start });
+  const messages = await consumer.consume({ max_messages: 4_096 });
+  const abort = () => messages.stop();
+  o.signal?.addEventListener('abort', abort);
+  try {
+    if (!o.follow) {
+      const info = await consumer.info();
+      const pending = info.num_pending + info.delivered.consumer_seq;
+      o.onTotal?.(Math.min(pending, lastSeq - from + 1));
+      if (pending === 0) return;
+    } else o.onTotal?.(null);
+    for await (const m of messages as AsyncIterable<JsMsg>) {
+      const timestampMs = Math.floor(Number(m.info.timestampNanos) / 1e6);
+      if (o.stopAfterMs != null && timestampMs > o.stopAfterMs) break;
+      yield { subject: m.subject, seq: m.seq, timestampMs, data: m.data };
+      if (!o.follow && (m.seq >= lastSeq || m.info.pending === 0)) break;
+    }
+  } finally {
+    o.signal?.removeEventListener('abort', abort);
+    messages.stop();
+  }
+}
