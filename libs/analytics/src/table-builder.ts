@@ -153,7 +153,7 @@ export class TableBuilder {
           session_id: id,
           author: e.type === 'CustomerMessageReceived' ? 'customer' : 'agent',
           agent_id: d.agentId ?? null,
-          at: d.at ?? at,
+          sent_at: d.at ?? at,
           length: typeof d.body === 'string' ? [...d.body].length : 0,
           body: this.options.includeBodies ? (d.body ?? null) : null,
         });

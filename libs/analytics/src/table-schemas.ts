@@ -75,7 +75,7 @@ export const SCHEMAS: Record<TableName, TableSchema> = {
       ['session_id', 'VARCHAR'],
       ['author', 'VARCHAR'],
       ['agent_id', 'VARCHAR'],
-      ['at', 'TIMESTAMPTZ'],
+      ['sent_at', 'TIMESTAMPTZ'],
       ['length', 'INTEGER'],
       ['body', 'VARCHAR'],
     ],

@@ -69,7 +69,7 @@ export async function exportCommand(argv: string[]): Promise<number> {
       {
         sessions: w('sessions') && ((r) => inRange(r.opened_at, sinceMs, untilMs) && w('sessions')!.write(r)),
         offers: w('offers') && ((r) => inRange(r.offered_at, sinceMs, untilMs) && w('offers')!.write(r)),
-        messages: w('messages') && ((r) => inRange(r.at, sinceMs, untilMs) && w('messages')!.write(r)),
+        messages: w('messages') && ((r) => inRange(r.sent_at, sinceMs, untilMs) && w('messages')!.write(r)),
         agentStates: w('agent_states') && ((r) => inRange(r.started_at, sinceMs, untilMs) && w('agent_states')!.write(r)),
       },
       { includeBodies: !!f['include-bodies'] },
