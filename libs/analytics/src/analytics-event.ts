@@ -11,9 +11,11 @@ export interface AnalyticsEvent {
 }
 
 /** The aggregate of a subject `parley.v1.evt.<aggregate>.<id>` (null for any other subject). */
+const PREFIX = 'parley.v1.evt.';
 export function aggregateOfSubject(subject: string): string | null {
-  const parts = subject.split('.');
-  return parts.length >= 5 && parts[0] === 'parley' && parts[1] === 'v1' && parts[2] === 'evt' ? parts[3]! : null;
+  if (!subject.startsWith(PREFIX)) return null;
+  const end = subject.indexOf('.', PREFIX.length);
+  return end < 0 ? null : subject.slice(PREFIX.length, end);
 }
 
 /** Decodes one message of `PARLEY_EVENTS` (payload JSON, subject, stream sequence). */

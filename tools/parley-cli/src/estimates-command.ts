@@ -43,8 +43,8 @@ export async function estimatesCommand(argv: string[]): Promise<number> {
   const rows: Row[] = [];
   try {
     const builder = new TableBuilder({});
-    for await (const e of readEvents(nc, { stream: f.stream ?? 'PARLEY_EVENTS', quiet: !!f.quiet })) builder.apply(e);
-    for await (const r of readWaitEstimates(nc, builder.outcomes, { sinceMs, untilMs, quiet: !!f.quiet, stream: f['deliveries-stream'] })) rows.push(r);
+    await readEvents(nc, { stream: f.stream ?? 'PARLEY_EVENTS', quiet: !!f.quiet }, (e) => builder.apply(e));
+    await readWaitEstimates(nc, builder.outcomes, { sinceMs, untilMs, quiet: !!f.quiet, stream: f['deliveries-stream'] }, (r) => rows.push(r));
   } finally {
     await nc.close().catch(() => undefined);
   }

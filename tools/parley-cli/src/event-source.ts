@@ -4,8 +4,8 @@ import { DELIVERY_STREAM } from '@parley/contracts';
 import { ProgressReporter } from './progress-reporter.js';
 import { readStream } from './nats-reader.js';
 
-export const EVENT_FILTER = 'parley.v1.evt.>';
-const CUSTOMER_DELIVERIES = 'parley.v1.im.deliver.>';
+export const EVENT_PREFIX = 'parley.v1.evt.';
+const CUSTOMER_DELIVERIES = 'parley.v1.im.deliver.';
 
 export interface EventReadOptions {
   stream: string;
@@ -20,24 +20,24 @@ export interface EventReadOptions {
 /** Slack between an event's own instant and the moment JetStream stored it. */
 const STORE_SLACK_MS = 60_000;
 
-/** The stored events in order, decoded, with progress on stderr. */
-export async function* readEvents(nc: NatsConnection, o: EventReadOptions): AsyncGenerator<AnalyticsEvent> {
+/** The stored events in order, decoded, each handed to `onEvent`, with progress on stderr. */
+export async function readEvents(nc: NatsConnection, o: EventReadOptions, onEvent: (e: AnalyticsEvent) => void): Promise<void> {
   const progress = new ProgressReporter('events', null, o.quiet);
   const decoder = new TextDecoder();
   try {
-    for await (const m of readStream(nc, {
+    await readStream(nc, {
       stream: o.stream,
-      filterSubject: EVENT_FILTER,
+      subjectPrefix: EVENT_PREFIX,
       fromSeq: o.fromSeq,
       sinceMs: o.sinceMs != null && o.fromSeq == null ? o.sinceMs - STORE_SLACK_MS : null,
       stopAfterMs: o.untilMs != null && !o.follow ? o.untilMs + STORE_SLACK_MS : null,
       follow: o.follow,
       onTotal: (t) => progress.setTotal(t),
       signal: o.signal,
-    })) {
+    }, (subject, seq, _t, data) => {
       progress.tick();
-      yield decodeEvent(m.subject, m.seq, decoder.decode(m.data));
-    }
+      onEvent(decodeEvent(subject, seq, decoder.decode(data)));
+    });
   } finally {
     progress.done();
   }
@@ -54,36 +54,36 @@ interface StatusDelivery {
  * Every position and estimate told to a waiting customer: the `status` deliveries already stored on
  * PARLEY_DELIVERIES, joined with what happened to the session next.
  */
-export async function* readWaitEstimates(nc: NatsConnection, outcomes: ReadonlyMap<string, SessionOutcome>, o: { sinceMs?: number | null; untilMs?: number | null; quiet: boolean; stream?: string }): AsyncGenerator<Row> {
+export async function readWaitEstimates(nc: NatsConnection, outcomes: ReadonlyMap<string, SessionOutcome>, o: { sinceMs?: number | null; untilMs?: number | null; quiet: boolean; stream?: string }, onRow: (r: Row) => void): Promise<void> {
   const progress = new ProgressReporter('deliveries', null, o.quiet);
   const decoder = new TextDecoder();
   try {
-    for await (const m of readStream(nc, {
+    await readStream(nc, {
       stream: o.stream ?? DELIVERY_STREAM,
-      filterSubject: CUSTOMER_DELIVERIES,
+      subjectPrefix: CUSTOMER_DELIVERIES,
       sinceMs: o.sinceMs ?? null,
       stopAfterMs: o.untilMs ?? null,
       onTotal: (t) => progress.setTotal(t),
-    })) {
+    }, (_subject, _seq, timestampMs, data) => {
       progress.tick();
-      if (o.sinceMs != null && m.timestampMs < o.sinceMs) continue;
-      const d = JSON.parse(decoder.decode(m.data)) as StatusDelivery;
-      if (d.kind !== 'status' || !d.status) continue;
+      if (o.sinceMs != null && timestampMs < o.sinceMs) return;
+      const d = JSON.parse(decoder.decode(data)) as StatusDelivery;
+      if (d.kind !== 'status' || !d.status) return;
       const outcome = outcomes.get(d.sessionId);
-      const actual = outcome?.assignedAtMs != null ? Math.max(0, (outcome.assignedAtMs - m.timestampMs) / 1000) : null;
-      yield {
+      const actual = outcome?.assignedAtMs != null ? Math.max(0, (outcome.assignedAtMs - timestampMs) / 1000) : null;
+      onRow({
         delivery_id: d.deliveryId,
         session_id: d.sessionId,
         queue_id: outcome?.queueId ?? null,
-        told_at: new Date(m.timestampMs).toISOString(),
+        told_at: new Date(timestampMs).toISOString(),
         position: d.status.position,
         estimated_wait_seconds: d.status.estimatedWaitSeconds,
         low_seconds: d.status.lowSeconds ?? null,
         high_seconds: d.status.highSeconds ?? null,
         actual_wait_seconds: actual,
         outcome: outcome?.assignedAtMs != null ? 'answered' : outcome?.abandoned ? 'abandoned' : 'open',
-      };
-    }
+      });
+    });
   } finally {
     progress.done();
   }

@@ -65,13 +65,13 @@ export async function eventsCommand(argv: string[]): Promise<number> {
       if (pending.length > 0) write(pending.join(''));
       pending = [];
     };
-    for await (const e of readEvents(nc, { stream: f.stream ?? 'PARLEY_EVENTS', fromSeq, sinceMs, untilMs, follow: f.follow, quiet: !!f.quiet, signal: controller.signal })) {
+    await readEvents(nc, { stream: f.stream ?? 'PARLEY_EVENTS', fromSeq, sinceMs, untilMs, follow: f.follow, quiet: !!f.quiet, signal: controller.signal }, (e) => {
       for (const x of filter.accept(e)) {
         pending.push(`${JSON.stringify(x)}\n`);
         written++;
       }
       if (pending.length >= 512 || f.follow) flushStdout();
-    }
+    });
     flushStdout();
   } catch (err) {
     if (err instanceof Error && 'code' in err && (err as { code?: string }).code === 'ENOENT') throw new CliError(`cannot write ${f.out}: ${err.message}`);

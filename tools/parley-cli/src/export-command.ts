@@ -77,18 +77,21 @@ export async function exportCommand(argv: string[]): Promise<number> {
     let events = 0;
     let inWindow = 0;
     // From the start of the log: a session or an agent's interval in range may have begun before it.
-    for await (const e of readEvents(nc, { stream: f.stream ?? 'PARLEY_EVENTS', untilMs, quiet: !!f.quiet })) {
-      if (untilMs !== null && Date.parse(eventInstant(e)) >= untilMs) continue;
+    await readEvents(nc, { stream: f.stream ?? 'PARLEY_EVENTS', untilMs, quiet: !!f.quiet }, (e) => {
+      if (sinceMs !== null || untilMs !== null) {
+        const t = Date.parse(eventInstant(e));
+        if (untilMs !== null && t >= untilMs) return;
+        if (sinceMs === null || t >= sinceMs) inWindow++;
+      } else inWindow++;
       events++;
-      if (inRange(eventInstant(e), sinceMs, untilMs)) inWindow++;
       builder.apply(e);
-    }
+    });
     builder.finish(untilMs !== null ? new Date(Math.min(untilMs, now)).toISOString() : undefined);
     if (inWindow === 0) throw new CliError(events === 0 ? 'no events in the stream' : 'no events in the time range asked for');
     const estimates = w('wait_estimates');
     if (estimates) {
       try {
-        for await (const row of readWaitEstimates(nc, builder.outcomes, { sinceMs, untilMs, quiet: !!f.quiet, stream: f['deliveries-stream'] })) estimates.write(row);
+        await readWaitEstimates(nc, builder.outcomes, { sinceMs, untilMs, quiet: !!f.quiet, stream: f['deliveries-stream'] }, (row) => estimates.write(row));
       } catch (err) {
         if (!(err instanceof CliError && /not found/.test(err.message))) throw err;
         process.stderr.write(`warning: ${err.message}; wait_estimates is empty\n`);

@@ -54,7 +54,7 @@ export async function kpisCommand(argv: string[]): Promise<number> {
   const builder = new TableBuilder({ sessions: (r) => acc.addSession(r), agentStates: (r) => acc.addAgentState(r) });
   const nc = await connectNats({ natsUrl: f['nats-url'], creds: f.creds });
   try {
-    for await (const e of readEvents(nc, { stream: f.stream ?? 'PARLEY_EVENTS', untilMs, quiet: !!f.quiet })) builder.apply(e);
+    await readEvents(nc, { stream: f.stream ?? 'PARLEY_EVENTS', untilMs, quiet: !!f.quiet }, (e) => builder.apply(e));
   } finally {
     await nc.close().catch(() => undefined);
   }

@@ -45,6 +45,6 @@ export class ProgressReporter {
   done(): void {
     if (this.quiet) return;
     const now = Date.now();
-    if (this.printed || now - this.started > 200) process.stderr.write(`${this.label}: ${this.count.toLocaleString('en')} read in ${((now - this.started) / 1000).toFixed(1)} s (${Math.round(this.rate(now)).toLocaleString('en')}/s)\n`);
+    process.stderr.write(`${this.label}: ${this.count.toLocaleString('en')} read in ${((now - this.started) / 1000).toFixed(1)} s (${Math.round(this.rate(now)).toLocaleString('en')}/s)\n`);
   }
 }

@@ -89,7 +89,7 @@ export async function whatifCommand(argv: string[]): Promise<number> {
   const run = new RecordedRun();
   const nc = await connectNats({ natsUrl: f['nats-url'], creds: f.creds });
   try {
-    for await (const e of readEvents(nc, { stream: f.stream ?? 'PARLEY_EVENTS', untilMs, quiet: !!f.quiet })) run.apply(e);
+    await readEvents(nc, { stream: f.stream ?? 'PARLEY_EVENTS', untilMs, quiet: !!f.quiet }, (e) => run.apply(e));
   } finally {
     await nc.close().catch(() => undefined);
   }
