@@ -18,19 +18,12 @@ export function aggregateOfSubject(subject: string): string | null {
   return end < 0 ? null : subject.slice(PREFIX.length, end);
 }
 
-/** Decodes one message of `PARLEY_EVENTS` (payload JSON, subject, stream sequence). */
+/** Decodes one message of `PARLEY_EVENTS` (payload JSON, subject, stream sequence); the parsed object is reused. */
 export function decodeEvent(subject: string, position: number, payload: string): AnalyticsEvent {
-  const wire = JSON.parse(payload) as Omit<AnalyticsEvent, 'position' | 'aggregate'>;
-  return {
-    position,
-    aggregate: aggregateOfSubject(subject) ?? 'unknown',
-    aggregateId: wire.aggregateId,
-    id: wire.id,
-    type: wire.type,
-    schemaVersion: wire.schemaVersion,
-    data: wire.data,
-    metadata: wire.metadata,
-  };
+  const e = JSON.parse(payload) as AnalyticsEvent;
+  e.position = position;
+  e.aggregate = aggregateOfSubject(subject) ?? 'unknown';
+  return e;
 }
 
 /** The instant an event happened: its own `at` when it has one, else the decision's instant from the metadata. */

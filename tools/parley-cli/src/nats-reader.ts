@@ -90,14 +90,39 @@ export async function readStream(nc: NatsConnection, o: StreamReadOptions, onMes
       o.onTotal?.(o.sinceMs != null && o.fromSeq == null ? pending : lastSeq - from + 1);
       if (pending === 0) return;
     } else o.onTotal?.(null);
+    const place = { seq: 0, timestampMs: 0 };
     for await (const m of messages as AsyncIterable<JsMsg>) {
-      const timestampMs = Math.floor(Number(m.info.timestampNanos) / 1e6);
-      if (o.stopAfterMs != null && timestampMs > o.stopAfterMs) break;
-      if (m.subject.startsWith(o.subjectPrefix)) onMessage(m.subject, m.seq, timestampMs, m.data);
-      if (!o.follow && m.seq >= lastSeq) break;
+      if (!parseAckSubject((m as JsMsg & { reply?: string }).reply ?? '', place)) {
+        place.seq = m.seq;
+        place.timestampMs = Math.floor(Number(m.info.timestampNanos) / 1e6);
+      }
+      if (o.stopAfterMs != null && place.timestampMs > o.stopAfterMs) break;
+      if (m.subject.startsWith(o.subjectPrefix)) onMessage(m.subject, place.seq, place.timestampMs, m.data);
+      if (!o.follow && place.seq >= lastSeq) break;
     }
   } finally {
     o.signal?.removeEventListener('abort', abort);
     messages.stop();
   }
+}
+
+/**
+ * The stream sequence and timestamp from a JetStream ack subject, without splitting it into a dozen strings per
+ * message (the client's own parser does): `$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<dseq>.<ts>.<pending>`,
+ * or with `<domain>.<account>.` after ACK and `.<random>` at the end. False when the shape is not recognised.
+ */
+export function parseAckSubject(reply: string, out: { seq: number; timestampMs: number }): boolean {
+  const dots: number[] = [];
+  for (let i = reply.indexOf('.'); i >= 0; i = reply.indexOf('.', i + 1)) dots.push(i);
+  let sseqToken: number;
+  if (dots.length === 8) sseqToken = 5;
+  else if (dots.length === 11 || dots.length === 10) sseqToken = 7;
+  else return false;
+  const field = (token: number) => reply.slice(dots[token - 1]! + 1, token < dots.length ? dots[token]! : reply.length);
+  const seq = Number(field(sseqToken));
+  const ts = Number(field(sseqToken + 2));
+  if (!Number.isFinite(seq) || !Number.isFinite(ts)) return false;
+  out.seq = seq;
+  out.timestampMs = Math.floor(ts / 1e6);
+  return true;
 }

@@ -117,7 +117,7 @@ const sqlString = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
 export async function csvToParquet(schema: TableSchema, csvPath: string, parquetPath: string): Promise<void> {
   const { DuckDBInstance } = await import('@duckdb/node-api');
-  const db = await DuckDBInstance.create(':memory:', { memory_limit: '256MB', threads: '2', preserve_insertion_order: 'true' });
+  const db = await DuckDBInstance.create(':memory:', { memory_limit: '128MB', threads: '2', preserve_insertion_order: 'true' });
   const c = await db.connect();
   try {
     const columns = `{${schema.columns.map(([name, type]) => `${sqlString(name)}: ${sqlString(type)}`).join(', ')}}`;
