@@ -20,7 +20,7 @@ describe('simulate', () => {
         expect(new Set(sessions.map((s) => s.session_id)).size).toBe(arrivals.length);
         for (const s of sessions) expect(Number(!!s.assigned_at) + Number(s.abandoned)).toBeLessThanOrEqual(1);
       }),
-      { numRuns: 15 },
+      { numRuns: 8 },
     );
   });
 
@@ -66,7 +66,7 @@ describe('simulate', () => {
   });
 
   it('scores the honest estimator better than the old formula on a long-tailed day', () => {
-    const { arrivals, roster } = syntheticWorkload({ ...DEFAULT_WORKLOAD, hours: 3 });
+    const { arrivals, roster } = syntheticWorkload({ ...DEFAULT_WORKLOAD, hours: 2 });
     const honest = (c: EstimatorContext) =>
       estimateWait({ position: c.position, agents: servingAgentsOf(c.view, c.queueId, c.now), recentHandleSeconds: c.recentHandleSeconds, defaultHandleSeconds: 180, wrapUpSeconds: 20, recentAbandoned: c.recentAbandoned, recentAnswered: c.recentAnswered });
     const legacy = (c: EstimatorContext) => ({ seconds: estimateWaitSeconds(queueSnapshot(c.view, c.queueId, c.now), c.position, 180) });
