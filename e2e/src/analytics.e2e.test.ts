@@ -169,7 +169,10 @@ describe('parley against a recorded run', () => {
   });
 
   it('whatif: the unchanged roster reproduces ASA and abandonment; two more agents lower ASA', async () => {
-    const same = await parley(['whatif', '--json', '--quiet']);
+    // The stack runs without a contact-center file: the router's defaults, which this file states explicitly.
+    const center = join(dir, 'center.yaml');
+    writeFileSync(center, `queues:\n  - id: ${QA}\n    strategy: longest-idle\n    steps: [{afterSeconds: 0}]\n  - id: ${QB}\n    strategy: longest-idle\n`);
+    const same = await parley(['whatif', '--center', center, '--json', '--quiet']);
     expect(same.code).toBe(0);
     const c = JSON.parse(same.stdout) as { recorded: Record<string, number>[]; proposed: Record<string, number>[] };
     const pick = (rows: Record<string, number>[]) => rows.find((x) => (x.group as unknown as string) === QA)!;
@@ -179,7 +182,7 @@ describe('parley against a recorded run', () => {
     const person = (stored.find((e) => e.type === 'SessionAssigned' && e.aggregateId === run.c1.sessionId)!.data as { agentId: string }).agentId;
     const roster = join(dir, 'two-more.yaml');
     writeFileSync(roster, `add:\n  - agentId: extra-1\n    like: ${person}\n  - agentId: extra-2\n    like: ${person}\n`);
-    const more = await parley(['whatif', '--roster', roster, '--json', '--quiet']);
+    const more = await parley(['whatif', '--center', center, '--roster', roster, '--json', '--quiet']);
     expect(more.code).toBe(0);
     const m = JSON.parse(more.stdout) as { recorded: Record<string, number>[]; proposed: Record<string, number>[] };
     expect(pick(m.proposed).averageSpeedOfAnswerSeconds!).toBeLessThan(pick(m.recorded).averageSpeedOfAnswerSeconds!);

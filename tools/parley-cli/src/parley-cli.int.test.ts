@@ -125,6 +125,16 @@ describe('parley whatif', () => {
       expect(Math.abs(p.averageSpeedOfAnswerSeconds! - r.averageSpeedOfAnswerSeconds!)).toBeLessThanOrEqual(Math.max(2, 0.1 * r.averageSpeedOfAnswerSeconds!));
       expect(Math.abs(p.abandonRate! - r.abandonRate!)).toBeLessThanOrEqual(0.05);
     }
+    const center = join(dir, 'center.yaml');
+    writeFileSync(center, 'queues:\n  - id: billing\n    strategy: round-robin\n  - id: support\n    strategy: least-occupied\n    steps: [{afterSeconds: 0}, {afterSeconds: 120, overflowTo: [billing]}]\n');
+    const proposed = await parley(['whatif', '--center', center, '--quiet']);
+    expect(proposed.code).toBe(0);
+    expect(proposed.stdout).toMatch(/support\n\s+metric\s+recorded\s+what-if\n\s+offered\s+\d+\s+\d+/);
+    const broken = join(dir, 'broken.yaml');
+    writeFileSync(broken, 'queues:\n  - id: billing\n    strategy: fastest\n');
+    const bad = await parley(['whatif', '--center', broken, '--quiet']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/broken\.yaml:3:\d+: queues\[0\]\.strategy: strategy must be one of/);
     const roster = join(dir, 'roster.yaml');
     writeFileSync(roster, 'add:\n  - agentId: extra-1\n    like: billing-agent-1\n  - agentId: extra-2\n    like: billing-agent-1\n');
     const more = JSON.parse((await parley(['whatif', '--roster', roster, '--json', '--quiet'])).stdout) as { recorded: KpiRow[]; proposed: KpiRow[] };

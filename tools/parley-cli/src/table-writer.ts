@@ -117,13 +117,13 @@ const sqlString = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
 export async function csvToParquet(schema: TableSchema, csvPath: string, parquetPath: string): Promise<void> {
   const { DuckDBInstance } = await import('@duckdb/node-api');
-  const db = await DuckDBInstance.create(':memory:', { memory_limit: '128MB', threads: '2', preserve_insertion_order: 'true' });
+  const db = await DuckDBInstance.create(':memory:', { memory_limit: '128MB', threads: '1', preserve_insertion_order: 'true' });
   const c = await db.connect();
   try {
     const columns = `{${schema.columns.map(([name, type]) => `${sqlString(name)}: ${sqlString(type)}`).join(', ')}}`;
     await c.run(
       `COPY (SELECT * FROM read_csv(${sqlString(csvPath)}, header = true, auto_detect = false, columns = ${columns}, quote = '"', escape = '"', nullstr = '')) ` +
-        `TO ${sqlString(parquetPath)} (FORMAT parquet, COMPRESSION zstd)`,
+        `TO ${sqlString(parquetPath)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 65536)`,
     );
   } finally {
     c.closeSync();
