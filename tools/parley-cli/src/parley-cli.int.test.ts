@@ -18,6 +18,16 @@ let events: AnalyticsEvent[];
 let recorded: ReturnType<typeof simulate>;
 const dir = mkdtempSync(join(tmpdir(), 'parley-cli-int-'));
 
+async function until<T>(probe: () => T | undefined | false, what: string, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (let delay = 10; ; delay = Math.min(delay * 2, 100)) {
+    const v = probe();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, delay));
+  }
+}
+
 function parley(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, NATS_URL: nats.url, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -176,5 +186,26 @@ describe('bad input', () => {
       expect(r.stdout).toContain(`parley ${cmd}`);
       expect(r.stdout).toContain('--nats-url');
     }
+  });
+});
+
+// Stores one more event: runs last, after every test that compares with the recorded run.
+describe('parley events --follow', () => {
+  it('keeps tailing with --follow and prints an event stored after it started', async () => {
+    const child = spawn(process.execPath, [BIN, 'events', '--follow', '--from-seq', String(events.length), '--quiet'], { env: { ...process.env, NATS_URL: nats.url }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    const closed = new Promise<number | null>((resolve) => child.once('close', resolve));
+    try {
+      await until(() => stdout.includes(events.at(-1)!.id), 'the last stored event on the tail');
+      const late: AnalyticsEvent = { ...events[0]!, id: 'late-event', aggregateId: 'late-session', position: 0 };
+      await storeEvents(nc, [late]);
+      await until(() => stdout.includes('"late-event"'), 'the event stored after the tail started');
+      const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as AnalyticsEvent);
+      expect(lines.map((e) => e.position)).toEqual([events.length, events.length + 1]);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await closed).toBe(0);
   });
 });
