@@ -98,7 +98,8 @@ async function recordRun() {
 let run: Awaited<ReturnType<typeof recordRun>>;
 
 beforeAll(async () => {
-  stack = await ParleyStack.start({ OFFER_TIMEOUT_SECONDS: '30', ROUTING_TICK_MS: '100' });
+  // Statuses every 2 s as well as on change: a customer is told their place soon even if a change-triggered pass is missed.
+  stack = await ParleyStack.start({ OFFER_TIMEOUT_SECONDS: '30', ROUTING_TICK_MS: '100', STATUS_INTERVAL_SECONDS: '2' });
   run = await recordRun();
   stored = run.events;
 });

@@ -89,6 +89,13 @@ export class UnsubscribeRequest {
   @Matches(ADDRESS, { message: 'to must be a session address' }) to!: string;
 }
 
+/** Added in v1: which session a customer has open at a published address (a gateway's logout, unsubscribe). */
+export class SessionLookupRequest {
+  @Matches(ID, { message: `channel ${ID_MESSAGE}` }) channel!: string;
+  @Matches(ADDRESS, { message: 'from must be an IM address' }) from!: string;
+  @Matches(ADDRESS, { message: 'to must be a published address' }) to!: string;
+}
+
 export class AgentLoginRequest {
   @Matches(ID, { message: `agentId ${ID_MESSAGE}` }) agentId!: string;
   @IsString() @MinLength(1) @MaxLength(100) displayName!: string;
@@ -157,6 +164,8 @@ export class StatusReportRequest {
   @IsString() @MinLength(1) @MaxLength(128) statusId!: string;
   @IsInt() @Min(0) position!: number;
   @IsInt() @Min(0) estimatedWaitSeconds!: number;
+  /** Added in v1: why the position went up; positions never rise otherwise. */
+  @IsOptional() @IsIn(['priority']) reason?: 'priority';
 }
 
 export class EmptyRequest {}

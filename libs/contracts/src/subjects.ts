@@ -7,6 +7,8 @@ export const SUBJECTS = {
   imSubscribe: 'parley.v1.im.subscribe',
   imMessage: 'parley.v1.im.message',
   imUnsubscribe: 'parley.v1.im.unsubscribe',
+  /** Added in v1: a customer's open session at a published address, if any; never opens one. */
+  imSessionLookup: 'parley.v1.im.session.lookup',
   agentLogin: 'parley.v1.agent.login',
   agentHeartbeat: 'parley.v1.agent.heartbeat',
   agentState: 'parley.v1.agent.state',

@@ -15,3 +15,6 @@ export * from './coalescing-task.js';
 export * from './live-projection.js';
 export * from './center-settings.provider.js';
 export * from './readiness.js';
+export * from './event-consumer.decorator.js';
+export * from './clock.js';
+export * from './event-dispatcher.js';

@@ -2,9 +2,11 @@ import { type DynamicModule, Global, Inject, Injectable, Module, type OnApplicat
 import { DiscoveryModule } from '@nestjs/core';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { CommandHandler, JetStreamEventStore } from '@parley/event-store';
+import { CLOCK, systemClock } from './clock.js';
 import { ConsumerSupervisor } from './consumer-supervisor.service.js';
 import { DeliveryPublisher } from './delivery.publisher.js';
 import { HealthController } from './health.controller.js';
+import { ProjectionSupport } from './live-projection.js';
 import { MetricsService } from './metrics.service.js';
 import { ReadinessChecks } from './readiness.js';
 import { RequestRouter } from './request-router.service.js';
@@ -33,6 +35,7 @@ export class ParleyPlatformModule {
       controllers: [HealthController],
       providers: [
         { provide: SERVICE_NAME, useValue: service },
+        { provide: CLOCK, useValue: systemClock },
         { provide: SERVICE_CONFIG, useValue: config },
         {
           provide: NATS_CONNECTION,
@@ -44,7 +47,12 @@ export class ParleyPlatformModule {
           inject: [NATS_CONNECTION],
           useFactory: (nc: NatsConnection) => JetStreamEventStore.create(nc),
         },
-        { provide: CommandHandler, inject: [EVENT_STORE], useFactory: (store: JetStreamEventStore) => new CommandHandler(store) },
+        {
+          provide: CommandHandler,
+          inject: [EVENT_STORE],
+          useFactory: (store: JetStreamEventStore) => new CommandHandler(store, { cacheSize: config.STATE_CACHE_SIZE }),
+        },
+        ProjectionSupport,
         MetricsService,
         RequestRouter,
         DeliveryPublisher,
@@ -52,7 +60,7 @@ export class ParleyPlatformModule {
         ReadinessChecks,
         NatsConnectionCloser,
       ],
-      exports: [SERVICE_NAME, SERVICE_CONFIG, NATS_CONNECTION, EVENT_STORE, CommandHandler, MetricsService, RequestRouter, DeliveryPublisher, ConsumerSupervisor, ReadinessChecks],
+      exports: [CLOCK, SERVICE_NAME, SERVICE_CONFIG, NATS_CONNECTION, EVENT_STORE, CommandHandler, ProjectionSupport, MetricsService, RequestRouter, DeliveryPublisher, ConsumerSupervisor, ReadinessChecks],
     };
   }
 }

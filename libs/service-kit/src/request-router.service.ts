@@ -5,6 +5,7 @@ import { ParleyError, invalidPayload, toParleyError } from '@parley/errors';
 import { plainToInstance } from 'class-transformer';
 import { validate, type ValidationError } from 'class-validator';
 import { HANDLES_METADATA, type HandlesOptions, type RequestContext } from './handles.decorator.js';
+import { CLOCK, type Clock } from './clock.js';
 import { MetricsService } from './metrics.service.js';
 import { NATS_CONNECTION, SERVICE_NAME } from './tokens.js';
 
@@ -60,6 +61,7 @@ export class RequestRouter implements OnApplicationBootstrap, BeforeApplicationS
     private readonly scanner: MetadataScanner,
     private readonly reflector: Reflector,
     private readonly metrics: MetricsService,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -94,7 +96,7 @@ export class RequestRouter implements OnApplicationBootstrap, BeforeApplicationS
     let outcome = 'ok';
     try {
       const payload = await parsePayload(options.payload, msg.data);
-      reply = (await handler(payload, { subject: msg.subject, now: new Date().toISOString() })) ?? {};
+      reply = (await handler(payload, { subject: msg.subject, now: this.clock.now() })) ?? {};
     } catch (err) {
       const error = toParleyError(err);
       outcome = error.code;

@@ -10,7 +10,8 @@ import type { GatewayXmppConfig } from './gateway-xmpp.config.js';
 import { XmppComponent } from './xmpp-component.service.js';
 
 /**
- * Deliveries from JetStream to XMPP: each is acknowledged only after its stanza is written to the XMPP server,
+ * Deliveries from JetStream to XMPP: each is acknowledged only after the XMPP server has taken its stanza (a round
+ * trip through the server, see XmppComponent.flushed: written to the socket is not enough on a SIGKILL),
  * so a gateway restart or an XMPP outage loses nothing; a repeat carries the same stanza id (the delivery ID).
  */
 @Injectable()
@@ -38,6 +39,7 @@ export class DeliveryRelay implements OnApplicationBootstrap, BeforeApplicationS
         filterSubject: imDeliverSubject(CHANNEL),
         handle: async (m) => {
           await this.xmpp.send(this.customers.stanzaFor(m.json<CustomerDelivery>()));
+          await this.xmpp.flushed(); // acknowledged only once the XMPP server has taken it, not when written
           this.metrics.deliveries.inc({ kind: 'xmpp-customer' });
         },
       }),
@@ -49,6 +51,7 @@ export class DeliveryRelay implements OnApplicationBootstrap, BeforeApplicationS
           const stanza = this.agents.stanzaFor(m.subject.split('.').at(-1)!, m.json<AgentDelivery>());
           if (!stanza) return; // an agent who does not work over XMPP
           await this.xmpp.send(stanza);
+          await this.xmpp.flushed();
           this.metrics.deliveries.inc({ kind: 'xmpp-agent' });
         },
       }),

@@ -38,6 +38,12 @@ export class CustomerSessionsIndex implements OnModuleInit {
     }
   }
 
+  /** The session the key points at now, if any (it may have ended: the caller checks). Claims nothing. */
+  async current(key: string): Promise<string | undefined> {
+    const entry = await this.kv.get(key);
+    return entry && entry.operation === 'PUT' ? entry.string() : undefined;
+  }
+
   /** Gives up a claim that did not become a session (the customer was turned away). */
   async release(key: string, sessionId: string): Promise<void> {
     const entry = await this.kv.get(key);
