@@ -8,3 +8,4 @@ export * from './localized-text.js';
 export * from './business-hours.js';
 export * from './intake-flow.js';
 export * from './canned-responses.decider.js';
+export * from './wait-estimate.js';
