@@ -12,7 +12,7 @@ export interface CustomerDelivery {
   from: string;
   kind: 'text' | 'status' | 'system';
   body: string;
-  status?: { position: number; estimatedWaitSeconds: number; reason?: 'priority' };
+  status?: { position: number; estimatedWaitSeconds: number; reason?: 'priority'; lowSeconds?: number; highSeconds?: number };
   /** Added in v1: for kind text, the agent's display name (an alias; never their ID or address). */
   agentName?: string;
 }

@@ -166,6 +166,9 @@ export class StatusReportRequest {
   @IsInt() @Min(0) estimatedWaitSeconds!: number;
   /** Added in v1: why the position went up; positions never rise otherwise. */
   @IsOptional() @IsIn(['priority']) reason?: 'priority';
+  /** Added in v1: the range the wait most likely falls in (the customer is told a range, not a false precision). */
+  @IsOptional() @IsInt() @Min(0) lowSeconds?: number;
+  @IsOptional() @IsInt() @Min(0) highSeconds?: number;
 }
 
 export class EmptyRequest {}

@@ -17,7 +17,19 @@ export interface QueueTotals {
   abandoned: number;
   /** Waits of the most recently answered sessions, for the service level. */
   recentWaits?: number[];
+  /** Handle times of the most recently finished conversations, for the wait estimate's distribution. */
+  recentHandles?: number[];
+  /** How the most recent sessions left the queue: `a` answered, `x` abandoned (the estimate's abandonment). */
+  recentOutcomes?: string[];
 }
+
+const RECENT_FOR_ESTIMATES = 200;
+/** Appends to a bounded list in place (the view is updated in place, see `applyToView`). */
+const remember = <T>(list: T[], item: T, max: number): T[] => {
+  list.push(item);
+  if (list.length > max) list.splice(0, list.length - max);
+  return list;
+};
 
 const RECENT_WAITS = 500;
 
@@ -108,14 +120,20 @@ export function applyToView(view: ContactCenterView, event: ViewEvent): ContactC
     t.answered += 1;
     const wait = seconds(before.place.arrivedAt, e.data.at);
     t.totalWaitSeconds += wait;
-    t.recentWaits = [...(t.recentWaits ?? []).slice(-(RECENT_WAITS - 1)), wait];
+    t.recentWaits = remember(t.recentWaits ?? [], wait, RECENT_WAITS);
+    t.recentOutcomes = remember(t.recentOutcomes ?? [], 'a', RECENT_FOR_ESTIMATES);
   }
   if (e.type === 'SessionEnded' && (before.status === 'queued' || before.status === 'assigned')) {
     const t = totalsOf(view, before.place.queueId);
     if (before.status === 'assigned') {
       t.handled += 1;
-      t.totalHandleSeconds += seconds(before.assignedAt, e.data.at);
-    } else t.abandoned += 1;
+      const handle = seconds(before.assignedAt, e.data.at);
+      t.totalHandleSeconds += handle;
+      t.recentHandles = remember(t.recentHandles ?? [], handle, RECENT_FOR_ESTIMATES);
+    } else {
+      t.abandoned += 1;
+      t.recentOutcomes = remember(t.recentOutcomes ?? [], 'x', RECENT_FOR_ESTIMATES);
+    }
   }
   if (after.status === 'ended' || e.type === 'SessionAssigned') delete view.declines[id];
   return view;

@@ -145,3 +145,24 @@ export function servingAgentsOf(view: ContactCenterView, queueId: string, now: s
   }
   return out;
 }
+
+/**
+ * The estimate for the customer at `position` of a queue (0 = next), from the contact-center view: the agents
+ * serving it now, the queue's recent handle times and abandonment. What reporting tells waiting customers and
+ * what `stats.queue` answers (with `position` = the number waiting, for a customer arriving now).
+ */
+export function estimateQueueWait(view: ContactCenterView, queueId: string, position: number, now: string, defaultHandleSeconds: number): WaitEstimate {
+  const totals = view.totals[queueId];
+  const agents = servingAgentsOf(view, queueId, now);
+  const wrapUps = Object.values(view.agents).flatMap((a) => (a.status === 'available' && servesQueue(a, queueId) ? [a.profile.wrapUpSeconds ?? 0] : []));
+  const outcomes = totals?.recentOutcomes ?? [];
+  return estimateWait({
+    position,
+    agents,
+    recentHandleSeconds: totals?.recentHandles ?? [],
+    defaultHandleSeconds,
+    wrapUpSeconds: wrapUps.length > 0 ? wrapUps.reduce((a, b) => a + b, 0) / wrapUps.length : 0,
+    recentAbandoned: outcomes.filter((o) => o === 'x').length,
+    recentAnswered: outcomes.filter((o) => o === 'a').length,
+  });
+}

@@ -7,7 +7,7 @@ import {
   StatusReportRequest,
   UnsubscribeRequest,
 } from '@parley/contracts';
-import { sessionAggregate } from '@parley/domain';
+import { describeWaitRange, sessionAggregate } from '@parley/domain';
 import { notFound } from '@parley/errors';
 import { CommandHandler } from '@parley/event-store';
 import { DeliveryPublisher, Handles, type RequestContext, commandContext } from '@parley/service-kit';
@@ -19,10 +19,15 @@ const ordinal = (n: number) => {
   return `${n}${suffix}`;
 };
 
-const waitText = (position: number, seconds: number, reason: string | undefined) => {
-  const wait = seconds < 60 ? 'under a minute' : `about ${Math.round(seconds / 60)} min`;
-  const why = reason === 'priority' ? ' A customer with an urgent request was placed ahead of you.' : '';
-  return `You are ${ordinal(position + 1)} in the queue. Estimated wait: ${wait}.${why}`;
+const waitText = (req: StatusReportRequest) => {
+  const wait =
+    req.lowSeconds !== undefined && req.highSeconds !== undefined
+      ? describeWaitRange({ seconds: req.estimatedWaitSeconds, lowSeconds: req.lowSeconds, highSeconds: req.highSeconds, basis: 'drain' })
+      : req.estimatedWaitSeconds < 60
+        ? 'under a minute'
+        : `about ${Math.round(req.estimatedWaitSeconds / 60)} min`;
+  const why = req.reason === 'priority' ? ' A customer with an urgent request was placed ahead of you.' : '';
+  return `You are ${ordinal(req.position + 1)} in the queue. Estimated wait: ${wait}.${why}`;
 };
 
 /** The conversation of a session: every message is an event on its stream, the durable message queue. */
@@ -90,8 +95,13 @@ export class ConversationHandler {
       to: state.core.customerAddress,
       from: state.core.sessionAddress,
       kind: 'status',
-      body: waitText(req.position, req.estimatedWaitSeconds, req.reason),
-      status: { position: req.position, estimatedWaitSeconds: req.estimatedWaitSeconds, ...(req.reason ? { reason: req.reason } : {}) },
+      body: waitText(req),
+      status: {
+        position: req.position,
+        estimatedWaitSeconds: req.estimatedWaitSeconds,
+        ...(req.lowSeconds !== undefined && req.highSeconds !== undefined ? { lowSeconds: req.lowSeconds, highSeconds: req.highSeconds } : {}),
+        ...(req.reason ? { reason: req.reason } : {}),
+      },
     });
     return { delivered: true };
   }

@@ -1,5 +1,5 @@
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
-import { estimateWaitSeconds, queueSnapshot, waitingByQueue } from '@parley/domain';
+import { estimateQueueWait, queueSnapshot, waitingByQueue } from '@parley/domain';
 import { SERVICE_CONFIG } from '@parley/service-kit';
 import type { ReportingConfig } from './reporting.config.js';
 import { QueueViewService } from './queue-view.service.js';
@@ -50,7 +50,7 @@ export class QueueHistory implements OnApplicationBootstrap, BeforeApplicationSh
         at: now,
         waiting: s.waiting.length,
         longestWaitSeconds: s.longestWaitSeconds,
-        estimatedWaitSeconds: estimateWaitSeconds(s, s.waiting.length, this.config.DEFAULT_HANDLE_SECONDS),
+        estimatedWaitSeconds: estimateQueueWait(view, queueId, s.waiting.length, now, this.config.DEFAULT_HANDLE_SECONDS).seconds,
         agentsAvailable: s.agentsAvailable,
         agentsBusy: s.agentsBusy,
       });

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { EmptyRequest, type QueueStats, SUBJECTS } from '@parley/contracts';
-import { type AgentState, type QueueSnapshot, estimateWaitSeconds, presenceOf, queueSnapshot, serviceLevel, servesQueue, waitingByQueue } from '@parley/domain';
+import { type AgentState, type ContactCenterView, type QueueSnapshot, estimateQueueWait, presenceOf, queueSnapshot, serviceLevel, servesQueue, waitingByQueue } from '@parley/domain';
 import { QueueHistory } from './queue-history.service.js';
 import { Handles, type RequestContext, SERVICE_CONFIG } from '@parley/service-kit';
 import type { ReportingConfig } from './reporting.config.js';
@@ -32,7 +32,7 @@ export class StatsHandler {
         byState[busy ? 'busy' : presence] = (byState[busy ? 'busy' : presence] ?? 0) + 1;
       }
       return {
-        ...this.stats(s),
+        ...this.stats(view, s, ctx.now),
         agentsByState: byState,
         serviceLevel: { thresholdSeconds: this.config.SERVICE_LEVEL_SECONDS, share: serviceLevel(view.totals[queueId], this.config.SERVICE_LEVEL_SECONDS) },
         waitingSessions: s.waiting.map((w) => ({
@@ -54,18 +54,18 @@ export class StatsHandler {
     const queueId = ctx.subject.split('.').at(-1)!;
     // Asked at every subscription to a limited queue: the live view as it stands, no request to the store.
     const view = this.view.runner.state;
-    return this.stats(queueSnapshot(view, queueId, ctx.now));
+    return this.stats(view, queueSnapshot(view, queueId, ctx.now), ctx.now);
   }
 
   /** The contract's queue statistics; the estimate is for a customer arriving now, behind everyone waiting. */
-  private stats(s: QueueSnapshot): QueueStats {
+  private stats(view: ContactCenterView, s: QueueSnapshot, now: string): QueueStats {
     return {
       queueId: s.queueId,
       waiting: s.waiting.length,
       longestWaitSeconds: s.longestWaitSeconds,
       agentsAvailable: s.agentsAvailable,
       agentsBusy: s.agentsBusy,
-      estimatedWaitSeconds: estimateWaitSeconds(s, s.waiting.length, this.config.DEFAULT_HANDLE_SECONDS),
+      estimatedWaitSeconds: estimateQueueWait(view, s.queueId, s.waiting.length, now, this.config.DEFAULT_HANDLE_SECONDS).seconds,
     };
   }
 

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { SUBJECTS } from '@parley/contracts';
-import { estimateWaitSeconds, queueSnapshot, waitingByQueue } from '@parley/domain';
+import { estimateQueueWait, waitingByQueue } from '@parley/domain';
 import { CoalescingTask, NATS_CONNECTION, SERVICE_CONFIG, natsRequest } from '@parley/service-kit';
 import type { ReportingConfig } from './reporting.config.js';
 import { QueueViewService } from './queue-view.service.js';
@@ -40,7 +40,6 @@ export class StatusNotifier implements OnApplicationBootstrap, BeforeApplication
     const view = this.view.runner.state;
     const waitingNow = new Set<string>();
     for (const [queueId, waiting] of waitingByQueue(view)) {
-      const snapshot = queueSnapshot(view, queueId, now, waiting);
       // A session with an offer out is being connected: it leaves the line, and whoever was behind it moves up.
       // A message left outside business hours waits for the opening; its customer was told when that is.
       const line = waiting.filter((s) => !s.offer && !(s.place.notBefore && Date.parse(s.place.notBefore) > nowMs));
@@ -60,9 +59,17 @@ export class StatusNotifier implements OnApplicationBootstrap, BeforeApplication
         const changed = last !== position;
         const due = nowMs - (this.lastSentAt.get(sessionId) ?? 0) >= this.config.STATUS_INTERVAL_SECONDS * 1000;
         if (!changed && !due) continue;
-        const estimatedWaitSeconds = estimateWaitSeconds(snapshot, position, this.config.DEFAULT_HANDLE_SECONDS);
+        const estimate = estimateQueueWait(view, queueId, position, now, this.config.DEFAULT_HANDLE_SECONDS);
         const statusId = `${sessionId}.status.${changed ? `p${position}.${this.view.runner.position}` : `t${nowMs}`}`;
-        await natsRequest(this.nc, SUBJECTS.bufferStatus, { sessionId, statusId, position, estimatedWaitSeconds, ...(reason ? { reason } : {}) });
+        await natsRequest(this.nc, SUBJECTS.bufferStatus, {
+          sessionId,
+          statusId,
+          position,
+          estimatedWaitSeconds: estimate.seconds,
+          lowSeconds: estimate.lowSeconds,
+          highSeconds: estimate.highSeconds,
+          ...(reason ? { reason } : {}),
+        });
         this.lastPosition.set(sessionId, position);
         this.lastSentAt.set(sessionId, nowMs);
       }
