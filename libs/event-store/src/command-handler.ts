@@ -119,6 +119,7 @@ export class CommandHandler {
   private readonly tails = new Map<string, Promise<unknown>>();
   readonly known: KnownStates;
   private appended = 0;
+  private readonly appendedByAggregate = new Map<string, number>();
   private readonly stats = { hits: 0, misses: 0, conflicts: 0 };
 
   constructor(
@@ -132,6 +133,11 @@ export class CommandHandler {
   /** The highest position this process has appended: what its own read models must reach to read their writes. */
   get lastAppendedPosition(): number {
     return this.appended;
+  }
+
+  /** The highest position this process has appended to streams of one aggregate (for filtered read models). */
+  lastAppendedPositionOf(aggregate: string): number {
+    return this.appendedByAggregate.get(aggregate) ?? 0;
   }
 
   get cacheStats(): Readonly<{ hits: number; misses: number; conflicts: number }> {
@@ -211,6 +217,7 @@ export class CommandHandler {
         const after = events.reduce((s, e) => decider.evolve(s, e), state);
         this.remember(stream, after, appended.version);
         this.appended = Math.max(this.appended, appended.version);
+        this.appendedByAggregate.set(stream.aggregate.name, Math.max(this.appendedByAggregate.get(stream.aggregate.name) ?? 0, appended.version));
         return { state: after, events, version: appended.version };
       } catch (err) {
         this.known.delete(stream.key);

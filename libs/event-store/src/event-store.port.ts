@@ -105,6 +105,8 @@ export interface Consumption {
 
 export interface Following {
   stop(): void;
+  /** Matching events in the store beyond the starting position when the tail began (0: nothing to catch up). */
+  readonly pendingAtStart: number;
 }
 
 /** The event-store port. Every adapter passes the shared contract suite (`event-store.contract.ts`). */

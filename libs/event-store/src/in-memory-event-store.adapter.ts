@@ -134,8 +134,9 @@ export class InMemoryEventStore implements EventStore {
         }
       }
     };
+    const pendingAtStart = this.log.slice(next - 1).filter((x) => !options.aggregate || x.aggregate === options.aggregate).length;
     this.listeners.add(drain);
     queueMicrotask(drain);
-    return { stop: () => void this.listeners.delete(drain) };
+    return { stop: () => void this.listeners.delete(drain), pendingAtStart };
   }
 }

@@ -237,11 +237,12 @@ export class JetStreamEventStore implements EventStore {
       filter_subjects: filterSubject(options.aggregate),
       ...(from > 1 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from } : {}),
     });
+    const pendingAtStart = (await consumer.info(true)).num_pending;
     const messages = await consumer.consume({ max_messages: 2_000 });
     void (async () => {
       for await (const m of messages) handler(this.decode(m), m.info.pending);
     })();
-    return { stop: () => messages.stop() };
+    return { stop: () => messages.stop(), pendingAtStart };
   }
 
   get connection(): NatsConnection {

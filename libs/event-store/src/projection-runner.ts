@@ -103,7 +103,7 @@ export class ProjectionRunner<S> {
       // A filtered tail never sees the positions of other aggregates: nothing pending means it is at the end.
       if (pending === 0) this.release(Number.POSITIVE_INFINITY, head);
     });
-    if (this.current.position >= head) this.release(this.current.position, head);
+    if (this.current.position >= head || this.following.pendingAtStart === 0) this.release(Number.POSITIVE_INFINITY, head);
     await reached;
     this.caughtUp = true;
     if (checkpoints) {

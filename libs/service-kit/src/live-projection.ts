@@ -70,7 +70,8 @@ export abstract class LiveProjection<S> implements OnModuleInit, OnApplicationSh
 
   /** The state with at least this process's own writes applied (read-your-writes without asking the store). */
   async settled(): Promise<S> {
-    await this.runner.waitFor(this.support.commands.lastAppendedPosition);
+    const aggregate = this.runner.projection.aggregate;
+    await this.runner.waitFor(aggregate ? this.support.commands.lastAppendedPositionOf(aggregate) : this.support.commands.lastAppendedPosition);
     return this.runner.state;
   }
 }

@@ -18,8 +18,8 @@ export class ServiceConfig {
   @Max(65_535)
   HTTP_PORT = 0;
 
-  @IsIn(['debug', 'info', 'warn', 'error'], { message: 'LOG_LEVEL must be one of debug, info, warn, error' })
-  LOG_LEVEL: 'debug' | 'info' | 'warn' | 'error' = 'info';
+  @IsIn(['debug', 'info', 'warn', 'error', 'silent'], { message: 'LOG_LEVEL must be one of debug, info, warn, error, silent' })
+  LOG_LEVEL: 'debug' | 'info' | 'warn' | 'error' | 'silent' = 'info';
 
   @Type(() => Number)
   @IsInt({ message: 'SHUTDOWN_TIMEOUT_MS must be an integer' })

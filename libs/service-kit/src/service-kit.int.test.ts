@@ -33,7 +33,8 @@ let nc: NatsConnection;
 
 beforeAll(async () => {
   nats = await startNatsServer();
-  const config = loadConfig(ServiceConfig, { NATS_URL: nats.url, LOG_LEVEL: 'error' });
+  // The crash below is provoked on purpose: its error line is not wanted in the test output.
+  const config = loadConfig(ServiceConfig, { NATS_URL: nats.url, LOG_LEVEL: 'silent' });
   app = await createServiceApp({ name: 'probe', config: ServiceConfig, module: (c) => ({ module: ProbeModule, imports: [ParleyPlatformModule.forService('probe', c)], providers: [ProbeHandler] }) }, config);
   await app.init();
   nc = await connect({ servers: nats.url });

@@ -3,7 +3,7 @@ import { agentAggregate, entryPointAggregate } from '@parley/domain';
 import { CommandHandler } from '@parley/event-store';
 import { SERVICE_CONFIG, commandContext } from '@parley/service-kit';
 import type { RegistrationConfig } from './registration.config.js';
-import { RegistryService } from './registry.service.js';
+import { AgentRegistryService, RegistryService } from './registry.service.js';
 
 /**
  * Records the end of leases that ran out. Lookups already treat an expired lease as unregistered; these events
@@ -18,6 +18,7 @@ export class LeaseSweeper implements OnApplicationBootstrap, BeforeApplicationSh
   constructor(
     private readonly commands: CommandHandler,
     private readonly registry: RegistryService,
+    private readonly agents: AgentRegistryService,
     @Inject(SERVICE_CONFIG) private readonly config: RegistrationConfig,
   ) {}
 
@@ -34,7 +35,8 @@ export class LeaseSweeper implements OnApplicationBootstrap, BeforeApplicationSh
 
   async sweep(now: string): Promise<void> {
     const t = Date.parse(now);
-    const { agents, entryPoints } = this.registry.runner.state;
+    const { entryPoints } = this.registry.runner.state;
+    const { agents } = this.agents.runner.state;
     try {
       for (const [agentId, agent] of Object.entries(agents)) {
         if ((agent.status === 'available' || agent.status === 'away') && Date.parse(agent.expiresAt) <= t) {

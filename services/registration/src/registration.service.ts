@@ -5,7 +5,7 @@ import { CannedResponsesHandler } from './canned-responses.handler.js';
 import { EntryPointsHandler } from './entry-points.handler.js';
 import { LeaseSweeper } from './lease-sweeper.service.js';
 import { RegistrationConfig } from './registration.config.js';
-import { RegistryService } from './registry.service.js';
+import { AgentRegistryService, RegistryService } from './registry.service.js';
 
 @Module({})
 class RegistrationModule {}
@@ -16,6 +16,6 @@ export const registrationService: ServiceDefinition<RegistrationConfig> = {
   module: (config) => ({
     module: RegistrationModule,
     imports: [ParleyPlatformModule.forService('registration', config)],
-    providers: [centerSettingsProvider(config.PARLEY_CENTER_FILE), RegistryService, EntryPointsHandler, AgentsHandler, LeaseSweeper, CannedResponsesHandler],
+    providers: [centerSettingsProvider(config.PARLEY_CENTER_FILE), RegistryService, AgentRegistryService, EntryPointsHandler, AgentsHandler, LeaseSweeper, CannedResponsesHandler],
   }),
 };
