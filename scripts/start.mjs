@@ -152,6 +152,7 @@ function consoleLines(name, text, state, stderr) {
 }
 
 function launch(name, command, args, env = {}, onExit) {
+  env = { PARLEY_ENVIRONMENT: 'development', ...env };
   const out = createWriteStream(join(logDir, `${name}.log`), { flags: 'a' });
   const child = spawn(command, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.pipe(out);

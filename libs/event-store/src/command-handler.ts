@@ -34,12 +34,20 @@ export const toDomainEvent = <E extends DomainEvent>(e: StoredEvent): E => ({ ty
 
 export const streamIdOf = (stream: AggregateStream<unknown, unknown, DomainEvent>): StreamId => ({ aggregate: stream.aggregate.name, id: stream.id });
 
-/** An aggregate's state from its stored events, up to and including `position` (all of them when absent). */
+/**
+ * An aggregate's state from its stored events, up to and including `position` (all of them when absent). An event
+ * the decider cannot evolve with (a malformed event written around the deciders) is passed over, as projections
+ * pass it over: one bad event must not make its whole stream unusable. The consumers that meet it park it.
+ */
 export function foldEvents<S, C, E extends DomainEvent>(decider: Decider<S, C, E>, events: readonly StoredEvent[], position = Number.POSITIVE_INFINITY): S {
   let state = decider.initialState();
   for (const e of events) {
     if (e.position > position) break;
-    state = decider.evolve(state, toDomainEvent<E>(e));
+    try {
+      state = decider.evolve(state, toDomainEvent<E>(e));
+    } catch {
+      // passed over (see above)
+    }
   }
   return state;
 }
@@ -96,14 +104,25 @@ export class KnownStates {
     if (!known) {
       // A stream's first event: its state from here on is known without reading it.
       const tracked = event.previousVersion === 0 ? this.tracked.get(event.aggregate) : undefined;
-      if (tracked) this.set(key, { state: tracked.evolve(tracked.initial(), { type: event.type, data: event.data as object }), version: event.position, evolve: tracked.evolve });
+      if (!tracked) return;
+      try {
+        this.set(key, { state: tracked.evolve(tracked.initial(), { type: event.type, data: event.data as object }), version: event.position, evolve: tracked.evolve });
+      } catch {
+        // a malformed event: this stream is read when a command needs it
+      }
       return;
     }
     if (event.position <= known.version) return;
-    if (event.previousVersion === known.version) {
+    if (event.previousVersion !== known.version) {
+      this.entries.delete(key);
+      return;
+    }
+    try {
       known.state = known.evolve(known.state, { type: event.type, data: event.data as object });
       known.version = event.position;
-    } else this.entries.delete(key);
+    } catch {
+      this.entries.delete(key); // a malformed event: never keep a state it could not move forward
+    }
   }
 }
 

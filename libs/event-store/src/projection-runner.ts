@@ -180,7 +180,14 @@ export class ProjectionRunner<S> {
       state = this.current.state;
     }
     this.current = { position: event.position, state };
-    for (const l of this.listeners) l(event);
+    for (const l of this.listeners) {
+      try {
+        l(event);
+      } catch (err) {
+        // A listener's failure must never stop the tail: the read model goes on.
+        this.settings.onApplyError?.(event, err);
+      }
+    }
     if (this.waiters.length > 0) this.release(event.position, 0);
     return true;
   }

@@ -35,10 +35,17 @@ interface VersionLogger {
   warn(message: unknown): void;
 }
 
-/** Logs the connected server's version, and warns when it is older than production needs. */
-export function reportNatsServerVersion(nc: Pick<NatsConnection, 'info'>, logger: VersionLogger): void {
+/**
+ * Logs the connected server's version, and warns when it is older than production needs. A development run
+ * (`PARLEY_ENVIRONMENT=development`, what `npm start` sets) says the same at `info`: a laptop's Debian server is
+ * expected to be old, and a warning there would be noise.
+ */
+export function reportNatsServerVersion(nc: Pick<NatsConnection, 'info'>, logger: VersionLogger, environment: 'production' | 'development' = 'production'): void {
   const version = nc.info?.version;
   logger.log({ msg: 'connected to nats-server', version: version ?? 'unknown', serverName: nc.info?.server_name, minimumForProduction: MIN_PRODUCTION_NATS_SERVER });
   const warning = natsServerVersionWarning(version);
-  if (warning) logger.warn({ msg: warning, version: version ?? 'unknown', minimumForProduction: MIN_PRODUCTION_NATS_SERVER });
+  if (!warning) return;
+  const line = { msg: warning, version: version ?? 'unknown', minimumForProduction: MIN_PRODUCTION_NATS_SERVER, environment };
+  if (environment === 'development') logger.log(line);
+  else logger.warn(line);
 }

@@ -53,7 +53,7 @@ export class ParleyPlatformModule {
               noAsyncTraces: true,
               ...credentials,
             });
-            reportNatsServerVersion(nc, new Logger('Nats'));
+            reportNatsServerVersion(nc, new Logger('Nats'), config.PARLEY_ENVIRONMENT);
             return nc;
           },
         },

@@ -18,6 +18,10 @@ export class ServiceConfig {
   @Max(65_535)
   HTTP_PORT = 0;
 
+  /** `development` (what `npm start` sets) relaxes what only production must hear about, e.g. an old nats-server. */
+  @IsIn(['production', 'development'], { message: 'PARLEY_ENVIRONMENT must be production or development' })
+  PARLEY_ENVIRONMENT: 'production' | 'development' = 'production';
+
   @IsIn(['debug', 'info', 'warn', 'error', 'silent'], { message: 'LOG_LEVEL must be one of debug, info, warn, error, silent' })
   LOG_LEVEL: 'debug' | 'info' | 'warn' | 'error' | 'silent' = 'info';
 
