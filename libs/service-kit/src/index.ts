@@ -15,3 +15,4 @@ export * from './coalescing-task.js';
 export * from './live-projection.js';
 export * from './center-settings.provider.js';
 export * from './readiness.js';
+export * from './payload-guard.js';

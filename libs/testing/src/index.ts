@@ -3,3 +3,4 @@ export * from './executable.js';
 export * from './nats-server.launcher.js';
 export * from './service.launcher.js';
 export * from './prosody.launcher.js';
+export * from './schema-arbitrary.js';

@@ -226,6 +226,7 @@
 
   $('signout').addEventListener('click', async () => {
     await api('desk/state', { state: 'offline' }).catch(() => undefined);
+    await api('auth/logout').catch(() => undefined);
     signOut();
   });
 

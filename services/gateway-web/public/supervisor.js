@@ -125,7 +125,10 @@
     $('signout').hidden = !token;
     if (!token) $('queues').replaceChildren();
   }
-  $('signout').onclick = signOut;
+  $('signout').onclick = async () => {
+    await fetch('/api/auth/logout', { method: 'POST', headers: { authorization: `Bearer ${token}` } }).catch(() => undefined);
+    signOut();
+  };
   $('login').addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const r = await fetch('/api/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: $('user').value, password: $('pass').value }) });

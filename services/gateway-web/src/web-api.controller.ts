@@ -7,6 +7,7 @@ import { IsIn, IsOptional, IsString, Matches, MaxLength, MinLength } from 'class
 import { randomBytes } from 'node:crypto';
 import { WEB_CHANNEL } from './delivery-feed.service.js';
 import type { GatewayWebConfig } from './gateway-web.config.js';
+import { TokenRevocations } from './token-revocations.service.js';
 import { type Role, TokenSigner } from './tokens.js';
 import { WebUsers } from './web-users.js';
 
@@ -47,6 +48,7 @@ export class WebApiController {
     @Inject(SERVICE_CONFIG) private readonly config: GatewayWebConfig,
     private readonly tokens: TokenSigner,
     private readonly users: WebUsers,
+    private readonly revocations: TokenRevocations,
   ) {}
 
   private checkOrigin(origin: string | undefined, host: string | undefined): void {
@@ -111,6 +113,15 @@ export class WebApiController {
     if (!user) throw forbidden('wrong user name or password', { reason: 'unauthorized' });
     const token = this.tokens.sign({ role: user.role, sub: user.username, ...(user.agent ? { agentId: user.agent.agentId } : {}) }, STAFF_TOKEN_SECONDS);
     return { token, role: user.role, username: user.username, agent: user.agent ?? null };
+  }
+
+  /** Sign-out: the token is refused from now on, on every instance, for whatever life it had left. */
+  @Post('auth/logout')
+  @HttpCode(200)
+  async logout(@Headers('authorization') auth?: string) {
+    const c = this.claims(auth, ['customer', 'agent', 'supervisor']);
+    await this.revocations.revoke(c.jti);
+    return { signedOut: true };
   }
 
   @Post('desk/state')
