@@ -1,7 +1,9 @@
 import { type DynamicModule, Global, Inject, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { CommandHandler, JetStreamEventStore } from '@parley/event-store';
+import { type ConnectionOptions, connect, nkeyAuthenticator, type NatsConnection } from '@nats-io/transport-node';
+import { readFileSync } from 'node:fs';
+import { CommandHandler, type EventStore, JetStreamEventStore } from '@parley/event-store';
+import { unavailable } from '@parley/errors';
 import { ConsumerSupervisor } from './consumer-supervisor.service.js';
 import { DeliveryPublisher } from './delivery.publisher.js';
 import { HealthController } from './health.controller.js';
@@ -19,6 +21,31 @@ class NatsConnectionCloser implements OnApplicationShutdown {
   }
 }
 
+/** The event store of a service without access to events: every call fails as unavailable. */
+function noEventStore(service: string): EventStore {
+  return new Proxy({} as EventStore, {
+    get: (_target, property) => (property === 'then' ? undefined : () => Promise.reject(unavailable(`${service} has no access to the event store`))),
+  });
+}
+
+/** Replies to a service's requests come to its own inbox prefix: its NATS permissions allow no other. */
+export const serviceInboxPrefix = (service: string) => `_INBOX_${service.replace(/[^A-Za-z0-9]/g, '_')}`;
+
+/** How a service connects: its nkey (from a file), its inbox prefix, TLS when configured. Never logs a secret. */
+export function natsConnectionOptions(service: string, config: ServiceConfig): ConnectionOptions {
+  const seed = config.NATS_NKEY_SEED_FILE ? readFileSync(config.NATS_NKEY_SEED_FILE, 'utf8').trim() : undefined;
+  const tls = config.NATS_TLS_CA_FILE
+    ? { caFile: config.NATS_TLS_CA_FILE, ...(config.NATS_TLS_CERT_FILE ? { certFile: config.NATS_TLS_CERT_FILE, keyFile: config.NATS_TLS_KEY_FILE } : {}) }
+    : undefined;
+  return {
+    servers: config.NATS_URL.split(','),
+    name: `parley-${service}`,
+    inboxPrefix: serviceInboxPrefix(service),
+    ...(seed ? { authenticator: nkeyAuthenticator(new TextEncoder().encode(seed)) } : {}),
+    ...(tls ? { tls } : {}),
+  };
+}
+
 /**
  * What every Parley service has: the NATS connection, the event store, the command-handler shell, deliveries,
  * the request router, health, metrics and graceful shutdown. A service module imports this and adds its handlers.
@@ -26,7 +53,11 @@ class NatsConnectionCloser implements OnApplicationShutdown {
 @Global()
 @Module({})
 export class ParleyPlatformModule {
-  static forService(service: string, config: ServiceConfig): DynamicModule {
+  /**
+   * `events: false` for services that never touch the event store (the channel gateways): they get no stream
+   * permissions on PARLEY_EVENTS, so their event store refuses every call instead of connecting to it.
+   */
+  static forService(service: string, config: ServiceConfig, options: { events?: boolean } = {}): DynamicModule {
     return {
       module: ParleyPlatformModule,
       imports: [DiscoveryModule],
@@ -36,13 +67,12 @@ export class ParleyPlatformModule {
         { provide: SERVICE_CONFIG, useValue: config },
         {
           provide: NATS_CONNECTION,
-          useFactory: () =>
-            connect({ servers: config.NATS_URL.split(','), name: `parley-${service}`, waitOnFirstConnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 500 }),
+          useFactory: () => connect({ ...natsConnectionOptions(service, config), waitOnFirstConnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 500 }),
         },
         {
           provide: EVENT_STORE,
           inject: [NATS_CONNECTION],
-          useFactory: (nc: NatsConnection) => JetStreamEventStore.create(nc),
+          useFactory: (nc: NatsConnection) => (options.events === false ? noEventStore(service) : JetStreamEventStore.create(nc)),
         },
         { provide: CommandHandler, inject: [EVENT_STORE], useFactory: (store: JetStreamEventStore) => new CommandHandler(store) },
         MetricsService,

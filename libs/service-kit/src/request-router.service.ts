@@ -1,7 +1,8 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
-import { ParleyError, invalidPayload, toParleyError } from '@parley/errors';
+import { BOUND_SUBJECTS } from '@parley/contracts';
+import { ParleyError, forbidden, invalidPayload, toParleyError } from '@parley/errors';
 import { plainToInstance } from 'class-transformer';
 import { validate, type ValidationError } from 'class-validator';
 import { HANDLES_METADATA, type HandlesOptions, type RequestContext } from './handles.decorator.js';
@@ -89,25 +90,36 @@ export class RequestRouter implements OnApplicationBootstrap, BeforeApplicationS
   }
 
   private serve(options: HandlesOptions, handler: Handler): void {
-    this.subjects.push(options.subject);
-    const sub = this.nc.subscribe(options.subject, {
+    this.listen(options, handler, options.subject);
+    // The same request on the subject that names its actor: the payload must name the same one.
+    const bound = BOUND_SUBJECTS[options.subject];
+    if (bound) this.listen(options, handler, bound.subject, bound.field);
+  }
+
+  private listen(options: HandlesOptions, handler: Handler, subject: string, boundField?: string): void {
+    this.subjects.push(subject);
+    const sub = this.nc.subscribe(subject, {
       queue: this.service,
       callback: (err, msg) => {
-        if (err) return this.logger.error({ msg: 'subscription error', subject: options.subject, err: String(err) });
-        const work = this.answer(options, handler, msg).finally(() => this.inFlight.delete(work));
+        if (err) return this.logger.error({ msg: 'subscription error', subject, err: String(err) });
+        const work = this.answer({ ...options, subject }, handler, msg, boundField).finally(() => this.inFlight.delete(work));
         this.inFlight.add(work);
       },
     });
     this.subscriptions.push(sub);
   }
 
-  private async answer(options: HandlesOptions, handler: Handler, msg: Msg): Promise<void> {
+  private async answer(options: HandlesOptions, handler: Handler, msg: Msg, boundField?: string): Promise<void> {
     const end = this.metrics.requestSeconds.startTimer({ subject: options.subject });
     let reply: unknown;
     let outcome = 'ok';
     try {
       checkSubjectTokens(options.subject, msg.subject);
       const payload = await parsePayload(options.payload, msg.data);
+      if (boundField) {
+        const actor = msg.subject.split('.')[4];
+        if ((payload as Record<string, unknown>)[boundField] !== actor) throw forbidden(`this subject acts for ${boundField} ${actor} only`, { field: boundField });
+      }
       reply = (await handler(payload, { subject: msg.subject, now: new Date().toISOString() })) ?? {};
     } catch (err) {
       const error = toParleyError(err);

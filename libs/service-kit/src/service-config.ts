@@ -1,6 +1,44 @@
 import 'reflect-metadata';
 import { plainToInstance, Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, validateSync, type ValidationError } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, ValidateBy, ValidateIf, validateSync, type ValidationError, type ValidationOptions } from 'class-validator';
+import { fromSeed } from '@nats-io/nkeys';
+import { readFileSync } from 'node:fs';
+
+const readable = (path: string): string | undefined => {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+};
+
+/** A file the service can read now; its content is never part of the message. */
+function IsReadableFile(options?: ValidationOptions) {
+  return ValidateBy({ name: 'isReadableFile', validator: { validate: (v: unknown) => typeof v === 'string' && readable(v) !== undefined, defaultMessage: (a) => `${a?.property} must name a readable file` } }, options);
+}
+
+/** A file holding an nkey user seed (`SU…`); checked by decoding it, never echoed. */
+function IsNkeySeedFile(options?: ValidationOptions) {
+  return ValidateBy(
+    {
+      name: 'isNkeySeedFile',
+      validator: {
+        validate: (v: unknown) => {
+          const text = typeof v === 'string' ? readable(v)?.trim() : undefined;
+          if (!text?.startsWith('SU')) return false;
+          try {
+            fromSeed(new TextEncoder().encode(text));
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        defaultMessage: () => 'NATS_NKEY_SEED_FILE must name a readable file holding an nkey user seed (SU...)',
+      },
+    },
+    options,
+  );
+}
 
 /** Settings every Parley service reads from its environment. Services extend this class with their own. */
 export class ServiceConfig {
@@ -34,6 +72,28 @@ export class ServiceConfig {
   @IsInt({ message: 'CONSUMER_ACK_WAIT_MS must be an integer' })
   @Min(100)
   CONSUMER_ACK_WAIT_MS = 5_000;
+
+  /**
+   * The service's NATS identity: a file with its nkey seed (mounted secret, mode 0600). Without it the service
+   * connects unauthenticated, which Parley's nats-server configuration refuses.
+   */
+  @IsOptional()
+  @IsNkeySeedFile()
+  NATS_NKEY_SEED_FILE?: string = undefined;
+
+  /** TLS to NATS: the CA that signed the server's certificate (turns TLS on). */
+  @IsOptional()
+  @IsReadableFile()
+  NATS_TLS_CA_FILE?: string = undefined;
+
+  /** The service's own certificate and key, for a server that verifies clients; both or neither. */
+  @ValidateIf((c: ServiceConfig) => c.NATS_TLS_CERT_FILE !== undefined || c.NATS_TLS_KEY_FILE !== undefined)
+  @IsReadableFile({ message: 'NATS_TLS_CERT_FILE must name a readable file (with NATS_TLS_KEY_FILE)' })
+  NATS_TLS_CERT_FILE?: string = undefined;
+
+  @ValidateIf((c: ServiceConfig) => c.NATS_TLS_CERT_FILE !== undefined || c.NATS_TLS_KEY_FILE !== undefined)
+  @IsReadableFile({ message: 'NATS_TLS_KEY_FILE must name a readable file (with NATS_TLS_CERT_FILE)' })
+  NATS_TLS_KEY_FILE?: string = undefined;
 }
 
 export class ConfigError extends Error {

@@ -19,7 +19,7 @@ export const gatewayWebService: ServiceDefinition<GatewayWebConfig> = {
   config: GatewayWebConfig,
   module: (config) => ({
     module: GatewayWebModule,
-    imports: [ParleyPlatformModule.forService('gateway-web', config)],
+    imports: [ParleyPlatformModule.forService('gateway-web', config, { events: false })],
     controllers: [WebApiController, PagesController],
     providers: [
       TokenRevocations,

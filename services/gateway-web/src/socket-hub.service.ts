@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import { SUBJECTS, agentDeliverSubject, imDeliverSubject } from '@parley/contracts';
+import { SUBJECTS, agentDeliverSubject, asActorSubject, imDeliverSubject } from '@parley/contracts';
 import { NATS_CONNECTION, natsRequest } from '@parley/service-kit';
 import type { IncomingMessage, Server } from 'node:http';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -51,7 +51,7 @@ export class SocketHub implements OnApplicationBootstrap, BeforeApplicationShutd
       this.wss.handleUpgrade(req, socket, head, (ws) => void this.attach(ws, claims, url, req));
     });
     this.heartbeat = setInterval(() => {
-      for (const agentId of this.agentSockets.keys()) natsRequest(this.nc, SUBJECTS.agentHeartbeat, { agentId }).catch(() => undefined);
+      for (const agentId of this.agentSockets.keys()) natsRequest(this.nc, asActorSubject(SUBJECTS.agentHeartbeat, agentId), { agentId }).catch(() => undefined);
     }, 15_000);
     this.typing = this.nc.subscribe(`${TYPING_SUBJECT}.*`, {
       callback: (err, msg) => {

@@ -1,6 +1,6 @@
 import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { SUBJECTS, type SubscribeReply, agentLoginPayload } from '@parley/contracts';
+import { SUBJECTS, type SubscribeReply, agentLoginPayload, asActorSubject } from '@parley/contracts';
 import { forbidden, invalidPayload } from '@parley/errors';
 import { NATS_CONNECTION, SERVICE_CONFIG, natsRequest, validatePayload } from '@parley/service-kit';
 import { IsIn, IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
@@ -78,7 +78,7 @@ export class WebApiController {
     // The visitor's own address on the web channel: random, and known only to their browser through the token.
     const customer = `v-${randomBytes(10).toString('hex')}@${this.config.WEB_VISITOR_DOMAIN}`;
     const browser = /(Firefox|Edg|Chrome|Safari)\/([\d.]+)/.exec(userAgent ?? '');
-    const reply = await natsRequest<SubscribeReply>(this.nc, SUBJECTS.imSubscribe, {
+    const reply = await natsRequest<SubscribeReply>(this.nc, asActorSubject(SUBJECTS.imSubscribe, WEB_CHANNEL), {
       channel: WEB_CHANNEL,
       from: customer,
       to: req.address,
@@ -95,14 +95,14 @@ export class WebApiController {
   async customerSays(@Body() body: unknown, @Headers('authorization') auth?: string) {
     const c = this.claims(auth, ['customer']);
     const req = await validatePayload(Say, body);
-    return natsRequest(this.nc, SUBJECTS.imMessage, { messageId: req.messageId, channel: WEB_CHANNEL, from: c.sub, to: c.sa, body: req.body });
+    return natsRequest(this.nc, asActorSubject(SUBJECTS.imMessage, WEB_CHANNEL), { messageId: req.messageId, channel: WEB_CHANNEL, from: c.sub, to: c.sa, body: req.body });
   }
 
   @Post('widget/leave')
   @HttpCode(200)
   async leave(@Headers('authorization') auth?: string) {
     const c = this.claims(auth, ['customer']);
-    return natsRequest(this.nc, SUBJECTS.imUnsubscribe, { channel: WEB_CHANNEL, from: c.sub, to: c.sa });
+    return natsRequest(this.nc, asActorSubject(SUBJECTS.imUnsubscribe, WEB_CHANNEL), { channel: WEB_CHANNEL, from: c.sub, to: c.sa });
   }
 
   @Post('auth/login')
@@ -131,9 +131,9 @@ export class WebApiController {
     const req = await validatePayload(SetState, body);
     const user = this.users.profileOf(c.sub);
     if (req.state !== 'offline' && user) {
-      await natsRequest(this.nc, SUBJECTS.agentLogin, agentLoginPayload(user, 60));
+      await natsRequest(this.nc, asActorSubject(SUBJECTS.agentLogin, user.agentId), agentLoginPayload(user, 60));
     }
-    return natsRequest(this.nc, SUBJECTS.agentState, { agentId: c.agentId, state: req.state, ...(req.reason ? { reason: req.reason } : {}) });
+    return natsRequest(this.nc, asActorSubject(SUBJECTS.agentState, c.agentId!), { agentId: c.agentId, state: req.state, ...(req.reason ? { reason: req.reason } : {}) });
   }
 
   @Post('desk/offers/:offerId/:answer')
@@ -141,7 +141,7 @@ export class WebApiController {
   async answerOffer(@Param('offerId') offerId: string, @Param('answer') answer: string, @Headers('authorization') auth?: string) {
     const c = this.claims(auth, ['agent']);
     if (!ID.test(offerId) || (answer !== 'accept' && answer !== 'reject')) throw invalidPayload('invalid offer or answer', { fields: { offerId: [], answer: ['accept or reject'] } });
-    return natsRequest(this.nc, answer === 'accept' ? SUBJECTS.agentOfferAccept : SUBJECTS.agentOfferReject, { agentId: c.agentId, offerId });
+    return natsRequest(this.nc, asActorSubject(answer === 'accept' ? SUBJECTS.agentOfferAccept : SUBJECTS.agentOfferReject, c.agentId!), { agentId: c.agentId, offerId });
   }
 
   @Post('desk/sessions/:sessionId/messages')
@@ -149,7 +149,7 @@ export class WebApiController {
   async agentSays(@Param('sessionId') sessionId: string, @Body() body: unknown, @Headers('authorization') auth?: string) {
     const c = this.claims(auth, ['agent']);
     const req = await validatePayload(Say, body);
-    return natsRequest(this.nc, SUBJECTS.agentMessage, { agentId: c.agentId, sessionId, messageId: req.messageId, body: req.body });
+    return natsRequest(this.nc, asActorSubject(SUBJECTS.agentMessage, c.agentId!), { agentId: c.agentId, sessionId, messageId: req.messageId, body: req.body });
   }
 
   @Post('desk/sessions/:sessionId/end')
@@ -157,7 +157,7 @@ export class WebApiController {
   async end(@Param('sessionId') sessionId: string, @Body() body: unknown, @Headers('authorization') auth?: string) {
     const c = this.claims(auth, ['agent']);
     const req = await validatePayload(End, body ?? {});
-    return natsRequest(this.nc, SUBJECTS.agentSessionEnd, { agentId: c.agentId, sessionId, ...(req.disposition ? { disposition: req.disposition } : {}) });
+    return natsRequest(this.nc, asActorSubject(SUBJECTS.agentSessionEnd, c.agentId!), { agentId: c.agentId, sessionId, ...(req.disposition ? { disposition: req.disposition } : {}) });
   }
 
   @Post('desk/sessions/:sessionId/transfer')
@@ -165,7 +165,7 @@ export class WebApiController {
   async transfer(@Param('sessionId') sessionId: string, @Body() body: unknown, @Headers('authorization') auth?: string) {
     const c = this.claims(auth, ['agent']);
     const req = await validatePayload(Transfer, body);
-    return natsRequest(this.nc, SUBJECTS.agentTransfer, { agentId: c.agentId, sessionId, ...req });
+    return natsRequest(this.nc, asActorSubject(SUBJECTS.agentTransfer, c.agentId!), { agentId: c.agentId, sessionId, ...req });
   }
 
   @Get('supervisor/overview')

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { type Element, xml } from '@xmpp/component';
-import { type AgentDelivery, SUBJECTS, agentLoginPayload } from '@parley/contracts';
+import { type AgentDelivery, SUBJECTS, agentLoginPayload, asActorSubject } from '@parley/contracts';
 import { sessionAddressFor, sessionIdFromAddress } from '@parley/domain';
 import { notFound, toParleyError } from '@parley/errors';
 import { NATS_CONNECTION, SERVICE_CONFIG, natsRequest } from '@parley/service-kit';
@@ -43,11 +43,11 @@ export class AgentChannel implements OnModuleInit, BeforeApplicationShutdown {
   }
 
   private async login(agent: RosterAgent): Promise<void> {
-    await natsRequest(this.nc, SUBJECTS.agentLogin, agentLoginPayload(agent, this.config.AGENT_LEASE_SECONDS));
+    await natsRequest(this.nc, asActorSubject(SUBJECTS.agentLogin, agent.agentId), agentLoginPayload(agent, this.config.AGENT_LEASE_SECONDS));
     if (!this.present.has(agent.agentId)) {
       // The lease is renewed while the agent's client is online; a lost gateway lets it run out.
       const beat = setInterval(() => {
-        natsRequest(this.nc, SUBJECTS.agentHeartbeat, { agentId: agent.agentId }).catch(() => this.login(agent).catch(() => undefined));
+        natsRequest(this.nc, asActorSubject(SUBJECTS.agentHeartbeat, agent.agentId), { agentId: agent.agentId }).catch(() => this.login(agent).catch(() => undefined));
       }, (this.config.AGENT_LEASE_SECONDS * 1000) / 3);
       this.present.set(agent.agentId, beat);
     }
@@ -63,16 +63,16 @@ export class AgentChannel implements OnModuleInit, BeforeApplicationShutdown {
       if (!hasResource(stanza.attrs.from)) return;
       clearInterval(this.present.get(agent.agentId));
       this.present.delete(agent.agentId);
-      await natsRequest(this.nc, SUBJECTS.agentState, { agentId: agent.agentId, state: 'offline' }).catch(() => undefined);
+      await natsRequest(this.nc, asActorSubject(SUBJECTS.agentState, agent.agentId), { agentId: agent.agentId, state: 'offline' }).catch(() => undefined);
       return;
     }
     if (type !== undefined) return;
     const show = stanza.getChildText('show');
     await this.login(agent);
     if (show === 'away' || show === 'xa' || show === 'dnd') {
-      await natsRequest(this.nc, SUBJECTS.agentState, { agentId: agent.agentId, state: 'away', reason: stanza.getChildText('status') ?? show });
+      await natsRequest(this.nc, asActorSubject(SUBJECTS.agentState, agent.agentId), { agentId: agent.agentId, state: 'away', reason: stanza.getChildText('status') ?? show });
     } else {
-      await natsRequest(this.nc, SUBJECTS.agentState, { agentId: agent.agentId, state: 'available' });
+      await natsRequest(this.nc, asActorSubject(SUBJECTS.agentState, agent.agentId), { agentId: agent.agentId, state: 'available' });
     }
   }
 
@@ -85,15 +85,15 @@ export class AgentChannel implements OnModuleInit, BeforeApplicationShutdown {
       const word = body.trim().toLowerCase();
       if (word === 'accept' || word === 'reject') {
         const offerId = await this.pendingOffer(agent.agentId, sessionId);
-        if (word === 'accept') await natsRequest(this.nc, SUBJECTS.agentOfferAccept, { agentId: agent.agentId, offerId });
-        else await natsRequest(this.nc, SUBJECTS.agentOfferReject, { agentId: agent.agentId, offerId, reason: 'rejected in the XMPP client' });
+        if (word === 'accept') await natsRequest(this.nc, asActorSubject(SUBJECTS.agentOfferAccept, agent.agentId), { agentId: agent.agentId, offerId });
+        else await natsRequest(this.nc, asActorSubject(SUBJECTS.agentOfferReject, agent.agentId), { agentId: agent.agentId, offerId, reason: 'rejected in the XMPP client' });
         return;
       }
       if (word === '/end') {
-        await natsRequest(this.nc, SUBJECTS.agentSessionEnd, { agentId: agent.agentId, sessionId });
+        await natsRequest(this.nc, asActorSubject(SUBJECTS.agentSessionEnd, agent.agentId), { agentId: agent.agentId, sessionId });
         return;
       }
-      await natsRequest(this.nc, SUBJECTS.agentMessage, { agentId: agent.agentId, sessionId, messageId: stanza.attrs.id || randomUUID(), body });
+      await natsRequest(this.nc, asActorSubject(SUBJECTS.agentMessage, agent.agentId), { agentId: agent.agentId, sessionId, messageId: stanza.attrs.id || randomUUID(), body });
     } catch (err) {
       const e = toParleyError(err);
       this.logger.log({ msg: 'agent message refused', id: stanza.attrs.id, code: e.code, reason: e.message, cause: String((e as Error & { cause?: unknown }).cause ?? '') });

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { type Element, xml } from '@xmpp/component';
-import { type CustomerDelivery, SUBJECTS, type SubscribeReply } from '@parley/contracts';
+import { type CustomerDelivery, SUBJECTS, type SubscribeReply, asActorSubject } from '@parley/contracts';
 import { sessionIdFromAddress } from '@parley/domain';
 import { ParleyError, toParleyError } from '@parley/errors';
 import { NATS_CONNECTION, SERVICE_CONFIG, natsRequest } from '@parley/service-kit';
@@ -132,7 +132,7 @@ export class CustomerChannel implements OnModuleInit {
     this.pending.delete(key);
     let reply: SubscribeReply;
     try {
-      reply = await natsRequest<SubscribeReply>(this.nc, SUBJECTS.imSubscribe, { channel: CHANNEL, from: customer, to: address, ...(client ? { client } : {}), ...(locale ? { locale } : {}) });
+      reply = await natsRequest<SubscribeReply>(this.nc, asActorSubject(SUBJECTS.imSubscribe, CHANNEL), { channel: CHANNEL, from: customer, to: address, ...(client ? { client } : {}), ...(locale ? { locale } : {}) });
     } catch (err) {
       this.logger.warn({ msg: 'subscribe failed', customer, address, err: String(err) });
       await this.xmpp.send(xml('presence', { type: 'unavailable', from: address, to: customer }, xml('status', {}, 'Temporarily unavailable, please try again.')));
@@ -157,9 +157,9 @@ export class CustomerChannel implements OnModuleInit {
       return;
     }
     // Subscribing again returns the customer's open session (and opens none if the address turns them away).
-    const reply = await natsRequest<SubscribeReply>(this.nc, SUBJECTS.imSubscribe, { channel: CHANNEL, from: customer, to: address }).catch(() => null);
+    const reply = await natsRequest<SubscribeReply>(this.nc, asActorSubject(SUBJECTS.imSubscribe, CHANNEL), { channel: CHANNEL, from: customer, to: address }).catch(() => null);
     if (reply?.status === 'available' && reply.sessionAddress) {
-      await natsRequest(this.nc, SUBJECTS.imUnsubscribe, { channel: CHANNEL, from: customer, to: reply.sessionAddress }).catch((err: unknown) => this.logger.warn({ msg: 'unsubscribe failed', err: String(err) }));
+      await natsRequest(this.nc, asActorSubject(SUBJECTS.imUnsubscribe, CHANNEL), { channel: CHANNEL, from: customer, to: reply.sessionAddress }).catch((err: unknown) => this.logger.warn({ msg: 'unsubscribe failed', err: String(err) }));
     }
   }
 
@@ -177,7 +177,7 @@ export class CustomerChannel implements OnModuleInit {
 
   private async forward(stanza: Element, customer: string, sessionAddress: string, body: string): Promise<void> {
     try {
-      await natsRequest(this.nc, SUBJECTS.imMessage, { messageId: stanza.attrs.id || randomUUID(), channel: CHANNEL, from: customer, to: sessionAddress, body });
+      await natsRequest(this.nc, asActorSubject(SUBJECTS.imMessage, CHANNEL), { messageId: stanza.attrs.id || randomUUID(), channel: CHANNEL, from: customer, to: sessionAddress, body });
     } catch (err) {
       const e = toParleyError(err);
       this.logger.log({ msg: 'customer message refused', id: stanza.attrs.id, code: e.code, reason: e.message, cause: String((e as Error & { cause?: unknown }).cause ?? '') });
