@@ -23,8 +23,11 @@ class NatsConnectionCloser implements OnApplicationShutdown {
 
 /** The event store of a service without access to events: every call fails as unavailable. */
 function noEventStore(service: string): EventStore {
+  // Only the store's own methods fail; promise and lifecycle probes (then, onModuleInit, …) see nothing.
+  const notMethods = /^(then|constructor|toJSON|on[A-Z]\w*|before[A-Z]\w*)$/;
   return new Proxy({} as EventStore, {
-    get: (_target, property) => (property === 'then' ? undefined : () => Promise.reject(unavailable(`${service} has no access to the event store`))),
+    get: (_target, property) =>
+      typeof property === 'symbol' || notMethods.test(property) ? undefined : () => Promise.reject(unavailable(`${service} has no access to the event store`)),
   });
 }
 
