@@ -13,6 +13,8 @@ const SERVICES = ['registration', 'presence-proxy', 'buffer', 'router', 'reporti
 const dataDir = process.env.PARLEY_DATA_DIR ?? join(root, '.data');
 const centerFile = process.env.PARLEY_CENTER_FILE ?? join(root, 'infra', 'demo', 'contact-center.yaml');
 const logDir = join(dataDir, 'logs');
+// Every process's NATS identity: an nkey seed per user, made once and kept (PARLEY_NATS_KEY_DIR moves them).
+const keyDir = process.env.PARLEY_NATS_KEY_DIR ?? join(dataDir, 'nats', 'keys');
 const children = [];
 const stoppers = [];
 let stopping = false;
@@ -54,6 +56,7 @@ function launch(name, command, args, env = {}, onExit) {
 }
 
 /** nats-server is supervised: if it stops, the services report not ready and reconnect once it is back. */
+const natsServerEnv = {};
 function launchNats(bin, args, port) {
   let restarts = 0;
   const onExit = (entry, code, signal) => {
@@ -62,11 +65,11 @@ function launchNats(bin, args, port) {
     log(`nats-server exited (${signal ?? code}); restarting it in ${delay} ms (services are not ready meanwhile)`);
     setTimeout(() => {
       if (stopping) return;
-      launch('nats-server', bin, args, {}, onExit);
+      launch('nats-server', bin, args, natsServerEnv, onExit);
       void portUp('nats-server', port).then(() => (restarts = 0, log('nats-server is back')), () => undefined);
     }, delay);
   };
-  return launch('nats-server', bin, args, {}, onExit);
+  return launch('nats-server', bin, args, natsServerEnv, onExit);
 }
 
 async function stop(code = 0) {
@@ -82,6 +85,13 @@ async function stop(code = 0) {
   log('stopped.');
   process.exit(code);
 }
+/** How a Parley process connects as `user`: its seed file when the key dir has one (always, with our nats-server). */
+async function natsEnv(natsUrl, user) {
+  const { existsSync } = await import('node:fs');
+  const seed = join(keyDir, `${user}.nk`);
+  return { NATS_URL: natsUrl, ...(existsSync(seed) ? { NATS_NKEY_SEED_FILE: seed } : {}) };
+}
+
 /** The web channel: widget, agent desktop and supervisor dashboard, with demo users (password "parley"). */
 async function startWeb(natsUrl) {
   const { randomBytes, scryptSync } = await import('node:crypto');
@@ -100,7 +110,7 @@ async function startWeb(natsUrl) {
     ],
   }));
   launch('gateway-web', process.execPath, [join(root, 'services', 'gateway-web', 'dist', 'main.js')], {
-    NATS_URL: natsUrl,
+    ...(await natsEnv(natsUrl, 'gateway-web')),
     HTTP_PORT: String(portBase + 7),
     WEB_JWT_SECRET: readFileSync(secretFile, 'utf8'),
     WEB_USERS_FILE: usersFile,
@@ -122,7 +132,7 @@ async function startXmpp(natsUrl) {
   });
   stoppers.push(() => prosody.stop());
   launch('gateway-xmpp', process.execPath, [join(root, 'services', 'gateway-xmpp', 'dist', 'main.js')], {
-    NATS_URL: natsUrl,
+    ...(await natsEnv(natsUrl, 'gateway-xmpp')),
     HTTP_PORT: String(portBase + 6),
     XMPP_COMPONENT_SERVICE: `xmpp://127.0.0.1:${prosody.componentPort}`,
     XMPP_COMPONENT_DOMAIN: prosody.componentDomain,
@@ -148,17 +158,27 @@ try {
     if (await portOpen(port)) throw new Error(`port ${port} is taken: stop what runs there, set PARLEY_NATS_PORT, or set NATS_URL to use that server`);
     const bin = ensureDebianProgram('nats-server');
     mkdirSync(join(dataDir, 'nats'), { recursive: true });
-    launchNats(bin, ['-js', '-sd', join(dataDir, 'nats'), '-a', '127.0.0.1', '-p', String(port), '-m', String(monitor)], port);
+    // The repository's users and permissions (infra/nats), as in production: unauthenticated clients are refused.
+    const { writeNatsConfig, DEMO_NATS_ROLES } = await import('@parley/testing');
+    const { configFile, env } = writeNatsConfig({ dir: keyDir, port, storeDir: join(dataDir, 'nats'), monitorPort: monitor, roles: DEMO_NATS_ROLES, unauthenticated: 'refused' });
+    Object.assign(natsServerEnv, env);
+    launchNats(bin, ['-c', configFile], port);
     await portUp('nats-server', port);
     natsUrl = `nats://127.0.0.1:${port}`;
   }
   for (const [name, port] of SERVICES) {
-    launch(name, process.execPath, [join(root, 'services', name, 'dist', 'main.js')], { NATS_URL: natsUrl, HTTP_PORT: String(port), PARLEY_CENTER_FILE: centerFile });
+    launch(name, process.execPath, [join(root, 'services', name, 'dist', 'main.js')], { ...(await natsEnv(natsUrl, name)), HTTP_PORT: String(port), PARLEY_CENTER_FILE: centerFile });
   }
   await Promise.all(SERVICES.map(([name, port]) => ready(name, port)));
   await startWeb(natsUrl);
   if (withXmpp) await startXmpp(natsUrl);
-  const demo = launch('demo-center', process.execPath, [join(root, 'scripts', 'demo-center.mjs')], { NATS_URL: natsUrl });
+  const { existsSync: seedExists } = await import('node:fs');
+  const seed = (user) => (seedExists(join(keyDir, `${user}.nk`)) ? join(keyDir, `${user}.nk`) : '');
+  const demo = launch('demo-center', process.execPath, [join(root, 'scripts', 'demo-center.mjs')], {
+    NATS_URL: natsUrl,
+    PARLEY_DEMO_REGISTRAR_SEED_FILE: seed('demo_registrar'),
+    PARLEY_DEMO_BOT_SEED_FILE: seed('demo_bot'),
+  });
   await new Promise((resolve, reject) => {
     demo.stdout.on('data', (d) => d.toString().includes('demo contact center ready') && resolve());
     demo.once('exit', () => reject(new Error('the demo contact center failed to start')));
@@ -167,7 +187,7 @@ try {
   log('Parley is running:');
   console.table(
     Object.fromEntries([
-      ['nats-server', { where: natsUrl, notes: process.env.NATS_URL ? 'from NATS_URL' : `JetStream store ${join(dataDir, 'nats')}` }],
+      ['nats-server', { where: natsUrl, notes: process.env.NATS_URL ? 'from NATS_URL' : `JetStream store ${join(dataDir, 'nats')}; users and permissions infra/nats, keys ${keyDir}` }],
       ...SERVICES.map(([name, port]) => [name, { where: `http://127.0.0.1:${port}`, notes: '/health/live /health/ready /metrics' }]),
       ['demo contact center', { where: 'support@parley.example.test', notes: 'queue "support", bot agent demo-bot' }],
       ['contact-center file', { where: centerFile, notes: 'intake flows, hours, queue limits' }],

@@ -1,4 +1,4 @@
-import { jetstreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { AuthorizationError, type NatsConnection, PermissionViolationError, RequestError, connect } from '@nats-io/transport-node';
 import { DELIVERY_STREAM, SUBJECTS, asActorSubject } from '@parley/contracts';
 import { NATS_CONFIG_DIR } from '@parley/testing';
@@ -146,9 +146,11 @@ describe('least privilege over NATS (issue 11: each attempt is refused and chang
 
   it('an analyst reads events and nothing else', async () => {
     const jsm = await jetstreamManager(as.ann!);
-    await jsm.consumers.add('PARLEY_EVENTS', { name: 'analyst-ann', filter_subject: 'parley.v1.evt.session.>', ack_policy: 'none' as never, inactive_threshold: 60_000_000_000 });
-    const read = await as.ann!.request('$JS.API.CONSUMER.MSG.NEXT.PARLEY_EVENTS.analyst-ann', JSON.stringify({ batch: 1, expires: 2_000_000_000 }), { timeout: 5_000 });
-    expect(read.subject).toMatch(/^parley\.v1\.evt\.session\./);
+    await jsm.consumers.add('PARLEY_EVENTS', { durable_name: 'analyst-ann', filter_subject: 'parley.v1.evt.session.>', ack_policy: 'explicit' as never });
+    const consumer = await jetstream(as.ann!).consumers.get('PARLEY_EVENTS', 'analyst-ann');
+    const read = await consumer.next({ expires: 5_000 });
+    expect(read?.subject).toMatch(/^parley\.v1\.evt\.session\./);
+    await read!.ackAck();
     const before = await snapshot();
     await refusedByNats('ann', 'parley.v1.evt.session.forged', { type: 'SessionEnded' });
     await refusedByNats('ann', SUBJECTS.imSubscribe, { channel: 'cli', from: 'x@cli.test', to: ENTRY.address });

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect } from '@nats-io/transport-node';
-import { freePort, type NatsServerHandle, startNatsServer } from '@parley/testing';
+import { DEMO_NATS_ROLES, freePort, type NatsServerHandle, startNatsServer } from '@parley/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { until } from './parley-stack.js';
 
@@ -24,11 +24,13 @@ const ready = async (port: number) => {
 const ports = () => [1, 2, 3, 4, 5].map((i) => base + i);
 
 beforeAll(async () => {
-  nats = await startNatsServer();
+  // With the repository's users and permissions, as the start command's own server runs: it finds the keys there.
+  const keyDir = mkdtempSync(join(tmpdir(), 'parley-start-keys-'));
+  nats = await startNatsServer({ unauthenticated: 'refused', roles: DEMO_NATS_ROLES, keyDir });
   // Five consecutive free ports above a free one; the kernel hands out ports far apart, so this rarely collides.
   base = (await freePort()) + 10;
   start = spawn(process.execPath, [script], {
-    env: { ...process.env, NATS_URL: nats.url, PARLEY_HTTP_PORT_BASE: String(base), PARLEY_SKIP_BUILD: '1', PARLEY_DATA_DIR: mkdtempSync(join(tmpdir(), 'parley-start-')) },
+    env: { ...process.env, NATS_URL: nats.url, PARLEY_NATS_KEY_DIR: keyDir, PARLEY_HTTP_PORT_BASE: String(base), PARLEY_SKIP_BUILD: '1', PARLEY_DATA_DIR: mkdtempSync(join(tmpdir(), 'parley-start-')) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   start.stdout!.on('data', (d) => (output += d.toString()));
@@ -49,7 +51,7 @@ describe('npm start (scripts/start.mjs) with NATS_URL', () => {
   });
 
   it('runs the demo contact center: its address is registered and its bot answers', async () => {
-    const nc = await connect({ servers: nats.url });
+    const nc = await connect(nats.connectOptions('admin'));
     const lookup = (await nc.request('parley.v1.registration.lookup', JSON.stringify({ address: 'support@parley.example.test' }), { timeout: 5_000 })).json();
     expect(lookup).toMatchObject({ registered: true, queueId: 'support' });
     await nc.close();

@@ -16,6 +16,7 @@ export const ROLE_TEMPLATES = {
   'desktop-bridge': { block: 'DESKTOP_BRIDGE', placeholders: ['BRIDGE', 'AGENT_1'], inbox: (v: Record<string, string>) => `_INBOX_desk_${v.BRIDGE}` },
   bot: { block: 'BOT', placeholders: ['BOT'], inbox: (v: Record<string, string>) => `_INBOX_bot_${v.BOT}` },
   analyst: { block: 'ANALYST', placeholders: ['ANALYST'], inbox: (v: Record<string, string>) => `_INBOX_analyst_${v.ANALYST}` },
+  registrar: { block: 'REGISTRAR', placeholders: ['REGISTRAR'], inbox: (v: Record<string, string>) => `_INBOX_registrar_${v.REGISTRAR}` },
 } as const;
 export type RoleTemplate = keyof typeof ROLE_TEMPLATES;
 
@@ -73,3 +74,13 @@ export function usersConfig(dir: string, roles: RoleUser[], extraLines: string[]
   if (end < 0) throw new Error('infra/nats/users.conf has no users list');
   return `${base.slice(0, end)}${lines.map((l) => `${l}\n`).join('')}${base.slice(end)}`;
 }
+
+/**
+ * The integrator users of the start command's demo: the demo contact center (a registrar for its address and the
+ * bot demo-bot) and the command-line customer (a channel gateway for channel "cli").
+ */
+export const DEMO_NATS_ROLES: RoleUser[] = [
+  { name: 'demo_registrar', template: 'registrar', values: { REGISTRAR: 'demo' } },
+  { name: 'demo_bot', template: 'bot', values: { BOT: 'demo-bot' } },
+  { name: 'demo_cli', template: 'channel-gateway', values: { CHANNEL: 'cli' } },
+];
