@@ -101,8 +101,8 @@ export const hostileValue: fc.Arbitrary<unknown> = fc.oneof(
   fc.constant([]),
   fc.constant({}),
   fc.array(fc.string(), { minLength: 150, maxLength: 250 }),
-  fc.integer({ min: 20, max: 3_000 }).map((depth) => nest(depth, 'array')),
-  fc.integer({ min: 20, max: 3_000 }).map((depth) => nest(depth, 'object')),
+  fc.integer({ min: 20, max: 2_000 }).map((depth) => nest(depth, 'array')),
+  fc.integer({ min: 20, max: 2_000 }).map((depth) => nest(depth, 'object')),
   fc.constantFrom(...PROTOTYPE_KEYS).map((k) => JSON.parse(`{"${k}": {"polluted": true}}`) as unknown),
 );
 
