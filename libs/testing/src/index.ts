@@ -5,3 +5,4 @@ export * from './nats-server.launcher.js';
 export * from './service.launcher.js';
 export * from './prosody.launcher.js';
 export * from './schema-arbitrary.js';
+export * from './tls-certificates.js';

@@ -199,7 +199,7 @@ export function writeNatsConfig(o: {
     'include "users.conf"',
     o.unauthenticated === 'admin' ? 'no_auth_user: "unauthenticated-admin"' : '',
     o.tls
-      ? `tls { cert_file: ${quote(o.tls.certFile)}, key_file: ${quote(o.tls.keyFile)}, ca_file: ${quote(o.tls.caFile)}, verify: ${o.tls.verify ? 'true' : 'false'}, timeout: 2 }`
+      ? `tls { cert_file: ${quote(o.tls.certFile)}, key_file: ${quote(o.tls.keyFile)}, ca_file: ${quote(o.tls.caFile)}, verify: ${o.tls.verify ? 'true' : 'false'}, timeout: 5 }`
       : '',
   ].filter(Boolean);
   const configFile = join(o.dir, 'nats-server.conf');
