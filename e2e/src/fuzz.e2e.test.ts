@@ -40,19 +40,21 @@ const openapi = parse(readFileSync(fileURLToPath(new URL('../../docs/openapi-gat
 let stack: ParleyStack;
 let web: ServiceHandle;
 let base: string;
+let users: string;
+const secret = randomBytes(32).toString('hex');
 const hash = (password: string) => {
   const salt = randomBytes(16);
   return `scrypt$${salt.toString('base64')}$${scryptSync(password, salt, 32).toString('base64')}`;
 };
 
 beforeAll(async () => {
-  const users = join(mkdtempSync(join(tmpdir(), 'parley-fuzz-')), 'users.yaml');
+  users = join(mkdtempSync(join(tmpdir(), 'parley-fuzz-')), 'users.yaml');
   writeFileSync(users, stringify({ users: [
     { username: 'alex', passwordHash: hash('alex-pass'), role: 'agent', agent: { agentId: 'fz-alex', displayName: 'Alex', queues: ['support'] } },
     { username: 'sam', passwordHash: hash('sam-pass'), role: 'supervisor' },
   ] }));
   stack = await ParleyStack.start({ OFFER_TIMEOUT_SECONDS: '60', ROUTING_TICK_MS: '200' });
-  web = await stack.launchExtra('gateway-web', { WEB_JWT_SECRET: randomBytes(32).toString('hex'), WEB_USERS_FILE: users });
+  web = await stack.launchExtra('gateway-web', { WEB_JWT_SECRET: secret, WEB_USERS_FILE: users });
   base = `http://127.0.0.1:${web.httpPort}`;
 });
 
@@ -215,5 +217,27 @@ describe('authorization property: acting on a session one does not hold is refus
     );
     const after = await Promise.all(customers.map(async (c) => (await written(c.sessionId)).map((e) => `${e.type} ${JSON.stringify(e.data).slice(0, 120)}`)));
     expect(after.map((events) => events.length), JSON.stringify(after, null, 1)).toEqual(before);
+  });
+});
+
+describe('web tokens (defect 7)', () => {
+  it('a signed-out token is refused by every gateway instance, and a token without exp by any', async () => {
+    const other = await stack.launchExtra('gateway-web', { WEB_JWT_SECRET: secret, WEB_USERS_FILE: users });
+    const otherBase = `http://127.0.0.1:${other.httpPort}`;
+    const { token } = (await (await fetch(`${base}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'sam', password: 'sam-pass' }) })).json()) as { token: string };
+    const overview = (at: string, t: string) => fetch(`${at}/api/supervisor/overview`, { headers: { authorization: `Bearer ${t}` } }).then((r) => r.status);
+    expect(await overview(base, token)).toBe(200);
+    expect(await overview(otherBase, token)).toBe(200);
+    expect((await fetch(`${base}/api/auth/logout`, { method: 'POST', headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+    expect(await overview(base, token)).toBe(401);
+    await until(async () => ((await overview(otherBase, token)) === 401) || undefined, 'the other instance to refuse the signed-out token', 10_000);
+    // Signed with the real secret, but no exp: refused.
+    const { createHmac } = await import('node:crypto');
+    const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+    const body = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ role: 'supervisor', sub: 'sam', jti: 'x'.repeat(22), iat: Math.floor(Date.now() / 1000) })}`;
+    const forever = `${body}.${createHmac('sha256', secret).update(body).digest('base64url')}`;
+    expect(await overview(base, forever)).toBe(401);
+    expect(await overview(otherBase, forever)).toBe(401);
+    await other.stop();
   });
 });

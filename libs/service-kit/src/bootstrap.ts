@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import type { DynamicModule, INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { JsonLogger } from './json-logger.js';
-import { ConfigError, type ServiceConfig, loadConfig } from './service-config.js';
+import { ConfigError, type ServiceConfig, loadConfig, redactUrls } from './service-config.js';
 
 export interface ServiceDefinition<C extends ServiceConfig> {
   name: string;
@@ -62,5 +62,5 @@ export async function runService<C extends ServiceConfig>(definition: ServiceDef
   process.on('SIGINT', () => shutdown('SIGINT'));
   await app.listen(config.HTTP_PORT, config.HTTP_HOST);
   const address = app.getHttpServer().address() as { port: number } | null;
-  logger.log({ msg: 'ready', nats: config.NATS_URL, http: `http://${config.HTTP_HOST}:${address?.port ?? config.HTTP_PORT}` });
+  logger.log({ msg: 'ready', nats: redactUrls(config.NATS_URL), natsUser: config.NATS_NKEY_SEED_FILE ? 'nkey' : 'none', natsTls: config.NATS_TLS_CA_FILE ? 'on' : 'off', http: `http://${config.HTTP_HOST}:${address?.port ?? config.HTTP_PORT}` });
 }

@@ -103,9 +103,15 @@ export class ConfigError extends Error {
   }
 }
 
-/** Each problem names the variable and the value as it was written in the environment, before conversion. */
+/** URLs with their user information (`nats://user:password@host`) masked, for logs and error messages. */
+export const redactUrls = (value: unknown): unknown => (typeof value === 'string' ? value.replace(/(\w+:\/\/)[^@\s/,]*@/g, '$1***@') : value);
+
+/**
+ * Each problem names the variable and the value as it was written in the environment, before conversion; never a
+ * secret: credentials live in files whose content is not repeated, and URLs lose their user information.
+ */
 const describe = (errors: ValidationError[], raw: Record<string, unknown>): string[] =>
-  errors.flatMap((e) => Object.values(e.constraints ?? {}).map((m) => `${e.property}=${JSON.stringify(raw[e.property])}: ${m}`));
+  errors.flatMap((e) => Object.values(e.constraints ?? {}).map((m) => `${e.property}=${JSON.stringify(redactUrls(raw[e.property]))}: ${m}`));
 
 /** Reads and validates the environment; only variables the class declares are taken. */
 export function loadConfig<T extends object>(cls: new () => T, env: NodeJS.ProcessEnv = process.env): T {
