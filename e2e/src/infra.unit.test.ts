@@ -17,6 +17,10 @@ describe('infra/k8s manifests', () => {
       expect(c.args).toEqual([`services/${service}/dist/main.js`]);
       expect(c.livenessProbe.httpGet.path).toBe('/health/live');
       expect(c.readinessProbe.httpGet.path).toBe('/health/ready');
+      // Each service connects as its own NATS user, its nkey seed mounted from its own Secret.
+      expect(c.env).toContainEqual({ name: 'NATS_NKEY_SEED_FILE', value: '/var/run/secrets/parley/nats/seed' });
+      expect(d.spec.template.spec.volumes).toContainEqual(expect.objectContaining({ name: 'nats-identity', secret: expect.objectContaining({ secretName: `parley-nats-${service}` }) }));
+      expect(c.volumeMounts).toContainEqual(expect.objectContaining({ name: 'nats-identity', readOnly: true }));
       expect(d.spec.template.spec.terminationGracePeriodSeconds * 1000).toBeGreaterThan(Number(docs.find((x) => x.kind === 'ConfigMap')!.data.SHUTDOWN_TIMEOUT_MS));
     }
   });
