@@ -20,7 +20,7 @@ type RoleName = (typeof ROLES)[number]['name'];
 let stack: ParleyStack;
 const as: Partial<Record<RoleName, NatsConnection>> = {};
 const ENTRY = { entryPointId: 'ep-perm', address: 'support@perm.test', queueId: 'support', leaseSeconds: 3600 };
-const login = (agentId: string) => ({ agentId, displayName: agentId, kind: 'bot', skills: {}, languages: ['en'], capabilities: ['text'], queues: ['support'], leaseSeconds: 600 });
+const login = (agentId: string) => ({ agentId, displayName: agentId, kind: 'bot', skills: {}, languages: ['en'], capabilities: ['text'], queues: ['no-customers-here'], leaseSeconds: 600 });
 let waiting: { sessionId: string; sessionAddress: string };
 
 beforeAll(async () => {
@@ -171,6 +171,31 @@ describe('least privilege over NATS (issue 11: each attempt is refused and chang
     expect(grants('subscribe', SUBJECTS.bufferStatus)).toEqual(['SVC_BUFFER']);
     expect(grants('publish', SUBJECTS.reportingProjection)).toEqual([]);
     expect(grants('publish', 'parley.v1.im.deliver.>')).toEqual(['SVC_BUFFER', 'SVC_PRESENCE_PROXY', 'SVC_ROUTER']);
+  });
+
+  it('each Parley service\'s own user is refused outside its block (a compromised service stays contained)', async () => {
+    const attempts: Record<string, [string, unknown][]> = {
+      registration: [[SUBJECTS.bufferStatus, {}], ['parley.v1.im.deliver.cli', {}], ['$JS.API.STREAM.DELETE.PARLEY_EVENTS', {}], [SUBJECTS.reportingProjection, {}]],
+      'presence-proxy': [[SUBJECTS.agentLogin, login('x')], ['$JS.API.STREAM.PURGE.PARLEY_DELIVERIES', {}], ['$KV.parley_router_queues.queue.support', {}]],
+      buffer: [[SUBJECTS.registrationRegister, ENTRY], ['$JS.API.STREAM.DELETE.PARLEY_DELIVERIES', {}], ['$KV.parley_customer_sessions.x', {}]],
+      router: [[SUBJECTS.bufferStatus, {}], ['$JS.API.STREAM.DELETE.PARLEY_EVENTS', {}], ['$JS.API.STREAM.UPDATE.PARLEY_DELIVERIES', {}]],
+      reporting: [['parley.v1.im.deliver.cli', {}], [SUBJECTS.imSubscribe, {}], ['$JS.API.STREAM.DELETE.PARLEY_EVENTS', {}]],
+      'gateway-web': [[SUBJECTS.imSubscribe, {}], [asActorSubject(SUBJECTS.imSubscribe, 'cli'), {}], [SUBJECTS.bufferStatus, {}], ['$JS.API.STREAM.INFO.PARLEY_EVENTS', {}], ['parley.v1.evt.session.x', {}]],
+      'gateway-xmpp': [[SUBJECTS.imMessage, {}], [asActorSubject(SUBJECTS.imMessage, 'web'), {}], [SUBJECTS.reportingProjection, {}], ['$JS.API.CONSUMER.CREATE.PARLEY_EVENTS', {}]],
+    };
+    const before = await snapshot();
+    for (const [service, list] of Object.entries(attempts)) {
+      const nc = await connect(stack.nats.connectOptions(service, { name: `probe-as-${service}` }));
+      try {
+        for (const [subject, payload] of list) {
+          const err = await nc.request(subject, JSON.stringify(payload), { timeout: 5_000 }).then(() => undefined, (e: unknown) => e);
+          expect((err as RequestError | undefined)?.cause, `${service} → ${subject}`).toBeInstanceOf(PermissionViolationError);
+        }
+      } finally {
+        await nc.close();
+      }
+    }
+    expect(await snapshot()).toEqual(before);
   });
 
   it('the services run as their own users (each connection is one of them)', async () => {
