@@ -1,6 +1,8 @@
 import 'reflect-metadata';
 import type { DynamicModule, INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { PAYLOAD_LIMITS } from './payload-guard.js';
 import { JsonLogger } from './json-logger.js';
 import { ConfigError, type ServiceConfig, loadConfig, redactUrls } from './service-config.js';
 
@@ -13,7 +15,10 @@ export interface ServiceDefinition<C extends ServiceConfig> {
 /** Builds a service's Nest application without listening (used by tests with supertest). */
 export async function createServiceApp<C extends ServiceConfig>(definition: ServiceDefinition<C>, config: C, module = definition.module(config)): Promise<INestApplication> {
   const logger = new JsonLogger(definition.name, config.LOG_LEVEL);
-  return NestFactory.create(module, { logger, abortOnError: false });
+  const app = await NestFactory.create<NestExpressApplication>(module, { logger, abortOnError: false });
+  // HTTP bodies have the same byte limit as NATS requests; a larger one is 413 before it is parsed.
+  app.useBodyParser('json', { limit: PAYLOAD_LIMITS.maxBytes });
+  return app;
 }
 
 /** Configuration problems (bad variables, a bad configuration file) stop a service before it starts. */
