@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
+import { WebSocket } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ParleyStack, SERVICES, until } from './parley-stack.js';
 
@@ -229,6 +230,13 @@ describe('web tokens (defect 7)', () => {
     const other = await stack.launchExtra('gateway-web', { WEB_JWT_SECRET: secret, WEB_USERS_FILE: users });
     const otherBase = `http://127.0.0.1:${other.httpPort}`;
     const { token } = (await (await fetch(`${base}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'sam', password: 'sam-pass' }) })).json()) as { token: string };
+    const agent = (await (await fetch(`${base}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'alex', password: 'alex-pass' }) })).json()) as { token: string };
+    // The agent's desktop socket, open on the other instance: it closes when the agent signs out on this one.
+    const socket = new WebSocket(`ws://127.0.0.1:${other.httpPort}/ws?token=${agent.token}`);
+    await new Promise<void>((resolve, reject) => socket.once('message', () => resolve()).once('error', reject));
+    const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
+    expect((await fetch(`${base}/api/auth/logout`, { method: 'POST', headers: { authorization: `Bearer ${agent.token}` } })).status).toBe(200);
+    expect(await closed).toBe(4401);
     const overview = (at: string, t: string) => fetch(`${at}/api/supervisor/overview`, { headers: { authorization: `Bearer ${t}` } }).then((r) => r.status);
     expect(await overview(base, token)).toBe(200);
     expect(await overview(otherBase, token)).toBe(200);

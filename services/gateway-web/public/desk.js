@@ -132,7 +132,8 @@
       save();
       render();
     };
-    socket.onclose = () => { if (st) setTimeout(connect, Math.min(10000, 300 * 2 ** retry++)); };
+    // 4401: the token was signed out (here or in another tab) or expired: sign in again.
+    socket.onclose = (ev) => { if (ev.code === 4401) return signOut(); if (st) setTimeout(connect, Math.min(10000, 300 * 2 ** retry++)); };
   }
 
   function signOut() {

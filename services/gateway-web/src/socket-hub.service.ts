@@ -6,6 +6,7 @@ import { NATS_CONNECTION, natsRequest } from '@parley/service-kit';
 import type { IncomingMessage, Server } from 'node:http';
 import { WebSocket, WebSocketServer } from 'ws';
 import { DeliveryFeed, type Sequenced, WEB_CHANNEL } from './delivery-feed.service.js';
+import { TokenRevocations } from './token-revocations.service.js';
 import { type TokenClaims, TokenSigner } from './tokens.js';
 
 export const TYPING_SUBJECT = 'parley.v1.typing';
@@ -28,15 +29,22 @@ export class SocketHub implements OnApplicationBootstrap, BeforeApplicationShutd
   private readonly customerSockets = new Map<string, Set<WebSocket>>();
   private heartbeat?: NodeJS.Timeout;
   private typing?: Subscription;
+  private stopRevocations?: () => void;
+  /** Open sockets by the ID of the token they were opened with: sign-out closes them. */
+  private readonly byToken = new Map<string, Set<WebSocket>>();
 
   constructor(
     private readonly adapter: HttpAdapterHost,
     private readonly feed: DeliveryFeed,
     private readonly tokens: TokenSigner,
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
+    private readonly revocations: TokenRevocations,
   ) {}
 
   onApplicationBootstrap(): void {
+    this.stopRevocations = this.revocations.onRevoke((jti) => {
+      for (const ws of this.byToken.get(jti) ?? []) ws.close(4401, 'signed out');
+    });
     const server = this.adapter.httpAdapter.getHttpServer() as Server;
     server.on('upgrade', (req, socket, head) => {
       const url = new URL(req.url ?? '/', 'http://localhost');
@@ -85,7 +93,14 @@ export class SocketHub implements OnApplicationBootstrap, BeforeApplicationShutd
     };
     const unlisten = this.feed.listen(key, (item) => (replaying ? held.push(item) : send(item)));
     (registry.get(owner) ?? registry.set(owner, new Set()).get(owner)!).add(ws);
+    // A socket lives no longer than its token: closed at expiry, or at once when the token is signed out.
+    (this.byToken.get(claims.jti) ?? this.byToken.set(claims.jti, new Set()).get(claims.jti)!).add(ws);
+    const expiry = setTimeout(() => ws.close(4401, 'token expired'), Math.max(0, claims.exp * 1000 - Date.now()));
+    expiry.unref();
     ws.on('close', () => {
+      clearTimeout(expiry);
+      this.byToken.get(claims.jti)?.delete(ws);
+      if (this.byToken.get(claims.jti)?.size === 0) this.byToken.delete(claims.jti);
       unlisten();
       registry.get(owner)?.delete(ws);
       if (registry.get(owner)?.size === 0) registry.delete(owner);
@@ -118,6 +133,7 @@ export class SocketHub implements OnApplicationBootstrap, BeforeApplicationShutd
 
   async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.heartbeat);
+    this.stopRevocations?.();
     this.typing?.unsubscribe();
     for (const ws of this.wss.clients) ws.close(1001, 'server restarting');
   }

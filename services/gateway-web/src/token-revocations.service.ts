@@ -15,6 +15,7 @@ export const REVOCATIONS_BUCKET = 'parley_web_revocations';
 export class TokenRevocations implements RevocationList, OnModuleInit, BeforeApplicationShutdown {
   private readonly logger = new Logger('TokenRevocations');
   private readonly revoked = new Set<string>();
+  private readonly listeners = new Set<(jti: string) => void>();
   private kv!: KV;
   private stopWatch?: () => void;
 
@@ -25,8 +26,20 @@ export class TokenRevocations implements RevocationList, OnModuleInit, BeforeApp
     const watch = await this.kv.watch();
     this.stopWatch = () => watch.stop();
     void (async () => {
-      for await (const entry of watch as AsyncIterable<KvWatchEntry>) if (entry.operation === 'PUT') this.revoked.add(entry.key);
+      for await (const entry of watch as AsyncIterable<KvWatchEntry>) if (entry.operation === 'PUT') this.add(entry.key);
     })().catch((err: unknown) => this.logger.error({ msg: 'revocation watch stopped', err: String(err) }));
+  }
+
+  private add(jti: string): void {
+    if (this.revoked.has(jti)) return;
+    this.revoked.add(jti);
+    for (const listener of this.listeners) listener(jti);
+  }
+
+  /** Called with each token ID revoked from now on, here or on another instance (open sockets close on it). */
+  onRevoke(listener: (jti: string) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   isRevoked(jti: string): boolean {
@@ -35,7 +48,7 @@ export class TokenRevocations implements RevocationList, OnModuleInit, BeforeApp
 
   /** Revokes a token ID here at once and, through the bucket, on the other instances. */
   async revoke(jti: string): Promise<void> {
-    this.revoked.add(jti);
+    this.add(jti);
     await this.kv.put(jti, '1');
   }
 
