@@ -179,7 +179,7 @@ describe('least privilege over NATS (issue 11: each attempt is refused and chang
       'presence-proxy': [[SUBJECTS.agentLogin, login('x')], ['$JS.API.STREAM.PURGE.PARLEY_DELIVERIES', {}], ['$KV.parley_router_queues.queue.support', {}]],
       buffer: [[SUBJECTS.registrationRegister, ENTRY], ['$JS.API.STREAM.DELETE.PARLEY_DELIVERIES', {}], ['$KV.parley_customer_sessions.x', {}]],
       router: [[SUBJECTS.bufferStatus, {}], ['$JS.API.STREAM.DELETE.PARLEY_EVENTS', {}], ['$JS.API.STREAM.UPDATE.PARLEY_DELIVERIES', {}]],
-      reporting: [['parley.v1.im.deliver.cli', {}], [SUBJECTS.imSubscribe, {}], ['$JS.API.STREAM.DELETE.PARLEY_EVENTS', {}]],
+      reporting: [['parley.v1.im.deliver.cli', {}], [SUBJECTS.imSubscribe, {}], ['$JS.API.STREAM.DELETE.PARLEY_EVENTS', {}], ['parley.v1.evt.session.forged', {}]],
       'gateway-web': [[SUBJECTS.imSubscribe, {}], [asActorSubject(SUBJECTS.imSubscribe, 'cli'), {}], [SUBJECTS.bufferStatus, {}], ['$JS.API.STREAM.INFO.PARLEY_EVENTS', {}], ['parley.v1.evt.session.x', {}]],
       'gateway-xmpp': [[SUBJECTS.imMessage, {}], [asActorSubject(SUBJECTS.imMessage, 'web'), {}], [SUBJECTS.reportingProjection, {}], ['$JS.API.CONSUMER.CREATE.PARLEY_EVENTS', {}]],
     };
