@@ -1,4 +1,5 @@
 import { jetstreamManager } from '@nats-io/jetstream';
+import { headers } from '@nats-io/transport-node';
 import { SUBJECTS, asActorSubject } from '@parley/contracts';
 import { type JsonSchema, NASTY_STRINGS, type ServiceHandle, hostileValue, mutatedValue, nest, validValue } from '@parley/testing';
 import Ajv from 'ajv';
@@ -72,10 +73,18 @@ const subjectFor = (address: string) =>
     { weight: 1, arbitrary: fc.constantFrom('x'.repeat(65), 'a+b', 'é', '%00', '\u202Eevil', '\u{1F600}') },
   ).map((token) => address.replace(/\{\w+\}/g, token));
 
+/** Request headers a client may send (services must ignore what they do not know): odd names, values, IDs. */
+const headerArb = fc.array(
+  fc.tuple(fc.constantFrom('Nats-Msg-Id', 'Nats-Expected-Last-Sequence', 'X-Parley-Agent', 'Authorization', 'Content-Type', 'x'), fc.oneof(fc.string({ maxLength: 40 }), fc.constantFrom(...NASTY_STRINGS))),
+  { maxLength: 3 },
+).map((pairs) => pairs.filter(([, v]) => !/[\r\n\u0000]/.test(v)));
+
 /** One request as the operators' admin (allowed to publish anything): the reply, or the failure to get one. */
-async function ask(subject: string, body: unknown): Promise<Record<string, unknown>> {
+async function ask(subject: string, body: unknown, hdrs: [string, string][] = []): Promise<Record<string, unknown>> {
   const data = typeof body === 'string' ? body : (JSON.stringify(body) ?? 'null');
-  return (await stack.nc.request(subject, data, { timeout: 5_000 })).json<Record<string, unknown>>();
+  const h = headers();
+  for (const [k, v] of hdrs) h.append(k, v);
+  return (await stack.nc.request(subject, data, { timeout: 5_000, ...(hdrs.length ? { headers: h } : {}) })).json<Record<string, unknown>>();
 }
 
 async function allReady(): Promise<void> {
@@ -117,8 +126,8 @@ describe('fuzzing every request subject of docs/asyncapi.yaml', () => {
     await stack.request(SUBJECTS.registrationRegister, { entryPointId: 'fz-ep', address: 'support@fuzz.test', queueId: 'support', leaseSeconds: 600 });
     for (const { address, schema } of requests) {
       await fc.assert(
-        fc.asyncProperty(subjectFor(address), fc.oneof({ weight: 3, arbitrary: validValue(schema) }, { weight: 1, arbitrary: mutatedValue(schema) }), async (subject, body) => {
-          const reply = await ask(subject, body);
+        fc.asyncProperty(subjectFor(address), fc.oneof({ weight: 3, arbitrary: validValue(schema) }, { weight: 1, arbitrary: mutatedValue(schema) }), headerArb, async (subject, body, hdrs) => {
+          const reply = await ask(subject, body, hdrs);
           const error = reply.error as { code?: string } | undefined;
           if (error) expect(DOCUMENTED.has(error.code ?? ''), `${subject} → ${JSON.stringify(error)} for ${JSON.stringify(body)?.slice(0, 200)}`).toBe(true);
         }),
