@@ -87,6 +87,12 @@ export class CenterSettings {
     return id ? this.flow(id) : undefined;
   }
 
+  /** The entry point's idle timeout, when the file sets one (the service's default applies otherwise). */
+  idleTimeoutFor(entryPointId: string): { warnAfterSeconds: number; endAfterSeconds: number } | undefined {
+    const t = this.config.entryPoints.find((e) => e.id === entryPointId)?.idleTimeout;
+    return t && { warnAfterSeconds: t.warnAfterSeconds, endAfterSeconds: Math.max(t.endAfterSeconds, t.warnAfterSeconds) };
+  }
+
   hoursFor(entryPointId: string): BusinessHours | undefined {
     const id = this.config.entryPoints.find((e) => e.id === entryPointId)?.hours;
     const h = id ? this.config.hours.find((x) => x.id === id) : undefined;

@@ -146,10 +146,17 @@ export class HoursConfig {
   @IsOptional() @IsBoolean() leaveMessage: boolean = false;
 }
 
+/** A silent conversation is pointed out after `warnAfterSeconds` and ended after `endAfterSeconds` of silence. */
+export class IdleTimeoutConfig {
+  @IsInt() @Min(1) warnAfterSeconds!: number;
+  @IsInt() @Min(1) endAfterSeconds!: number;
+}
+
 export class EntryPointConfig {
   @Matches(ID, { message: 'id must be an entry point ID' }) id!: string;
   @IsOptional() @IsString() hours?: string;
   @IsOptional() @IsString() flow?: string;
+  @IsOptional() @ValidateNested() @Type(() => IdleTimeoutConfig) idleTimeout?: IdleTimeoutConfig;
 }
 
 export class RuleStepConfig {

@@ -12,7 +12,7 @@ export interface CustomerDelivery {
   from: string;
   kind: 'text' | 'status' | 'system';
   body: string;
-  status?: { position: number; estimatedWaitSeconds: number };
+  status?: { position: number; estimatedWaitSeconds: number; reason?: 'priority' };
   /** Added in v1: for kind text, the agent's display name (an alias; never their ID or address). */
   agentName?: string;
 }
@@ -20,7 +20,8 @@ export interface CustomerDelivery {
 /** What Parley says to an agent, on `parley.v1.agent.deliver.<agentId>`. Never carries the customer's own address. */
 export interface AgentDelivery {
   deliveryId: string;
-  kind: 'offer' | 'message' | 'session-ended' | 'offer-revoked';
+  /** Added in v1: `system` for Parley's own notices about a session (a silent customer, say). */
+  kind: 'offer' | 'message' | 'session-ended' | 'offer-revoked' | 'system';
   sessionId: string;
   offerId?: string;
   expiresAt?: string;

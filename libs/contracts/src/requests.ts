@@ -173,6 +173,8 @@ export class StatusReportRequest {
   @Matches(HEADER_ID, { message: 'statusId must be 1-128 characters of letters, digits, ".", ":", "-" or "_"' }) statusId!: string;
   @IsInt() @Min(0) position!: number;
   @IsInt() @Min(0) estimatedWaitSeconds!: number;
+  /** Added in v1: why the position went up; positions never rise otherwise. */
+  @Optional() @IsIn(['priority']) reason?: 'priority';
 }
 
 export class EmptyRequest {}

@@ -1,3 +1,4 @@
+import { defineAggregate } from './aggregate.js';
 import { conflict, notFound } from '@parley/errors';
 
 export interface AgentProfile {
@@ -48,6 +49,9 @@ export type AgentEvent =
   | { type: 'AgentConversationStarted'; data: { sessionId: string; offerId: string } }
   | { type: 'AgentConversationEnded'; data: { sessionId: string; at: string; wrapUpUntil?: string | null } };
 
+/** One kind of agent event, for handlers that take exactly that kind. */
+export type AgentEventOf<T extends AgentEvent['type']> = Extract<AgentEvent, { type: T }>;
+
 export type AgentCommand =
   | { kind: 'login'; profile: AgentProfile; leaseSeconds: number; now: string }
   | { kind: 'heartbeat'; now: string }
@@ -76,17 +80,20 @@ export function presenceOf(state: AgentState, now: string): 'available' | 'away'
   return inWrapUp(state, now) ? 'wrap-up' : state.status;
 }
 
-/** Conversations plus offers not yet expired: what counts against capacity. */
-export function agentLoad(state: AgentState, now: string): number {
-  return agentLoadAt(state, Date.parse(now));
+/**
+ * Conversations plus every reservation not yet released: what counts against capacity. A reservation stops
+ * counting only when an event releases it or turns it into a conversation, never because a clock passed its
+ * expiry: an offer whose expiry one router has passed may still be accepted on a session stream another router
+ * has not yet declined, and counting it out early is how an agent ends up over capacity.
+ */
+export function agentLoad(state: AgentState, _now?: string): number {
+  if (!isOnline(state)) return state.status === 'offline' ? state.conversations.length : 0;
+  return state.conversations.length + state.reservations.length;
 }
 
-/** `agentLoad` with the time already parsed, for loops over many agents. */
-export function agentLoadAt(state: AgentState, nowMs: number): number {
-  if (!isOnline(state)) return state.status === 'offline' ? state.conversations.length : 0;
-  let live = 0;
-  for (const r of state.reservations) if (Date.parse(r.expiresAt) > nowMs) live++;
-  return state.conversations.length + live;
+/** `agentLoad`, for loops over many agents (the time is not needed: see `agentLoad`). */
+export function agentLoadAt(state: AgentState, _nowMs?: number): number {
+  return agentLoad(state);
 }
 
 export const agentDecider = {
@@ -201,3 +208,6 @@ export const agentDecider = {
     }
   },
 };
+
+/** The agent aggregate: `parley.v1.evt.agent.<agentId>`. */
+export const agentAggregate = defineAggregate('agent', agentDecider);

@@ -22,11 +22,14 @@ describe('agent decider', () => {
     expect(run([{ kind: 'expire-lease', now: at(60) }], s).status).toBe('offline');
   });
 
-  it('reserves capacity for offers and refuses beyond it, counting expired reservations as free', () => {
+  it('reserves capacity for offers and refuses beyond it, until a reservation is released (never by the clock alone)', () => {
     const s = run([login, reserve('o1'), reserve('o2')]);
     expect(agentLoad(s, at(2))).toBe(2);
     expect(() => agentDecider.decide(reserve('o3', 2), s)).toThrow(expect.objectContaining({ code: 'conflict' }));
-    expect(agentDecider.decide(reserve('o3', 31), s)).toHaveLength(1);
+    // Past o1's expiry it may still be accepted on its session: it counts until an event releases it.
+    expect(() => agentDecider.decide(reserve('o3', 31), s)).toThrow(expect.objectContaining({ code: 'conflict' }));
+    const released = run([{ kind: 'release-offer', offerId: 'o1', outcome: 'expired', maxMissedOffers: 5, now: at(31) }], s);
+    expect(agentDecider.decide(reserve('o3', 32), released)).toHaveLength(1);
   });
 
   it('refuses offers while away and sets away after too many missed offers', () => {

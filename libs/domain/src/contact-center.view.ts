@@ -45,6 +45,11 @@ export interface ContactCenterView {
   targeted: Record<string, string>;
   /** The queue of each registered entry point, so an idle queue is known too. */
   entryQueues?: Record<string, string>;
+  /** Bumped when a session joins a queue or its place there changes: the routing order must be worked out again. */
+  queueVersions?: Record<string, number>;
+  /** Agents by the queues they serve, and those who serve every queue: who could take a new session. */
+  servers?: Record<string, Record<string, true>>;
+  anyQueue?: Record<string, true>;
 }
 
 export const emptyView = (): ContactCenterView => ({ sessions: {}, declines: {}, agents: {}, totals: {}, lastOffered: {}, queued: {}, targeted: {} });
@@ -66,7 +71,9 @@ export function applyToView(view: ContactCenterView, event: ViewEvent): ContactC
   }
   if (event.aggregate === 'agent') {
     const before = view.agents[event.aggregateId] ?? agentDecider.initialState();
-    view.agents[event.aggregateId] = agentDecider.evolve(before, event as unknown as AgentEvent);
+    const after = agentDecider.evolve(before, event as unknown as AgentEvent);
+    view.agents[event.aggregateId] = after;
+    if (event.type === 'AgentLoggedIn') indexServer(view, event.aggregateId, before, after);
     return view;
   }
   if (event.aggregate !== 'session') return view;
@@ -84,7 +91,11 @@ export function applyToView(view: ContactCenterView, event: ViewEvent): ContactC
       if (Object.keys(q).length === 0) delete view.queued[before.place.queueId];
     }
   }
-  if (after.status === 'queued' && after.place.queueId) (view.queued[after.place.queueId] ??= {})[id] = true;
+  if (after.status === 'queued' && after.place.queueId) {
+    (view.queued[after.place.queueId] ??= {})[id] = true;
+    // Leaving a queue needs no new order (readers skip who left); joining it, or a new place in it, does.
+    if (before.status !== 'queued' || before.place !== after.place) (view.queueVersions ??= {})[after.place.queueId] = (view.queueVersions?.[after.place.queueId] ?? 0) + 1;
+  }
   view.targeted ??= {};
   if (after.status === 'queued' && after.place.targetAgentId) view.targeted[id] = after.place.targetAgentId;
   else delete view.targeted[id];
@@ -110,6 +121,20 @@ export function applyToView(view: ContactCenterView, event: ViewEvent): ContactC
   return view;
 }
 
+const queuesOf = (agent: AgentState): readonly string[] | null | undefined => (agent.status === 'unknown' ? undefined : agent.profile.queues);
+
+/** Keeps `servers` / `anyQueue` in step with an agent's profile (which only a login changes). */
+function indexServer(view: ContactCenterView, agentId: string, before: AgentState, after: AgentState): void {
+  const servers = (view.servers ??= {});
+  const anyQueue = (view.anyQueue ??= {});
+  const old = queuesOf(before);
+  if (old === null) delete anyQueue[agentId];
+  else for (const q of old ?? []) if (servers[q]) delete servers[q][agentId];
+  const now = queuesOf(after);
+  if (now === null) anyQueue[agentId] = true;
+  else for (const q of now ?? []) (servers[q] ??= {})[agentId] = true;
+}
+
 export type WaitingSession = Extract<SessionState, { status: 'queued' }>;
 
 /** Priority first (higher first), then original arrival, then ID for a total order. */
@@ -127,14 +152,38 @@ export function waitingByQueue(view: ContactCenterView): Map<string, WaitingSess
   return queues;
 }
 
-/** The sessions queued in one queue, in routing order. */
-export function waitingIn(view: ContactCenterView, queueId: string): WaitingSession[] {
-  const list: WaitingSession[] = [];
+/** Each queue's routing order, worked out again only when someone joined it (see `queueVersions`). */
+const orders = new WeakMap<ContactCenterView, Map<string, { version: number; ids: string[] }>>();
+
+/** The IDs of a queue in routing order, possibly with some who have left since: check each one. */
+function orderOf(view: ContactCenterView, queueId: string): string[] {
+  let byQueue = orders.get(view);
+  if (!byQueue) orders.set(view, (byQueue = new Map()));
+  const version = view.queueVersions?.[queueId] ?? 0;
+  const cached = byQueue.get(queueId);
+  if (cached && cached.version === version && view.queueVersions) return cached.ids;
+  const keyed: { id: string; priority: number; arrived: number }[] = [];
   for (const id of Object.keys(view.queued?.[queueId] ?? {})) {
     const s = view.sessions[id];
-    if (s?.status === 'queued') list.push(s);
+    if (s?.status === 'queued') keyed.push({ id, priority: s.place.priority, arrived: Date.parse(s.place.arrivedAt) });
   }
-  return list.sort(compareWaiting);
+  keyed.sort((a, b) => b.priority - a.priority || a.arrived - b.arrived || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const ids = keyed.map((k) => k.id);
+  byQueue.set(queueId, { version, ids });
+  return ids;
+}
+
+/** The sessions queued in one queue, in routing order, one at a time (a reader that stops early pays for no more). */
+export function* waitingOrder(view: ContactCenterView, queueId: string): Generator<WaitingSession> {
+  for (const id of orderOf(view, queueId)) {
+    const s = view.sessions[id];
+    if (s?.status === 'queued' && s.place.queueId === queueId) yield s;
+  }
+}
+
+/** The sessions queued in one queue, in routing order. */
+export function waitingIn(view: ContactCenterView, queueId: string): WaitingSession[] {
+  return [...waitingOrder(view, queueId)];
 }
 
 export const servesQueue = (agent: AgentState, queueId: string) =>
@@ -189,7 +238,7 @@ export function estimateWaitSeconds(snapshot: QueueSnapshot, position: number, d
 /** The view as a named, versioned projection (structurally a `Projection` of the event-store lib). */
 export const contactCenterProjection = (name: string) => ({
   name,
-  version: 1,
+  version: 2,
   initial: emptyView,
   apply: applyToView,
 });

@@ -1,3 +1,4 @@
+import { defineAggregate } from './aggregate.js';
 import { notFound } from '@parley/errors';
 
 export interface EntryPointRegistration {
@@ -75,3 +76,6 @@ export const entryPointDecider = {
     }
   },
 };
+
+/** The entry-point aggregate: `parley.v1.evt.entrypoint.<entryPointId>`. */
+export const entryPointAggregate = defineAggregate('entrypoint', entryPointDecider);

@@ -1,3 +1,4 @@
+export * from './aggregate.js';
 export * from './session.decider.js';
 export * from './agent.decider.js';
 export * from './entry-point.decider.js';

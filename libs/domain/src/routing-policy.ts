@@ -1,5 +1,5 @@
 import { type AgentProfile, type AgentState, agentLoadAt } from './agent.decider.js';
-import { type ContactCenterView, type WaitingSession, waitingIn } from './contact-center.view.js';
+import { type ContactCenterView, type WaitingSession, waitingOrder } from './contact-center.view.js';
 import type { RoutingDecisionRecord } from './session.decider.js';
 
 export const STRATEGIES = ['longest-idle', 'least-occupied', 'round-robin', 'best-skill'] as const;
@@ -43,6 +43,13 @@ export interface RoutingOptions {
   routingOf?: (queueId: string) => QueueRouting | undefined;
   /** Plan only these queues (a router instance owns a share of the queues). */
   onlyQueues?: ReadonlySet<string>;
+  /**
+   * Route incrementally: only what changed since a full pass (agents whose state changed, sessions that arrived
+   * or came back) can make a new match, so only they are looked at — a freed agent at the queues it serves, a new
+   * session at the agents who could take it. The offers are the same as a full pass would make, as long as time
+   * alone changed nothing (rule steps widening, wrap-ups and cool-downs ending): a periodic full pass covers that.
+   */
+  touched?: { agents: Iterable<string>; sessions: Iterable<string> };
 }
 
 type Available = Extract<AgentState, { status: 'available' }>;
@@ -136,9 +143,11 @@ export function planOffers(view: ContactCenterView, options: RoutingOptions): Pl
   const byQueue = new Map<string, Candidate[]>();
   const everyQueue: Candidate[] = [];
   const byId = new Map<string, Candidate>();
-  for (const agentId in view.agents) {
-    const agent = view.agents[agentId]!;
-    if (agent.status !== 'available' || (agent.wrapUpUntil && Date.parse(agent.wrapUpUntil) > now)) continue;
+  const candidates = options.touched && view.servers ? candidatesFor(view, options.touched, options.routingOf) : undefined;
+  const touchedQueues = candidates?.queues;
+  for (const agentId of candidates?.agents ?? Object.keys(view.agents)) {
+    const agent = view.agents[agentId];
+    if (!agent || agent.status !== 'available' || (agent.wrapUpUntil && Date.parse(agent.wrapUpUntil) > now)) continue;
     if (agentLoadAt(agent, now) >= agent.profile.capacity) continue;
     const c = { agentId, agent };
     byId.set(agentId, c);
@@ -148,6 +157,10 @@ export function planOffers(view: ContactCenterView, options: RoutingOptions): Pl
   if (byId.size === 0) return planned;
   const load = (c: Candidate) => agentLoadAt(c.agent, now) + (extraLoad.get(c.agentId) ?? 0);
   const free = (c: Candidate) => load(c) < c.agent.profile.capacity;
+  const candidatesFree = () => {
+    for (const c of byId.values()) if (free(c)) return true;
+    return false;
+  };
 
   // Only queues some free agent could serve are grouped and sorted: one pass stays cheap with tens of
   // thousands of sessions waiting while few agents are free.
@@ -168,13 +181,17 @@ export function planOffers(view: ContactCenterView, options: RoutingOptions): Pl
     if (s?.status === 'queued' && byId.has(agentId)) targetQueues.add(s.place.queueId);
   }
   const queues = Object.keys(view.queued ?? {})
+    .filter((q) => !touchedQueues || touchedQueues === 'all' || touchedQueues.has(q))
     .filter((q) => isRoutable(q) || ((!options.onlyQueues || options.onlyQueues.has(q)) && targetQueues.has(q)))
     .sort();
   for (const queueId of queues) {
-    const waiting = waitingIn(view, queueId).filter((s) => !s.offer && (isRoutable(queueId) || (s.place.targetAgentId && byId.has(s.place.targetAgentId))));
     const routing = options.routingOf?.(queueId) ?? DEFAULT_QUEUE_ROUTING;
-    for (const session of waiting) {
+    const queueRoutable = isRoutable(queueId);
+    for (const session of waitingOrder(view, queueId)) {
+      // An incremental pass looks at the heads of its queues only: once none of its agents is free, it is done.
+      if (candidates && !candidatesFree()) break;
       if (session.offer) continue;
+      if (!queueRoutable && !(session.place.targetAgentId && byId.has(session.place.targetAgentId))) continue;
       if (session.place.notBefore && Date.parse(session.place.notBefore) > now) continue;
       const waitSeconds = (now - Date.parse(session.place.arrivedAt)) / 1000;
       const { index, step } = stepFor(routing, waitSeconds);
@@ -220,5 +237,47 @@ export function planOffers(view: ContactCenterView, options: RoutingOptions): Pl
     }
   }
   return planned;
+}
+
+/**
+ * Who and where an incremental pass looks: the touched agents and the queues they serve (and the queues that
+ * overflow to those), plus, for each touched waiting session, its queue and every agent who could serve it there
+ * or in its overflow queues.
+ */
+function candidatesFor(
+  view: ContactCenterView,
+  touched: { agents: Iterable<string>; sessions: Iterable<string> },
+  routingOf: RoutingOptions['routingOf'],
+): { agents: Set<string>; queues: Set<string> | 'all' } {
+  const agents = new Set<string>();
+  let queues: Set<string> | 'all' = new Set<string>();
+  const servers = view.servers ?? {};
+  const overflowInto = (queueId: string) => (routingOf?.(queueId) ?? DEFAULT_QUEUE_ROUTING).steps.flatMap((st) => st.overflowTo ?? []);
+  const agentQueues = new Set<string>();
+  for (const agentId of touched.agents) {
+    const agent = view.agents[agentId];
+    if (!agent || agent.status === 'unknown') continue;
+    agents.add(agentId);
+    if (agent.profile.queues === null) queues = 'all';
+    else for (const q of agent.profile.queues) agentQueues.add(q);
+  }
+  const addServers = (q: string) => {
+    for (const a in servers[q] ?? {}) agents.add(a);
+  };
+  if (queues !== 'all') {
+    for (const q of agentQueues) queues.add(q);
+    // Queues whose rule steps overflow into a queue a touched agent serves.
+    if (agentQueues.size > 0) for (const q of Object.keys(view.queued ?? {})) if (overflowInto(q).some((o) => agentQueues.has(o))) queues.add(q);
+  }
+  for (const sessionId of touched.sessions) {
+    const s = view.sessions[sessionId];
+    if (s?.status !== 'queued' || s.offer) continue;
+    if (queues !== 'all') queues.add(s.place.queueId);
+    addServers(s.place.queueId);
+    for (const o of overflowInto(s.place.queueId)) addServers(o);
+    for (const a in view.anyQueue ?? {}) agents.add(a);
+    if (s.place.targetAgentId) agents.add(s.place.targetAgentId);
+  }
+  return { agents, queues };
 }
 

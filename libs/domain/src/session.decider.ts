@@ -1,4 +1,5 @@
 import { conflict, forbidden, notFound } from '@parley/errors';
+import { defineAggregate } from './aggregate.js';
 import { type IntakeFlow, type Requirements, type RouteDecision, judgeAnswer, mergeRoute } from './intake-flow.js';
 
 /** Why an offer went where it went: stored on the offer event, so any decision can be explained later. */
@@ -59,14 +60,36 @@ export interface IntakeProgress {
 
 export type Answers = Record<string, string>;
 
+/** Message IDs are each author's own: a customer's `X` and an agent's `X` are two messages. */
+export interface SeenMessages {
+  customer: string[];
+  agent: string[];
+}
+
+/** When the conversation last moved, and whether the silence was already pointed out since. */
+export interface Activity {
+  lastActivityAt: string;
+  idleWarnedAt: string | null;
+}
+
+/**
+ * Every state is one a session really is in: `opened` is the instant between its opening and its first step
+ * (intake or a queue), never a queue with no ID.
+ */
 export type SessionState =
   | { status: 'none' }
-  | { status: 'intake'; core: SessionCore; intake: IntakeProgress; answers: Answers; messageIds: string[] }
-  | { status: 'queued'; core: SessionCore; place: QueuePlace; offer: PendingOffer | null; answers: Answers; messageIds: string[] }
-  | { status: 'assigned'; core: SessionCore; place: QueuePlace; agentId: string; assignedAt: string; answers: Answers; messageIds: string[] }
+  | { status: 'opened'; core: SessionCore; messages: SeenMessages; activity: Activity }
+  | { status: 'intake'; core: SessionCore; intake: IntakeProgress; answers: Answers; messages: SeenMessages; activity: Activity }
+  | { status: 'queued'; core: SessionCore; place: QueuePlace; offer: PendingOffer | null; answers: Answers; messages: SeenMessages; activity: Activity }
+  | { status: 'assigned'; core: SessionCore; place: QueuePlace; agentId: string; assignedAt: string; answers: Answers; messages: SeenMessages; activity: Activity }
   | { status: 'ended'; core: SessionCore; endedBy: EndedBy; abandoned: boolean };
 
+export type LiveSession = Exclude<SessionState, { status: 'none' | 'ended' }>;
+
 export type EndedBy = 'customer' | 'agent' | 'system';
+
+/** One kind of session event, for handlers that take exactly that kind. */
+export type SessionEventOf<T extends SessionEvent['type']> = Extract<SessionEvent, { type: T }>;
 export type OfferOutcome = 'rejected' | 'expired' | 'revoked';
 
 export type SessionEvent =
@@ -79,10 +102,11 @@ export type SessionEvent =
   | { type: 'CustomerMessageReceived'; data: { messageId: string; body: string; at: string } }
   | { type: 'SessionOffered'; data: PendingOffer & { at: string; decision?: RoutingDecisionRecord } }
   | { type: 'SessionOfferDeclined'; data: { offerId: string; agentId: string; outcome: OfferOutcome; reason: string | null; at: string } }
-  | { type: 'SessionAssigned'; data: { offerId: string; agentId: string; at: string } }
+  | { type: 'SessionAssigned'; data: { offerId: string; agentId: string; at: string; agentName?: string } }
   | { type: 'AgentMessageSent'; data: { messageId: string; agentId: string; body: string; at: string } }
   | { type: 'SessionTransferred'; data: { fromAgentId: string; toQueueId: string; toAgentId: string | null; reason: string | null; at: string } }
-  | { type: 'SessionEnded'; data: { endedBy: EndedBy; reason: string; disposition: string | null; abandoned: boolean; agentId: string | null; at: string } };
+  | { type: 'SessionEnded'; data: { endedBy: EndedBy; reason: string; disposition: string | null; abandoned: boolean; agentId: string | null; at: string } }
+  | { type: 'SessionIdleWarned'; data: { recipient: 'customer' | 'agent'; idleSince: string; endsAt: string; at: string } };
 
 export type SessionCommand =
   | { kind: 'open'; core: SessionCore; route: RouteDecision; intake: { flowId: string; start: string } | null; notBefore: string | null }
@@ -90,19 +114,29 @@ export type SessionCommand =
   | { kind: 'receive-customer-message'; channel: string; from: string; messageId: string; body: string; now: string }
   | { kind: 'offer'; offerId: string; agentId: string; expiresAt: string; now: string; decision?: RoutingDecisionRecord }
   | { kind: 'transfer'; agentId: string; toQueueId: string | null; toAgentId: string | null; reason: string | null; now: string }
-  | { kind: 'accept-offer'; offerId: string; agentId: string; now: string }
+  | { kind: 'accept-offer'; offerId: string; agentId: string; agentName?: string; now: string }
   | { kind: 'decline-offer'; offerId: string; agentId: string | null; outcome: OfferOutcome; reason: string | null; now: string }
   | { kind: 'send-agent-message'; agentId: string; messageId: string; body: string; now: string }
-  | { kind: 'end'; endedBy: EndedBy; agentId: string | null; from: string | null; reason: string; disposition: string | null; now: string };
+  | { kind: 'end'; endedBy: EndedBy; agentId: string | null; from: string | null; channel?: string | null; reason: string; disposition: string | null; now: string }
+  | { kind: 'check-idle'; warnAfterSeconds: number; endAfterSeconds: number; now: string };
 
 const assertNever = (x: never): never => {
   throw new Error(`unhandled: ${JSON.stringify(x)}`);
 };
 
-const live = (state: SessionState) => {
+const live = (state: SessionState): LiveSession => {
   if (state.status === 'none' || state.status === 'ended') throw notFound('no open session with this id');
   return state;
 };
+
+const secondsBetween = (from: string, to: string) => (Date.parse(to) - Date.parse(from)) / 1000;
+const plusSeconds = (iso: string, s: number) => new Date(Date.parse(iso) + s * 1000).toISOString();
+const noMessages = (): SeenMessages => ({ customer: [], agent: [] });
+const active = (at: string): Activity => ({ lastActivityAt: at, idleWarnedAt: null });
+
+/** The customer of a session is the address on the channel it opened on: both must match, on every command. */
+const isCustomer = (s: LiveSession, channel: string | null | undefined, from: string | null) =>
+  from === s.core.customerAddress && (channel === undefined || channel === null || channel === s.core.channel);
 
 export const sessionDecider = {
   initialState: (): SessionState => ({ status: 'none' }),
@@ -143,8 +177,8 @@ export const sessionDecider = {
       }
       case 'receive-customer-message': {
         const s = live(state);
-        if (s.core.customerAddress !== command.from || s.core.channel !== command.channel) throw forbidden('the sender is not this session\'s customer');
-        if (s.messageIds.includes(command.messageId)) return [];
+        if (!isCustomer(s, command.channel, command.from)) throw forbidden('the sender is not this session\'s customer');
+        if (s.messages.customer.includes(command.messageId)) return [];
         return [{ type: 'CustomerMessageReceived', data: { messageId: command.messageId, body: command.body, at: command.now } }];
       }
       case 'offer': {
@@ -177,7 +211,7 @@ export const sessionDecider = {
         if (s.status !== 'queued' || !s.offer || s.offer.offerId !== command.offerId) throw notFound('no pending offer with this id');
         if (s.offer.agentId !== command.agentId) throw forbidden('this offer was made to another agent');
         if (Date.parse(s.offer.expiresAt) <= Date.parse(command.now)) throw conflict('the offer has expired');
-        return [{ type: 'SessionAssigned', data: { offerId: command.offerId, agentId: command.agentId, at: command.now } }];
+        return [{ type: 'SessionAssigned', data: { offerId: command.offerId, agentId: command.agentId, at: command.now, ...(command.agentName ? { agentName: command.agentName } : {}) } }];
       }
       case 'decline-offer': {
         if (state.status !== 'queued' || !state.offer || state.offer.offerId !== command.offerId) {
@@ -196,13 +230,13 @@ export const sessionDecider = {
       case 'send-agent-message': {
         const s = live(state);
         if (s.status !== 'assigned' || s.agentId !== command.agentId) throw forbidden('this session is not assigned to this agent');
-        if (s.messageIds.includes(command.messageId)) return [];
+        if (s.messages.agent.includes(command.messageId)) return [];
         return [{ type: 'AgentMessageSent', data: { messageId: command.messageId, agentId: command.agentId, body: command.body, at: command.now } }];
       }
       case 'end': {
         if (state.status === 'ended') return [];
         const s = live(state);
-        if (command.endedBy === 'customer' && command.from !== s.core.customerAddress) throw forbidden('the sender is not this session\'s customer');
+        if (command.endedBy === 'customer' && !isCustomer(s, command.channel ?? null, command.from)) throw forbidden('the sender is not this session\'s customer');
         if (command.endedBy === 'agent' && (s.status !== 'assigned' || s.agentId !== command.agentId)) {
           throw forbidden('this session is not assigned to this agent');
         }
@@ -220,6 +254,25 @@ export const sessionDecider = {
           },
         ];
       }
+      case 'check-idle': {
+        // Only a conversation someone is silent in: a customer mid-intake, or an assigned chat. Waiting in a queue
+        // is the contact center's doing, never the customer's.
+        if (state.status !== 'intake' && state.status !== 'assigned') return [];
+        const idleSince = state.activity.lastActivityAt;
+        const silent = secondsBetween(idleSince, command.now);
+        if (state.activity.idleWarnedAt === null) {
+          if (silent < command.warnAfterSeconds) return [];
+          const recipient = state.status === 'assigned' ? 'agent' : 'customer';
+          return [{ type: 'SessionIdleWarned', data: { recipient, idleSince, endsAt: plusSeconds(idleSince, command.endAfterSeconds), at: command.now } }];
+        }
+        if (silent < command.endAfterSeconds) return [];
+        return [
+          {
+            type: 'SessionEnded',
+            data: { endedBy: 'system', reason: 'idle', disposition: null, abandoned: state.status !== 'assigned', agentId: state.status === 'assigned' ? state.agentId : null, at: command.now },
+          },
+        ];
+      }
       default:
         return assertNever(command);
     }
@@ -228,19 +281,21 @@ export const sessionDecider = {
   evolve(state: SessionState, event: SessionEvent): SessionState {
     switch (event.type) {
       case 'SessionOpened':
-        return { status: 'queued', core: event.data, place: { queueId: '', priority: 0, arrivedAt: event.data.openedAt }, offer: null, answers: {}, messageIds: [] };
+        return state.status === 'none' ? { status: 'opened', core: event.data, messages: noMessages(), activity: active(event.data.openedAt) } : state;
       case 'SessionQueued':
         if (state.status === 'queued') return { ...state, place: event.data, offer: null };
-        if (state.status === 'intake') return { status: 'queued', core: state.core, place: event.data, offer: null, answers: state.answers, messageIds: state.messageIds };
+        if (state.status === 'opened') return { status: 'queued', core: state.core, place: event.data, offer: null, answers: {}, messages: state.messages, activity: state.activity };
+        if (state.status === 'intake') return { status: 'queued', core: state.core, place: event.data, offer: null, answers: state.answers, messages: state.messages, activity: state.activity };
         return state;
       case 'IntakeStarted':
-        if (state.status !== 'queued') return state;
+        if (state.status !== 'opened') return state;
         return {
           status: 'intake',
           core: state.core,
           intake: { flowId: event.data.flowId, questionId: event.data.questionId, attempts: 0, route: event.data.route, answeredMessageIds: [] },
           answers: {},
-          messageIds: state.messageIds,
+          messages: state.messages,
+          activity: state.activity,
         };
       case 'IntakeAnswered':
         if (state.status !== 'intake') return state;
@@ -256,17 +311,29 @@ export const sessionDecider = {
         if (state.status !== 'intake') return state;
         return { ...state, intake: { ...state.intake, route: event.data.route, answeredMessageIds: [...state.intake.answeredMessageIds, event.data.messageId] } };
       case 'CustomerMessageReceived':
+        return state.status === 'none' || state.status === 'ended'
+          ? state
+          : { ...state, messages: { ...state.messages, customer: [...state.messages.customer, event.data.messageId] }, activity: active(event.data.at) };
       case 'AgentMessageSent':
-        return state.status === 'queued' || state.status === 'assigned' || state.status === 'intake'
-          ? { ...state, messageIds: [...state.messageIds, event.data.messageId] }
-          : state;
+        return state.status === 'none' || state.status === 'ended'
+          ? state
+          : { ...state, messages: { ...state.messages, agent: [...state.messages.agent, event.data.messageId] }, activity: active(event.data.at) };
       case 'SessionOffered':
         return state.status === 'queued' ? { ...state, offer: { offerId: event.data.offerId, agentId: event.data.agentId, expiresAt: event.data.expiresAt } } : state;
       case 'SessionOfferDeclined':
         return state.status === 'queued' ? { ...state, offer: null } : state;
       case 'SessionAssigned':
         return state.status === 'queued'
-          ? { status: 'assigned', core: state.core, place: state.place, agentId: event.data.agentId, assignedAt: event.data.at, answers: state.answers, messageIds: state.messageIds }
+          ? {
+              status: 'assigned',
+              core: state.core,
+              place: state.place,
+              agentId: event.data.agentId,
+              assignedAt: event.data.at,
+              answers: state.answers,
+              messages: state.messages,
+              activity: active(event.data.at),
+            }
           : state;
       case 'SessionTransferred':
         // Back in a queue with its original arrival and its history: the transfer never costs the customer their place.
@@ -277,9 +344,12 @@ export const sessionDecider = {
               place: { ...state.place, queueId: event.data.toQueueId, targetAgentId: event.data.toAgentId },
               offer: null,
               answers: state.answers,
-              messageIds: state.messageIds,
+              messages: state.messages,
+              activity: active(event.data.at),
             }
           : state;
+      case 'SessionIdleWarned':
+        return state.status === 'none' || state.status === 'ended' ? state : { ...state, activity: { ...state.activity, idleWarnedAt: event.data.at } };
       case 'SessionEnded':
         return state.status === 'none' || state.status === 'ended'
           ? state
@@ -289,6 +359,9 @@ export const sessionDecider = {
     }
   },
 };
+
+/** The session aggregate: its decider bound to its streams, `parley.v1.evt.session.<sessionId>`. */
+export const sessionAggregate = defineAggregate('session', sessionDecider);
 
 function queuedBy(route: RouteDecision, arrivedAt: string, notBefore: string | null): SessionEvent {
   return { type: 'SessionQueued', data: { queueId: route.queueId, priority: route.priority, arrivedAt, requirements: route.requirements, notBefore } };

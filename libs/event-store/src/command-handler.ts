@@ -1,25 +1,9 @@
+import type { Aggregate, AggregateStream, Decider, DomainEvent } from '@parley/domain';
 import { conflict } from '@parley/errors';
 import { deriveEventId, newEventId } from './event-id.js';
-import {
-  type EventMetadata,
-  type EventStore,
-  type StoredEvent,
-  type StreamId,
-  VersionConflictError,
-} from './event-store.port.js';
+import { type EventMetadata, type EventStore, type StoredEvent, type StreamId, VersionConflictError } from './event-store.port.js';
 
-/** A domain event as deciders produce it: the type is the discriminant, data the payload. */
-export interface DomainEvent {
-  readonly type: string;
-  readonly data: object;
-}
-
-/** One decider per aggregate: pure functions, state as a status union, time inside the command. */
-export interface Decider<S, C, E extends DomainEvent> {
-  initialState(): S;
-  decide(command: C, state: S): readonly E[];
-  evolve(state: S, event: E): S;
-}
+export type { Decider, DomainEvent } from '@parley/domain';
 
 export interface CommandContext {
   /** Makes the command idempotent: the same ID produces the same event IDs, which the store deduplicates. */
@@ -33,13 +17,22 @@ export interface HandleResult<S, E> {
   version: number;
 }
 
+export interface HandleOptions {
+  /** The stream was just named by the caller (a fresh random ID): decide on the initial state without reading. */
+  isNew?: boolean;
+}
+
 export interface CommandHandlerOptions {
   maxAttempts?: number;
   /** Schema version written for each event type; 1 when absent. */
   schemaVersions?: Readonly<Record<string, number>>;
+  /** Aggregate states kept in memory at their versions (least recently used go first). Default 20,000. */
+  cacheSize?: number;
 }
 
 export const toDomainEvent = <E extends DomainEvent>(e: StoredEvent): E => ({ type: e.type, data: e.data }) as unknown as E;
+
+export const streamIdOf = (stream: AggregateStream<unknown, unknown, DomainEvent>): StreamId => ({ aggregate: stream.aggregate.name, id: stream.id });
 
 /** An aggregate's state from its stored events, up to and including `position` (all of them when absent). */
 export function foldEvents<S, C, E extends DomainEvent>(decider: Decider<S, C, E>, events: readonly StoredEvent[], position = Number.POSITIVE_INFINITY): S {
@@ -51,20 +44,103 @@ export function foldEvents<S, C, E extends DomainEvent>(decider: Decider<S, C, E
   return state;
 }
 
+interface Known {
+  state: unknown;
+  version: number;
+  evolve: (state: unknown, event: DomainEvent) => unknown;
+}
+
+/**
+ * States of aggregates at known versions, bounded (least recently used go first). An entry moves forward only
+ * with the event that directly follows its version (`previousVersion`), so it is never silently behind: an
+ * entry that cannot be advanced is dropped and read again on the next use.
+ */
+export class KnownStates {
+  private readonly entries = new Map<string, Known>();
+  /** Aggregates whose new streams are followed from their first event (their deciders, by name). */
+  private readonly tracked = new Map<string, { initial: () => unknown; evolve: Known['evolve'] }>();
+
+  constructor(private readonly capacity = 20_000) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get(key: string): Known | undefined {
+    const known = this.entries.get(key);
+    if (known) {
+      this.entries.delete(key);
+      this.entries.set(key, known);
+    }
+    return known;
+  }
+
+  set(key: string, known: Known): void {
+    this.entries.delete(key);
+    this.entries.set(key, known);
+    if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value!);
+  }
+
+  delete(key: string): void {
+    this.entries.delete(key);
+  }
+
+  track(aggregate: string, decider: { initial: () => unknown; evolve: Known['evolve'] }): void {
+    if (!this.tracked.has(aggregate)) this.tracked.set(aggregate, decider);
+  }
+
+  /** Moves an entry forward with a stored event of its stream, or drops it when the event does not follow it. */
+  observe(event: StoredEvent): void {
+    const key = `${event.aggregate}.${event.aggregateId}`;
+    const known = this.entries.get(key);
+    if (!known) {
+      // A stream's first event: its state from here on is known without reading it.
+      const tracked = event.previousVersion === 0 ? this.tracked.get(event.aggregate) : undefined;
+      if (tracked) this.set(key, { state: tracked.evolve(tracked.initial(), { type: event.type, data: event.data as object }), version: event.position, evolve: tracked.evolve });
+      return;
+    }
+    if (event.position <= known.version) return;
+    if (event.previousVersion === known.version) {
+      known.state = known.evolve(known.state, { type: event.type, data: event.data as object });
+      known.version = event.position;
+    } else this.entries.delete(key);
+  }
+}
+
 /**
  * load → decide → append with expected version → on conflict, load again (bounded, with jittered back-off).
+ * The state comes from memory when this process knows the stream's current version (from its own appends and
+ * from the events it consumes, see `observe`); the stream is read only on a miss or after a conflict.
  * Commands on one stream within a process run one at a time, in arrival order: a burst of messages to one
  * session neither fights itself over the expected version nor changes order.
  */
 export class CommandHandler {
   private readonly maxAttempts: number;
   private readonly tails = new Map<string, Promise<unknown>>();
+  readonly known: KnownStates;
+  private appended = 0;
+  private readonly stats = { hits: 0, misses: 0, conflicts: 0 };
 
   constructor(
     readonly store: EventStore,
     private readonly options: CommandHandlerOptions = {},
   ) {
     this.maxAttempts = options.maxAttempts ?? 8;
+    this.known = new KnownStates(options.cacheSize ?? 20_000);
+  }
+
+  /** The highest position this process has appended: what its own read models must reach to read their writes. */
+  get lastAppendedPosition(): number {
+    return this.appended;
+  }
+
+  get cacheStats(): Readonly<{ hits: number; misses: number; conflicts: number }> {
+    return this.stats;
+  }
+
+  /** Keeps known states current with an event this process consumed. */
+  observe(event: StoredEvent): void {
+    this.known.observe(event);
   }
 
   private serialize<T>(key: string, work: () => Promise<T>): Promise<T> {
@@ -78,44 +154,74 @@ export class CommandHandler {
     return run;
   }
 
-  async load<S, C, E extends DomainEvent>(decider: Decider<S, C, E>, stream: StreamId): Promise<{ state: S; version: number }> {
-    const { events, version } = await this.store.readStream(stream);
-    return { state: foldEvents(decider, events), version };
+  /** The stream's current state and version: from memory when known, else read and remembered. */
+  async load<S, C, E extends DomainEvent>(stream: AggregateStream<S, C, E>): Promise<{ state: S; version: number }> {
+    const known = this.known.get(stream.key);
+    if (known) {
+      this.stats.hits++;
+      return { state: known.state as S, version: known.version };
+    }
+    this.stats.misses++;
+    return this.read(stream);
   }
 
-  handle<S, C, E extends DomainEvent>(decider: Decider<S, C, E>, stream: StreamId, command: C, context: CommandContext): Promise<HandleResult<S, E>> {
-    return this.serialize(`${stream.aggregate}.${stream.id}`, () => this.attempt(decider, stream, command, context));
+  private async read<S, C, E extends DomainEvent>(stream: AggregateStream<S, C, E>): Promise<{ state: S; version: number }> {
+    const { events, version } = await this.store.readStream(streamIdOf(stream));
+    const state = foldEvents(stream.aggregate.decider, events);
+    this.remember(stream, state, version);
+    return { state, version };
   }
 
-  private async attempt<S, C, E extends DomainEvent>(
-    decider: Decider<S, C, E>,
-    stream: StreamId,
-    command: C,
-    context: CommandContext,
-  ): Promise<HandleResult<S, E>> {
+  private remember<S, C, E extends DomainEvent>(stream: AggregateStream<S, C, E>, state: S, version: number): void {
+    const decider = stream.aggregate.decider;
+    const evolve = (s: unknown, e: DomainEvent) => decider.evolve(s as S, e as E);
+    this.known.track(stream.aggregate.name, { initial: () => decider.initialState(), evolve });
+    if (version === 0) return; // nothing stored yet: nothing worth keeping
+    this.known.set(stream.key, { state, version, evolve });
+  }
+
+  /** Follows new streams of this aggregate from their first observed event, so commands on them need no read. */
+  track<S, C, E extends DomainEvent>(aggregate: Aggregate<S, C, E>): void {
+    const decider = aggregate.decider;
+    this.known.track(aggregate.name, { initial: () => decider.initialState(), evolve: (s, e) => decider.evolve(s as S, e as E) });
+  }
+
+  handle<S, C, E extends DomainEvent>(stream: AggregateStream<S, C, E>, command: C, context: CommandContext, options: HandleOptions = {}): Promise<HandleResult<S, E>> {
+    return this.serialize(stream.key, () => this.attempt(stream, command, context, options));
+  }
+
+  private async attempt<S, C, E extends DomainEvent>(stream: AggregateStream<S, C, E>, command: C, context: CommandContext, options: HandleOptions): Promise<HandleResult<S, E>> {
+    const decider = stream.aggregate.decider;
     let lastConflict: VersionConflictError | undefined;
+    let current: { state: S; version: number } | undefined = options.isNew ? { state: decider.initialState(), version: 0 } : undefined;
     for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
-      const { state, version } = await this.load(decider, stream);
+      const { state, version } = current ?? (await this.load(stream));
+      current = undefined;
       const events = decider.decide(command, state);
       if (events.length === 0) return { state, events, version };
-      const streamKey = `${stream.aggregate}.${stream.id}`;
       const toAppend = events.map((e, i) => ({
-        id: context.commandId ? deriveEventId(context.commandId, streamKey, i) : newEventId(),
+        id: context.commandId ? deriveEventId(context.commandId, stream.key, i) : newEventId(),
         type: e.type,
         schemaVersion: this.options.schemaVersions?.[e.type] ?? 1,
         data: e.data,
         metadata: { ...context.metadata, causationId: context.metadata.causationId ?? context.commandId ?? context.metadata.correlationId },
       }));
       try {
-        const appended = await this.store.append(stream, toAppend, version === 0 ? 'no-stream' : version);
-        return { state: events.reduce((s, e) => decider.evolve(s, e), state), events, version: appended.version };
+        const appended = await this.store.append(streamIdOf(stream), toAppend, version === 0 ? 'no-stream' : version);
+        const after = events.reduce((s, e) => decider.evolve(s, e), state);
+        this.remember(stream, after, appended.version);
+        this.appended = Math.max(this.appended, appended.version);
+        return { state: after, events, version: appended.version };
       } catch (err) {
+        this.known.delete(stream.key);
         if (!(err instanceof VersionConflictError)) throw err;
+        this.stats.conflicts++;
         lastConflict = err;
         // Another process wrote first: let the writers spread out before reading the stream again.
-        await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
+        if (attempt > 1) await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
+        current = await this.read(stream);
       }
     }
-    throw conflict(`gave up after ${this.maxAttempts} concurrent-write conflicts`, { stream: `${stream.aggregate}.${stream.id}` }, lastConflict);
+    throw conflict(`gave up after ${this.maxAttempts} concurrent-write conflicts`, { stream: stream.key }, lastConflict);
   }
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { defineAggregate } from '@parley/domain';
 import { CommandHandler, type Decider } from './command-handler.js';
 import { InMemoryEventStore } from './in-memory-event-store.adapter.js';
 
@@ -8,13 +9,14 @@ const log: Decider<number[], { n: number }, Ev> = {
   decide: (c) => [{ type: 'Said', data: { n: c.n } }],
   evolve: (s, e) => [...s, e.data.n],
 };
+const said = defineAggregate('session', log);
 const ctx = (id: string) => ({ commandId: id, metadata: { correlationId: id, at: '2026-11-21T10:00:00.000Z', actor: 'test' } });
 
 describe('command handler', () => {
   it('runs a burst of commands on one stream in arrival order, none lost to conflicts', async () => {
     const store = new InMemoryEventStore();
     const handler = new CommandHandler(store);
-    await Promise.all(Array.from({ length: 50 }, (_, n) => handler.handle(log, { aggregate: 'session', id: 's' }, { n }, ctx(`c${n}`))));
+    await Promise.all(Array.from({ length: 50 }, (_, n) => handler.handle(said.stream('s'), { n }, ctx(`c${n}`))));
     const { events } = await store.readStream({ aggregate: 'session', id: 's' });
     expect(events.map((e) => (e.data as { n: number }).n)).toEqual(Array.from({ length: 50 }, (_, n) => n));
   });
@@ -31,9 +33,49 @@ describe('command handler', () => {
       return store.append(stream, events, 0);
     };
     const loser = new CommandHandler(contested, { maxAttempts: 3 });
-    await expect(loser.handle(log, { aggregate: 'session', id: 'x' }, { n: 1 }, ctx('lost'))).rejects.toMatchObject({ code: 'conflict' });
+    await expect(loser.handle(said.stream('x'), { n: 1 }, ctx('lost'))).rejects.toMatchObject({ code: 'conflict' });
     expect(appends).toBe(3);
-    await handler.handle(log, { aggregate: 'session', id: 'y' }, { n: 2 }, ctx('won'));
+    await handler.handle(said.stream('y'), { n: 2 }, ctx('won'));
     expect((await store.readStream({ aggregate: 'session', id: 'y' })).events).toHaveLength(1);
+  });
+
+  it('decides from the state it knows, reads only on a miss, and follows other writers through the events it observes', async () => {
+    const store = new InMemoryEventStore();
+    const reads = { count: 0 };
+    const counted = Object.create(store) as InMemoryEventStore;
+    counted.readStream = (stream) => {
+      reads.count++;
+      return store.readStream(stream);
+    };
+    const handler = new CommandHandler(counted);
+    await handler.handle(said.stream('k'), { n: 1 }, ctx('k1'));
+    expect(reads.count).toBe(1); // the first use of a stream reads it
+    await handler.handle(said.stream('k'), { n: 2 }, ctx('k2'));
+    await handler.handle(said.stream('k'), { n: 3 }, ctx('k3'));
+    expect(reads.count).toBe(1); // then its own appends keep the state
+    // Another process writes; this one sees the event (as a consumer would) and stays current without a read.
+    const other = new CommandHandler(store);
+    await other.handle(said.stream('k'), { n: 4 }, ctx('k4'));
+    const all = [];
+    for await (const e of store.readAll({ fromPosition: 1 })) all.push(e);
+    handler.observe(all.at(-1)!);
+    const { state } = await handler.handle(said.stream('k'), { n: 5 }, ctx('k5'));
+    expect(state).toEqual([1, 2, 3, 4, 5]);
+    expect(reads.count).toBe(1);
+    expect(handler.cacheStats.conflicts).toBe(0);
+    // An event it did not see: the next command conflicts once, reads, and still lands in order.
+    await other.handle(said.stream('k'), { n: 6 }, ctx('k6'));
+    const after = await handler.handle(said.stream('k'), { n: 7 }, ctx('k7'));
+    expect(after.state).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(handler.cacheStats.conflicts).toBe(1);
+  });
+
+  it('opens a new stream without reading it, and falls back to a read if it was not new after all', async () => {
+    const store = new InMemoryEventStore();
+    const handler = new CommandHandler(store);
+    const fresh = await handler.handle(said.stream('new'), { n: 1 }, ctx('n1'), { isNew: true });
+    expect(fresh.state).toEqual([1]);
+    const wrong = await new CommandHandler(store).handle(said.stream('new'), { n: 2 }, ctx('n2'), { isNew: true });
+    expect(wrong.state).toEqual([1, 2]);
   });
 });

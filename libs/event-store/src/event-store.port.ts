@@ -30,6 +30,12 @@ export interface StoredEvent extends EventToAppend {
   aggregateId: string;
   /** Global position in the event store (JetStream stream sequence), 1-based, gap-free per store. */
   position: number;
+  /**
+   * The stream's version just before this event (the position of its previous event, 0 for the first), when the
+   * append checked it. A holder of the stream's state at that version can evolve it with this event and know
+   * it missed nothing; events stored before this field existed lack it.
+   */
+  previousVersion?: number;
 }
 
 /**
@@ -62,13 +68,37 @@ export interface ConsumeOptions {
   fromPosition?: number;
   /** How long an unacknowledged delivery waits before it is redelivered (a crashed consumer's events). */
   ackWaitMs?: number;
+  /**
+   * Events in hand at once. Events of one stream (one session, one agent) are always handled one after the
+   * other, in order; events of different streams run concurrently up to this many. Default 1.
+   */
+  maxInFlight?: number;
+  /** Attempts before an event that keeps failing is parked (default: retried forever). */
+  maxAttempts?: number;
+  /** Back-off before the n-th retry (default: 100 ms doubling to 5 s). */
+  retryDelayMs?: (attempt: number) => number;
+  /** Called with an event given up on after `maxAttempts`; resolve once it is kept elsewhere (it is then acknowledged). */
+  park?: (parked: ParkedEvent) => Promise<void>;
+  /** Only events of this partition: `partitionOf(stream key) === partition.index` of `partition.count`. */
+  partition?: { index: number; count: number };
 }
 
 export type EventHandler = (event: StoredEvent) => Promise<void>;
 
+/** What a durable consumer does with events it cannot handle: retried in order, then parked. */
+export interface ParkedEvent {
+  consumer: string;
+  event: StoredEvent;
+  error: string;
+  attempts: number;
+  parkedAt: string;
+}
+
 export interface Consumption {
   /** Stop taking new events, finish the one in hand (ack it), then resolve. */
   stop(): Promise<void>;
+  /** Resolves when consumption ended by itself (the consumer was deleted, the server lost it), with the reason. */
+  readonly ended: Promise<unknown>;
   /** Stop at once, leaving the event in hand unacknowledged, as a crash would. */
   kill(): void;
 }
@@ -87,8 +117,21 @@ export interface EventStore {
   headPosition(): Promise<number>;
   /** Durable, at-least-once delivery in order; the handler's resolve acknowledges, its rejection redelivers. */
   consume(options: ConsumeOptions, handler: EventHandler): Promise<Consumption>;
-  /** Ephemeral, in-order tail of the store from a position: for in-memory projections rebuilt at start. */
-  follow(options: ReadAllOptions, handler: (event: StoredEvent) => void): Promise<Following>;
+  /**
+   * Ephemeral, in-order tail of the store from a position: for in-memory projections. `pending` is how many
+   * matching events the store held beyond this one when it was delivered (0: the tail has caught up).
+   */
+  follow(options: ReadAllOptions, handler: (event: StoredEvent, pending: number) => void): Promise<Following>;
+}
+
+/** FNV-1a of a stream key, for partitioning streams among consumer instances: stable across processes. */
+export function partitionOf(key: string, count: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    h ^= key.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) % count;
 }
 
 export class VersionConflictError extends ParleyError {

@@ -41,7 +41,7 @@ export class InMemoryEventStore implements EventStore {
       }
       if (expect !== undefined && expect !== version) throw new VersionConflictError(stream, expected, version);
       const position = this.log.length + 1;
-      this.log.push(structuredClone({ ...event, aggregate: stream.aggregate, aggregateId: stream.id, position }));
+      this.log.push(structuredClone({ ...event, aggregate: stream.aggregate, aggregateId: stream.id, position, previousVersion: version }));
       this.ids.set(event.id, position);
       this.lastBySubject.set(subject, position);
       version = position;
@@ -75,6 +75,7 @@ export class InMemoryEventStore implements EventStore {
     if (!this.ackFloors.has(options.name)) this.ackFloors.set(options.name, Math.max(0, (options.fromPosition ?? 1) - 1));
     let running = true;
     let killed = false;
+    const attempts = new Map<number, number>();
     let wake: (() => void) | undefined;
     const listener = () => wake?.();
     this.listeners.add(listener);
@@ -86,17 +87,26 @@ export class InMemoryEventStore implements EventStore {
           await new Promise<void>((r) => (wake = r));
           continue;
         }
+        const event = this.upcasters.apply(copy(next));
+        const failures = (attempts.get(next.position) ?? 0) + 1;
         try {
-          await handler(this.upcasters.apply(copy(next)));
+          await handler(event);
           if (killed) return;
           this.ackFloors.set(options.name, next.position);
-        } catch {
+        } catch (err) {
           if (killed) return;
-          await new Promise((r) => setTimeout(r, 10));
+          attempts.set(next.position, failures);
+          if (options.park && options.maxAttempts !== undefined && failures >= options.maxAttempts) {
+            await options.park({ consumer: options.name, event, error: String((err as Error)?.stack ?? err), attempts: failures, parkedAt: new Date().toISOString() });
+            this.ackFloors.set(options.name, next.position);
+            continue;
+          }
+          await new Promise((r) => setTimeout(r, options.retryDelayMs?.(failures) ?? 10));
         }
       }
     })();
     return {
+      ended: new Promise<never>(() => undefined),
       stop: async () => {
         running = false;
         wake?.();
@@ -112,13 +122,16 @@ export class InMemoryEventStore implements EventStore {
     };
   }
 
-  async follow(options: ReadAllOptions, handler: (event: StoredEvent) => void): Promise<Following> {
+  async follow(options: ReadAllOptions, handler: (event: StoredEvent, pending: number) => void): Promise<Following> {
     let next = Math.max(1, options.fromPosition);
     const drain = () => {
       while (next <= this.log.length) {
         const e = this.log[next - 1]!;
         next++;
-        if (!options.aggregate || e.aggregate === options.aggregate) handler(this.upcasters.apply(copy(e)));
+        if (!options.aggregate || e.aggregate === options.aggregate) {
+          const pending = this.log.slice(next - 1).filter((x) => !options.aggregate || x.aggregate === options.aggregate).length;
+          handler(this.upcasters.apply(copy(e)), pending);
+        }
       }
     };
     this.listeners.add(drain);

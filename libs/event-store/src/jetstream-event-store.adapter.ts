@@ -29,6 +29,7 @@ import {
   VersionConflictError,
   filterSubject,
   parseStreamSubject,
+  partitionOf,
   streamSubject,
 } from './event-store.port.js';
 import { Upcasters } from './upcasters.js';
@@ -54,6 +55,8 @@ interface WireEvent {
   aggregateId: string;
   data: unknown;
   metadata: StoredEvent['metadata'];
+  /** The stream's version the append expected (see `StoredEvent.previousVersion`); absent for unchecked appends. */
+  previousVersion?: number;
 }
 
 /**
@@ -121,6 +124,7 @@ export class JetStreamEventStore implements EventStore {
         aggregateId: stream.id,
         data: event.data,
         metadata: event.metadata,
+        ...(expect === undefined ? {} : { previousVersion: expect }),
       };
       try {
         const ack = await this.js.publish(subject, JSON.stringify(wire), {
@@ -182,18 +186,30 @@ export class JetStreamEventStore implements EventStore {
       aggregate,
       aggregateId: wire.aggregateId,
       position: m.seq,
+      ...(wire.previousVersion === undefined ? {} : { previousVersion: wire.previousVersion }),
     });
   }
 
   async consume(options: ConsumeOptions, handler: EventHandler): Promise<Consumption> {
+    const decoded = new WeakMap<JsMsg, StoredEvent>();
+    const decode = (m: JsMsg) => {
+      let event = decoded.get(m);
+      if (!event) decoded.set(m, (event = this.decode(m)));
+      return event;
+    };
     return consumeDurably(this.js, this.jsm, {
       stream: this.streamName,
       name: options.name,
       filterSubject: filterSubject(options.aggregate),
       fromSequence: options.fromPosition,
       ackWaitMs: options.ackWaitMs,
+      maxInFlight: options.maxInFlight,
+      maxAttempts: options.maxAttempts,
+      retryDelayMs: options.retryDelayMs,
+      partition: options.partition,
+      ...(options.park ? { park: (m, error, attempts) => options.park!({ consumer: options.name, event: decode(m), error, attempts, parkedAt: new Date().toISOString() }) } : {}),
       handle: async (m) => {
-        const event = this.decode(m);
+        const event = decode(m);
         try {
           await handler(event);
         } catch (err) {
@@ -204,15 +220,15 @@ export class JetStreamEventStore implements EventStore {
     });
   }
 
-  async follow(options: ReadAllOptions, handler: (event: StoredEvent) => void): Promise<Following> {
+  async follow(options: ReadAllOptions, handler: (event: StoredEvent, pending: number) => void): Promise<Following> {
     const from = Math.max(1, options.fromPosition);
     const consumer = await this.js.consumers.get(this.streamName, {
       filter_subjects: filterSubject(options.aggregate),
       ...(from > 1 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from } : {}),
     });
-    const messages = await consumer.consume();
+    const messages = await consumer.consume({ max_messages: 2_000 });
     void (async () => {
-      for await (const m of messages) handler(this.decode(m));
+      for await (const m of messages) handler(this.decode(m), m.info.pending);
     })();
     return { stop: () => messages.stop() };
   }
@@ -230,20 +246,40 @@ export interface DurableConsumerOptions {
   /** Where a new durable starts; ignored when it exists. */
   fromSequence?: number;
   ackWaitMs?: number;
-  /** Resolves: acknowledged. Rejects: redelivered after a back-off. */
+  /** Messages in hand at once; those of one subject are always handled one after the other. Default 1. */
+  maxInFlight?: number;
+  /** Attempts before `park` takes a message that keeps failing (default: retried forever). */
+  maxAttempts?: number;
+  retryDelayMs?: (attempt: number) => number;
+  /** Keeps a message given up on; it is acknowledged once this resolves. */
+  park?: (m: JsMsg, error: string, attempts: number) => Promise<void>;
+  /** Only subjects of this partition are handled; the others are acknowledged untouched (another instance has them). */
+  partition?: { index: number; count: number };
+  /** Resolves: acknowledged. Rejects: retried in place after a back-off (later messages of its subject wait). */
   handle: (m: JsMsg) => Promise<void>;
 }
 
+const defaultRetryDelay = (attempt: number) => Math.min(5_000, 100 * 2 ** Math.min(attempt - 1, 6));
+
 /**
- * A durable pull consumer with explicit acks, one message in hand at a time (per-subject order holds), for
- * anything that must not be lost: event handlers and delivery relays. Runs on nats-server 2.9.
+ * A durable pull consumer with explicit acks for anything that must not be lost: event handlers and delivery
+ * relays. Messages are spread over lanes by subject (one aggregate instance, one lane): a lane handles its
+ * messages one after the other, in stream order, while different lanes run concurrently up to `maxInFlight`.
+ * A failing message is retried in its lane (so nothing of its subject overtakes it), then parked, so one poison
+ * event never stalls the others. Runs on nats-server 2.9.
  */
 export async function consumeDurably(js: JetStreamClient, jsm: JetStreamManager, o: DurableConsumerOptions): Promise<Consumption> {
   const ackWait = nanos(o.ackWaitMs ?? 30_000);
   const from = o.fromSequence ?? 1;
+  const maxInFlight = Math.max(1, o.maxInFlight ?? 1);
   try {
-    await jsm.consumers.info(o.stream, o.name);
-    await jsm.consumers.update(o.stream, o.name, { ack_wait: ackWait });
+    const info = await jsm.consumers.info(o.stream, o.name);
+    if (info.config.max_ack_pending !== maxInFlight || info.config.ack_wait !== ackWait) {
+      await jsm.consumers.update(o.stream, o.name, { ack_wait: ackWait, max_ack_pending: maxInFlight });
+    }
+    // Messages a previous holder took and never acknowledged (it crashed) come back after their ack wait: start
+    // only then, so they are handled before newer messages of their subjects.
+    if (info.num_ack_pending > 0) await new Promise((r) => setTimeout(r, Math.ceil((o.ackWaitMs ?? 30_000) * 1.1)));
   } catch (err) {
     if (!(err instanceof JetStreamApiError) || err.status !== 404) throw err;
     await jsm.consumers.add(o.stream, {
@@ -251,36 +287,104 @@ export async function consumeDurably(js: JetStreamClient, jsm: JetStreamManager,
       filter_subject: o.filterSubject,
       ack_policy: AckPolicy.Explicit,
       ack_wait: ackWait,
-      max_ack_pending: 1,
+      max_ack_pending: maxInFlight,
       max_deliver: -1,
       deliver_policy: from > 1 ? DeliverPolicy.StartSequence : DeliverPolicy.All,
       ...(from > 1 ? { opt_start_seq: from } : {}),
     });
   }
   const consumer = await js.consumers.get(o.stream, o.name);
-  const messages = await consumer.consume({ max_messages: 64 });
+  const lanes = new Map<string, Promise<void>>();
+  /** Subjects whose lane gave up on stopping: their later messages are left for the next holder, in order. */
+  const blocked = new Set<string>();
   let killed = false;
-  const loop = (async () => {
-    for await (const m of messages) {
+  let stopping = false;
+  let inHand = 0;
+  let wake: (() => void) | undefined;
+  let batch: { stop(): void } | undefined;
+
+  const settle = async (m: JsMsg): Promise<void> => {
+    if (blocked.has(m.subject)) return;
+    for (let attempt = Math.max(1, m.info.deliveryCount); ; attempt++) {
       if (killed) return;
       try {
         await o.handle(m);
+        if (!killed) m.ack();
+        return;
+      } catch (err) {
         if (killed) return;
-        await m.ackAck();
-      } catch {
-        if (killed) return;
-        m.nak(Math.min(30_000, 250 * 2 ** Math.min(m.info.deliveryCount, 7)));
+        if (o.park && o.maxAttempts !== undefined && attempt >= o.maxAttempts) {
+          try {
+            await o.park(m, String((err as Error)?.stack ?? err), attempt);
+            m.ack();
+            return;
+          } catch {
+            // could not park it (NATS down?): keep trying it in place
+          }
+        }
+        if (stopping) {
+          blocked.add(m.subject); // it and what follows on its subject are redelivered to whoever takes over
+          return;
+        }
+        m.working();
+        await new Promise((r) => setTimeout(r, (o.retryDelayMs ?? defaultRetryDelay)(attempt)));
       }
     }
-  })();
+  };
+
+  // Bounded pulls, not an open-ended subscription: when a pull ends, no message of it is still on the wire, so a
+  // stopping holder hands over nothing half-delivered (a message in transit would come back to the next holder
+  // only after the ack wait, behind newer ones of its subject).
+  let endedBy: unknown;
+  const loop = (async () => {
+    while (!stopping && !killed) {
+      const room = maxInFlight - inHand;
+      if (room <= 0) {
+        await new Promise<void>((r) => (wake = r));
+        continue;
+      }
+      const messages = await consumer.fetch({ max_messages: Math.min(room, 512), expires: 1_000 });
+      batch = messages;
+      for await (const m of messages) {
+        if (killed) return;
+        if (o.partition && o.partition.count > 1 && partitionOf(m.subject, o.partition.count) !== o.partition.index) {
+          m.ack();
+          continue;
+        }
+        inHand++;
+        const previous = lanes.get(m.subject) ?? Promise.resolve();
+        const next = previous.then(() => settle(m)).finally(() => {
+          inHand--;
+          const w = wake;
+          wake = undefined;
+          w?.();
+        });
+        lanes.set(m.subject, next);
+        void next.then(() => {
+          if (lanes.get(m.subject) === next) lanes.delete(m.subject);
+        });
+      }
+    }
+  })().catch((err: unknown) => {
+    endedBy = err;
+  });
+  const ended = loop.then(() => (stopping || killed ? new Promise<never>(() => undefined) : (endedBy ?? new Error(`consumer ${o.name} stopped delivering`))));
   return {
+    ended,
     stop: async () => {
-      await messages.close();
+      stopping = true;
+      const w = wake;
+      wake = undefined;
+      w?.();
       await loop;
+      await Promise.allSettled([...lanes.values()]);
     },
     kill: () => {
       killed = true;
-      messages.stop();
+      batch?.stop();
+      const w = wake;
+      wake = undefined;
+      w?.();
     },
   };
 }

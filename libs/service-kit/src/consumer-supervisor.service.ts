@@ -1,36 +1,279 @@
-import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
-import type { Consumption, EventHandler, EventStore } from '@parley/event-store';
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import { DiscoveryService } from '@nestjs/core';
+import { DiscardPolicy, JetStreamApiError, RetentionPolicy, StorageType, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { type KV, Kvm } from '@nats-io/kv';
+import { type NatsConnection, nanos } from '@nats-io/transport-node';
+import { CommandHandler, type Consumption, type EventStore, type ParkedEvent, type StoredEvent, consumeDurably } from '@parley/event-store';
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { type ConsumerDefinition, consumerDefinitionOf } from './event-consumer.decorator.js';
+import { EventDispatcher } from './event-dispatcher.js';
 import { MetricsService } from './metrics.service.js';
-import { EVENT_STORE, SERVICE_CONFIG } from './tokens.js';
+import { ReadinessChecks } from './readiness.js';
 import type { ServiceConfig } from './service-config.js';
+import { EVENT_STORE, NATS_CONNECTION, SERVICE_CONFIG, SERVICE_NAME } from './tokens.js';
 
-/** Starts a service's durable event consumers and stops them (finishing the event in hand) at shutdown. */
+export const PARKED_STREAM = 'PARLEY_PARKED';
+/** `parley.v1.parked.<consumer>`: events a consumer gave up on; `….replay` sends one back to it. */
+export const parkedSubject = (consumer: string) => `parley.v1.parked.${consumer}`;
+export const replaySubject = (consumer: string) => `parley.v1.parked.${consumer}.replay`;
+
+interface RunningConsumer {
+  definition: ConsumerDefinition;
+  dispatcher: EventDispatcher;
+  partitions: Map<number, Consumption>;
+  replay?: Consumption;
+  lag: number;
+}
+
+/**
+ * Finds every `@EventConsumer` among the service's providers and runs it: durable, partitioned among the
+ * service's instances by lease, events of one stream in order and different streams concurrently, each handler
+ * given its event narrowed and the stream's state from the events consumed (a stream is read only on a miss).
+ * An event that keeps failing is parked on PARLEY_PARKED and the others go on.
+ */
 @Injectable()
-export class ConsumerSupervisor implements BeforeApplicationShutdown {
+export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('ConsumerSupervisor');
-  private readonly running: Consumption[] = [];
+  private readonly running = new Map<string, RunningConsumer>();
+  private readonly instanceId = `${hostname().replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 40)}-${randomBytes(4).toString('hex')}`;
+  private leases?: KV;
+  private timer?: NodeJS.Timeout;
+  private renewing?: Promise<void>;
+  private stopped = false;
 
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(SERVICE_CONFIG) private readonly config: ServiceConfig,
+    @Inject(SERVICE_NAME) private readonly service: string,
+    @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
+    private readonly commands: CommandHandler,
     private readonly metrics: MetricsService,
-  ) {}
-
-  async start(name: string, aggregate: string | undefined, handler: EventHandler): Promise<void> {
-    const consumption = await this.store.consume({ name, aggregate, ackWaitMs: this.config.CONSUMER_ACK_WAIT_MS }, async (event) => {
-      try {
-        await handler(event);
-        this.metrics.eventsHandled.inc({ consumer: name, outcome: 'ok' });
-      } catch (err) {
-        this.metrics.eventsHandled.inc({ consumer: name, outcome: 'error' });
-        this.logger.error({ msg: 'event handler failed; it will be redelivered', consumer: name, eventId: event.id, type: event.type, position: event.position, err: String((err as Error)?.stack ?? err) });
-        throw err;
+    private readonly discovery: DiscoveryService,
+    readiness: ReadinessChecks,
+  ) {
+    readiness.register('consumers', () => {
+      for (const [name, c] of this.running) {
+        if (c.lag > this.config.READY_MAX_LAG_EVENTS) throw new Error(`consumer ${name} is ${c.lag} events behind`);
       }
     });
-    this.running.push(consumption);
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    for (const wrapper of this.discovery.getProviders()) {
+      const instance = wrapper.instance as object | undefined;
+      if (!instance || typeof instance !== 'object' || !consumerDefinitionOf(instance)) continue;
+      const dispatcher = new EventDispatcher(instance, this.store, {
+        cacheSize: this.config.STATE_CACHE_SIZE,
+        observe: (event) => this.commands.observe(event),
+        onState: (source) => this.metrics.stateReads.inc({ source }),
+      });
+      this.running.set(dispatcher.definition.name, { definition: dispatcher.definition, dispatcher, partitions: new Map(), lag: 0 });
+    }
+    if (this.running.size === 0) return;
+    await ensureParkedStream(this.nc);
+    this.leases = await new Kvm(this.nc).create('parley_consumer_leases', { history: 1, ttl: this.config.CONSUMER_LEASE_SECONDS * 1000 });
+    await this.renew();
+    for (const c of this.running.values()) c.replay = await this.startReplay(c);
+    this.timer = setInterval(() => {
+      if (!this.renewing) this.renewing = this.renew().finally(() => (this.renewing = undefined));
+    }, Math.max(200, Math.floor((this.config.CONSUMER_LEASE_SECONDS * 1000) / 3)));
+  }
+
+  /** Names of the consumers this process runs (for the events × consumers table and tests). */
+  get consumers(): string[] {
+    return [...this.running.keys()];
+  }
+
+  /** Partitions this instance holds, by consumer. */
+  held(): Record<string, number[]> {
+    return Object.fromEntries([...this.running].map(([name, c]) => [name, [...c.partitions.keys()].sort()]));
+  }
+
+  private leaseKey(consumer: string, partition: number): string {
+    return `${consumer}.p${partition}`;
+  }
+
+  /**
+   * Renews this instance's partitions, takes free ones up to its fair share, and hands back extras; the lease
+   * bucket's TTL frees what a dead instance held. Instances are counted from the bucket's subjects (one request,
+   * no consumer created).
+   */
+  private async renew(): Promise<void> {
+    if (this.stopped || !this.leases) return;
+    const kv = this.leases;
+    const count = this.config.CONSUMER_PARTITIONS;
+    try {
+      await kv.put(`instance.${this.service}.${this.instanceId}`, new Date().toISOString());
+      const instances = await this.countInstances();
+      const fairShare = Math.ceil(count / Math.max(1, instances));
+      for (const [name, c] of this.running) {
+        for (let p = 0; p < count; p++) {
+          const key = this.leaseKey(name, p);
+          const entry = await kv.get(key);
+          const mine = entry?.operation === 'PUT' && entry.string() === this.instanceId;
+          if (mine) {
+            if (c.partitions.size > fairShare) {
+              await this.release(c, p);
+              continue;
+            }
+            try {
+              await kv.update(key, this.instanceId, entry.revision);
+            } catch {
+              await this.lose(c, p);
+            }
+            continue;
+          }
+          if (c.partitions.has(p)) await this.lose(c, p); // someone else holds it now
+          if ((entry && entry.operation === 'PUT') || c.partitions.size >= fairShare) continue;
+          try {
+            if (entry) await kv.update(key, this.instanceId, entry.revision);
+            else await kv.create(key, this.instanceId);
+          } catch {
+            continue; // another instance took it first
+          }
+          await this.startPartition(c, p);
+        }
+        await this.measureLag(c);
+      }
+    } catch (err) {
+      this.logger.warn({ msg: 'consumer lease renewal failed; retrying', err: String(err) });
+    }
+  }
+
+  private async countInstances(): Promise<number> {
+    const jsm = await jetstreamManager(this.nc);
+    const info = await jsm.streams.info('KV_parley_consumer_leases', { subjects_filter: `$KV.parley_consumer_leases.instance.${this.service}.>` });
+    return Math.max(1, Object.keys(info.state.subjects ?? {}).length);
+  }
+
+  private async measureLag(c: RunningConsumer): Promise<void> {
+    if (c.partitions.size === 0) {
+      c.lag = 0;
+      return;
+    }
+    const jsm = await jetstreamManager(this.nc);
+    let lag = 0;
+    for (const p of c.partitions.keys()) {
+      const info = await jsm.consumers.info('PARLEY_EVENTS', this.durableName(c.definition.name, p)).catch(() => undefined);
+      lag += (info?.num_pending ?? 0) + (info?.num_ack_pending ?? 0);
+    }
+    c.lag = lag;
+    this.metrics.consumerLag.set({ consumer: c.definition.name }, lag);
+  }
+
+  private durableName(consumer: string, partition: number): string {
+    return this.config.CONSUMER_PARTITIONS === 1 ? consumer : `${consumer}-p${partition}`;
+  }
+
+  private async startPartition(c: RunningConsumer, partition: number): Promise<void> {
+    const name = c.definition.name;
+    const consumption = await this.store.consume(
+      {
+        name: this.durableName(name, partition),
+        aggregate: c.dispatcher.aggregate,
+        ackWaitMs: this.config.CONSUMER_ACK_WAIT_MS,
+        maxInFlight: this.config.CONSUMER_MAX_IN_FLIGHT,
+        maxAttempts: this.config.CONSUMER_MAX_ATTEMPTS,
+        partition: { index: partition, count: this.config.CONSUMER_PARTITIONS },
+        park: (parked) => this.park(parked),
+      },
+      (event) => this.dispatch(c, event),
+    );
+    c.partitions.set(partition, consumption);
+    this.logger.log({ msg: 'consuming', consumer: name, partition, of: this.config.CONSUMER_PARTITIONS, instanceId: this.instanceId });
+    void consumption.ended.then((reason) => {
+      if (c.partitions.get(partition) !== consumption || this.stopped) return;
+      c.partitions.delete(partition);
+      this.metrics.consumersRecreated.inc({ consumer: name });
+      this.logger.warn({ msg: 'consumer stopped delivering; starting it again', consumer: name, partition, reason: String(reason) });
+      setTimeout(() => {
+        if (!this.stopped && !c.partitions.has(partition)) void this.startPartition(c, partition).catch((err: unknown) => this.logger.warn({ msg: 'restart failed; the next lease renewal retries', consumer: name, err: String(err) }));
+      }, 500);
+    });
+  }
+
+  /** A partition taken by another instance: stop at once (its events in hand go back to the new holder). */
+  private async lose(c: RunningConsumer, partition: number): Promise<void> {
+    const consumption = c.partitions.get(partition);
+    c.partitions.delete(partition);
+    if (!consumption) return;
+    this.logger.log({ msg: 'partition moved to another instance', consumer: c.definition.name, partition });
+    await consumption.stop();
+    c.dispatcher.forgetAll();
+  }
+
+  /** Hands a partition back (shutdown, or more than a fair share): finish what is in hand, then free the lease. */
+  private async release(c: RunningConsumer, partition: number): Promise<void> {
+    const consumption = c.partitions.get(partition);
+    c.partitions.delete(partition);
+    await consumption?.stop();
+    const key = this.leaseKey(c.definition.name, partition);
+    const entry = await this.leases?.get(key).catch(() => null);
+    if (entry && entry.operation === 'PUT' && entry.string() === this.instanceId) await this.leases?.delete(key, { previousSeq: entry.revision }).catch(() => undefined);
+  }
+
+  private async dispatch(c: RunningConsumer, event: StoredEvent): Promise<void> {
+    try {
+      await c.dispatcher.dispatch(event);
+      this.metrics.eventsHandled.inc({ consumer: c.definition.name, outcome: 'ok' });
+    } catch (err) {
+      this.metrics.eventsHandled.inc({ consumer: c.definition.name, outcome: 'error' });
+      this.logger.warn({ msg: 'event handler failed; retrying it before later events of its stream', consumer: c.definition.name, eventId: event.id, type: event.type, position: event.position, err: String((err as Error)?.message ?? err) });
+      throw err;
+    }
+  }
+
+  private async park(parked: ParkedEvent): Promise<void> {
+    const js = jetstream(this.nc);
+    await js.publish(parkedSubject(parked.consumer.replace(/-p\d+$/, '')), JSON.stringify(parked), { msgID: `${parked.consumer}.${parked.event.id}` });
+    this.metrics.eventsParked.inc({ consumer: parked.consumer });
+    this.logger.error({ msg: 'event parked after repeated failures; the others go on', consumer: parked.consumer, eventId: parked.event.id, type: parked.event.type, position: parked.event.position, attempts: parked.attempts, err: parked.error.split('\n')[0] });
+  }
+
+  /** Operators send a parked event back with `scripts/parked.mjs replay`: it is handled again, its state read afresh. */
+  private async startReplay(c: RunningConsumer): Promise<Consumption> {
+    const js = jetstream(this.nc);
+    const jsm = await jetstreamManager(this.nc);
+    return consumeDurably(js, jsm, {
+      stream: PARKED_STREAM,
+      name: `${c.definition.name}-replay`,
+      filterSubject: replaySubject(c.definition.name),
+      ackWaitMs: this.config.CONSUMER_ACK_WAIT_MS,
+      handle: async (m) => {
+        const parked = m.json<ParkedEvent & { parkedSeq?: number }>();
+        c.dispatcher.forget(parked.event.aggregate, parked.event.aggregateId);
+        // Its stream is read afresh: the state at this event, whatever happened after it.
+        const { previousVersion: _ignored, ...event } = parked.event;
+        await this.dispatch(c, event);
+        if (parked.parkedSeq) await jsm.streams.deleteMessage(PARKED_STREAM, parked.parkedSeq).catch(() => undefined);
+        this.logger.log({ msg: 'parked event replayed', consumer: c.definition.name, eventId: event.id, position: event.position });
+      },
+    });
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    await Promise.allSettled(this.running.map((c) => c.stop()));
+    this.stopped = true;
+    clearInterval(this.timer);
+    await this.renewing;
+    for (const c of this.running.values()) {
+      await Promise.allSettled([...c.partitions.keys()].map((p) => this.release(c, p)));
+      await c.replay?.stop();
+    }
+    await this.leases?.delete(`instance.${this.service}.${this.instanceId}`).catch(() => undefined);
+  }
+}
+
+export async function ensureParkedStream(nc: NatsConnection): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  try {
+    await jsm.streams.info(PARKED_STREAM);
+  } catch (err) {
+    if (!(err instanceof JetStreamApiError) || err.status !== 404) throw err;
+    await jsm.streams
+      .add({ name: PARKED_STREAM, subjects: ['parley.v1.parked.>'], storage: StorageType.File, retention: RetentionPolicy.Limits, discard: DiscardPolicy.Old, max_age: nanos(30 * 24 * 3600 * 1000) })
+      .catch((addErr: unknown) => {
+        if (!(addErr instanceof JetStreamApiError)) throw addErr;
+      });
   }
 }

@@ -1,27 +1,76 @@
-import type { OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { type EventStore, type Projection, ProjectionRunner } from '@parley/event-store';
+import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { type NatsConnection } from '@nats-io/transport-node';
+import { CommandHandler, type CheckpointStore, type EventStore, KvCheckpointStore, type Projection, ProjectionRunner } from '@parley/event-store';
+import { MetricsService } from './metrics.service.js';
+import type { ServiceConfig } from './service-config.js';
+import { EVENT_STORE, NATS_CONNECTION, SERVICE_CONFIG } from './tokens.js';
+
+/** What every live projection of a service shares: the store, the checkpoint bucket, the command handler. */
+@Injectable()
+export class ProjectionSupport implements OnModuleInit {
+  checkpoints!: CheckpointStore<unknown>;
+
+  constructor(
+    @Inject(EVENT_STORE) readonly store: EventStore,
+    @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
+    @Inject(SERVICE_CONFIG) readonly config: ServiceConfig,
+    readonly commands: CommandHandler,
+    readonly metrics: MetricsService,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    this.checkpoints = await KvCheckpointStore.create(this.nc);
+  }
+}
 
 /**
- * A projection a service keeps in memory: rebuilt from position 1 when the module starts, followed live, and
- * `fresh()` for queries that must see every event appended before them.
+ * A projection a service keeps in memory, checkpointed (state and position) so a restart resumes from the last
+ * checkpoint instead of position 1; a new projection version rebuilds from 1. The module is initialized only
+ * once the projection has caught up, so readiness means caught up.
  */
 export abstract class LiveProjection<S> implements OnModuleInit, OnApplicationShutdown {
   readonly runner: ProjectionRunner<S>;
+  private readonly logger: Logger;
 
-  protected constructor(store: EventStore, projection: Projection<S>) {
-    this.runner = new ProjectionRunner(store, projection);
+  protected constructor(
+    private readonly support: ProjectionSupport,
+    projection: Projection<S>,
+  ) {
+    this.logger = new Logger(`Projection:${projection.name}`);
+    this.runner = new ProjectionRunner(support.store, projection, {
+      get checkpoints() {
+        return support.checkpoints as CheckpointStore<S>;
+      },
+      checkpointEveryMs: support.config.CHECKPOINT_INTERVAL_MS,
+      onApplyError: (event, err) =>
+        this.logger.error({ msg: 'projection skipped an event it cannot apply', projection: projection.name, eventId: event.id, type: event.type, position: event.position, err: String((err as Error)?.message ?? err) }),
+    });
+    // Events seen here keep the command handler's states current, so commands on these streams need no read.
+    this.runner.onApplied((event) => support.commands.observe(event));
   }
 
   async onModuleInit(): Promise<void> {
+    const started = Date.now();
     await this.runner.start();
+    const { name, version } = this.runner.projection;
+    this.support.metrics.projectionPosition.set({ projection: name }, this.runner.position);
+    this.runner.onApplied((event) => this.support.metrics.projectionPosition.set({ projection: name }, event.position));
+    this.logger.log({ msg: 'projection ready', projection: name, version, resumedFrom: this.runner.startedFrom, position: this.runner.position, ms: Date.now() - started });
   }
 
   async onApplicationShutdown(): Promise<void> {
     await this.runner.stop();
   }
 
+  /** The state with every event appended before the call (one request for the store's head; no log read). */
   async fresh(): Promise<S> {
     await this.runner.catchUp();
+    return this.runner.state;
+  }
+
+  /** The state with at least this process's own writes applied (read-your-writes without asking the store). */
+  async settled(): Promise<S> {
+    await this.runner.waitFor(this.support.commands.lastAppendedPosition);
     return this.runner.state;
   }
 }

@@ -4,9 +4,11 @@ import { type ConnectionOptions, connect, nkeyAuthenticator, type NatsConnection
 import { readFileSync } from 'node:fs';
 import { CommandHandler, type EventStore, JetStreamEventStore } from '@parley/event-store';
 import { unavailable } from '@parley/errors';
+import { CLOCK, systemClock } from './clock.js';
 import { ConsumerSupervisor } from './consumer-supervisor.service.js';
 import { DeliveryPublisher } from './delivery.publisher.js';
 import { HealthController } from './health.controller.js';
+import { ProjectionSupport } from './live-projection.js';
 import { MetricsService } from './metrics.service.js';
 import { ReadinessChecks } from './readiness.js';
 import { RequestRouter } from './request-router.service.js';
@@ -67,6 +69,7 @@ export class ParleyPlatformModule {
       controllers: [HealthController],
       providers: [
         { provide: SERVICE_NAME, useValue: service },
+        { provide: CLOCK, useValue: systemClock },
         { provide: SERVICE_CONFIG, useValue: config },
         {
           provide: NATS_CONNECTION,
@@ -77,7 +80,13 @@ export class ParleyPlatformModule {
           inject: [NATS_CONNECTION],
           useFactory: (nc: NatsConnection) => (options.events === false ? noEventStore(service) : JetStreamEventStore.create(nc)),
         },
-        { provide: CommandHandler, inject: [EVENT_STORE], useFactory: (store: JetStreamEventStore) => new CommandHandler(store) },
+        {
+          provide: CommandHandler,
+          inject: [EVENT_STORE],
+          useFactory: (store: JetStreamEventStore) => new CommandHandler(store, { cacheSize: config.STATE_CACHE_SIZE }),
+        },
+        // Projections checkpoint in KV: only services with access to events have any.
+        ...(options.events === false ? [] : [ProjectionSupport]),
         MetricsService,
         RequestRouter,
         DeliveryPublisher,
@@ -85,7 +94,7 @@ export class ParleyPlatformModule {
         ReadinessChecks,
         NatsConnectionCloser,
       ],
-      exports: [SERVICE_NAME, SERVICE_CONFIG, NATS_CONNECTION, EVENT_STORE, CommandHandler, MetricsService, RequestRouter, DeliveryPublisher, ConsumerSupervisor, ReadinessChecks],
+      exports: [CLOCK, SERVICE_NAME, SERVICE_CONFIG, NATS_CONNECTION, EVENT_STORE, CommandHandler, ...(options.events === false ? [] : [ProjectionSupport]), MetricsService, RequestRouter, DeliveryPublisher, ConsumerSupervisor, ReadinessChecks],
     };
   }
 }

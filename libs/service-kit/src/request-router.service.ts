@@ -6,6 +6,7 @@ import { ParleyError, forbidden, invalidPayload, toParleyError } from '@parley/e
 import { plainToInstance } from 'class-transformer';
 import { validate, type ValidationError } from 'class-validator';
 import { HANDLES_METADATA, type HandlesOptions, type RequestContext } from './handles.decorator.js';
+import { CLOCK, type Clock } from './clock.js';
 import { MetricsService } from './metrics.service.js';
 import { checkPayloadShape, decodeJsonBody } from './payload-guard.js';
 import { NATS_CONNECTION, SERVICE_NAME } from './tokens.js';
@@ -74,6 +75,7 @@ export class RequestRouter implements OnApplicationBootstrap, BeforeApplicationS
     private readonly scanner: MetadataScanner,
     private readonly reflector: Reflector,
     private readonly metrics: MetricsService,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -120,7 +122,7 @@ export class RequestRouter implements OnApplicationBootstrap, BeforeApplicationS
         const actor = msg.subject.split('.')[4];
         if ((payload as Record<string, unknown>)[boundField] !== actor) throw forbidden(`this subject acts for ${boundField} ${actor} only`, { field: boundField });
       }
-      reply = (await handler(payload, { subject: msg.subject, now: new Date().toISOString() })) ?? {};
+      reply = (await handler(payload, { subject: msg.subject, now: this.clock.now() })) ?? {};
     } catch (err) {
       const error = toParleyError(err);
       outcome = error.code;

@@ -94,6 +94,51 @@ export class ServiceConfig {
   @ValidateIf((c: ServiceConfig) => c.NATS_TLS_CERT_FILE !== undefined || c.NATS_TLS_KEY_FILE !== undefined)
   @IsReadableFile({ message: 'NATS_TLS_KEY_FILE must name a readable file (with NATS_TLS_CERT_FILE)' })
   NATS_TLS_KEY_FILE?: string = undefined;
+  /** Events a durable consumer has in hand at once (events of one session or agent still go one at a time). */
+  @Type(() => Number)
+  @IsInt({ message: 'CONSUMER_MAX_IN_FLIGHT must be an integer' })
+  @Min(1)
+  @Max(10_000)
+  CONSUMER_MAX_IN_FLIGHT = 256;
+
+  /** Attempts at an event before it is parked on PARLEY_PARKED (with a metric and a log line). */
+  @Type(() => Number)
+  @IsInt({ message: 'CONSUMER_MAX_ATTEMPTS must be an integer' })
+  @Min(1)
+  @Max(1_000)
+  CONSUMER_MAX_ATTEMPTS = 8;
+
+  /** Partitions of each durable consumer, leased by the running instances of the service (1: one instance works, others stand by). */
+  @Type(() => Number)
+  @IsInt({ message: 'CONSUMER_PARTITIONS must be an integer' })
+  @Min(1)
+  @Max(64)
+  CONSUMER_PARTITIONS = 1;
+
+  /** A consumer partition's lease: another instance takes it over this long after its holder stops renewing. */
+  @Type(() => Number)
+  @IsInt({ message: 'CONSUMER_LEASE_SECONDS must be an integer' })
+  @Min(1)
+  @Max(300)
+  CONSUMER_LEASE_SECONDS = 5;
+
+  /** Aggregate states kept in memory by the command handler and by each consumer. */
+  @Type(() => Number)
+  @IsInt({ message: 'STATE_CACHE_SIZE must be an integer' })
+  @Min(100)
+  STATE_CACHE_SIZE = 20_000;
+
+  /** How often projections checkpoint their state and position. */
+  @Type(() => Number)
+  @IsInt({ message: 'CHECKPOINT_INTERVAL_MS must be an integer' })
+  @Min(100)
+  CHECKPOINT_INTERVAL_MS = 5_000;
+
+  /** Not ready while a consumer has more than this many events waiting (it is falling behind). */
+  @Type(() => Number)
+  @IsInt({ message: 'READY_MAX_LAG_EVENTS must be an integer' })
+  @Min(1)
+  READY_MAX_LAG_EVENTS = 10_000;
 }
 
 export class ConfigError extends Error {

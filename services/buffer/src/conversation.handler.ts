@@ -7,14 +7,23 @@ import {
   StatusReportRequest,
   UnsubscribeRequest,
 } from '@parley/contracts';
-import { sessionDecider } from '@parley/domain';
+import { sessionAggregate } from '@parley/domain';
 import { notFound } from '@parley/errors';
 import { CommandHandler } from '@parley/event-store';
 import { DeliveryPublisher, Handles, type RequestContext, commandContext } from '@parley/service-kit';
 import { sessionIdOf, sessionStream } from './session-streams.js';
 
-const waitText = (position: number, seconds: number) =>
-  `You are number ${position + 1} in the queue. Estimated wait: ${seconds < 60 ? 'under a minute' : `about ${Math.round(seconds / 60)} min`}.`;
+const ordinal = (n: number) => {
+  const tens = n % 100;
+  const suffix = tens >= 11 && tens <= 13 ? 'th' : ({ 1: 'st', 2: 'nd', 3: 'rd' } as Record<number, string>)[n % 10] ?? 'th';
+  return `${n}${suffix}`;
+};
+
+const waitText = (position: number, seconds: number, reason: string | undefined) => {
+  const wait = seconds < 60 ? 'under a minute' : `about ${Math.round(seconds / 60)} min`;
+  const why = reason === 'priority' ? ' A customer with an urgent request was placed ahead of you.' : '';
+  return `You are ${ordinal(position + 1)} in the queue. Estimated wait: ${wait}.${why}`;
+};
 
 /** The conversation of a session: every message is an event on its stream, the durable message queue. */
 @Injectable()
@@ -22,13 +31,15 @@ export class ConversationHandler {
   constructor(
     private readonly commands: CommandHandler,
     private readonly deliveries: DeliveryPublisher,
-  ) {}
+  ) {
+    // Sessions are followed from their first event (buffer consumes them all), so commands on them need no read.
+    commands.track(sessionAggregate);
+  }
 
   @Handles(SUBJECTS.imMessage, CustomerMessageRequest)
   async customerMessage(req: CustomerMessageRequest, ctx: RequestContext) {
     const sessionId = sessionIdOf(req.to);
     await this.commands.handle(
-      sessionDecider,
       sessionStream(sessionId),
       { kind: 'receive-customer-message', channel: req.channel, from: req.from, messageId: req.messageId, body: req.body, now: ctx.now },
       commandContext(ctx.now, 'customer', `customer-message:${sessionId}:${req.messageId}`),
@@ -40,9 +51,8 @@ export class ConversationHandler {
   async unsubscribe(req: UnsubscribeRequest, ctx: RequestContext) {
     const sessionId = sessionIdOf(req.to);
     const { state } = await this.commands.handle(
-      sessionDecider,
       sessionStream(sessionId),
-      { kind: 'end', endedBy: 'customer', agentId: null, from: req.from, reason: 'customer-left', disposition: null, now: ctx.now },
+      { kind: 'end', endedBy: 'customer', agentId: null, from: req.from, channel: req.channel, reason: 'customer-left', disposition: null, now: ctx.now },
       commandContext(ctx.now, 'customer'),
     );
     return { sessionId, state: state.status === 'ended' && state.abandoned ? 'abandoned' : state.status };
@@ -51,7 +61,6 @@ export class ConversationHandler {
   @Handles(SUBJECTS.agentMessage, AgentMessageRequest)
   async agentMessage(req: AgentMessageRequest, ctx: RequestContext) {
     await this.commands.handle(
-      sessionDecider,
       sessionStream(req.sessionId),
       { kind: 'send-agent-message', agentId: req.agentId, messageId: req.messageId, body: req.body, now: ctx.now },
       commandContext(ctx.now, `agent:${req.agentId}`, `agent-message:${req.sessionId}:${req.messageId}`),
@@ -62,7 +71,6 @@ export class ConversationHandler {
   @Handles(SUBJECTS.agentSessionEnd, AgentSessionEndRequest)
   async agentEnd(req: AgentSessionEndRequest, ctx: RequestContext) {
     await this.commands.handle(
-      sessionDecider,
       sessionStream(req.sessionId),
       { kind: 'end', endedBy: 'agent', agentId: req.agentId, from: null, reason: 'agent-ended', disposition: req.disposition ?? null, now: ctx.now },
       commandContext(ctx.now, `agent:${req.agentId}`),
@@ -73,7 +81,7 @@ export class ConversationHandler {
   /** Reporting's status report for one waiting customer, readdressed here to the customer's own address. */
   @Handles(SUBJECTS.bufferStatus, StatusReportRequest)
   async status(req: StatusReportRequest) {
-    const { state } = await this.commands.load(sessionDecider, sessionStream(req.sessionId));
+    const { state } = await this.commands.load(sessionStream(req.sessionId));
     if (state.status === 'none') throw notFound('no such session');
     if (state.status !== 'queued') return { delivered: false };
     await this.deliveries.toCustomer(state.core.channel, {
@@ -82,8 +90,8 @@ export class ConversationHandler {
       to: state.core.customerAddress,
       from: state.core.sessionAddress,
       kind: 'status',
-      body: waitText(req.position, req.estimatedWaitSeconds),
-      status: { position: req.position, estimatedWaitSeconds: req.estimatedWaitSeconds },
+      body: waitText(req.position, req.estimatedWaitSeconds, req.reason),
+      status: { position: req.position, estimatedWaitSeconds: req.estimatedWaitSeconds, ...(req.reason ? { reason: req.reason } : {}) },
     });
     return { delivered: true };
   }

@@ -1,11 +1,25 @@
-import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { CenterSettings } from '@parley/center-config';
-import { type IntakeFlow, type SessionEvent, pickText, renderQuestion, sessionDecider } from '@parley/domain';
-import { CommandHandler, type EventStore, type StoredEvent, foldEvents, toDomainEvent } from '@parley/event-store';
-import { CENTER_SETTINGS, ConsumerSupervisor, DeliveryPublisher, EVENT_STORE, commandContext } from '@parley/service-kit';
+import { type IntakeFlow, type SessionEvent, type SessionEventOf, type SessionState, pickText, renderQuestion, sessionAggregate, sessionDecider } from '@parley/domain';
+import { CommandHandler } from '@parley/event-store';
+import { CENTER_SETTINGS, type Consumed, DeliveryPublisher, EventConsumer, On, type StreamView, commandContext } from '@parley/service-kit';
 
 /** A flow that is no longer in the file: any answer ends the intake on the route chosen so far. */
 const retired = (id: string): IntakeFlow => ({ id, defaultLocale: 'en', greeting: {}, retry: {}, done: {}, maxAttempts: 1, fallback: {}, start: '', questions: [] });
+
+/** The session, and the flow its intake ran (still known once the session is queued, for the closing words). */
+export interface IntakeView {
+  session: SessionState;
+  flowId: string | null;
+}
+
+export const intakeView: StreamView<IntakeView, SessionEvent> = {
+  aggregate: 'session',
+  initialState: () => ({ session: sessionDecider.initialState(), flowId: null }),
+  evolve: (state, event) => ({ session: sessionDecider.evolve(state.session, event), flowId: event.type === 'IntakeStarted' ? event.data.flowId : state.flowId }),
+};
+
+type Live = Exclude<SessionState, { status: 'none' | 'ended' }>;
 
 /**
  * The pre-routing interaction over IM (second seed, claims 31 d-e and 36): greets the customer, asks the flow's
@@ -13,68 +27,68 @@ const retired = (id: string): IntakeFlow => ({ id, defaultLocale: 'en', greeting
  * Driven by session events, so a restart resumes exactly where the conversation was.
  */
 @Injectable()
-export class IntakeProcessManager implements OnApplicationBootstrap {
+@EventConsumer('presence-proxy-intake')
+export class IntakeProcessManager {
   constructor(
-    @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(CENTER_SETTINGS) private readonly center: CenterSettings,
     private readonly commands: CommandHandler,
-    private readonly consumers: ConsumerSupervisor,
     private readonly deliveries: DeliveryPublisher,
   ) {}
 
-  async onApplicationBootstrap(): Promise<void> {
-    await this.consumers.start('presence-proxy-intake', 'session', (event) => this.handle(event));
+  private flowOf(view: IntakeView): IntakeFlow | undefined {
+    return view.flowId ? (this.center.flow(view.flowId) ?? retired(view.flowId)) : undefined;
   }
 
-  async handle(event: StoredEvent): Promise<void> {
-    const e = toDomainEvent<SessionEvent>(event);
-    if (!['IntakeStarted', 'IntakeAnswered', 'IntakeAnswerRejected', 'CustomerMessageReceived', 'SessionQueued'].includes(e.type)) return;
-    const { events } = await this.store.readStream({ aggregate: 'session', id: event.aggregateId });
-    const state = foldEvents(sessionDecider, events, event.position);
-    if (state.status === 'none' || state.status === 'ended') return;
-    const started = events.find((x) => x.position <= event.position && x.type === 'IntakeStarted');
-    const flowId = started ? (started.data as { flowId: string }).flowId : undefined;
-    const flow = flowId ? (this.center.flow(flowId) ?? retired(flowId)) : undefined;
-    const locale = state.core.locale;
-    const say = (body: string) =>
-      this.deliveries.toCustomer(state.core.channel, {
-        deliveryId: `${event.id}.intake`,
-        sessionId: state.core.sessionId,
-        to: state.core.customerAddress,
-        from: state.core.sessionAddress,
-        kind: 'system',
-        body,
-      });
+  private say(session: Live, eventId: string, body: string): Promise<void> {
+    return this.deliveries.toCustomer(session.core.channel, {
+      deliveryId: `${eventId}.intake`,
+      sessionId: session.core.sessionId,
+      to: session.core.customerAddress,
+      from: session.core.sessionAddress,
+      kind: 'system',
+      body,
+    });
+  }
+
+  @On(intakeView, 'IntakeStarted', 'IntakeAnswered', 'IntakeAnswerRejected')
+  async asked(e: SessionEventOf<'IntakeStarted' | 'IntakeAnswered' | 'IntakeAnswerRejected'>, { state, stored }: Consumed<IntakeView>): Promise<void> {
+    const session = state.session;
+    const flow = this.flowOf(state);
+    if (session.status === 'none' || session.status === 'ended' || !flow) return;
+    const locale = session.core.locale;
     switch (e.type) {
       case 'IntakeStarted':
-        if (flow) await say(`${pickText(flow.greeting, locale, flow.defaultLocale)}\n${renderQuestion(flow, e.data.questionId, locale)}`);
-        return;
+        return this.say(session, stored.id, `${pickText(flow.greeting, locale, flow.defaultLocale)}\n${renderQuestion(flow, e.data.questionId, locale)}`);
       case 'IntakeAnswered':
-        if (flow && e.data.next) await say(renderQuestion(flow, e.data.next, locale));
+        if (e.data.next) await this.say(session, stored.id, renderQuestion(flow, e.data.next, locale));
         return;
       case 'IntakeAnswerRejected':
-        if (flow) await say(`${pickText(flow.retry, locale, flow.defaultLocale)}\n${renderQuestion(flow, e.data.questionId, locale)}`);
-        return;
-      case 'CustomerMessageReceived': {
-        if (state.status !== 'intake') return;
-        const current = this.center.flow(state.intake.flowId) ?? retired(state.intake.flowId);
-        await this.commands.handle(
-          sessionDecider,
-          { aggregate: 'session', id: state.core.sessionId },
-          { kind: 'answer-intake', flow: current, messageId: e.data.messageId, text: e.data.body, now: event.metadata.at },
-          commandContext(event.metadata.at, 'system:presence-proxy', `intake:${event.id}`, event.metadata.correlationId),
-        );
-        return;
-      }
-      case 'SessionQueued':
-        if (e.data.notBefore) {
-          await say(`Thank you. We will answer when we open${e.data.notBefore ? ` (${e.data.notBefore})` : ''}. Write your message now; it waits for the first agent.`);
-        } else if (flow) {
-          await say(pickText(flow.done, locale, flow.defaultLocale));
-        }
-        return;
-      default:
-        return;
+        return this.say(session, stored.id, `${pickText(flow.retry, locale, flow.defaultLocale)}\n${renderQuestion(flow, e.data.questionId, locale)}`);
+    }
+  }
+
+  /** A message during the intake is an answer to the question asked. */
+  @On(intakeView, 'CustomerMessageReceived')
+  async answered(e: SessionEventOf<'CustomerMessageReceived'>, { state, stored }: Consumed<IntakeView>): Promise<void> {
+    const session = state.session;
+    if (session.status !== 'intake') return;
+    const current = this.center.flow(session.intake.flowId) ?? retired(session.intake.flowId);
+    await this.commands.handle(
+      sessionAggregate.stream(session.core.sessionId),
+      { kind: 'answer-intake', flow: current, messageId: e.data.messageId, text: e.data.body, now: stored.metadata.at },
+      commandContext(stored.metadata.at, 'system:presence-proxy', `intake:${stored.id}`, stored.metadata.correlationId),
+    );
+  }
+
+  @On(intakeView, 'SessionQueued')
+  async queued(e: SessionEventOf<'SessionQueued'>, { state, stored }: Consumed<IntakeView>): Promise<void> {
+    const session = state.session;
+    if (session.status === 'none' || session.status === 'ended') return;
+    const flow = this.flowOf(state);
+    if (e.data.notBefore) {
+      await this.say(session, stored.id, `Thank you. We will answer when we open (${e.data.notBefore}). Write your message now; it waits for the first agent.`);
+    } else if (flow) {
+      await this.say(session, stored.id, pickText(flow.done, session.core.locale ?? null, flow.defaultLocale));
     }
   }
 }

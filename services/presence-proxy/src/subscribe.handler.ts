@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { CenterSettings } from '@parley/center-config';
 import { type QueueStats, SUBJECTS, SubscribeRequest, type SubscribeReply, statsQueueSubject } from '@parley/contracts';
-import { type LocalizedText, type RouteDecision, pickText, requiredAgentCapabilities, sessionAddressFor, sessionDecider } from '@parley/domain';
+import { type LocalizedText, type RouteDecision, pickText, requiredAgentCapabilities, sessionAddressFor, sessionAggregate } from '@parley/domain';
 import { conflict } from '@parley/errors';
 import { CommandHandler } from '@parley/event-store';
 import { CENTER_SETTINGS, Handles, NATS_CONNECTION, type RequestContext, SERVICE_CONFIG, commandContext, natsRequest } from '@parley/service-kit';
@@ -58,7 +58,9 @@ export class SubscribeHandler {
     @Inject(CENTER_SETTINGS) private readonly center: CenterSettings,
     private readonly commands: CommandHandler,
     private readonly index: CustomerSessionsIndex,
-  ) {}
+  ) {
+    commands.track(sessionAggregate);
+  }
 
   @Handles(SUBJECTS.imSubscribe, SubscribeRequest)
   async subscribe(req: SubscribeRequest, ctx: RequestContext): Promise<SubscribeReply> {
@@ -70,7 +72,7 @@ export class SubscribeHandler {
       const sessionId = newSessionId();
       const claim = await this.index.claim(key, sessionId);
       if (claim.outcome === 'taken') {
-        const existing = await this.commands.load(sessionDecider, { aggregate: 'session', id: claim.sessionId });
+        const existing = await this.commands.load(sessionAggregate.stream(claim.sessionId));
         if (existing.state.status !== 'none' && existing.state.status !== 'ended') {
           return { status: 'available', sessionId: claim.sessionId, sessionAddress: existing.state.core.sessionAddress };
         }
@@ -90,8 +92,7 @@ export class SubscribeHandler {
       };
       const notBefore = lookup.open ? null : (lookup.opensAt ?? null);
       await this.commands.handle(
-        sessionDecider,
-        { aggregate: 'session', id: sessionId },
+        sessionAggregate.stream(sessionId),
         {
           kind: 'open',
           route,
@@ -110,6 +111,8 @@ export class SubscribeHandler {
           },
         },
         commandContext(ctx.now, 'customer', `open-${sessionId}`),
+        // A session ID just drawn and claimed names a stream nobody has written: nothing to read first.
+        { isNew: true },
       );
       if (lookup.open) return { status: 'available', sessionId, sessionAddress };
       return { status: 'available', sessionId, sessionAddress, opensAt: notBefore, message: this.closedText(lookup, locale) };

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type BeforeApplicationShutdown } from '@nestjs/common';
-import { agentDecider, entryPointDecider } from '@parley/domain';
+import { agentAggregate, entryPointAggregate } from '@parley/domain';
 import { CommandHandler } from '@parley/event-store';
 import { SERVICE_CONFIG, commandContext } from '@parley/service-kit';
 import type { RegistrationConfig } from './registration.config.js';
@@ -38,13 +38,13 @@ export class LeaseSweeper implements OnApplicationBootstrap, BeforeApplicationSh
     try {
       for (const [agentId, agent] of Object.entries(agents)) {
         if ((agent.status === 'available' || agent.status === 'away') && Date.parse(agent.expiresAt) <= t) {
-          await this.commands.handle(agentDecider, { aggregate: 'agent', id: agentId }, { kind: 'expire-lease', now }, commandContext(now, 'system:registration', `lease-${agentId}-${agent.expiresAt}`));
+          await this.commands.handle(agentAggregate.stream(agentId), { kind: 'expire-lease', now }, commandContext(now, 'system:registration', `lease-${agentId}-${agent.expiresAt}`));
           this.logger.log({ msg: 'agent lease expired; agent is offline', agentId });
         }
       }
       for (const [entryPointId, ep] of Object.entries(entryPoints)) {
         if (ep.status === 'registered' && Date.parse(ep.expiresAt) <= t) {
-          await this.commands.handle(entryPointDecider, { aggregate: 'entrypoint', id: entryPointId }, { kind: 'expire-lease', now }, commandContext(now, 'system:registration', `lease-${entryPointId}-${ep.expiresAt}`));
+          await this.commands.handle(entryPointAggregate.stream(entryPointId), { kind: 'expire-lease', now }, commandContext(now, 'system:registration', `lease-${entryPointId}-${ep.expiresAt}`));
           this.logger.log({ msg: 'entry point lease expired', entryPointId });
         }
       }

@@ -18,18 +18,20 @@ export interface Registry {
 /** Entry points and agents as registration sees them: for lookups and for the lease sweeper. */
 export const registryProjection: Projection<Registry> = {
   name: 'registration-registry',
-  version: 1,
+  version: 2,
   initial: () => ({ entryPoints: {}, byAddress: {}, agents: {} }),
+  // Updated in place: the runner owns the state, and copying every map per event made a rebuild quadratic.
   apply(state, event) {
     if (event.aggregate === 'entrypoint') {
       const before = state.entryPoints[event.aggregateId] ?? entryPointDecider.initialState();
       const after = entryPointDecider.evolve(before, { type: event.type, data: event.data } as EntryPointEvent);
-      const byAddress = after.status === 'registered' ? { ...state.byAddress, [after.address]: event.aggregateId } : state.byAddress;
-      return { ...state, entryPoints: { ...state.entryPoints, [event.aggregateId]: after }, byAddress };
+      state.entryPoints[event.aggregateId] = after;
+      if (after.status === 'registered') state.byAddress[after.address] = event.aggregateId;
+      return state;
     }
     if (event.aggregate === 'agent') {
       const before = state.agents[event.aggregateId] ?? agentDecider.initialState();
-      return { ...state, agents: { ...state.agents, [event.aggregateId]: agentDecider.evolve(before, { type: event.type, data: event.data } as AgentEvent) } };
+      state.agents[event.aggregateId] = agentDecider.evolve(before, { type: event.type, data: event.data } as AgentEvent);
     }
     return state;
   },

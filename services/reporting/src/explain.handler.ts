@@ -63,6 +63,8 @@ function summarize(e: SessionEvent): string {
       return `${e.data.agentId} wrote`;
     case 'SessionTransferred':
       return `transferred by ${e.data.fromAgentId} to ${e.data.toAgentId ?? `queue ${e.data.toQueueId}`}`;
+    case 'SessionIdleWarned':
+      return `silent since ${e.data.idleSince}: ${e.data.recipient} asked, ends at ${e.data.endsAt}`;
     case 'SessionEnded':
       return `ended by ${e.data.endedBy}${e.data.abandoned ? ' (abandoned)' : ''}${e.data.disposition ? `, disposition ${e.data.disposition}` : ''}`;
     default: {

@@ -1,14 +1,13 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { type ContactCenterView, contactCenterProjection } from '@parley/domain';
-import type { EventStore } from '@parley/event-store';
-import { EVENT_STORE, LiveProjection } from '@parley/service-kit';
+import { LiveProjection, ProjectionSupport } from '@parley/service-kit';
 
 export const queuesProjection = contactCenterProjection('reporting-queues');
 
-/** Queue state as a projection of session and agent events. */
+/** Queue state as a projection of session and agent events, checkpointed. */
 @Injectable()
 export class QueueViewService extends LiveProjection<ContactCenterView> {
-  constructor(@Inject(EVENT_STORE) store: EventStore) {
-    super(store, queuesProjection);
+  constructor(support: ProjectionSupport) {
+    super(support, queuesProjection);
   }
 }

@@ -52,7 +52,8 @@ export class StatsHandler {
   @Handles(SUBJECTS.statsQueue, EmptyRequest)
   async queue(_req: EmptyRequest, ctx: RequestContext): Promise<QueueStats> {
     const queueId = ctx.subject.split('.').at(-1)!;
-    const view = await this.view.fresh();
+    // Asked at every subscription to a limited queue: the live view as it stands, no request to the store.
+    const view = this.view.runner.state;
     return this.stats(queueSnapshot(view, queueId, ctx.now));
   }
 

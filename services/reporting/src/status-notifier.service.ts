@@ -44,15 +44,25 @@ export class StatusNotifier implements OnApplicationBootstrap, BeforeApplication
       // A session with an offer out is being connected: it leaves the line, and whoever was behind it moves up.
       // A message left outside business hours waits for the opening; its customer was told when that is.
       const line = waiting.filter((s) => !s.offer && !(s.place.notBefore && Date.parse(s.place.notBefore) > nowMs));
-      for (const [position, session] of line.entries()) {
+      for (const s of waiting) waitingNow.add(s.core.sessionId);
+      for (const [index, session] of line.entries()) {
         const sessionId = session.core.sessionId;
-        waitingNow.add(sessionId);
-        const changed = this.lastPosition.get(sessionId) !== position;
+        // A declined offer puts its session back ahead: those behind are not moved back for it (see below).
+        const last = this.lastPosition.get(sessionId);
+        let position = index;
+        let reason: 'priority' | undefined;
+        if (last !== undefined && position > last) {
+          // Up only when someone more urgent came in ahead; otherwise hold the place told until it is true again.
+          const urgentAhead = line.slice(0, index).some((s) => s.place.priority > session.place.priority);
+          if (urgentAhead) reason = 'priority';
+          else position = last;
+        }
+        const changed = last !== position;
         const due = nowMs - (this.lastSentAt.get(sessionId) ?? 0) >= this.config.STATUS_INTERVAL_SECONDS * 1000;
         if (!changed && !due) continue;
         const estimatedWaitSeconds = estimateWaitSeconds(snapshot, position, this.config.DEFAULT_HANDLE_SECONDS);
         const statusId = `${sessionId}.status.${changed ? `p${position}.${this.view.runner.position}` : `t${nowMs}`}`;
-        await natsRequest(this.nc, SUBJECTS.bufferStatus, { sessionId, statusId, position, estimatedWaitSeconds });
+        await natsRequest(this.nc, SUBJECTS.bufferStatus, { sessionId, statusId, position, estimatedWaitSeconds, ...(reason ? { reason } : {}) });
         this.lastPosition.set(sessionId, position);
         this.lastSentAt.set(sessionId, nowMs);
       }

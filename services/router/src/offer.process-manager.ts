@@ -1,90 +1,99 @@
-import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
-import { type AgentEvent, type SessionEvent, agentDecider, sessionDecider } from '@parley/domain';
-import { CommandHandler, type StoredEvent, toDomainEvent } from '@parley/event-store';
-import { ConsumerSupervisor, DeliveryPublisher, SERVICE_CONFIG, commandContext } from '@parley/service-kit';
+import { Inject, Injectable } from '@nestjs/common';
+import { type AgentEventOf, type SessionEventOf, type SessionState, type AgentState, agentAggregate, sessionAggregate } from '@parley/domain';
+import { CommandHandler } from '@parley/event-store';
+import { type Consumed, DeliveryPublisher, EventConsumer, On, SERVICE_CONFIG, commandContext, stateOf } from '@parley/service-kit';
 import type { RouterConfig } from './router.config.js';
 import { RoutingViewService } from './routing-view.service.js';
 
+const sessions = stateOf(sessionAggregate);
+const agents = stateOf(agentAggregate);
+
+const followUp = (consumed: Consumed<unknown>, what: string) =>
+  commandContext(consumed.stored.metadata.at, 'system:router', `${what}:${consumed.stored.id}`, consumed.stored.metadata.correlationId);
+
 /**
- * Keeps agents' streams in step with sessions' (and the reverse), from the events, idempotently: offers are
- * delivered to the agent, declined offers release the reservation, an accepted one becomes a conversation, an
- * ended session frees capacity, and an agent who goes away or offline loses the offers in hand.
+ * Keeps agents' streams in step with sessions', from the session events, idempotently: offers are delivered to
+ * the agent, declined offers release the reservation, an accepted one becomes a conversation, an ended or
+ * transferred session frees capacity.
  */
 @Injectable()
-export class OfferProcessManager implements OnApplicationBootstrap {
+@EventConsumer('router-session-followups')
+export class SessionFollowUps {
   constructor(
     private readonly commands: CommandHandler,
-    private readonly consumers: ConsumerSupervisor,
     private readonly deliveries: DeliveryPublisher,
-    private readonly view: RoutingViewService,
     @Inject(SERVICE_CONFIG) private readonly config: RouterConfig,
   ) {}
 
-  async onApplicationBootstrap(): Promise<void> {
-    await this.consumers.start('router-session-followups', 'session', (e) => this.onSessionEvent(e));
-    await this.consumers.start('router-agent-followups', 'agent', (e) => this.onAgentEvent(e));
+  @On(sessions, 'SessionOffered')
+  async offered(e: SessionEventOf<'SessionOffered'>, { state, stored }: Consumed<SessionState>): Promise<void> {
+    if (state.status === 'none') return;
+    const core = state.core;
+    await this.deliveries.toAgent(e.data.agentId, {
+      deliveryId: e.data.offerId,
+      kind: 'offer',
+      sessionId: stored.aggregateId,
+      offerId: e.data.offerId,
+      expiresAt: e.data.expiresAt,
+      from: core.sessionAddress,
+      customer: { channel: core.channel, client: core.client, locale: core.locale, answers: state.status === 'ended' || state.status === 'opened' ? {} : state.answers },
+    });
   }
 
-  async onSessionEvent(event: StoredEvent): Promise<void> {
-    const e = toDomainEvent<SessionEvent>(event);
-    const now = event.metadata.at;
-    const ctx = (what: string) => commandContext(now, 'system:router', `${what}:${event.id}`, event.metadata.correlationId);
-    const agent = (id: string) => ({ aggregate: 'agent', id });
-    switch (e.type) {
-      case 'SessionOffered': {
-        const { state } = await this.commands.load(sessionDecider, { aggregate: 'session', id: event.aggregateId });
-        if (state.status === 'none') return;
-        const core = state.core;
-        await this.deliveries.toAgent(e.data.agentId, {
-          deliveryId: e.data.offerId,
-          kind: 'offer',
-          sessionId: event.aggregateId,
-          offerId: e.data.offerId,
-          expiresAt: e.data.expiresAt,
-          from: core.sessionAddress,
-          customer: { channel: core.channel, client: core.client, locale: core.locale, answers: state.status === 'ended' ? {} : state.answers },
-        });
-        return;
-      }
-      case 'SessionOfferDeclined':
-        await this.commands.handle(
-          agentDecider,
-          agent(e.data.agentId),
-          { kind: 'release-offer', offerId: e.data.offerId, outcome: e.data.outcome, maxMissedOffers: this.config.MAX_MISSED_OFFERS, now },
-          ctx('release'),
-        );
-        if (e.data.outcome !== 'rejected') {
-          await this.deliveries.toAgent(e.data.agentId, { deliveryId: `${e.data.offerId}.revoked`, kind: 'offer-revoked', sessionId: event.aggregateId, offerId: e.data.offerId, body: e.data.outcome });
-        }
-        return;
-      case 'SessionAssigned':
-        await this.commands.handle(agentDecider, agent(e.data.agentId), { kind: 'start-conversation', sessionId: event.aggregateId, offerId: e.data.offerId }, ctx('start'));
-        return;
-      case 'SessionEnded':
-        if (e.data.agentId) await this.commands.handle(agentDecider, agent(e.data.agentId), { kind: 'end-conversation', sessionId: event.aggregateId, now }, ctx('end'));
-        return;
-      case 'SessionTransferred':
-        await this.commands.handle(agentDecider, agent(e.data.fromAgentId), { kind: 'end-conversation', sessionId: event.aggregateId, now }, ctx('end'));
-        await this.deliveries.toAgent(e.data.fromAgentId, { deliveryId: `${event.id}.${e.data.fromAgentId}`, kind: 'session-ended', sessionId: event.aggregateId, body: 'transferred' });
-        return;
-      default:
-        return;
+  @On(sessions, 'SessionOfferDeclined')
+  async declined(e: SessionEventOf<'SessionOfferDeclined'>, consumed: Consumed<SessionState>): Promise<void> {
+    const now = consumed.stored.metadata.at;
+    await this.commands.handle(
+      agentAggregate.stream(e.data.agentId),
+      { kind: 'release-offer', offerId: e.data.offerId, outcome: e.data.outcome, maxMissedOffers: this.config.MAX_MISSED_OFFERS, now },
+      followUp(consumed, 'release'),
+    );
+    if (e.data.outcome !== 'rejected') {
+      await this.deliveries.toAgent(e.data.agentId, { deliveryId: `${e.data.offerId}.revoked`, kind: 'offer-revoked', sessionId: consumed.stored.aggregateId, offerId: e.data.offerId, body: e.data.outcome });
     }
   }
 
-  async onAgentEvent(event: StoredEvent): Promise<void> {
-    const e = toDomainEvent<AgentEvent>(event);
-    const leaving = e.type === 'AgentLoggedOut' || (e.type === 'AgentStateChanged' && e.data.state === 'away');
-    if (!leaving) return;
-    const view = await this.view.fresh();
-    const now = event.metadata.at;
-    for (const session of Object.values(view.sessions)) {
-      if (session.status !== 'queued' || session.offer?.agentId !== event.aggregateId) continue;
+  @On(sessions, 'SessionAssigned')
+  async assigned(e: SessionEventOf<'SessionAssigned'>, consumed: Consumed<SessionState>): Promise<void> {
+    await this.commands.handle(agentAggregate.stream(e.data.agentId), { kind: 'start-conversation', sessionId: consumed.stored.aggregateId, offerId: e.data.offerId }, followUp(consumed, 'start'));
+  }
+
+  @On(sessions, 'SessionEnded')
+  async ended(e: SessionEventOf<'SessionEnded'>, consumed: Consumed<SessionState>): Promise<void> {
+    if (!e.data.agentId) return;
+    await this.commands.handle(agentAggregate.stream(e.data.agentId), { kind: 'end-conversation', sessionId: consumed.stored.aggregateId, now: consumed.stored.metadata.at }, followUp(consumed, 'end'));
+  }
+
+  @On(sessions, 'SessionTransferred')
+  async transferred(e: SessionEventOf<'SessionTransferred'>, consumed: Consumed<SessionState>): Promise<void> {
+    const sessionId = consumed.stored.aggregateId;
+    await this.commands.handle(agentAggregate.stream(e.data.fromAgentId), { kind: 'end-conversation', sessionId, now: consumed.stored.metadata.at }, followUp(consumed, 'end'));
+    await this.deliveries.toAgent(e.data.fromAgentId, { deliveryId: `${consumed.stored.id}.${e.data.fromAgentId}`, kind: 'session-ended', sessionId, body: 'transferred' });
+  }
+}
+
+/** An agent who goes away or offline loses the offers in hand, so their customers are offered to someone else. */
+@Injectable()
+@EventConsumer('router-agent-followups')
+export class AgentFollowUps {
+  constructor(
+    private readonly commands: CommandHandler,
+    private readonly view: RoutingViewService,
+  ) {}
+
+  @On(agents, 'AgentLoggedOut', 'AgentStateChanged')
+  async left(e: AgentEventOf<'AgentLoggedOut' | 'AgentStateChanged'>, { before, stored }: Consumed<AgentState>): Promise<void> {
+    if (e.type === 'AgentStateChanged' && e.data.state !== 'away') return;
+    const now = stored.metadata.at;
+    // The agent's own stream says which offers were out: no scan of every session.
+    const reservations = before.status === 'available' || before.status === 'away' ? before.reservations : [];
+    for (const r of reservations) {
+      const session = this.view.runner.state.sessions[r.sessionId];
+      if (session && session.status !== 'queued') continue;
       await this.commands.handle(
-        sessionDecider,
-        { aggregate: 'session', id: session.core.sessionId },
-        { kind: 'decline-offer', offerId: session.offer.offerId, agentId: null, outcome: 'revoked', reason: 'agent left', now },
-        commandContext(now, 'system:router', `revoke:${session.offer.offerId}`),
+        sessionAggregate.stream(r.sessionId),
+        { kind: 'decline-offer', offerId: r.offerId, agentId: null, outcome: 'revoked', reason: 'agent left', now },
+        commandContext(now, 'system:router', `revoke:${r.offerId}`),
       );
     }
   }

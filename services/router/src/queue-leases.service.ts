@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap, type OnModuleInit } from '@nestjs/common';
+import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
 import { type KV, Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { CoalescingTask, NATS_CONNECTION, SERVICE_CONFIG } from '@parley/service-kit';
@@ -19,6 +20,7 @@ export class QueueLeases implements OnModuleInit, OnApplicationBootstrap, Before
   private readonly logger = new Logger('QueueLeases');
   readonly instanceId: string;
   private kv!: KV;
+  private jsm!: JetStreamManager;
   private readonly owned = new Set<string>();
   private readonly task = new CoalescingTask('queue lease renewal', () => this.renew(), this.logger);
 
@@ -32,6 +34,7 @@ export class QueueLeases implements OnModuleInit, OnApplicationBootstrap, Before
 
   async onModuleInit(): Promise<void> {
     this.kv = await new Kvm(this.nc).create('parley_router_queues', { history: 1, ttl: this.config.QUEUE_LEASE_SECONDS * 1000 });
+    this.jsm = await jetstreamManager(this.nc);
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -48,7 +51,7 @@ export class QueueLeases implements OnModuleInit, OnApplicationBootstrap, Before
   private knownQueues(): Set<string> {
     const state = this.view.runner.state;
     const queues = new Set<string>();
-    for (const s of Object.values(state.sessions)) if (s.status === 'queued') queues.add(s.place.queueId);
+    for (const s of Object.values(state.sessions)) if (s.status === 'queued' || s.status === 'assigned') queues.add(s.place.queueId);
     for (const a of Object.values(state.agents)) if (a.status !== 'unknown' && a.profile.queues) for (const q of a.profile.queues) queues.add(q);
     return queues;
   }
@@ -56,8 +59,9 @@ export class QueueLeases implements OnModuleInit, OnApplicationBootstrap, Before
   /** Renews this instance's presence and leases, takes its fair share of unowned queues, and gives back extras. */
   private async renew(): Promise<void> {
     await this.kv.put(`instance.${this.instanceId}`, new Date().toISOString());
-    let instances = 0;
-    for await (const _ of await this.kv.keys('instance.>')) instances++;
+    // Counted from the bucket's subjects in one request: `kv.keys()` would leave an ordered consumer behind each time.
+    const info = await this.jsm.streams.info('KV_parley_router_queues', { subjects_filter: '$KV.parley_router_queues.instance.>' });
+    const instances = Math.max(1, Object.keys(info.state.subjects ?? {}).length);
     const known = [...this.knownQueues()].sort();
     const fairShare = Math.ceil(known.length / Math.max(1, instances));
     const held: string[] = [];
@@ -101,7 +105,7 @@ export class QueueLeases implements OnModuleInit, OnApplicationBootstrap, Before
       const entry = await this.kv.get(`queue.${queueId}`).catch(() => null);
       if (entry && entry.string() === this.instanceId) await this.kv.delete(`queue.${queueId}`, { previousSeq: entry.revision }).catch(() => undefined);
     }
-    await this.kv.delete(`instance.${this.instanceId}`).catch(() => undefined);
+    await this.kv.purge(`instance.${this.instanceId}`).catch(() => undefined);
     this.owned.clear();
   }
 }

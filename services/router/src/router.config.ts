@@ -34,4 +34,16 @@ export class RouterConfig extends ServiceConfig {
   @IsInt({ message: 'ROUTING_TICK_MS must be an integer' })
   @Min(50)
   ROUTING_TICK_MS = 250;
+
+  /** Seconds of silence in an intake or an assigned chat before the customer (or the agent) is asked. */
+  @Type(() => Number)
+  @IsInt({ message: 'SESSION_IDLE_WARN_SECONDS must be an integer' })
+  @Min(1)
+  SESSION_IDLE_WARN_SECONDS = 600;
+
+  /** Seconds of silence after which the session ends (reason `idle`); an entry point may set its own. */
+  @Type(() => Number)
+  @IsInt({ message: 'SESSION_IDLE_END_SECONDS must be an integer' })
+  @Min(1)
+  SESSION_IDLE_END_SECONDS = 900;
 }

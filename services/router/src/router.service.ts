@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ParleyPlatformModule, type ServiceDefinition, centerSettingsProvider } from '@parley/service-kit';
 import { QueueLeases } from './queue-leases.service.js';
-import { OfferProcessManager } from './offer.process-manager.js';
+import { AgentFollowUps, SessionFollowUps } from './offer.process-manager.js';
 import { OffersHandler } from './offers.handler.js';
 import { RouterConfig } from './router.config.js';
 import { RoutingLoop } from './routing-loop.service.js';
@@ -16,6 +16,6 @@ export const routerService: ServiceDefinition<RouterConfig> = {
   module: (config) => ({
     module: RouterModule,
     imports: [ParleyPlatformModule.forService('router', config)],
-    providers: [centerSettingsProvider(config.PARLEY_CENTER_FILE), RoutingViewService, QueueLeases, RoutingLoop, OffersHandler, OfferProcessManager],
+    providers: [centerSettingsProvider(config.PARLEY_CENTER_FILE), RoutingViewService, QueueLeases, RoutingLoop, OffersHandler, SessionFollowUps, AgentFollowUps],
   }),
 };

@@ -1,25 +1,34 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
-import { type PlannedOffer, agentDecider, planOffers, sessionDecider } from '@parley/domain';
+import { type PlannedOffer, agentAggregate, planOffers, sessionAggregate } from '@parley/domain';
 import { ParleyError } from '@parley/errors';
-import { CommandHandler } from '@parley/event-store';
+import { CommandHandler, VersionConflictError } from '@parley/event-store';
 import type { CenterSettings } from '@parley/center-config';
-import { CENTER_SETTINGS, CoalescingTask, SERVICE_CONFIG, commandContext } from '@parley/service-kit';
+import { CENTER_SETTINGS, CLOCK, type Clock, CoalescingTask, SERVICE_CONFIG, commandContext } from '@parley/service-kit';
 import { QueueLeases } from './queue-leases.service.js';
 import { randomBytes } from 'node:crypto';
 import type { RouterConfig } from './router.config.js';
 import { RoutingViewService } from './routing-view.service.js';
 
+const OFFERS_IN_FLIGHT = 16;
+const FULL_PASS_MS = 1_000;
+
+/** An offer refused for a known reason: the session offer was not written, so its reservation can go. */
+const refused = (err: unknown) => err instanceof VersionConflictError || (err instanceof ParleyError && (err.code === 'conflict' || err.code === 'not-found'));
+
 /**
  * Runs the routing policy over the view whenever it changes (and on a tick, for expiries and cool-downs).
  * An offer reserves capacity on the agent's stream first, then offers on the session's, each with optimistic
  * concurrency: two routers racing cannot both win either one, so no agent is over capacity and no session is
- * offered twice. A reservation whose session offer lost is released; one left by a crash expires with its offer.
+ * offered twice. A reservation is released only on evidence: its session offer was refused, declined, or its
+ * session no longer waits for it; never because a write timed out (it may have landed).
  */
 @Injectable()
 export class RoutingLoop implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('RoutingLoop');
   private readonly task = new CoalescingTask('routing pass', () => this.pass(), this.logger);
   private unsubscribe?: () => void;
+  private touched = { agents: new Set<string>(), sessions: new Set<string>() };
+  private lastFullPass = 0;
 
   constructor(
     private readonly view: RoutingViewService,
@@ -27,10 +36,15 @@ export class RoutingLoop implements OnApplicationBootstrap, BeforeApplicationShu
     private readonly leases: QueueLeases,
     @Inject(SERVICE_CONFIG) private readonly config: RouterConfig,
     @Inject(CENTER_SETTINGS) private readonly center: CenterSettings,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   onApplicationBootstrap(): void {
-    this.unsubscribe = this.view.runner.onApplied(() => this.task.trigger());
+    this.unsubscribe = this.view.runner.onApplied((event) => {
+      if (event.aggregate === 'agent') this.touched.agents.add(event.aggregateId);
+      else if (event.aggregate === 'session') this.touched.sessions.add(event.aggregateId);
+      this.task.trigger();
+    });
     this.task.every(this.config.ROUTING_TICK_MS).trigger();
   }
 
@@ -39,30 +53,93 @@ export class RoutingLoop implements OnApplicationBootstrap, BeforeApplicationShu
     await this.task.stop();
   }
 
+  /**
+   * An event-driven pass looks only at the agents and sessions whose events came in since the last pass; a full
+   * pass (every FULL_PASS_MS, and the first) also covers what time alone changes: expiries, rule steps widening,
+   * wrap-ups and cool-downs ending, idle sessions, queues newly leased.
+   */
   private async pass(): Promise<void> {
-    const now = new Date().toISOString();
-    await this.expireOffers(now);
+    const now = this.clock.now();
+    const nowMs = Date.parse(now);
+    const touched = this.touched;
+    this.touched = { agents: new Set(), sessions: new Set() };
+    const full = nowMs - this.lastFullPass >= FULL_PASS_MS;
+    if (full) {
+      this.lastFullPass = nowMs;
+      await this.expireOffers(now);
+      await this.sweepReservations(now);
+      await this.checkIdle(now);
+    } else if (touched.agents.size === 0 && touched.sessions.size === 0) return;
     const plan = planOffers(this.view.runner.state, {
       now,
       declineCooldownSeconds: this.config.DECLINE_COOLDOWN_SECONDS,
       routingOf: (queueId) => this.center.routingOf(queueId),
       onlyQueues: this.leases.queues,
+      ...(full ? {} : { touched }),
     });
-    for (const offer of plan) {
-      if (this.task.isStopped) return;
-      await this.offer(offer, now);
-    }
+    // Offers of one plan are to different sessions: make them side by side (an agent's own writes still queue up
+    // one after the other in the command handler), a few at a time.
+    let next = 0;
+    const worker = async () => {
+      while (next < plan.length && !this.task.isStopped) await this.offer(plan[next++]!, now);
+    };
+    await Promise.all(Array.from({ length: Math.min(OFFERS_IN_FLIGHT, plan.length) }, worker));
   }
+
   private async expireOffers(now: string): Promise<void> {
     const t = Date.parse(now);
     for (const session of Object.values(this.view.runner.state.sessions)) {
       if (session.status !== 'queued' || !session.offer || Date.parse(session.offer.expiresAt) > t) continue;
       if (!this.leases.queues.has(session.place.queueId)) continue;
       await this.commands.handle(
-        sessionDecider,
-        { aggregate: 'session', id: session.core.sessionId },
+        sessionAggregate.stream(session.core.sessionId),
         { kind: 'decline-offer', offerId: session.offer.offerId, agentId: null, outcome: 'expired', reason: 'offer timed out', now },
         commandContext(now, 'system:router', `expire-${session.offer.offerId}`),
+      );
+    }
+  }
+
+  /**
+   * Reservations whose session offer never landed (a router died between the two writes) or whose session stopped
+   * waiting for them (ended, or offered elsewhere) are released once well past their expiry. A reservation whose
+   * session is assigned to this agent is left for the start of the conversation to take over.
+   */
+  private async sweepReservations(now: string): Promise<void> {
+    const graceMs = this.config.OFFER_TIMEOUT_SECONDS * 1000;
+    const t = Date.parse(now);
+    const view = this.view.runner.state;
+    for (const [agentId, agent] of Object.entries(view.agents)) {
+      if (agent.status !== 'available' && agent.status !== 'away') continue;
+      for (const r of agent.reservations) {
+        if (Date.parse(r.expiresAt) + graceMs > t) continue;
+        const session = view.sessions[r.sessionId];
+        if (session?.status === 'assigned' && session.agentId === agentId) continue;
+        if (session?.status === 'queued' && session.offer?.offerId === r.offerId) continue;
+        if (session?.status === 'queued' && !this.leases.queues.has(session.place.queueId)) continue;
+        await this.commands.handle(
+          agentAggregate.stream(agentId),
+          { kind: 'release-offer', offerId: r.offerId, outcome: 'superseded', maxMissedOffers: this.config.MAX_MISSED_OFFERS, now },
+          commandContext(now, 'system:router', `sweep-${r.offerId}`),
+        );
+      }
+    }
+  }
+
+  /** Silent conversations: the customer (or, in an assigned chat, the agent) is asked first, then it ends. */
+  private async checkIdle(now: string): Promise<void> {
+    const t = Date.parse(now);
+    for (const session of Object.values(this.view.runner.state.sessions)) {
+      if (session.status !== 'intake' && session.status !== 'assigned') continue;
+      if (session.status === 'assigned' && !this.leases.queues.has(session.place.queueId)) continue;
+      const limits = this.center.idleTimeoutFor(session.core.entryPointId) ?? { warnAfterSeconds: this.config.SESSION_IDLE_WARN_SECONDS, endAfterSeconds: this.config.SESSION_IDLE_END_SECONDS };
+      const silentMs = t - Date.parse(session.activity.lastActivityAt);
+      const due = session.activity.idleWarnedAt === null ? limits.warnAfterSeconds : limits.endAfterSeconds;
+      if (silentMs < due * 1000) continue;
+      await this.commands.handle(
+        sessionAggregate.stream(session.core.sessionId),
+        { kind: 'check-idle', warnAfterSeconds: limits.warnAfterSeconds, endAfterSeconds: limits.endAfterSeconds, now },
+        // One decision per silence, whichever router instance takes it.
+        commandContext(now, 'system:router', `idle-${session.core.sessionId}-${session.activity.lastActivityAt}-${session.activity.idleWarnedAt ?? 'warn'}`),
       );
     }
   }
@@ -71,32 +148,21 @@ export class RoutingLoop implements OnApplicationBootstrap, BeforeApplicationShu
     const offerId = randomBytes(12).toString('base64url');
     const expiresAt = new Date(Date.parse(now) + this.config.OFFER_TIMEOUT_SECONDS * 1000).toISOString();
     try {
-      await this.commands.handle(
-        agentDecider,
-        { aggregate: 'agent', id: agentId },
-        { kind: 'reserve-offer', offerId, sessionId, expiresAt, now },
-        commandContext(now, 'system:router', `reserve-${offerId}`),
-      );
+      await this.commands.handle(agentAggregate.stream(agentId), { kind: 'reserve-offer', offerId, sessionId, expiresAt, now }, commandContext(now, 'system:router', `reserve-${offerId}`));
     } catch (err) {
       if (err instanceof ParleyError && err.code === 'conflict') return; // the view was behind; the next pass sees why
       throw err;
     }
     try {
-      await this.commands.handle(
-        sessionDecider,
-        { aggregate: 'session', id: sessionId },
-        { kind: 'offer', offerId, agentId, expiresAt, now, decision },
-        commandContext(now, 'system:router', `offer-${offerId}`),
-      );
+      await this.commands.handle(sessionAggregate.stream(sessionId), { kind: 'offer', offerId, agentId, expiresAt, now, decision }, commandContext(now, 'system:router', `offer-${offerId}`));
       this.logger.log({ msg: 'offered', sessionId, agentId, offerId, queueId: decision.queueId, step: decision.step, tieBreak: decision.tieBreak });
     } catch (err) {
+      if (!refused(err)) throw err; // it may have landed: the reservation sweep decides once the session says
       await this.commands.handle(
-        agentDecider,
-        { aggregate: 'agent', id: agentId },
+        agentAggregate.stream(agentId),
         { kind: 'release-offer', offerId, outcome: 'superseded', maxMissedOffers: this.config.MAX_MISSED_OFFERS, now },
         commandContext(now, 'system:router', `release-${offerId}`),
       );
-      if (!(err instanceof ParleyError) || (err.code !== 'conflict' && err.code !== 'not-found')) throw err;
     }
   }
 }

@@ -1,12 +1,11 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { type ContactCenterView, contactCenterProjection } from '@parley/domain';
-import type { EventStore } from '@parley/event-store';
-import { EVENT_STORE, LiveProjection } from '@parley/service-kit';
+import { LiveProjection, ProjectionSupport } from '@parley/service-kit';
 
-/** The routable view: waiting sessions and agents. */
+/** The routable view: waiting sessions and agents, checkpointed. */
 @Injectable()
 export class RoutingViewService extends LiveProjection<ContactCenterView> {
-  constructor(@Inject(EVENT_STORE) store: EventStore) {
-    super(store, contactCenterProjection('router-view'));
+  constructor(support: ProjectionSupport) {
+    super(support, contactCenterProjection('router-view'));
   }
 }

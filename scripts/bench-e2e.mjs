@@ -1,0 +1,179 @@
+#!/usr/bin/env node
+// The whole stack under a conversational load over the v1 contract, beside raw JetStream on the same server.
+// Scripted agents (with capacity) accept offers and echo every customer message; scripted customers subscribe,
+// send numbered messages one at a time and wait for each echo, then leave and come back as new customers.
+// Phase 1 finds saturation (as many customers as agents can hold, no pacing); phase 2 runs at half that message
+// rate and measures latencies. Prints events/s and its ratio to raw JetStream, messages relayed/s, latencies,
+// sessions/s and JetStream API requests per event.
+// Usage: npm run bench:e2e [-- --agents 100 --capacity 2 --messages 10 --seconds 20]
+import { parseArgs } from 'node:util';
+import { ENTRY, buildOnce, done, jsApiTotal, libs, ms, onDeliveries, pct, rawCeiling, registerCenter, startStack, status } from './bench-stack.mjs';
+
+const { values } = parseArgs({
+  options: {
+    agents: { type: 'string', default: '100' },
+    capacity: { type: 'string', default: '2' },
+    messages: { type: 'string', default: '10' },
+    seconds: { type: 'string', default: '20' },
+    json: { type: 'string' },
+  },
+});
+const AGENTS = Number(values.agents);
+const CAPACITY = Number(values.capacity);
+const MESSAGES = Number(values.messages);
+const SECONDS = Number(values.seconds);
+
+buildOnce();
+const { jetstreamManager } = await libs();
+const stack = await startStack({ env: { STATUS_INTERVAL_SECONDS: '30' } });
+const { nc } = stack;
+const jsm = await jetstreamManager(nc);
+const head = async () => (await jsm.streams.info('PARLEY_EVENTS')).state.last_seq;
+
+status('measuring the raw JetStream ceiling ...');
+const raw = await rawCeiling(nc);
+done();
+await registerCenter(stack, AGENTS, CAPACITY);
+
+// Agents: accept every offer, echo every customer line. Times are taken where each side sees the other's words.
+const sentByCustomer = new Map(); // body -> when the customer sent it
+const sentByAgent = new Map(); // body -> when the agent sent it
+let measuring = false;
+const c2a = [];
+const a2c = [];
+let relayed = 0;
+let agentErrors = 0;
+const stopAgentFeed = await (async () => {
+  const { jetstream, DeliverPolicy } = await libs();
+  const consumer = await jetstream(nc).consumers.get('PARLEY_DELIVERIES', { filter_subjects: 'parley.v1.agent.deliver.>', deliver_policy: DeliverPolicy.New });
+  const messages = await consumer.consume({ max_messages: 5_000 });
+  void (async () => {
+    for await (const m of messages) {
+      const agentId = m.subject.split('.').at(-1);
+      const d = m.json();
+      if (d.kind === 'offer') {
+        stack.request('parley.v1.agent.offer.accept', { agentId, offerId: d.offerId }).catch(() => agentErrors++);
+      } else if (d.kind === 'message' && d.author === 'customer') {
+        relayed++;
+        const t = performance.now();
+        const sent = sentByCustomer.get(d.body);
+        if (sent !== undefined && measuring) c2a.push(t - sent);
+        const reply = `echo:${d.body}`;
+        sentByAgent.set(reply, performance.now());
+        stack.request('parley.v1.agent.message', { agentId, sessionId: d.sessionId, messageId: `e-${d.deliveryId}`.slice(0, 128), body: reply }).catch(() => agentErrors++);
+      }
+    }
+  })();
+  return () => messages.stop();
+})();
+
+// Customers wait for their echoes on the channel's deliveries.
+const waiting = new Map(); // body -> resolve
+const stopCustomers = await onDeliveries(nc, 'parley.v1.im.deliver.bench', (d) => {
+  if (d.kind !== 'text') return;
+  relayed++;
+  const t = performance.now();
+  const sent = sentByAgent.get(d.body);
+  if (sent !== undefined && measuring) a2c.push(t - sent);
+  sentByAgent.delete(d.body);
+  waiting.get(d.body)?.();
+  waiting.delete(d.body);
+});
+
+let customerSeq = 0;
+let sessionsDone = 0;
+let customerErrors = 0;
+/** Paces sends to `rate` per second overall (Infinity: no pacing). */
+function pacer(rate) {
+  let nextAt = performance.now();
+  return async () => {
+    if (!Number.isFinite(rate)) return;
+    const at = nextAt;
+    nextAt = Math.max(nextAt, performance.now()) + 1000 / rate;
+    const wait = at - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  };
+}
+
+async function customer(until, pace) {
+  while (performance.now() < until) {
+    const from = `c${++customerSeq}@customers.example`;
+    try {
+      const sub = await stack.request('parley.v1.im.subscribe', { channel: 'bench', from, to: ENTRY.address });
+      if (sub.status !== 'available') throw new Error(`subscribe: ${sub.status} ${sub.reason ?? ''}`);
+      for (let n = 1; n <= MESSAGES && performance.now() < until + 30_000; n++) {
+        await pace();
+        const body = `${sub.sessionId}:${n}`;
+        const echoed = new Promise((resolve, reject) => {
+          waiting.set(`echo:${body}`, resolve);
+          setTimeout(() => reject(new Error(`no echo of ${body}`)), 60_000).unref();
+        });
+        // The first message waits in the queue for an offer and an accept: it is not a relay latency.
+        if (n > 1) sentByCustomer.set(body, performance.now());
+        await stack.request('parley.v1.im.message', { channel: 'bench', from, to: sub.sessionAddress, messageId: `m${n}`, body });
+        await echoed;
+        sentByCustomer.delete(body);
+      }
+      await stack.request('parley.v1.im.unsubscribe', { channel: 'bench', from, to: sub.sessionAddress });
+      sessionsDone++;
+    } catch (err) {
+      customerErrors++;
+      if (customerErrors <= 3) process.stderr.write(`\n  customer error: ${err.message}\n`);
+    }
+  }
+}
+
+async function phase(label, customers, rate) {
+  c2a.length = 0;
+  a2c.length = 0;
+  relayed = 0;
+  sessionsDone = 0;
+  measuring = true;
+  const events0 = await head();
+  const api0 = await jsApiTotal(stack.nats);
+  const started = performance.now();
+  const until = started + SECONDS * 1000;
+  const pace = pacer(rate);
+  const ticker = setInterval(() => status(`${label}: ${Math.round((performance.now() - started) / 1000)}/${SECONDS} s, ${relayed} messages relayed, ${sessionsDone} sessions`), 1000);
+  await Promise.all(Array.from({ length: customers }, () => customer(until, pace)));
+  clearInterval(ticker);
+  done();
+  const seconds = (performance.now() - started) / 1000;
+  measuring = false;
+  const events = (await head()) - events0;
+  const api = (await jsApiTotal(stack.nats)) - api0;
+  const sorted = (xs) => [...xs].sort((a, b) => a - b);
+  return {
+    label,
+    customers,
+    seconds: Number(seconds.toFixed(1)),
+    eventsPerSecond: Math.round(events / seconds),
+    messagesPerSecond: Math.round(relayed / seconds),
+    sessionsPerSecond: Number((sessionsDone / seconds).toFixed(1)),
+    apiPerEvent: Number((api / Math.max(1, events)).toFixed(2)),
+    c2a: { p50: pct(sorted(c2a), 50), p99: pct(sorted(c2a), 99), n: c2a.length },
+    a2c: { p50: pct(sorted(a2c), 50), p99: pct(sorted(a2c), 99), n: a2c.length },
+  };
+}
+
+const saturation = await phase('saturation', AGENTS * CAPACITY, Infinity);
+const half = await phase('half of saturation', AGENTS * CAPACITY, saturation.messagesPerSecond / 4);
+stopAgentFeed();
+stopCustomers();
+await stack.stop();
+
+const ratio = saturation.eventsPerSecond / raw;
+const lines = [
+  '',
+  `raw JetStream acked publishes (same server, same run): ${raw.toLocaleString('en')}/s`,
+  `events written at saturation: ${saturation.eventsPerSecond.toLocaleString('en')}/s  -> ratio to raw ${ratio.toFixed(2)} (goal >= 0.5)`,
+  `chat messages relayed at saturation: ${saturation.messagesPerSecond.toLocaleString('en')}/s; sessions ${saturation.sessionsPerSecond}/s`,
+  `JetStream API requests per event written: ${saturation.apiPerEvent} at saturation, ${half.apiPerEvent} at half (goal <= 1.5)`,
+  `at half of saturation (${half.messagesPerSecond}/s relayed):`,
+  `  customer -> agent p50 ${ms(half.c2a.p50)}, p99 ${ms(half.c2a.p99)} (n=${half.c2a.n})`,
+  `  agent -> customer p50 ${ms(half.a2c.p50)}, p99 ${ms(half.a2c.p99)} (n=${half.a2c.n})  (goal p99 <= 25 ms)`,
+  `errors: customers ${customerErrors}, agents ${agentErrors}`,
+];
+process.stdout.write(`${lines.join('\n')}\n`);
+if (values.json) (await import('node:fs')).writeFileSync(values.json, JSON.stringify({ raw, ratio, saturation, half, customerErrors, agentErrors }, null, 2));
+process.exit(0);

@@ -1,0 +1,104 @@
+// Shared by the end-to-end benchmarks: a fresh loopback nats-server, the five core services as their own built
+// processes, the raw JetStream ceiling measured on the same server, and scripted customers and agents over the v1
+// contract (plain NATS requests and the deliveries stream, as any integrator would use them).
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ensureDebianProgram, ensureDependencies, nxEnv, run } from './prerequisites.mjs';
+
+export const CORE = ['registration', 'presence-proxy', 'buffer', 'router', 'reporting'];
+
+export function buildOnce() {
+  ensureDependencies();
+  ensureDebianProgram('nats-server');
+  if (run('npx', ['nx', 'run-many', '-t', 'build', '-p', 'testing', ...CORE, '--output-style=static'], { env: nxEnv, stdio: ['ignore', 'ignore', 'inherit'] }) !== 0) process.exit(1);
+}
+
+export async function libs() {
+  const { jetstream, jetstreamManager, DeliverPolicy, AckPolicy } = await import('@nats-io/jetstream');
+  const { connect } = await import('@nats-io/transport-node');
+  const testing = await import('@parley/testing');
+  return { jetstream, jetstreamManager, DeliverPolicy, AckPolicy, connect, ...testing };
+}
+
+export const pct = (sorted, p) => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]);
+export const ms = (x) => (Number.isFinite(x) ? `${x.toFixed(x < 10 ? 2 : 0)} ms` : 'n/a');
+export const status = (line) => process.stderr.write(`\r\x1b[K  ${line}`);
+export const done = () => process.stderr.write('\n');
+
+/** JetStream API requests served so far (nats-server monitoring `/jsz`). */
+export async function jsApiTotal(nats) {
+  const res = await fetch(`http://127.0.0.1:${nats.monitorPort}/jsz`);
+  const body = await res.json();
+  return body.api?.total ?? 0;
+}
+
+/** Acked publishes per second straight to JetStream, `inflight` at a time over `subjects` subjects: the ceiling. */
+export async function rawCeiling(nc, { messages = 20_000, inflight = 1_000, subjects = 1_000, bytes = 400 } = {}) {
+  const { jetstream, jetstreamManager } = await libs();
+  const jsm = await jetstreamManager(nc);
+  const name = `BENCH_RAW_${Date.now()}`;
+  await jsm.streams.add({ name, subjects: [`bench.${name}.>`], storage: 'file' });
+  const js = jetstream(nc);
+  const body = 'x'.repeat(bytes);
+  let next = 0;
+  const started = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: inflight }, async () => {
+      while (next < messages) {
+        const i = next++;
+        await js.publish(`bench.${name}.${i % subjects}`, body, { msgID: `${name}-${i}` });
+      }
+    }),
+  );
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  await jsm.streams.delete(name);
+  return Math.round(messages / seconds);
+}
+
+export async function startStack({ env = {}, logDir = mkdtempSync(join(tmpdir(), 'parley-bench-')), services = CORE, nats: given } = {}) {
+  const { startNatsServer, launchService, connect } = await libs();
+  const nats = given ?? (await startNatsServer({ monitor: true }));
+  const common = { NATS_URL: nats.url, LOG_LEVEL: 'warn', ...env };
+  const handles = new Map();
+  for (const name of services) handles.set(name, await launchService(name, common, logDir));
+  if (handles.has('registration')) await handles.get('registration').start();
+  await Promise.all([...handles.entries()].filter(([n]) => n !== 'registration').map(([, h]) => h.start()));
+  const nc = await connect({ servers: nats.url, name: 'bench' });
+  return {
+    nats,
+    nc,
+    handles,
+    logDir,
+    async request(subject, payload, timeout = 10_000) {
+      const reply = (await nc.request(subject, JSON.stringify(payload), { timeout })).json();
+      if (reply?.error) throw Object.assign(new Error(`${subject}: ${reply.error.code}: ${reply.error.message}`), { code: reply.error.code });
+      return reply;
+    },
+    async stop() {
+      await nc.close().catch(() => undefined);
+      await Promise.all([...handles.values()].map((h) => h.stop()));
+      if (!given) await nats.stop();
+    },
+  };
+}
+
+/** Every delivery on a subject of PARLEY_DELIVERIES from now on, to a callback (an ordered consumer: no state kept). */
+export async function onDeliveries(nc, subject, callback) {
+  const { jetstream, DeliverPolicy } = await libs();
+  const consumer = await jetstream(nc).consumers.get('PARLEY_DELIVERIES', { filter_subjects: subject, deliver_policy: DeliverPolicy.New });
+  const messages = await consumer.consume({ max_messages: 5_000 });
+  void (async () => {
+    for await (const m of messages) callback(m.json());
+  })();
+  return () => messages.stop();
+}
+
+export const ENTRY = { entryPointId: 'bench-ep', address: 'support@bench.example', queueId: 'bench', leaseSeconds: 3_600 };
+
+export async function registerCenter(stack, agents, capacity) {
+  await stack.request('parley.v1.registration.register', ENTRY);
+  for (let i = 0; i < agents; i++) {
+    await stack.request('parley.v1.agent.login', { agentId: `agent-${i}`, displayName: `Agent ${i}`, kind: 'human', skills: {}, languages: ['en'], capabilities: [], capacity, leaseSeconds: 3_600 });
+  }
+}
