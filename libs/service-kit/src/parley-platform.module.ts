@@ -26,10 +26,15 @@ class NatsConnectionCloser implements OnApplicationShutdown {
 /** The event store of a service without access to events: every call fails as unavailable. */
 function noEventStore(service: string): EventStore {
   // Only the store's own methods fail; promise and lifecycle probes (then, onModuleInit, …) see nothing.
-  const notMethods = /^(then|constructor|toJSON|on[A-Z]\w*|before[A-Z]\w*)$/;
-  return new Proxy({} as EventStore, {
-    get: (_target, property) =>
-      typeof property === 'symbol' || notMethods.test(property) ? undefined : () => Promise.reject(unavailable(`${service} has no access to the event store`)),
+  // Providers are scanned by their constructor (decorator metadata): it is a plain class with none.
+  class NoEventStore {}
+  const notMethods = /^(then|toJSON|on[A-Z]\w*|before[A-Z]\w*)$/;
+  return new Proxy(new NoEventStore() as EventStore, {
+    get: (target, property) => {
+      if (property === 'constructor') return NoEventStore;
+      if (typeof property === 'symbol' || notMethods.test(property)) return undefined;
+      return () => Promise.reject(unavailable(`${service} has no access to the event store`));
+    },
   });
 }
 

@@ -149,7 +149,8 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
     stop: async () => {
       await halt();
       if (ownsStore) rmSync(storeDir, { recursive: true, force: true });
-      if (ownsKeys) rmSync(keyDir, { recursive: true, force: true });
+      // PARLEY_KEEP_NATS_LOG=1 keeps the generated configuration and the server log (refusals) for a look after a run.
+      if (ownsKeys && !process.env.PARLEY_KEEP_NATS_LOG) rmSync(keyDir, { recursive: true, force: true });
     },
   };
 }
