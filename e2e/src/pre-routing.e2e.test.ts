@@ -9,7 +9,8 @@ import { stringify } from 'yaml';
 import { ParleyStack, until } from './parley-stack.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'parley-pre-routing-'));
-const opensAt = new Date(Date.now() + 15_000).toISOString();
+// Far enough ahead that a slow stack start on a loaded machine still subscribes before the opening.
+const opensAt = new Date(Date.now() + 30_000).toISOString();
 const allDay = Object.fromEntries(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'].map((d) => [d, ['00:00-24:00']]));
 const center = {
   flows: [
@@ -90,7 +91,7 @@ describe('outside business hours', () => {
     expect(reply).toMatchObject({ status: 'available', opensAt });
     expect(reply.message).toContain('Leave us a message');
     await say('pr-leave', 'lea@customers.example.test', reply.sessionAddress, 'Please call me back about order 77.');
-    const offer = await inbox.waitFor((d) => d.kind === 'offer', 'the offer after opening', 40_000);
+    const offer = await inbox.waitFor((d) => d.kind === 'offer', 'the offer after opening', 60_000);
     const offered = (await stack.store.readStream({ aggregate: 'session', id: reply.sessionId })).events.find((e) => e.type === 'SessionOffered')!;
     expect(Date.parse(offered.metadata.at)).toBeGreaterThanOrEqual(Date.parse(opensAt));
     await stack.request(SUBJECTS.agentOfferAccept, { agentId: 'pr-leave-agent', offerId: offer.offerId });

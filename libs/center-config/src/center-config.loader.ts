@@ -15,10 +15,16 @@ export class CenterConfigError extends Error {
 export type Path = (string | number)[];
 const render = (path: Path) => path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
 
+/** Type checks: when one fails, range checks on the same value (min, max, length) say nothing more. */
+const TYPE_CONSTRAINTS = new Set(['isInt', 'isNumber', 'isString', 'isBoolean', 'isArray', 'isObject', 'isIn', 'isEnum']);
+
 function collect(errors: ValidationError[], path: Path = []): { path: Path; message: string }[] {
   return errors.flatMap((e) => {
     const here = [...path, /^\d+$/.test(e.property) ? Number(e.property) : e.property];
-    return [...Object.values(e.constraints ?? {}).map((message) => ({ path: here, message })), ...collect(e.children ?? [], here)];
+    const constraints = Object.entries(e.constraints ?? {});
+    const typeErrors = constraints.filter(([name]) => TYPE_CONSTRAINTS.has(name));
+    const shown = typeErrors.length > 0 ? typeErrors.map(([, message]) => `${message} (got ${JSON.stringify(e.value)})`) : constraints.map(([, message]) => message);
+    return [...shown.map((message) => ({ path: here, message })), ...collect(e.children ?? [], here)];
   });
 }
 

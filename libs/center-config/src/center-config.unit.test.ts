@@ -79,6 +79,13 @@ describe('the contact-center file', () => {
     expect(problemsOf(join(dir, 'absent.yaml'))[0]).toContain('cannot be read');
   });
 
+  it('says one thing about a value of the wrong type, naming the value (not also its range)', () => {
+    const file = write('lots.yaml', 'queues:\n  - id: q\n    maxWaiting: lots\n');
+    const problems = problemsOf(file).filter((p) => p.includes('queues[0].maxWaiting'));
+    expect(problems).toEqual([`${file}:3:17: queues[0].maxWaiting: maxWaiting must be an integer number (got "lots")`]);
+    expect(problemsOf(write('minus.yaml', 'queues:\n  - id: q\n    maxWaiting: -1\n'))).toEqual([expect.stringMatching(/queues\[0\]\.maxWaiting: maxWaiting must not be less than 0$/)]);
+  });
+
   it('takes JSON too', () => {
     const file = write('c.json', JSON.stringify({ queues: [{ id: 'q', maxWaiting: 3 }] }));
     expect(CenterSettings.load(file).queueLimits('q')?.maxWaiting).toBe(3);

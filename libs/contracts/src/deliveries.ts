@@ -43,6 +43,13 @@ export interface SubscribeReply {
   opensAt?: string | null;
 }
 
+/** Added in v1: the reply of parley.v1.im.session.lookup. */
+export interface SessionLookupReply {
+  open: boolean;
+  sessionId?: string;
+  sessionAddress?: string;
+}
+
 export interface QueueStats {
   queueId: string;
   waiting: number;

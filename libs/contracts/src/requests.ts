@@ -104,6 +104,13 @@ export class UnsubscribeRequest {
   @Matches(ADDRESS, { message: 'to must be a session address' }) to!: string;
 }
 
+/** Added in v1: which session a customer has open at a published address (a gateway's logout, unsubscribe). */
+export class SessionLookupRequest {
+  @Matches(ID, { message: `channel ${ID_MESSAGE}` }) channel!: string;
+  @Matches(ADDRESS, { message: 'from must be an IM address' }) from!: string;
+  @Matches(ADDRESS, { message: 'to must be a published address' }) to!: string;
+}
+
 export class AgentLoginRequest {
   @Matches(ID, { message: `agentId ${ID_MESSAGE}` }) agentId!: string;
   @IsString() @MinLength(1) @MaxLength(100) displayName!: string;

@@ -7,6 +7,8 @@ export const SUBJECTS = {
   imSubscribe: 'parley.v1.im.subscribe',
   imMessage: 'parley.v1.im.message',
   imUnsubscribe: 'parley.v1.im.unsubscribe',
+  /** Added in v1: a customer's open session at a published address, if any; never opens one. */
+  imSessionLookup: 'parley.v1.im.session.lookup',
   agentLogin: 'parley.v1.agent.login',
   agentHeartbeat: 'parley.v1.agent.heartbeat',
   agentState: 'parley.v1.agent.state',
@@ -42,6 +44,7 @@ export const SUBJECTS = {
   asChannelImSubscribe: 'parley.v1.as.channel.*.im.subscribe',
   asChannelImMessage: 'parley.v1.as.channel.*.im.message',
   asChannelImUnsubscribe: 'parley.v1.as.channel.*.im.unsubscribe',
+  asChannelImSessionLookup: 'parley.v1.as.channel.*.im.session.lookup',
 } as const;
 
 /** Which v1 request has a subject naming its actor, and the payload field that must equal the subject's token. */
@@ -57,6 +60,7 @@ export const BOUND_SUBJECTS: Readonly<Record<string, { subject: string; field: '
   [SUBJECTS.imSubscribe]: { subject: SUBJECTS.asChannelImSubscribe, field: 'channel' },
   [SUBJECTS.imMessage]: { subject: SUBJECTS.asChannelImMessage, field: 'channel' },
   [SUBJECTS.imUnsubscribe]: { subject: SUBJECTS.asChannelImUnsubscribe, field: 'channel' },
+  [SUBJECTS.imSessionLookup]: { subject: SUBJECTS.asChannelImSessionLookup, field: 'channel' },
 };
 
 /** The subject on which `actor` (an agent ID or a channel) sends the v1 request `subject`. */

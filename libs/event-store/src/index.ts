@@ -6,3 +6,4 @@ export * from './jetstream-event-store.adapter.js';
 export * from './projection-runner.js';
 export * from './command-handler.js';
 export * from './kv-checkpoint-store.js';
+export * from './stream-durability.js';

@@ -32,13 +32,19 @@ import {
   partitionOf,
   streamSubject,
 } from './event-store.port.js';
+import { DEFAULT_DURABILITY, type StreamDurability, assertDurability, settingDifferences, streamInfoIfAny } from './stream-durability.js';
 import { Upcasters } from './upcasters.js';
 
 export interface JetStreamEventStoreOptions {
   streamName?: string;
   /** How long JetStream remembers event IDs for deduplication of retried appends. */
   duplicateWindowMs?: number;
+  /** JetStream replicas of the stream (PARLEY_STREAM_REPLICAS); an existing stream with others refuses to start. */
   replicas?: number;
+  /** Storage of the stream (PARLEY_STREAM_STORAGE, default file); an existing stream with another refuses to start. */
+  storage?: StreamDurability['storage'];
+  /** Called when an existing stream's other settings differ from this version's (they are then updated). */
+  onSettingsDiffer?: (stream: string, differences: string[]) => void;
   upcasters?: Upcasters;
   /** Called when a durable consumer's handler fails; the event is redelivered after a back-off. */
   onHandlerError?: (consumer: string, event: StoredEvent, error: unknown) => void;
@@ -87,28 +93,33 @@ export class JetStreamEventStore implements EventStore {
   }
 
   private async ensureStream(): Promise<void> {
+    const durability: StreamDurability = { replicas: this.options.replicas ?? DEFAULT_DURABILITY.replicas, storage: this.options.storage ?? DEFAULT_DURABILITY.storage };
     const config = {
       name: this.streamName,
       subjects: [`${EVENT_SUBJECT_PREFIX}.>`],
-      storage: StorageType.File,
+      storage: durability.storage === 'memory' ? StorageType.Memory : StorageType.File,
       retention: RetentionPolicy.Limits,
       discard: DiscardPolicy.Old,
       duplicate_window: nanos(this.options.duplicateWindowMs ?? 120_000),
-      num_replicas: this.options.replicas ?? 1,
+      num_replicas: durability.replicas,
       allow_direct: true,
     };
-    try {
-      await this.jsm.streams.info(this.streamName);
+    const existing = await streamInfoIfAny(this.jsm, this.streamName);
+    if (existing) {
+      // Replicas and storage are the operator's to change; other settings follow this version.
+      assertDurability(this.streamName, existing.config, durability);
+      const differences = settingDifferences(existing.config, config, ['subjects', 'retention', 'discard', 'duplicate_window', 'allow_direct']);
+      if (differences.length > 0) this.options.onSettingsDiffer?.(this.streamName, differences);
       await this.jsm.streams.update(this.streamName, config);
-    } catch (err) {
-      if (!(err instanceof JetStreamApiError) || err.status !== 404) throw err;
-      try {
-        await this.jsm.streams.add(config);
-      } catch (addErr) {
-        // Another instance created it between our info and add: that is the state we wanted.
-        if (!(addErr instanceof JetStreamApiError)) throw addErr;
-        await this.jsm.streams.info(this.streamName);
-      }
+      return;
+    }
+    try {
+      await this.jsm.streams.add(config);
+    } catch (addErr) {
+      // Another instance created it between our info and add: that is the state we wanted, if stored as asked.
+      if (!(addErr instanceof JetStreamApiError)) throw addErr;
+      const created = await this.jsm.streams.info(this.streamName);
+      assertDurability(this.streamName, created.config, durability);
     }
   }
 

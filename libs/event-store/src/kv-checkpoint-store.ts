@@ -1,6 +1,7 @@
-import { Kvm, type KV } from '@nats-io/kv';
+import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Checkpoint, CheckpointStore } from './projection-runner.js';
+import { DEFAULT_DURABILITY, type StreamDurability, openKvBucket } from './stream-durability.js';
 
 /** A KV value must fit in one NATS message (1 MiB by default): larger checkpoints are split. */
 const CHUNK_BYTES = 512 * 1024;
@@ -20,8 +21,8 @@ interface Manifest {
 export class KvCheckpointStore<S> implements CheckpointStore<S> {
   private constructor(private readonly kv: KV) {}
 
-  static async create<S>(nc: NatsConnection, bucket = 'parley_projection_checkpoints', replicas = 1): Promise<KvCheckpointStore<S>> {
-    return new KvCheckpointStore<S>(await new Kvm(nc).create(bucket, { history: 1, replicas }));
+  static async create<S>(nc: NatsConnection, bucket = 'parley_projection_checkpoints', durability: StreamDurability = DEFAULT_DURABILITY): Promise<KvCheckpointStore<S>> {
+    return new KvCheckpointStore<S>(await openKvBucket(nc, bucket, { history: 1 }, durability));
   }
 
   async load(key: string): Promise<Checkpoint<S> | undefined> {

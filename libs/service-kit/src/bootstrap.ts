@@ -25,6 +25,14 @@ export async function createServiceApp<C extends ServiceConfig>(definition: Serv
 const isConfigurationProblem = (err: unknown): err is Error & { problems: string[] } =>
   err instanceof ConfigError || (err instanceof Error && Array.isArray((err as { problems?: unknown }).problems));
 
+/** Exits 78 with one line per problem when `err` is a configuration problem; returns otherwise. */
+function exitOnConfigurationProblem(service: string, err: unknown): void {
+  if (!isConfigurationProblem(err)) return;
+  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'error', service, msg: 'invalid configuration', problems: err.problems })}\n`);
+  process.stderr.write(`parley-${service}: ${err.message}\n`);
+  process.exit(78);
+}
+
 /** The `main` of every service: validated config, JSON logs, HTTP health and metrics, drain on SIGTERM. */
 export async function runService<C extends ServiceConfig>(definition: ServiceDefinition<C>): Promise<void> {
   let config: C;
@@ -33,15 +41,15 @@ export async function runService<C extends ServiceConfig>(definition: ServiceDef
     config = loadConfig(definition.config);
     module = definition.module(config);
   } catch (err) {
-    if (isConfigurationProblem(err)) {
-      process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'error', service: definition.name, msg: 'invalid configuration', problems: err.problems })}\n`);
-      process.stderr.write(`parley-${definition.name}: ${err.message}\n`);
-      process.exit(78);
-    }
+    exitOnConfigurationProblem(definition.name, err);
     throw err;
   }
   const logger = new JsonLogger(definition.name, config.LOG_LEVEL);
-  const app = await createServiceApp(definition, config, module);
+  // A stream or bucket stored otherwise than PARLEY_STREAM_* ask (StreamDurabilityError) is a configuration problem too.
+  const app = await createServiceApp(definition, config, module).catch((err: unknown) => {
+    exitOnConfigurationProblem(definition.name, err);
+    throw err;
+  });
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
@@ -65,7 +73,10 @@ export async function runService<C extends ServiceConfig>(definition: ServiceDef
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
-  await app.listen(config.HTTP_PORT, config.HTTP_HOST);
+  await app.listen(config.HTTP_PORT, config.HTTP_HOST).catch((err: unknown) => {
+    exitOnConfigurationProblem(definition.name, err);
+    throw err;
+  });
   const address = app.getHttpServer().address() as { port: number } | null;
   logger.log({ msg: 'ready', nats: redactUrls(config.NATS_URL), natsUser: config.NATS_NKEY_SEED_FILE ? 'nkey' : 'none', natsTls: config.NATS_TLS_CA_FILE ? 'on' : 'off', http: `http://${config.HTTP_HOST}:${address?.port ?? config.HTTP_PORT}` });
 }

@@ -1,16 +1,17 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
-import { DiscardPolicy, JetStreamApiError, RetentionPolicy, StorageType, jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { type KV, Kvm } from '@nats-io/kv';
+import { DiscardPolicy, RetentionPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { KV } from '@nats-io/kv';
 import { type NatsConnection, nanos } from '@nats-io/transport-node';
-import { CommandHandler, type Consumption, type EventStore, type ParkedEvent, type StoredEvent, consumeDurably } from '@parley/event-store';
+import { CommandHandler, type Consumption, DEFAULT_DURABILITY, type EventStore, type ParkedEvent, type StoredEvent, type StreamDurability, consumeDurably, ensureDurableStream, openKvBucket } from '@parley/event-store';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { type ConsumerDefinition, consumerDefinitionOf } from './event-consumer.decorator.js';
 import { EventDispatcher } from './event-dispatcher.js';
 import { MetricsService } from './metrics.service.js';
 import { ReadinessChecks } from './readiness.js';
-import type { ServiceConfig } from './service-config.js';
+import { type ServiceConfig, streamDurability } from './service-config.js';
+import { warnSettingsDiffer } from './delivery.publisher.js';
 import { EVENT_STORE, NATS_CONNECTION, SERVICE_CONFIG, SERVICE_NAME } from './tokens.js';
 
 export const PARKED_STREAM = 'PARLEY_PARKED';
@@ -50,14 +51,8 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
     private readonly commands: CommandHandler,
     private readonly metrics: MetricsService,
     private readonly discovery: DiscoveryService,
-    readiness: ReadinessChecks,
-  ) {
-    readiness.register('consumers', () => {
-      for (const [name, c] of this.running) {
-        if (c.lag > this.config.READY_MAX_LAG_EVENTS) throw new Error(`consumer ${name} is ${c.lag} events behind`);
-      }
-    });
-  }
+    private readonly readiness: ReadinessChecks,
+  ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     for (const wrapper of this.discovery.getProviders()) {
@@ -71,8 +66,14 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
       this.running.set(dispatcher.definition.name, { definition: dispatcher.definition, dispatcher, partitions: new Map(), lag: 0 });
     }
     if (this.running.size === 0) return;
-    await ensureParkedStream(this.nc);
-    this.leases = await new Kvm(this.nc).create('parley_consumer_leases', { history: 1, ttl: this.config.CONSUMER_LEASE_SECONDS * 1000 });
+    // Not ready while a consumer falls behind by more than READY_MAX_LAG_EVENTS: it says which.
+    this.readiness.register('consumers', () => {
+      for (const [name, c] of this.running) {
+        if (c.lag > this.config.READY_MAX_LAG_EVENTS) throw new Error(`consumer ${name} is ${c.lag} events behind`);
+      }
+    });
+    await ensureParkedStream(this.nc, streamDurability(this.config));
+    this.leases = await openKvBucket(this.nc, 'parley_consumer_leases', { history: 1, ttl: this.config.CONSUMER_LEASE_SECONDS * 1000 }, streamDurability(this.config));
     await this.renew();
     for (const c of this.running.values()) c.replay = await this.startReplay(c);
     this.timer = setInterval(() => {
@@ -264,16 +265,7 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
   }
 }
 
-export async function ensureParkedStream(nc: NatsConnection): Promise<void> {
-  const jsm = await jetstreamManager(nc);
-  try {
-    await jsm.streams.info(PARKED_STREAM);
-  } catch (err) {
-    if (!(err instanceof JetStreamApiError) || err.status !== 404) throw err;
-    await jsm.streams
-      .add({ name: PARKED_STREAM, subjects: ['parley.v1.parked.>'], storage: StorageType.File, retention: RetentionPolicy.Limits, discard: DiscardPolicy.Old, max_age: nanos(30 * 24 * 3600 * 1000) })
-      .catch((addErr: unknown) => {
-        if (!(addErr instanceof JetStreamApiError)) throw addErr;
-      });
-  }
+export async function ensureParkedStream(nc: NatsConnection, durability: StreamDurability = DEFAULT_DURABILITY): Promise<void> {
+  const config = { name: PARKED_STREAM, subjects: ['parley.v1.parked.>'], retention: RetentionPolicy.Limits, discard: DiscardPolicy.Old, max_age: nanos(30 * 24 * 3600 * 1000) };
+  await ensureDurableStream(await jetstreamManager(nc), config, durability, ['subjects', 'max_age'], warnSettingsDiffer);
 }

@@ -1,9 +1,11 @@
-import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
-import { DiscardPolicy, JetStreamApiError, type JetStreamClient, RetentionPolicy, StorageType, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { DiscardPolicy, type JetStreamClient, RetentionPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { type NatsConnection, nanos } from '@nats-io/transport-node';
 import { type AgentDelivery, type CustomerDelivery, DELIVERY_STREAM, DELIVERY_SUBJECTS, agentDeliverSubject, imDeliverSubject } from '@parley/contracts';
+import { DEFAULT_DURABILITY, type StreamDurability, ensureDurableStream } from '@parley/event-store';
 import { MetricsService } from './metrics.service.js';
-import { NATS_CONNECTION } from './tokens.js';
+import { type ServiceConfig, streamDurability } from './service-config.js';
+import { NATS_CONNECTION, SERVICE_CONFIG } from './tokens.js';
 
 /**
  * Deliveries to customers and agents go on a JetStream stream, so a gateway or desktop that reconnects misses
@@ -17,11 +19,12 @@ export class DeliveryPublisher implements OnModuleInit {
   constructor(
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
     private readonly metrics: MetricsService,
+    @Inject(SERVICE_CONFIG) private readonly config: ServiceConfig,
   ) {}
 
   async onModuleInit(): Promise<void> {
     this.js = jetstream(this.nc);
-    await ensureDeliveryStream(this.nc);
+    await ensureDeliveryStream(this.nc, streamDurability(this.config), warnSettingsDiffer);
   }
 
   async toCustomer(channel: string, delivery: CustomerDelivery): Promise<void> {
@@ -35,25 +38,23 @@ export class DeliveryPublisher implements OnModuleInit {
   }
 }
 
-export async function ensureDeliveryStream(nc: NatsConnection): Promise<void> {
-  const jsm = await jetstreamManager(nc);
+/**
+ * Creates the deliveries stream with the asked replicas and storage when missing. An existing one stored otherwise
+ * refuses (StreamDurabilityError); other settings that differ are reported to `onSettingsDiffer` and left as they are.
+ */
+export async function ensureDeliveryStream(nc: NatsConnection, durability: StreamDurability = DEFAULT_DURABILITY, onSettingsDiffer?: (stream: string, differences: string[]) => void): Promise<void> {
   const config = {
     name: DELIVERY_STREAM,
     subjects: [...DELIVERY_SUBJECTS],
-    storage: StorageType.File,
     retention: RetentionPolicy.Limits,
     discard: DiscardPolicy.Old,
     max_age: nanos(7 * 24 * 3600 * 1000),
     duplicate_window: nanos(120_000),
   };
-  try {
-    await jsm.streams.info(DELIVERY_STREAM);
-  } catch (err) {
-    if (!(err instanceof JetStreamApiError) || err.status !== 404) throw err;
-    try {
-      await jsm.streams.add(config);
-    } catch (addErr) {
-      if (!(addErr instanceof JetStreamApiError)) throw addErr;
-    }
-  }
+  await ensureDurableStream(await jetstreamManager(nc), config, durability, ['subjects', 'retention', 'discard', 'max_age', 'duplicate_window'], onSettingsDiffer);
 }
+
+const deliveryLogger = new Logger('Deliveries');
+
+/** Logs a warning naming each setting of an existing stream that differs from what this version creates. */
+export const warnSettingsDiffer = (stream: string, differences: string[]): void => deliveryLogger.warn({ msg: 'stream settings differ from what this version creates', stream, differences });

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleIn
 import { type NatsConnection } from '@nats-io/transport-node';
 import { CommandHandler, type CheckpointStore, type EventStore, KvCheckpointStore, type Projection, ProjectionRunner } from '@parley/event-store';
 import { MetricsService } from './metrics.service.js';
-import type { ServiceConfig } from './service-config.js';
+import { type ServiceConfig, streamDurability } from './service-config.js';
 import { EVENT_STORE, NATS_CONNECTION, SERVICE_CONFIG } from './tokens.js';
 
 /** What every live projection of a service shares: the store, the checkpoint bucket, the command handler. */
@@ -19,7 +19,7 @@ export class ProjectionSupport implements OnModuleInit {
   ) {}
 
   async onModuleInit(): Promise<void> {
-    this.checkpoints = await KvCheckpointStore.create(this.nc);
+    this.checkpoints = await KvCheckpointStore.create(this.nc, undefined, streamDurability(this.config));
   }
 }
 

@@ -3,6 +3,7 @@ import { plainToInstance, Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, ValidateBy, ValidateIf, validateSync, type ValidationError, type ValidationOptions } from 'class-validator';
 import { fromSeed } from '@nats-io/nkeys';
 import { readFileSync } from 'node:fs';
+import type { StreamDurability } from '@parley/event-store';
 
 const readable = (path: string): string | undefined => {
   try {
@@ -94,6 +95,25 @@ export class ServiceConfig {
   @ValidateIf((c: ServiceConfig) => c.NATS_TLS_CERT_FILE !== undefined || c.NATS_TLS_KEY_FILE !== undefined)
   @IsReadableFile({ message: 'NATS_TLS_KEY_FILE must name a readable file (with NATS_TLS_CERT_FILE)' })
   NATS_TLS_KEY_FILE?: string = undefined;
+
+  /** NATS user of this service (its permissions are in the server's authorization block); none when absent. */
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9_.-]{1,64}$/, { message: 'NATS_USER must be letters, digits, ".", "-" or "_"' })
+  NATS_USER?: string = undefined;
+
+  /** NATS_USER's password (from a Secret). Prefer NATS_NKEY_SEED_FILE: with nkeys the server holds no secret. */
+  @IsOptional()
+  @IsString()
+  NATS_PASSWORD?: string = undefined;
+
+  /** JetStream replicas of Parley's streams and KV buckets when created; an existing one with others stops the service. */
+  @Type(() => Number)
+  @IsIn([1, 3, 5], { message: 'PARLEY_STREAM_REPLICAS must be 1, 3 or 5' })
+  PARLEY_STREAM_REPLICAS = 1;
+
+  /** Storage of Parley's streams and KV buckets; an existing one stored otherwise stops the service. */
+  @IsIn(['file', 'memory'], { message: 'PARLEY_STREAM_STORAGE must be file or memory' })
+  PARLEY_STREAM_STORAGE: 'file' | 'memory' = 'file';
   /** Events a durable consumer has in hand at once (events of one session or agent still go one at a time). */
   @Type(() => Number)
   @IsInt({ message: 'CONSUMER_MAX_IN_FLIGHT must be an integer' })
@@ -141,6 +161,12 @@ export class ServiceConfig {
   READY_MAX_LAG_EVENTS = 10_000;
 }
 
+/** The replicas and storage the deployment asks of every stream and KV bucket. */
+export const streamDurability = (config: Pick<ServiceConfig, 'PARLEY_STREAM_REPLICAS' | 'PARLEY_STREAM_STORAGE'>): StreamDurability => ({
+  replicas: config.PARLEY_STREAM_REPLICAS,
+  storage: config.PARLEY_STREAM_STORAGE,
+});
+
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
   constructor(readonly problems: string[]) {
@@ -156,7 +182,7 @@ export const redactUrls = (value: unknown): unknown => (typeof value === 'string
  * secret: credentials live in files whose content is not repeated, and URLs lose their user information.
  */
 const describe = (errors: ValidationError[], raw: Record<string, unknown>): string[] =>
-  errors.flatMap((e) => Object.values(e.constraints ?? {}).map((m) => `${e.property}=${JSON.stringify(redactUrls(raw[e.property]))}: ${m}`));
+  errors.flatMap((e) => Object.values(e.constraints ?? {}).map((m) => `${e.property}=${/PASSWORD|SECRET/.test(e.property) ? '"***"' : JSON.stringify(redactUrls(raw[e.property]))}: ${m}`));
 
 /** Reads and validates the environment; only variables the class declares are taken. */
 export function loadConfig<T extends object>(cls: new () => T, env: NodeJS.ProcessEnv = process.env): T {

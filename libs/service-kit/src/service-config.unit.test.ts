@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, ServiceConfig, loadConfig } from './service-config.js';
+import { ConfigError, ServiceConfig, loadConfig, streamDurability } from './service-config.js';
 
 class ExampleConfig extends ServiceConfig {
   @Type(() => Number)
@@ -37,6 +37,27 @@ describe('loadConfig', () => {
 
   it('ignores variables the service does not declare', () => {
     expect(loadConfig(ExampleConfig, { UNRELATED: 'x' })).not.toHaveProperty('UNRELATED');
+  });
+
+  it('reads the stream durability settings, defaulting to one replica on file, and refuses others', () => {
+    expect(streamDurability(loadConfig(ExampleConfig, {}))).toEqual({ replicas: 1, storage: 'file' });
+    expect(streamDurability(loadConfig(ExampleConfig, { PARLEY_STREAM_REPLICAS: '3', PARLEY_STREAM_STORAGE: 'memory' }))).toEqual({ replicas: 3, storage: 'memory' });
+    let error: unknown;
+    try {
+      loadConfig(ExampleConfig, { PARLEY_STREAM_REPLICAS: '2', PARLEY_STREAM_STORAGE: 'disk' });
+    } catch (err) {
+      error = err;
+    }
+    expect((error as ConfigError).problems).toEqual([
+      'PARLEY_STREAM_REPLICAS="2": PARLEY_STREAM_REPLICAS must be 1, 3 or 5',
+      'PARLEY_STREAM_STORAGE="disk": PARLEY_STREAM_STORAGE must be file or memory',
+    ]);
+  });
+
+  it('takes an optional NATS user and password', () => {
+    const c = loadConfig(ExampleConfig, { NATS_USER: 'router', NATS_PASSWORD: 'placeholder' });
+    expect([c.NATS_USER, c.NATS_PASSWORD]).toEqual(['router', 'placeholder']);
+    expect(() => loadConfig(ExampleConfig, { NATS_USER: 'bad user' })).toThrow(/NATS_USER must be/);
   });
 });
 

@@ -169,6 +169,8 @@ export function writeNatsConfig(o: {
   roles?: RoleUser[];
   unauthenticated?: 'refused' | 'admin';
   tls?: NatsTlsFiles;
+  /** Log to `<dir>/nats-server.log` (tests) rather than to stderr (the start command keeps its own log). */
+  logFile?: boolean;
 }): { configFile: string; env: Record<string, string>; inboxes: Map<string, string> } {
   const env: Record<string, string> = {};
   const inboxes = new Map<string, string>();
@@ -195,7 +197,7 @@ export function writeNatsConfig(o: {
     o.monitorPort ? `http: 127.0.0.1:${o.monitorPort}` : '',
     `jetstream { store_dir: ${quote(o.storeDir)} }`,
     // Refusals (permission violations, failed authentications) are logged here, one line each.
-    `log_file: ${quote(join(o.dir, 'nats-server.log'))}`,
+    o.logFile === false ? '' : `log_file: ${quote(join(o.dir, 'nats-server.log'))}`,
     // users.conf includes permissions.conf and roles.conf (nats-server resolves includes relative to the file).
     'include "users.conf"',
     o.unauthenticated === 'admin' ? 'no_auth_user: "unauthenticated-admin"' : '',

@@ -3,7 +3,7 @@ import { DeliverPolicy, type JetStreamClient, type JetStreamManager, type JsMsg,
 import type { NatsConnection } from '@nats-io/transport-node';
 import { readBounded } from '@parley/event-store';
 import { DELIVERY_STREAM, agentDeliverSubject, imDeliverSubject } from '@parley/contracts';
-import { NATS_CONNECTION, ensureDeliveryStream } from '@parley/service-kit';
+import { NATS_CONNECTION, SERVICE_CONFIG, type ServiceConfig, ensureDeliveryStream, streamDurability, warnSettingsDiffer } from '@parley/service-kit';
 
 export const WEB_CHANNEL = 'web';
 
@@ -27,10 +27,13 @@ export class DeliveryFeed implements OnApplicationBootstrap, BeforeApplicationSh
   private js!: JetStreamClient;
   private jsm!: JetStreamManager;
 
-  constructor(@Inject(NATS_CONNECTION) private readonly nc: NatsConnection) {}
+  constructor(
+    @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
+    @Inject(SERVICE_CONFIG) private readonly config: ServiceConfig,
+  ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    await ensureDeliveryStream(this.nc);
+    await ensureDeliveryStream(this.nc, streamDurability(this.config), warnSettingsDiffer);
     this.js = jetstream(this.nc);
     this.jsm = await jetstreamManager(this.nc);
     await this.follow(imDeliverSubject(WEB_CHANNEL), (m) => `customer:${m.json<{ to: string }>().to}`);

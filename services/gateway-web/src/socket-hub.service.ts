@@ -14,6 +14,8 @@ export const TYPING_SUBJECT = 'parley.v1.typing';
 interface Typing {
   sessionId: string;
   by: 'customer' | 'agent';
+  /** Added in v1: an XEP-0085 chat state from the XMPP channel; absent means composing. */
+  state?: string;
 }
 
 /**
@@ -65,6 +67,7 @@ export class SocketHub implements OnApplicationBootstrap, BeforeApplicationShutd
       callback: (err, msg) => {
         if (err) return;
         const t = msg.json<Typing>();
+        if (t.state && t.state !== 'composing') return; // the web pages show typing only
         const targets = t.by === 'agent' ? [...this.customerSockets.values()].flatMap((s) => [...s]) : [...this.agentSockets.values()].flatMap((s) => [...s]);
         for (const ws of targets) {
           if ((ws as WebSocket & { parleySession?: string }).parleySession && (ws as WebSocket & { parleySession?: string }).parleySession !== t.sessionId) continue;

@@ -8,7 +8,8 @@ import { NATS_CONNECTION, SERVICE_CONFIG, natsRequest } from '@parley/service-ki
 import { randomUUID } from 'node:crypto';
 import { AgentRoster, type RosterAgent } from './agent-roster.js';
 import type { GatewayXmppConfig } from './gateway-xmpp.config.js';
-import { bare, chat, errorReply, hasResource } from './xmpp-stanzas.js';
+import { ImSignals } from './im-signals.service.js';
+import { bare, chat, errorReply, hasResource, inWords } from './xmpp-stanzas.js';
 import { XmppComponent } from './xmpp-component.service.js';
 
 interface Explanation {
@@ -29,6 +30,7 @@ export class AgentChannel implements OnModuleInit, BeforeApplicationShutdown {
   constructor(
     private readonly xmpp: XmppComponent,
     private readonly roster: AgentRoster,
+    private readonly signals: ImSignals,
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
     @Inject(SERVICE_CONFIG) private readonly config: GatewayXmppConfig,
   ) {}
@@ -57,6 +59,11 @@ export class AgentChannel implements OnModuleInit, BeforeApplicationShutdown {
     const type = stanza.attrs.type;
     if (type === 'subscribe') {
       await this.xmpp.send(xml('presence', { type: 'subscribed', from: stanza.attrs.to, to: bare(stanza.attrs.from) }));
+      await this.xmpp.send(xml('presence', { from: stanza.attrs.to, to: bare(stanza.attrs.from) }, xml('status', {}, 'Parley desk')));
+      return;
+    }
+    if (type === 'probe') {
+      await this.xmpp.send(xml('presence', { from: stanza.attrs.to, to: stanza.attrs.from }, xml('status', {}, 'Parley desk')));
       return;
     }
     if (type === 'unavailable') {
@@ -69,31 +76,55 @@ export class AgentChannel implements OnModuleInit, BeforeApplicationShutdown {
     if (type !== undefined) return;
     const show = stanza.getChildText('show');
     await this.login(agent);
-    if (show === 'away' || show === 'xa' || show === 'dnd') {
+    const away = show === 'away' || show === 'xa' || show === 'dnd';
+    if (away) {
       await natsRequest(this.nc, asActorSubject(SUBJECTS.agentState, agent.agentId), { agentId: agent.agentId, state: 'away', reason: stanza.getChildText('status') ?? show });
     } else {
       await natsRequest(this.nc, asActorSubject(SUBJECTS.agentState, agent.agentId), { agentId: agent.agentId, state: 'available' });
     }
+    // The desk answers, so the agent's client shows it online and the agent sees the state Parley took.
+    const status = away ? 'Parley desk: you are away; no offers until you are available.' : 'Parley desk: you are available; offers arrive as chats.';
+    await this.xmpp.send(xml('presence', { from: stanza.attrs.to, to: stanza.attrs.from }, xml('status', {}, status)));
   }
 
   private async message(stanza: Element, agent: RosterAgent): Promise<void> {
     const body = stanza.getChildText('body');
-    if (body === null) return;
-    const sessionId = sessionIdFromAddress(bare(stanza.attrs.to));
+    const sessionAddress = bare(stanza.attrs.to);
+    const sessionId = sessionIdFromAddress(sessionAddress);
+    const me = bare(stanza.attrs.from);
+    if (body === null) {
+      // Chat states and receipts: relayed to the customer, never stored.
+      if (sessionId) this.signals.signal(stanza, 'agent', me, sessionId);
+      return;
+    }
+    const confirm = (text: string) => this.xmpp.send(chat(sessionAddress, agent.jid, text, `${stanza.attrs.id || randomUUID()}.confirm`));
     try {
       if (!sessionId) throw notFound('write in the chat of a conversation (its session address)');
       const word = body.trim().toLowerCase();
       if (word === 'accept' || word === 'reject') {
         const offerId = await this.pendingOffer(agent.agentId, sessionId);
-        if (word === 'accept') await natsRequest(this.nc, asActorSubject(SUBJECTS.agentOfferAccept, agent.agentId), { agentId: agent.agentId, offerId });
-        else await natsRequest(this.nc, asActorSubject(SUBJECTS.agentOfferReject, agent.agentId), { agentId: agent.agentId, offerId, reason: 'rejected in the XMPP client' });
+        if (word === 'accept') {
+          await natsRequest(this.nc, asActorSubject(SUBJECTS.agentOfferAccept, agent.agentId), { agentId: agent.agentId, offerId });
+          this.signals.linkAgent(sessionId, me);
+          await confirm('Accepted: you are in the conversation. Write here to answer; "/end" ends it.');
+        } else {
+          await natsRequest(this.nc, asActorSubject(SUBJECTS.agentOfferReject, agent.agentId), { agentId: agent.agentId, offerId, reason: 'rejected in the XMPP client' });
+          await confirm('Rejected: the conversation goes to someone else.');
+        }
         return;
       }
       if (word === '/end') {
         await natsRequest(this.nc, asActorSubject(SUBJECTS.agentSessionEnd, agent.agentId), { agentId: agent.agentId, sessionId });
+        this.signals.unlinkAgent(sessionId);
+        await confirm('You ended the conversation. The customer has been told.');
         return;
       }
-      await natsRequest(this.nc, asActorSubject(SUBJECTS.agentMessage, agent.agentId), { agentId: agent.agentId, sessionId, messageId: stanza.attrs.id || randomUUID(), body });
+      const undo = this.signals.forwarding(stanza, 'agent', me, sessionId, sessionAddress, body);
+      await natsRequest(this.nc, asActorSubject(SUBJECTS.agentMessage, agent.agentId), { agentId: agent.agentId, sessionId, messageId: stanza.attrs.id || randomUUID(), body }).catch((err: unknown) => {
+        undo();
+        throw err;
+      });
+      this.signals.linkAgent(sessionId, me);
     } catch (err) {
       const e = toParleyError(err);
       this.logger.log({ msg: 'agent message refused', id: stanza.attrs.id, code: e.code, reason: e.message, cause: String((e as Error & { cause?: unknown }).cause ?? '') });
@@ -113,19 +144,26 @@ export class AgentChannel implements OnModuleInit, BeforeApplicationShutdown {
   stanzaFor(agentId: string, d: AgentDelivery): Element | undefined {
     const agent = this.roster.byAgentId(agentId);
     if (!agent) return undefined;
-    // Withdrawn offers carry no address; the session's address on this domain is derived from its ID.
-    const from = d.from ?? sessionAddressFor(d.sessionId, `desk@${this.xmpp.domain}`);
+    // The agent's address for the session is always on this component's domain, derived from the session ID,
+    // whatever channel the customer came from (a web customer's session address is on another domain, which this
+    // component cannot send from); for an XMPP customer it is the same address the customer writes to.
+    const from = sessionAddressFor(d.sessionId, `desk@${this.xmpp.domain}`);
     switch (d.kind) {
       case 'offer': {
         const c = d.customer;
-        const client = c?.client ? `${c.client.name} ${c.client.version}` : 'unknown client';
+        const client = c?.client ? (c.client.version && c.client.version !== 'unknown' ? `${c.client.name} ${c.client.version}` : c.client.name) : 'client not identified';
         const answers = Object.entries(c?.answers ?? {}).map(([k, v]) => `${k}: ${v}`).join(', ');
-        const text = `New conversation waiting (${c?.channel ?? 'unknown'}, ${client}${c?.locale ? `, ${c.locale}` : ''}).${answers ? ` Answers: ${answers}.` : ''} Reply "accept" or "reject" before ${d.expiresAt}.`;
+        const deadline = d.expiresAt ? ` within ${inWords((Date.parse(d.expiresAt) - Date.now()) / 1000)}` : '';
+        const text = `New conversation waiting (${c?.channel ?? 'unknown'}, ${client}${c?.locale ? `, ${c.locale}` : ''}).${answers ? ` Answers: ${answers}.` : ''} Reply "accept" or "reject"${deadline}.`;
         return chat(from, agent.jid, text, d.deliveryId);
       }
-      case 'message':
-        return chat(from, agent.jid, d.author === 'agent' ? `(earlier agent) ${d.body ?? ''}` : (d.body ?? ''), d.deliveryId);
+      case 'message': {
+        this.signals.linkAgent(d.sessionId, agent.jid);
+        const receipt = d.author === 'customer' ? this.signals.requestFor('customer', d.sessionId, d.body ?? '', d.deliveryId, agent.jid) : [];
+        return chat(from, agent.jid, d.author === 'agent' ? `(earlier agent) ${d.body ?? ''}` : (d.body ?? ''), d.deliveryId, ...receipt);
+      }
       case 'session-ended':
+        this.signals.unlinkAgent(d.sessionId);
         return chat(from, agent.jid, `The conversation has ended (${d.body ?? 'ended'}).`, d.deliveryId);
       case 'offer-revoked':
         return chat(from, agent.jid, `The offer was withdrawn (${d.body ?? 'withdrawn'}).`, d.deliveryId);

@@ -1,14 +1,15 @@
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { type Element, xml } from '@xmpp/component';
-import { type CustomerDelivery, SUBJECTS, type SubscribeReply, asActorSubject } from '@parley/contracts';
+import { type CustomerDelivery, SUBJECTS, type SessionLookupReply, type SubscribeReply, asActorSubject } from '@parley/contracts';
 import { sessionIdFromAddress } from '@parley/domain';
 import { ParleyError, toParleyError } from '@parley/errors';
 import { NATS_CONNECTION, SERVICE_CONFIG, natsRequest } from '@parley/service-kit';
 import { randomUUID } from 'node:crypto';
 import { AgentRoster } from './agent-roster.js';
 import type { GatewayXmppConfig } from './gateway-xmpp.config.js';
-import { NS_SESSION, NS_STATUS, bare, chat, errorReply, hasResource } from './xmpp-stanzas.js';
+import { ImSignals } from './im-signals.service.js';
+import { NS_SESSION, NS_STATUS, bare, chat, errorReply, hasResource, nick } from './xmpp-stanzas.js';
 import { XmppComponent } from './xmpp-component.service.js';
 
 export const CHANNEL = 'xmpp';
@@ -37,10 +38,14 @@ interface Pending {
 export class CustomerChannel implements OnModuleInit {
   private readonly logger = new Logger('CustomerChannel');
   private readonly pending = new Map<string, Pending>();
+  /** Each published address's display name (its entry point's), and each session's, for XEP-0172 nicks. */
+  private readonly entryNames = new Map<string, string>();
+  private readonly sessionNames = new Map<string, string>();
 
   constructor(
     private readonly xmpp: XmppComponent,
     private readonly roster: AgentRoster,
+    private readonly signals: ImSignals,
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
     @Inject(SERVICE_CONFIG) private readonly config: GatewayXmppConfig,
   ) {}
@@ -69,8 +74,9 @@ export class CustomerChannel implements OnModuleInit {
     const key = `${customer}\n${address}`;
     switch (stanza.attrs.type) {
       case 'subscribe': {
-        await this.xmpp.send(xml('presence', { type: 'subscribed', from: address, to: customer }));
-        await this.xmpp.send(xml('presence', { from: address, to: customer }));
+        const name = await this.entryName(address);
+        await this.xmpp.send(xml('presence', { type: 'subscribed', from: address, to: customer }, ...nick(name)));
+        await this.xmpp.send(xml('presence', { from: address, to: customer }, ...nick(name)));
         // Asking back makes the customer's server send us their presence from their full JID, so the client can
         // be asked who it is; if it never comes, the session opens without client details.
         await this.xmpp.send(xml('presence', { type: 'subscribe', from: address, to: customer }));
@@ -89,7 +95,7 @@ export class CustomerChannel implements OnModuleInit {
         return;
       }
       case 'probe':
-        await this.xmpp.send(xml('presence', { from: address, to: customer }));
+        await this.xmpp.send(xml('presence', { from: address, to: customer }, ...nick(this.entryNames.get(address))));
         return;
       case 'unsubscribe':
         await this.xmpp.send(xml('presence', { type: 'unsubscribed', from: address, to: customer }));
@@ -144,8 +150,11 @@ export class CustomerChannel implements OnModuleInit {
       await this.xmpp.send(chat(address, customer, text));
       return null;
     }
+    const name = this.entryNames.get(address) ?? (await this.entryName(address));
+    if (name) this.remember(this.sessionNames, reply.sessionId, name);
+    this.signals.linkCustomer(reply.sessionId, customer, reply.sessionAddress);
     const text = `${reply.message ? `${reply.message}\n` : ''}Please write to ${reply.sessionAddress}: that is your conversation with us.`;
-    await this.xmpp.send(chat(address, customer, text, `${reply.sessionId}.welcome`, xml('session', { xmlns: NS_SESSION, id: reply.sessionId, address: reply.sessionAddress })));
+    await this.xmpp.send(chat(address, customer, text, `${reply.sessionId}.welcome`, xml('session', { xmlns: NS_SESSION, id: reply.sessionId, address: reply.sessionAddress, name }), ...nick(name)));
     return reply.sessionAddress;
   }
 
@@ -156,38 +165,80 @@ export class CustomerChannel implements OnModuleInit {
       this.pending.delete(key);
       return;
     }
-    // Subscribing again returns the customer's open session (and opens none if the address turns them away).
-    const reply = await natsRequest<SubscribeReply>(this.nc, asActorSubject(SUBJECTS.imSubscribe, CHANNEL), { channel: CHANNEL, from: customer, to: address }).catch(() => null);
-    if (reply?.status === 'available' && reply.sessionAddress) {
+    // Looked up, not subscribed again: a lookup never opens a session when the customer has none open.
+    const reply = await natsRequest<SessionLookupReply>(this.nc, asActorSubject(SUBJECTS.imSessionLookup, CHANNEL), { channel: CHANNEL, from: customer, to: address }).catch((err: unknown) => {
+      this.logger.warn({ msg: 'session lookup failed', err: String(err) });
+      return null;
+    });
+    if (reply?.open && reply.sessionAddress) {
       await natsRequest(this.nc, asActorSubject(SUBJECTS.imUnsubscribe, CHANNEL), { channel: CHANNEL, from: customer, to: reply.sessionAddress }).catch((err: unknown) => this.logger.warn({ msg: 'unsubscribe failed', err: String(err) }));
     }
   }
 
   private async message(stanza: Element, customer: string, address: string): Promise<void> {
     const body = stanza.getChildText('body');
-    if (body === null) return; // chat states and receipts carry no words
-    if (!sessionIdFromAddress(address)) {
-      // A customer already subscribed writes to the published address: a (new or open) session, then the message into it.
-      const sessionAddress = await this.open(customer, address, null, stanza.attrs['xml:lang'] ?? null, `${customer}\n${address}`);
+    const sessionId = sessionIdFromAddress(address);
+    if (body === null) {
+      // Chat states and receipts carry no words: relayed to the agent, never stored.
+      if (sessionId) this.signals.signal(stanza, 'customer', customer, sessionId);
+      return;
+    }
+    if (!sessionId) {
+      // A customer writes to the published address: into their open session, or a new one, for which the
+      // client is asked who it is first, as on a subscription, so the agent's offer names it.
+      const open = await natsRequest<SessionLookupReply>(this.nc, asActorSubject(SUBJECTS.imSessionLookup, CHANNEL), { channel: CHANNEL, from: customer, to: address }).catch(() => null);
+      let sessionAddress = open?.open ? (open.sessionAddress ?? null) : null;
+      if (!sessionAddress) {
+        const client = hasResource(stanza.attrs.from) ? await this.identify(stanza.attrs.from!, address, stanza) : null;
+        sessionAddress = await this.open(customer, address, client, stanza.attrs['xml:lang'] ?? null, `${customer}\n${address}`);
+      }
       if (sessionAddress) await this.forward(stanza, customer, sessionAddress, body);
       return;
     }
     await this.forward(stanza, customer, address, body);
   }
 
+  private remember(map: Map<string, string>, key: string, value: string): void {
+    map.delete(key);
+    map.set(key, value);
+    if (map.size > 50_000) map.delete(map.keys().next().value as string);
+  }
+
+  /** The entry point's display name for a published address (registration's lookup), remembered for nicks. */
+  private async entryName(address: string): Promise<string | undefined> {
+    try {
+      const found = await natsRequest<{ registered: boolean; displayName?: string | null }>(this.nc, SUBJECTS.registrationLookup, { address }, 2_000);
+      if (found.registered && found.displayName) this.remember(this.entryNames, address, found.displayName);
+    } catch {
+      // no name then: the nick is a courtesy
+    }
+    return this.entryNames.get(address);
+  }
+
   private async forward(stanza: Element, customer: string, sessionAddress: string, body: string): Promise<void> {
+    const sessionId = sessionIdFromAddress(sessionAddress);
+    const undo = sessionId ? this.signals.forwarding(stanza, 'customer', customer, sessionId, sessionAddress, body) : () => undefined;
     try {
       await natsRequest(this.nc, asActorSubject(SUBJECTS.imMessage, CHANNEL), { messageId: stanza.attrs.id || randomUUID(), channel: CHANNEL, from: customer, to: sessionAddress, body });
+      // Parley checked the sender owns the session: from now on their typing and receipts are relayed.
+      if (sessionId) this.signals.linkCustomer(sessionId, customer, sessionAddress);
     } catch (err) {
+      undo();
       const e = toParleyError(err);
       this.logger.log({ msg: 'customer message refused', id: stanza.attrs.id, code: e.code, reason: e.message, cause: String((e as Error & { cause?: unknown }).cause ?? '') });
       await this.xmpp.send(errorReply(stanza, e.code, e instanceof ParleyError ? e.message : 'error'));
     }
   }
 
-  /** A delivery to a customer, as a chat message from the session address. */
+  /**
+   * A delivery to a customer, as a chat message from the session address: the agent's display name as the nick
+   * of their words (XEP-0172), the entry point's name on Parley's own, and a receipt request when the agent asked.
+   */
   stanzaFor(d: CustomerDelivery): Element {
+    this.signals.linkCustomer(d.sessionId, d.to, d.from);
     const extra = d.kind === 'status' && d.status ? [xml('queue-status', { xmlns: NS_STATUS, position: String(d.status.position), 'estimated-wait-seconds': String(d.status.estimatedWaitSeconds) })] : [];
-    return chat(d.from, d.to, d.body, d.deliveryId, ...extra);
+    const name = d.kind === 'text' && d.agentName ? d.agentName : this.sessionNames.get(d.sessionId);
+    const receipt = d.kind === 'text' ? this.signals.requestFor('agent', d.sessionId, d.body, d.deliveryId, d.to) : [];
+    return chat(d.from, d.to, d.body, d.deliveryId, ...extra, ...nick(name), ...receipt);
   }
 }

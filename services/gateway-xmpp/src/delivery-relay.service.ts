@@ -3,14 +3,15 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { type AgentDelivery, type CustomerDelivery, DELIVERY_STREAM, agentDeliverSubject, imDeliverSubject } from '@parley/contracts';
 import { type Consumption, consumeDurably } from '@parley/event-store';
-import { MetricsService, NATS_CONNECTION, SERVICE_CONFIG, ensureDeliveryStream } from '@parley/service-kit';
+import { MetricsService, NATS_CONNECTION, SERVICE_CONFIG, ensureDeliveryStream, streamDurability, warnSettingsDiffer } from '@parley/service-kit';
 import { AgentChannel } from './agent-channel.service.js';
 import { CHANNEL, CustomerChannel } from './customer-channel.service.js';
 import type { GatewayXmppConfig } from './gateway-xmpp.config.js';
 import { XmppComponent } from './xmpp-component.service.js';
 
 /**
- * Deliveries from JetStream to XMPP: each is acknowledged only after its stanza is written to the XMPP server,
+ * Deliveries from JetStream to XMPP: each is acknowledged only after the XMPP server has taken its stanza (a round
+ * trip through the server, see XmppComponent.flushed: written to the socket is not enough on a SIGKILL),
  * so a gateway restart or an XMPP outage loses nothing; a repeat carries the same stanza id (the delivery ID).
  */
 @Injectable()
@@ -27,7 +28,7 @@ export class DeliveryRelay implements OnApplicationBootstrap, BeforeApplicationS
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    await ensureDeliveryStream(this.nc);
+    await ensureDeliveryStream(this.nc, streamDurability(this.config), warnSettingsDiffer);
     const js = jetstream(this.nc);
     const jsm = await jetstreamManager(this.nc);
     const common = { stream: DELIVERY_STREAM, ackWaitMs: this.config.CONSUMER_ACK_WAIT_MS };
@@ -38,6 +39,7 @@ export class DeliveryRelay implements OnApplicationBootstrap, BeforeApplicationS
         filterSubject: imDeliverSubject(CHANNEL),
         handle: async (m) => {
           await this.xmpp.send(this.customers.stanzaFor(m.json<CustomerDelivery>()));
+          await this.xmpp.flushed(); // acknowledged only once the XMPP server has taken it, not when written
           this.metrics.deliveries.inc({ kind: 'xmpp-customer' });
         },
       }),
@@ -49,6 +51,7 @@ export class DeliveryRelay implements OnApplicationBootstrap, BeforeApplicationS
           const stanza = this.agents.stanzaFor(m.subject.split('.').at(-1)!, m.json<AgentDelivery>());
           if (!stanza) return; // an agent who does not work over XMPP
           await this.xmpp.send(stanza);
+          await this.xmpp.flushed();
           this.metrics.deliveries.inc({ kind: 'xmpp-agent' });
         },
       }),

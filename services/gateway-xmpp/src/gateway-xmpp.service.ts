@@ -5,6 +5,7 @@ import { AgentRoster } from './agent-roster.js';
 import { CustomerChannel } from './customer-channel.service.js';
 import { DeliveryRelay } from './delivery-relay.service.js';
 import { GatewayXmppConfig } from './gateway-xmpp.config.js';
+import { ImSignals } from './im-signals.service.js';
 import { XmppComponent } from './xmpp-component.service.js';
 
 @Module({})
@@ -16,6 +17,6 @@ export const gatewayXmppService: ServiceDefinition<GatewayXmppConfig> = {
   module: (config) => ({
     module: GatewayXmppModule,
     imports: [ParleyPlatformModule.forService('gateway-xmpp', config, { events: false })],
-    providers: [{ provide: AgentRoster, useValue: AgentRoster.load(config.XMPP_AGENTS_FILE) }, XmppComponent, CustomerChannel, AgentChannel, DeliveryRelay],
+    providers: [{ provide: AgentRoster, useValue: AgentRoster.load(config.XMPP_AGENTS_FILE) }, XmppComponent, ImSignals, CustomerChannel, AgentChannel, DeliveryRelay],
   }),
 };

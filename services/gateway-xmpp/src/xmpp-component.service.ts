@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
-import { type Component, type Element, component } from '@xmpp/component';
+import { type Component, type Element, component, xml } from '@xmpp/component';
+import { randomUUID } from 'node:crypto';
 import { ReadinessChecks, SERVICE_CONFIG } from '@parley/service-kit';
 import type { GatewayXmppConfig } from './gateway-xmpp.config.js';
 
@@ -20,6 +21,9 @@ export class XmppComponent implements OnApplicationBootstrap, BeforeApplicationS
   private readonly inFlight = new Set<Promise<void>>();
   /** Per sender and recipient, stanzas are handled one after another, so a burst keeps its order. */
   private readonly lanes = new Map<string, Promise<void>>();
+  /** Barriers in flight (see flushed()), by the id of the message to ourselves that ends each. */
+  private readonly barriers = new Map<string, () => void>();
+  private nextBarrier?: Promise<void>;
 
   constructor(
     @Inject(SERVICE_CONFIG) private readonly config: GatewayXmppConfig,
@@ -37,6 +41,8 @@ export class XmppComponent implements OnApplicationBootstrap, BeforeApplicationS
     });
     this.xmpp.on('error', (err: Error) => this.logger.warn({ msg: 'XMPP connection error', err: err.message }));
     this.xmpp.on('stanza', (stanza: Element) => {
+      const barrier = stanza.is('message') && stanza.attrs.from === this.barrierJid ? this.barriers.get(stanza.attrs.id ?? '') : undefined;
+      if (barrier) return barrier();
       const lane = `${stanza.attrs.from ?? ''}>${stanza.attrs.to ?? ''}`;
       const previous = this.lanes.get(lane) ?? Promise.resolve();
       const work: Promise<void> = previous
@@ -72,6 +78,41 @@ export class XmppComponent implements OnApplicationBootstrap, BeforeApplicationS
   async send(stanza: Element): Promise<void> {
     if (!this.online) throw new Error('the XMPP server is not connected');
     await this.xmpp.send(stanza);
+  }
+
+  private get barrierJid(): string {
+    return `parley-barrier@${this.config.XMPP_COMPONENT_DOMAIN}`;
+  }
+
+  /**
+   * Resolves once the XMPP server has read every stanza sent before the call. XEP-0114 has no acknowledgements, so
+   * a written stanza may still sit in a socket buffer, and a SIGKILL then loses it (the kernel resets a connection
+   * closed with unread data, discarding what it had not sent). A message to ourselves goes through the server,
+   * which handles a connection's stanzas in order: when it comes back, the server has taken everything before it.
+   * Callers in the same tick share one such round trip.
+   */
+  flushed(timeoutMs = 10_000): Promise<void> {
+    this.nextBarrier ??= new Promise<void>((resolve, reject) => {
+      setImmediate(() => {
+        this.nextBarrier = undefined;
+        const id = `barrier-${randomUUID()}`;
+        const timer = setTimeout(() => {
+          this.barriers.delete(id);
+          reject(new Error(`the XMPP server did not pass a stanza back within ${timeoutMs} ms`));
+        }, timeoutMs);
+        this.barriers.set(id, () => {
+          clearTimeout(timer);
+          this.barriers.delete(id);
+          resolve();
+        });
+        this.send(xml('message', { from: this.barrierJid, to: this.barrierJid, id })).catch((err: unknown) => {
+          clearTimeout(timer);
+          this.barriers.delete(id);
+          reject(err as Error);
+        });
+      });
+    });
+    return this.nextBarrier;
   }
 
   request(iq: Element, timeoutMs: number): Promise<Element> {

@@ -4,6 +4,9 @@ import type { ErrorCode } from '@parley/errors';
 export const NS_STANZAS = 'urn:ietf:params:xml:ns:xmpp-stanzas';
 export const NS_SESSION = 'urn:parley:session:0';
 export const NS_STATUS = 'urn:parley:queue-status:0';
+export const NS_CHAT_STATES = 'http://jabber.org/protocol/chatstates';
+export const NS_RECEIPTS = 'urn:xmpp:receipts';
+export const NS_NICK = 'http://jabber.org/protocol/nick';
 
 export const bare = (jid: string | undefined) => (jid ?? '').split('/')[0]!.toLowerCase();
 export const hasResource = (jid: string | undefined) => (jid ?? '').includes('/');
@@ -30,4 +33,15 @@ export function errorReply(stanza: Element, code: ErrorCode, text: string): Elem
 
 export function chat(from: string, to: string, body: string, id?: string, ...extra: Element[]): Element {
   return xml('message', { type: 'chat', from, to, id }, xml('body', {}, body), ...extra);
+}
+
+/** XEP-0172: the name the sender goes by (an agent's display name, an entry point's name). */
+export const nick = (name: string | undefined | null): Element[] => (name ? [xml('nick', { xmlns: NS_NICK }, name)] : []);
+
+/** "25 s", "2 min", "1 h 5 min": a deadline a person reads at a glance. */
+export function inWords(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 120) return `${s} s`;
+  const m = Math.round(s / 60);
+  return m < 60 ? `${m} min` : `${Math.floor(m / 60)} h${m % 60 ? ` ${m % 60} min` : ''}`;
 }

@@ -1,7 +1,8 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
-import { type KV, Kvm } from '@nats-io/kv';
+import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { NATS_CONNECTION } from '@parley/service-kit';
+import { openKvBucket } from '@parley/event-store';
+import { NATS_CONNECTION, SERVICE_CONFIG, type ServiceConfig, streamDurability } from '@parley/service-kit';
 import { createHash } from 'node:crypto';
 
 export type Claim = { outcome: 'claimed' } | { outcome: 'taken'; sessionId: string; revision: number };
@@ -15,10 +16,13 @@ export type Claim = { outcome: 'claimed' } | { outcome: 'taken'; sessionId: stri
 export class CustomerSessionsIndex implements OnModuleInit {
   private kv!: KV;
 
-  constructor(@Inject(NATS_CONNECTION) private readonly nc: NatsConnection) {}
+  constructor(
+    @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
+    @Inject(SERVICE_CONFIG) private readonly config: ServiceConfig,
+  ) {}
 
   async onModuleInit(): Promise<void> {
-    this.kv = await new Kvm(this.nc).create('parley_customer_sessions', { history: 1 });
+    this.kv = await openKvBucket(this.nc, 'parley_customer_sessions', { history: 1 }, streamDurability(this.config));
   }
 
   key(entryPointId: string, channel: string, customerAddress: string): string {
@@ -36,6 +40,12 @@ export class CustomerSessionsIndex implements OnModuleInit {
       if (entry.operation !== 'PUT') return (await this.replace(key, sessionId, entry.revision)) ? { outcome: 'claimed' } : this.claim(key, sessionId);
       return { outcome: 'taken', sessionId: entry.string(), revision: entry.revision };
     }
+  }
+
+  /** The session the key points at now, if any (it may have ended: the caller checks). Claims nothing. */
+  async current(key: string): Promise<string | undefined> {
+    const entry = await this.kv.get(key);
+    return entry && entry.operation === 'PUT' ? entry.string() : undefined;
   }
 
   /** Gives up a claim that did not become a session (the customer was turned away). */

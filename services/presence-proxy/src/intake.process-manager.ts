@@ -73,9 +73,15 @@ export class IntakeProcessManager {
     const session = state.session;
     if (session.status !== 'intake') return;
     const current = this.center.flow(session.intake.flowId) ?? retired(session.intake.flowId);
+    const command = { kind: 'answer-intake', flow: current, messageId: e.data.messageId, text: e.data.body, now: stored.metadata.at } as const;
+    // The closing words go out before the session is queued, so they reach the customer before any queue status
+    // (reporting reacts to SessionQueued; deliveries reach the customer in the order they are published).
+    if (sessionDecider.decide(command, session).some((x) => x.type === 'SessionQueued')) {
+      await this.say(session, stored.id, pickText(current.done, session.core.locale, current.defaultLocale));
+    }
     await this.commands.handle(
       sessionAggregate.stream(session.core.sessionId),
-      { kind: 'answer-intake', flow: current, messageId: e.data.messageId, text: e.data.body, now: stored.metadata.at },
+      command,
       commandContext(stored.metadata.at, 'system:presence-proxy', `intake:${stored.id}`, stored.metadata.correlationId),
     );
   }
@@ -84,11 +90,9 @@ export class IntakeProcessManager {
   async queued(e: SessionEventOf<'SessionQueued'>, { state, stored }: Consumed<IntakeView>): Promise<void> {
     const session = state.session;
     if (session.status === 'none' || session.status === 'ended') return;
-    const flow = this.flowOf(state);
+    // A session queued by its last intake answer had its closing words before it (see `answered`).
     if (e.data.notBefore) {
       await this.say(session, stored.id, `Thank you. We will answer when we open (${e.data.notBefore}). Write your message now; it waits for the first agent.`);
-    } else if (flow) {
-      await this.say(session, stored.id, pickText(flow.done, session.core.locale ?? null, flow.defaultLocale));
     }
   }
 }

@@ -3,6 +3,7 @@ import { ParleyPlatformModule, type ServiceDefinition, centerSettingsProvider } 
 import { IntakeProcessManager } from './intake.process-manager.js';
 import { CustomerSessionsIndex } from './customer-sessions.index.js';
 import { PresenceProxyConfig } from './presence-proxy.config.js';
+import { SessionLookupHandler } from './session-lookup.handler.js';
 import { SubscribeHandler } from './subscribe.handler.js';
 
 @Module({})
@@ -14,6 +15,6 @@ export const presenceProxyService: ServiceDefinition<PresenceProxyConfig> = {
   module: (config) => ({
     module: PresenceProxyModule,
     imports: [ParleyPlatformModule.forService('presence-proxy', config)],
-    providers: [centerSettingsProvider(config.PARLEY_CENTER_FILE), CustomerSessionsIndex, SubscribeHandler, IntakeProcessManager],
+    providers: [centerSettingsProvider(config.PARLEY_CENTER_FILE), CustomerSessionsIndex, SubscribeHandler, SessionLookupHandler, IntakeProcessManager],
   }),
 };

@@ -1,8 +1,9 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap, type OnModuleInit } from '@nestjs/common';
 import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
-import { type KV, Kvm } from '@nats-io/kv';
+import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { CoalescingTask, NATS_CONNECTION, SERVICE_CONFIG } from '@parley/service-kit';
+import { openKvBucket } from '@parley/event-store';
+import { CoalescingTask, NATS_CONNECTION, SERVICE_CONFIG, streamDurability } from '@parley/service-kit';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { RouterConfig } from './router.config.js';
@@ -33,7 +34,7 @@ export class QueueLeases implements OnModuleInit, OnApplicationBootstrap, Before
   }
 
   async onModuleInit(): Promise<void> {
-    this.kv = await new Kvm(this.nc).create('parley_router_queues', { history: 1, ttl: this.config.QUEUE_LEASE_SECONDS * 1000 });
+    this.kv = await openKvBucket(this.nc, 'parley_router_queues', { history: 1, ttl: this.config.QUEUE_LEASE_SECONDS * 1000 }, streamDurability(this.config));
     this.jsm = await jetstreamManager(this.nc);
   }
 

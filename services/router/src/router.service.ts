@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ParleyPlatformModule, type ServiceDefinition, centerSettingsProvider } from '@parley/service-kit';
+import { OfferMetrics } from './offer-metrics.js';
 import { QueueLeases } from './queue-leases.service.js';
 import { AgentFollowUps, SessionFollowUps } from './offer.process-manager.js';
 import { OffersHandler } from './offers.handler.js';
@@ -16,6 +17,6 @@ export const routerService: ServiceDefinition<RouterConfig> = {
   module: (config) => ({
     module: RouterModule,
     imports: [ParleyPlatformModule.forService('router', config)],
-    providers: [centerSettingsProvider(config.PARLEY_CENTER_FILE), RoutingViewService, QueueLeases, RoutingLoop, OffersHandler, SessionFollowUps, AgentFollowUps],
+    providers: [centerSettingsProvider(config.PARLEY_CENTER_FILE), RoutingViewService, QueueLeases, OfferMetrics, RoutingLoop, OffersHandler, SessionFollowUps, AgentFollowUps],
   }),
 };

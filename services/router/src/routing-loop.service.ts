@@ -4,6 +4,7 @@ import { ParleyError } from '@parley/errors';
 import { CommandHandler, VersionConflictError } from '@parley/event-store';
 import type { CenterSettings } from '@parley/center-config';
 import { CENTER_SETTINGS, CLOCK, type Clock, CoalescingTask, SERVICE_CONFIG, commandContext } from '@parley/service-kit';
+import { OfferMetrics } from './offer-metrics.js';
 import { QueueLeases } from './queue-leases.service.js';
 import { randomBytes } from 'node:crypto';
 import type { RouterConfig } from './router.config.js';
@@ -37,6 +38,7 @@ export class RoutingLoop implements OnApplicationBootstrap, BeforeApplicationShu
     @Inject(SERVICE_CONFIG) private readonly config: RouterConfig,
     @Inject(CENTER_SETTINGS) private readonly center: CenterSettings,
     @Inject(CLOCK) private readonly clock: Clock,
+    private readonly metrics: OfferMetrics,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -96,6 +98,7 @@ export class RoutingLoop implements OnApplicationBootstrap, BeforeApplicationShu
         { kind: 'decline-offer', offerId: session.offer.offerId, agentId: null, outcome: 'expired', reason: 'offer timed out', now },
         commandContext(now, 'system:router', `expire-${session.offer.offerId}`),
       );
+      this.metrics.offers.inc({ outcome: 'expired' });
     }
   }
 
@@ -155,6 +158,7 @@ export class RoutingLoop implements OnApplicationBootstrap, BeforeApplicationShu
     }
     try {
       await this.commands.handle(sessionAggregate.stream(sessionId), { kind: 'offer', offerId, agentId, expiresAt, now, decision }, commandContext(now, 'system:router', `offer-${offerId}`));
+      this.metrics.offers.inc({ outcome: 'made' });
       this.logger.log({ msg: 'offered', sessionId, agentId, offerId, queueId: decision.queueId, step: decision.step, tieBreak: decision.tieBreak });
     } catch (err) {
       if (!refused(err)) throw err; // it may have landed: the reservation sweep decides once the session says

@@ -1,0 +1,111 @@
+import { JetStreamApiError, type JetStreamManager, type StreamConfig, type StreamInfo, StorageType } from '@nats-io/jetstream';
+import { type KV, type KvOptions, Kvm } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/transport-node';
+
+/** How durably Parley's streams and KV buckets are stored: what the deployment asks for (PARLEY_STREAM_*). */
+export interface StreamDurability {
+  /** JetStream replicas of every stream and bucket (1, 3 or 5 in a cluster; 1 on a single server). */
+  replicas: number;
+  storage: 'file' | 'memory';
+}
+
+export const DEFAULT_DURABILITY: StreamDurability = { replicas: 1, storage: 'file' };
+
+/**
+ * An existing stream or bucket is stored less (or otherwise) durably than the deployment asks. Parley refuses
+ * to start rather than change replicas or storage by itself: several instances of several versions start at
+ * once, and a change of replicas is an operator's decision (`nats stream edit NAME --replicas N`).
+ * `problems` makes the service exit like a configuration problem (code 78).
+ */
+export class StreamDurabilityError extends Error {
+  override readonly name = 'StreamDurabilityError';
+  readonly problems: string[];
+  constructor(
+    readonly stream: string,
+    readonly differences: string[],
+  ) {
+    super(
+      `stream ${stream} is not stored as PARLEY_STREAM_REPLICAS / PARLEY_STREAM_STORAGE ask: ${differences.join('; ')}. ` +
+        `Change the stream (nats stream edit ${stream} --replicas N) or the setting, then start again.`,
+    );
+    this.problems = differences.map((d) => `${stream}: ${d}`);
+  }
+}
+
+export const storageType = (storage: StreamDurability['storage']) => (storage === 'memory' ? StorageType.Memory : StorageType.File);
+
+/** The durability differences between an existing stream's configuration and what is asked; empty when none. */
+export function durabilityDifferences(existing: Pick<StreamConfig, 'num_replicas' | 'storage'>, asked: StreamDurability): string[] {
+  const differences: string[] = [];
+  const replicas = existing.num_replicas || 1;
+  if (replicas !== asked.replicas) differences.push(`replicas: the stream has ${replicas}, PARLEY_STREAM_REPLICAS asks ${asked.replicas}`);
+  if (existing.storage !== storageType(asked.storage)) differences.push(`storage: the stream has ${existing.storage}, PARLEY_STREAM_STORAGE asks ${asked.storage}`);
+  return differences;
+}
+
+/** Settings besides durability that differ from what this version of Parley would create (worth a warning, not a refusal). */
+export function settingDifferences(existing: Partial<StreamConfig>, wanted: Partial<StreamConfig>, keys: readonly (keyof StreamConfig)[]): string[] {
+  const differences: string[] = [];
+  for (const key of keys) {
+    const have = JSON.stringify(existing[key] ?? null);
+    const want = JSON.stringify(wanted[key] ?? null);
+    if (have !== want) differences.push(`${key}: the stream has ${have}, Parley creates ${want}`);
+  }
+  return differences;
+}
+
+/** Throws StreamDurabilityError when an existing stream is not stored as asked. */
+export function assertDurability(stream: string, existing: Pick<StreamConfig, 'num_replicas' | 'storage'>, asked: StreamDurability): void {
+  const differences = durabilityDifferences(existing, asked);
+  if (differences.length > 0) throw new StreamDurabilityError(stream, differences);
+}
+
+/** The stream's info, or undefined when it does not exist. */
+export async function streamInfoIfAny(jsm: JetStreamManager, stream: string): Promise<StreamInfo | undefined> {
+  try {
+    return await jsm.streams.info(stream);
+  } catch (err) {
+    if (err instanceof JetStreamApiError && err.status === 404) return undefined;
+    if (err instanceof Error && /stream not found/i.test(err.message)) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Opens a KV bucket, creating it with the asked replicas and storage when missing; an existing bucket stored
+ * otherwise refuses (StreamDurabilityError). Every KV bucket of Parley is opened through here.
+ */
+export async function openKvBucket(nc: NatsConnection, bucket: string, options: Partial<Omit<KvOptions, 'replicas' | 'storage'>>, durability: StreamDurability = DEFAULT_DURABILITY): Promise<KV> {
+  const kv = await new Kvm(nc).create(bucket, { ...options, replicas: durability.replicas, storage: storageType(durability.storage) });
+  const status = await kv.status();
+  assertDurability(`KV_${bucket}`, { num_replicas: status.replicas, storage: status.storage }, durability);
+  return kv;
+}
+
+/**
+ * Creates a stream with the asked replicas and storage when missing. An existing one stored otherwise refuses
+ * (StreamDurabilityError); its other settings among `compare` that differ are reported and left as they are.
+ */
+export async function ensureDurableStream(
+  jsm: JetStreamManager,
+  config: Partial<StreamConfig> & Pick<StreamConfig, 'name' | 'subjects'>,
+  durability: StreamDurability,
+  compare: readonly (keyof StreamConfig)[],
+  onSettingsDiffer?: (stream: string, differences: string[]) => void,
+): Promise<StreamInfo> {
+  const wanted = { ...config, storage: storageType(durability.storage), num_replicas: durability.replicas };
+  let existing = await streamInfoIfAny(jsm, config.name);
+  if (!existing) {
+    try {
+      existing = await jsm.streams.add(wanted);
+    } catch (addErr) {
+      // Another instance created it meanwhile; check what it created.
+      if (!(addErr instanceof JetStreamApiError)) throw addErr;
+      existing = await jsm.streams.info(config.name);
+    }
+  }
+  assertDurability(config.name, existing.config, durability);
+  const differences = settingDifferences(existing.config, wanted, compare);
+  if (differences.length > 0) onSettingsDiffer?.(config.name, differences);
+  return existing;
+}
