@@ -3,16 +3,28 @@
 // heartbeats, and a bot agent that takes every chat first, answers in the customer's language (English or German),
 // echoes, hands the chat to a person when asked ("person", "Mensch": a transfer to the queue "people", where the
 // person's desk receives the conversation so far), and ends the conversation when told "bye".
-import { jetstream } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
+// It connects twice, each time as what an integrator would be (infra/nats/templates): a registrar for its address
+// (PARLEY_DEMO_REGISTRAR_SEED_FILE) and the bot demo-bot (PARLEY_DEMO_BOT_SEED_FILE), which acts only on its own
+// subjects (parley.v1.as.agent.demo-bot.*) and reads its deliveries through its durable bot-demo-bot.
+import { readFileSync } from 'node:fs';
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect, nkeyAuthenticator } from '@nats-io/transport-node';
 
-const nc = await connect({ servers: process.env.NATS_URL ?? 'nats://127.0.0.1:4222', name: 'parley-demo-center' });
+const servers = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+const as = (seedFile, inboxPrefix) =>
+  connect({ servers, name: 'parley-demo-center', inboxPrefix, ...(seedFile ? { authenticator: nkeyAuthenticator(new TextEncoder().encode(readFileSync(seedFile, 'utf8').trim())) } : {}) });
+const registrar = await as(process.env.PARLEY_DEMO_REGISTRAR_SEED_FILE, '_INBOX_registrar_demo');
+const nc = await as(process.env.PARLEY_DEMO_BOT_SEED_FILE, '_INBOX_bot_demo-bot');
 const js = jetstream(nc);
-const ask = async (subject, payload) => {
-  const reply = (await nc.request(subject, JSON.stringify(payload), { timeout: 5_000 })).json();
+const request = (conn) => async (subject, payload) => {
+  const reply = (await conn.request(subject, JSON.stringify(payload), { timeout: 5_000 })).json();
   if (reply.error) throw new Error(`${subject}: ${reply.error.code} ${reply.error.message}`);
   return reply;
 };
+const register = request(registrar);
+const bot = request(nc);
+// Agent requests go on the bot's own subjects; registration requests through the registrar's connection.
+const ask = (subject, payload) => (subject.startsWith('parley.v1.agent.') ? bot(subject.replace('parley.v1.', `parley.v1.as.agent.${agentId}.`), payload) : register(subject, payload));
 const entryPoint = { entryPointId: 'demo-support', address: 'support@parley.example.test', displayName: 'Parley demo support', queueId: 'support', leaseSeconds: 60 };
 const agentId = 'demo-bot';
 const PEOPLE = 'people';
@@ -42,7 +54,8 @@ const beat = setInterval(() => {
   ask('parley.v1.agent.heartbeat', { agentId }).catch(() => undefined);
 }, 20_000);
 
-const consumer = await js.consumers.get('PARLEY_DELIVERIES', { filter_subjects: `parley.v1.agent.deliver.${agentId}`, deliver_policy: 'new' });
+await (await jetstreamManager(nc)).consumers.add('PARLEY_DELIVERIES', { durable_name: `bot-${agentId}`, filter_subject: `parley.v1.agent.deliver.${agentId}`, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.New });
+const consumer = await js.consumers.get('PARLEY_DELIVERIES', `bot-${agentId}`);
 const messages = await consumer.consume();
 console.log(JSON.stringify({ level: 'info', service: 'demo-center', msg: 'demo contact center ready' }));
 process.on('SIGTERM', async () => {
@@ -50,6 +63,7 @@ process.on('SIGTERM', async () => {
   messages.stop();
   await ask('parley.v1.agent.state', { agentId, state: 'offline' }).catch(() => undefined);
   await nc.drain();
+  await registrar.drain();
   process.exit(0);
 });
 
@@ -58,6 +72,7 @@ const language = new Map();
 let n = 0;
 for await (const m of messages) {
   const d = m.json();
+  m.ack();
   const send = (body) => ask('parley.v1.agent.message', { agentId, sessionId: d.sessionId, messageId: `demo-${Date.now()}-${++n}`, body });
   const text = TEXT[language.get(d.sessionId) ?? 'en'];
   try {

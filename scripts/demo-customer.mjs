@@ -1,9 +1,13 @@
 #!/usr/bin/env node
 // A customer on the command line, speaking the v1 contract as a channel gateway would (channel "cli").
 // Usage: node scripts/demo-customer.mjs [published address]   (NATS_URL, or PARLEY_NATS_PORT, finds Parley)
+// It connects as the demo's channel gateway for "cli" (infra/nats/templates/channel-gateway.conf): its nkey seed is
+// in .data/nats/keys/demo_cli.nk (PARLEY_DEMO_CLI_SEED_FILE moves it); it reads through the durable gw-cli.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { jetstream } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect, nkeyAuthenticator } from '@nats-io/transport-node';
 
 const to = process.argv[2] ?? 'support@parley.example.test';
 const from = `${process.env.USER ?? 'customer'}-${process.pid}@cli.example.test`;
@@ -18,11 +22,15 @@ const fail = (message) => {
 
 let nc;
 try {
-  nc = await connect({ servers, name: 'parley-demo-customer' });
+  const seedFile = process.env.PARLEY_DEMO_CLI_SEED_FILE ?? join(process.env.PARLEY_DATA_DIR ?? '.data', 'nats', 'keys', 'demo_cli.nk');
+  const auth = existsSync(seedFile) ? { authenticator: nkeyAuthenticator(new TextEncoder().encode(readFileSync(seedFile, 'utf8').trim())) } : {};
+  nc = await connect({ servers, name: 'parley-demo-customer', inboxPrefix: '_INBOX_gw_cli', ...auth });
 } catch (err) {
   fail(`cannot reach NATS at ${servers} (${err.code ?? err.message}). Is Parley running? Start it with "npm start"; if it runs on other ports, use the NATS_URL its "try it" line prints.`);
 }
-const ask = async (subject, payload) => {
+// The channel's own subjects: the services refuse a payload whose channel is another.
+const ask = async (plainSubject, payload) => {
+  const subject = plainSubject.replace('parley.v1.', 'parley.v1.as.channel.cli.');
   try {
     return (await nc.request(subject, JSON.stringify(payload), { timeout: 5_000 })).json();
   } catch (err) {
@@ -33,7 +41,8 @@ const ask = async (subject, payload) => {
 // Listen before subscribing: the greeting and first question follow the subscription at once.
 let deliveries;
 try {
-  const consumer = await jetstream(nc).consumers.get('PARLEY_DELIVERIES', { filter_subjects: 'parley.v1.im.deliver.cli', deliver_policy: 'new' });
+  await (await jetstreamManager(nc)).consumers.add('PARLEY_DELIVERIES', { durable_name: 'gw-cli', filter_subject: 'parley.v1.im.deliver.cli', ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.New });
+  const consumer = await jetstream(nc).consumers.get('PARLEY_DELIVERIES', 'gw-cli');
   deliveries = await consumer.consume();
 } catch (err) {
   fail(`the deliveries stream is not there yet (${err.message}): is Parley running at ${servers}?`);
@@ -60,6 +69,7 @@ if (!(await subscribe())) {
 void (async () => {
   for await (const m of deliveries) {
     const d = m.json();
+    m.ack();
     if (d.to !== from) continue;
     if (d.kind === 'status') console.log(`  [queue] ${d.body}`);
     else if (d.kind === 'system') {

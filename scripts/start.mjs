@@ -37,6 +37,11 @@ const dataDir = resolve(process.env.PARLEY_DATA_DIR ?? join(root, '.data'));
 const centerFile = resolve(process.env.PARLEY_CENTER_FILE ?? join(root, 'infra', 'demo', 'contact-center.yaml'));
 const logDir = join(dataDir, 'logs');
 const lockFile = join(dataDir, 'parley.pid');
+// Every process's NATS identity: an nkey seed per user, made once and kept (PARLEY_NATS_KEY_DIR moves them).
+const keyDir = resolve(process.env.PARLEY_NATS_KEY_DIR ?? join(dataDir, 'nats', 'keys'));
+/** How a Parley process connects as `user`: its seed file when the key dir has one (always, with our nats-server). */
+const natsEnv = (natsUrl, user) => ({ NATS_URL: natsUrl, ...(existsSync(join(keyDir, `${user}.nk`)) ? { NATS_NKEY_SEED_FILE: join(keyDir, `${user}.nk`) } : {}) });
+const seedOf = (user) => (existsSync(join(keyDir, `${user}.nk`)) ? join(keyDir, `${user}.nk`) : '');
 const children = [];
 const stoppers = [];
 let stopping = false;
@@ -209,6 +214,9 @@ async function serviceUp(entry, port) {
   }
 }
 
+/** nats-server's environment: the users' public nkeys its configuration reads. */
+const natsServerEnv = {};
+
 /** nats-server is supervised: if it stops, the services report not ready and reconnect once it is back. */
 function launchNats(bin, args) {
   let restarts = 0;
@@ -218,11 +226,11 @@ function launchNats(bin, args) {
     log(`nats-server exited (${signal ?? code}); restarting it in ${delay} ms (services are not ready meanwhile)`);
     setTimeout(() => {
       if (stopping) return;
-      const again = launch('nats-server', bin, args, {}, onExit);
+      const again = launch('nats-server', bin, args, natsServerEnv, onExit);
       void says(again, /Server is ready/, 'nats-server').then(() => ((restarts = 0), log('nats-server is back')), () => undefined);
     }, delay);
   };
-  return launch('nats-server', bin, args, {}, onExit);
+  return launch('nats-server', bin, args, natsServerEnv, onExit);
 }
 
 async function stop(code = 0) {
@@ -294,7 +302,7 @@ async function startWeb(natsUrl) {
     ],
   }));
   const web = launch('gateway-web', process.execPath, [join(root, 'services', 'gateway-web', 'dist', 'main.js')], {
-    NATS_URL: natsUrl,
+    ...natsEnv(natsUrl, 'gateway-web'),
     HTTP_PORT: String(WEB_GATEWAY_PORT),
     WEB_JWT_SECRET: readFileSync(secretFile, 'utf8'),
     WEB_USERS_FILE: usersFile,
@@ -317,7 +325,7 @@ async function startXmpp(natsUrl) {
   });
   stoppers.push(() => prosody.stop());
   const gateway = launch('gateway-xmpp', process.execPath, [join(root, 'services', 'gateway-xmpp', 'dist', 'main.js')], {
-    NATS_URL: natsUrl,
+    ...natsEnv(natsUrl, 'gateway-xmpp'),
     HTTP_PORT: String(XMPP_GATEWAY_PORT),
     XMPP_COMPONENT_SERVICE: `xmpp://127.0.0.1:${prosody.componentPort}`,
     XMPP_COMPONENT_DOMAIN: prosody.componentDomain,
@@ -330,8 +338,11 @@ async function startXmpp(natsUrl) {
 
 /** Whether a contact center on this NATS already serves the demo address (another Parley started it). */
 async function demoServedElsewhere(natsUrl) {
-  const { connect } = await import('@nats-io/transport-node');
-  const nc = await connect({ servers: natsUrl, name: 'parley-start-check' });
+  const { connect, nkeyAuthenticator } = await import('@nats-io/transport-node');
+  // As the demo's registrar when its key is there (a server with Parley's permissions refuses anonymous clients).
+  const seed = seedOf('demo_registrar');
+  const auth = seed ? { authenticator: nkeyAuthenticator(new TextEncoder().encode(readFileSync(seed, 'utf8').trim())), inboxPrefix: '_INBOX_registrar_demo' } : {};
+  const nc = await connect({ servers: natsUrl, name: 'parley-start-check', ...auth });
   try {
     const reply = (await nc.request('parley.v1.registration.lookup', JSON.stringify({ address: DEMO_ADDRESS }), { timeout: 5_000 })).json();
     return reply.registered === true;
@@ -362,18 +373,26 @@ async function main() {
   if (!natsUrl) {
     const bin = ensureDebianProgram('nats-server');
     mkdirSync(join(dataDir, 'nats'), { recursive: true });
-    const nats = launchNats(bin, ['-js', '-sd', join(dataDir, 'nats'), '-a', '127.0.0.1', '-p', String(natsPort), '-m', String(monitorPort)]);
+    // The repository's users and permissions (infra/nats), as in production: unauthenticated clients are refused.
+    const { writeNatsConfig, DEMO_NATS_ROLES } = await import('@parley/testing');
+    const { configFile, env } = writeNatsConfig({ dir: keyDir, port: natsPort, storeDir: join(dataDir, 'nats'), monitorPort, roles: DEMO_NATS_ROLES, unauthenticated: 'refused', logFile: false });
+    Object.assign(natsServerEnv, env);
+    const nats = launchNats(bin, ['-c', configFile]);
     await says(nats, /Server is ready/, 'nats-server');
     natsUrl = `nats://127.0.0.1:${natsPort}`;
   }
-  const launched = SERVICES.map(([name, port]) => [launch(name, process.execPath, [join(root, 'services', name, 'dist', 'main.js')], { NATS_URL: natsUrl, HTTP_PORT: String(port), PARLEY_CENTER_FILE: centerFile }), port]);
+  const launched = SERVICES.map(([name, port]) => [launch(name, process.execPath, [join(root, 'services', name, 'dist', 'main.js')], { ...natsEnv(natsUrl, name), HTTP_PORT: String(port), PARLEY_CENTER_FILE: centerFile }), port]);
   await Promise.all(launched.map(([entry, port]) => serviceUp(entry, port)));
   await startWeb(natsUrl);
   const prosody = withXmpp ? await startXmpp(natsUrl) : undefined;
   // A second Parley on a shared NATS_URL leaves the demo contact center (and its bot) to the one that runs it.
   const demoElsewhere = process.env.NATS_URL ? await demoServedElsewhere(natsUrl) : false;
   if (!demoElsewhere) {
-    const demo = launch('demo-center', process.execPath, [join(root, 'scripts', 'demo-center.mjs')], { NATS_URL: natsUrl });
+    const demo = launch('demo-center', process.execPath, [join(root, 'scripts', 'demo-center.mjs')], {
+      NATS_URL: natsUrl,
+      PARLEY_DEMO_REGISTRAR_SEED_FILE: seedOf('demo_registrar'),
+      PARLEY_DEMO_BOT_SEED_FILE: seedOf('demo_bot'),
+    });
     await says(demo, /demo contact center ready/, 'the demo contact center');
   }
   if (stopping) return;
@@ -381,7 +400,7 @@ async function main() {
   log('Parley is running:');
   console.table(
     Object.fromEntries([
-      ['nats-server', { where: natsUrl, notes: process.env.NATS_URL ? 'from NATS_URL' : `monitoring http://127.0.0.1:${monitorPort}; JetStream store ${join(dataDir, 'nats')}` }],
+      ['nats-server', { where: natsUrl, notes: process.env.NATS_URL ? 'from NATS_URL' : `monitoring http://127.0.0.1:${monitorPort}; JetStream store ${join(dataDir, 'nats')}; users and permissions infra/nats, keys ${keyDir}` }],
       ...SERVICES.map(([name, port]) => [name, { where: `http://127.0.0.1:${port}`, notes: '/health/live /health/ready /metrics' }]),
       ['gateway-web', { where: `http://127.0.0.1:${WEB_GATEWAY_PORT}`, notes: 'the web channel (pages below)' }],
       ...(prosody

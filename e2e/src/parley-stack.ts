@@ -2,7 +2,7 @@ import { jetstream } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { type AgentDelivery, type CustomerDelivery, DELIVERY_STREAM, agentDeliverSubject, imDeliverSubject } from '@parley/contracts';
 import { JetStreamEventStore } from '@parley/event-store';
-import { type NatsServerHandle, type ServiceHandle, launchService, startNatsServer } from '@parley/testing';
+import { type NatsServerHandle, type NatsServerOptions, type ServiceHandle, launchService, startNatsServer } from '@parley/testing';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -72,16 +72,20 @@ export class ParleyStack {
     private readonly env: Record<string, string>,
   ) {}
 
-  static async start(env: Record<string, string> = {}): Promise<ParleyStack> {
-    const nats = await startNatsServer({ monitor: true });
+  /**
+   * Runs nats-server with the repository's users and permissions (infra/nats) and refuses unauthenticated clients,
+   * as production does: each service connects as its own user, the test harness (`nc`) as the operators' admin.
+   */
+  static async start(env: Record<string, string> = {}, natsOptions: NatsServerOptions = {}): Promise<ParleyStack> {
+    const nats = await startNatsServer({ monitor: true, unauthenticated: 'refused', ...natsOptions });
     const logDir = mkdtempSync(join(tmpdir(), 'parley-e2e-logs-'));
     const services = new Map<ServiceName, ServiceHandle>();
-    const common = { NATS_URL: nats.url, CONSUMER_ACK_WAIT_MS: '1000', ...env };
-    for (const name of SERVICES) services.set(name, await launchService(name, common, logDir));
+    const common = { CONSUMER_ACK_WAIT_MS: '1000', ...env };
+    for (const name of SERVICES) services.set(name, await launchService(name, { ...nats.serviceEnv(name), ...common }, logDir));
     // registration first: presence-proxy's lookups need it; the rest may start in parallel.
     await services.get('registration')!.start();
     await Promise.all(SERVICES.filter((s) => s !== 'registration').map((s) => services.get(s)!.start()));
-    const nc = await connect({ servers: nats.url });
+    const nc = await connect(nats.connectOptions('admin'));
     const store = await JetStreamEventStore.create(nc);
     return new ParleyStack(nats, nc, store, services, logDir, env);
   }
@@ -92,7 +96,7 @@ export class ParleyStack {
 
   /** Another instance of a service on the same NATS (a second router, say), started and ready. */
   async launchExtra(name: ServiceName | 'gateway-xmpp' | 'gateway-web', env: Record<string, string> = {}): Promise<ServiceHandle> {
-    const extra = await launchService(name, { NATS_URL: this.nats.url, CONSUMER_ACK_WAIT_MS: '1000', ...this.env, ...env }, this.logDir, `${name}-${++this.extras}`);
+    const extra = await launchService(name, { ...this.nats.serviceEnv(name), CONSUMER_ACK_WAIT_MS: '1000', ...this.env, ...env }, this.logDir, `${name}-${++this.extras}`);
     this.extraHandles.push(extra);
     await extra.start();
     return extra;

@@ -176,7 +176,7 @@ describe('a broken contact-center file', () => {
     const broken = join(dir, 'broken.yaml');
     writeFileSync(broken, 'flows:\n  - id: f\n    greeting: { en: Hi }\n    fallback: {}\n    start: q\n    questions:\n      - { id: q, kind: menu, prompt: { en: Pick } }\n');
     const main = fileURLToPath(new URL('../../services/presence-proxy/dist/main.js', import.meta.url));
-    const run = spawnSync(process.execPath, [main], { env: { ...process.env, NATS_URL: stack.nats.url, PARLEY_CENTER_FILE: broken }, encoding: 'utf8', timeout: 20_000 });
+    const run = spawnSync(process.execPath, [main], { env: { ...process.env, ...stack.nats.serviceEnv('presence-proxy'), PARLEY_CENTER_FILE: broken }, encoding: 'utf8', timeout: 20_000 });
     expect(run.status).toBe(78);
     expect(run.stderr).toContain(`${broken}:7:`);
     expect(run.stderr).toContain('flows[0].questions[0].kind: a menu question needs options');

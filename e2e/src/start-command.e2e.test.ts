@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect } from '@nats-io/transport-node';
-import { freePort, type NatsServerHandle, startNatsServer } from '@parley/testing';
+import { DEMO_NATS_ROLES, freePort, type NatsServerHandle, startNatsServer } from '@parley/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentDelivery, CustomerDelivery } from '@parley/contracts';
 import { Inbox, until } from './parley-stack.js';
@@ -74,12 +74,15 @@ let first: Run;
 let base = 0;
 let xmppPort = 0;
 let componentPort = 0;
-const env = () => ({ NATS_URL: nats.url, PARLEY_HTTP_PORT_BASE: String(base), PARLEY_SKIP_BUILD: '1', PARLEY_XMPP_PORT: String(xmppPort), PARLEY_XMPP_COMPONENT_PORT: String(componentPort), PARLEY_DATA_DIR: mkdtempSync(join(tmpdir(), 'parley-start-')) });
+// The server runs with the repository's users and permissions (as the start command's own does); the start
+// command and the demo customer find their keys in keyDir.
+let keyDir: string;
+const env = () => ({ NATS_URL: nats.url, PARLEY_NATS_KEY_DIR: keyDir, PARLEY_HTTP_PORT_BASE: String(base), PARLEY_SKIP_BUILD: '1', PARLEY_XMPP_PORT: String(xmppPort), PARLEY_XMPP_COMPONENT_PORT: String(componentPort), PARLEY_DATA_DIR: mkdtempSync(join(tmpdir(), 'parley-start-')) });
 const ports = () => [1, 2, 3, 4, 5, 6, 7].map((i) => base + i);
 
 /** A customer on the command line (scripts/demo-customer.mjs) who finds Parley by PARLEY_NATS_PORT only. */
 async function demoConversation() {
-  const customer = run(customerScript, [], { NATS_URL: undefined, PARLEY_NATS_PORT: String(nats.port), LANG: 'en_US.UTF-8', LC_ALL: undefined, LC_MESSAGES: undefined }, true);
+  const customer = run(customerScript, [], { NATS_URL: undefined, PARLEY_NATS_PORT: String(nats.port), PARLEY_DEMO_CLI_SEED_FILE: join(keyDir, 'demo_cli.nk'), LANG: 'en_US.UTF-8', LC_ALL: undefined, LC_MESSAGES: undefined }, true);
   const said = (text: string | RegExp, what: string, from = 0) =>
     until(() => (typeof text === 'string' ? customer.output().slice(from).includes(text) : text.test(customer.output().slice(from))) || (customer.child.exitCode !== null ? Promise.reject(new Error(customer.output())) : undefined), what, 30_000);
   await said('connected: write to s-', 'the customer to connect');
@@ -97,7 +100,8 @@ async function demoConversation() {
 }
 
 beforeAll(async () => {
-  nats = await startNatsServer();
+  keyDir = mkdtempSync(join(tmpdir(), 'parley-start-keys-'));
+  nats = await startNatsServer({ unauthenticated: 'refused', roles: DEMO_NATS_ROLES, keyDir });
   base = await freeBase();
   xmppPort = await freePort();
   componentPort = await freePort();
@@ -141,7 +145,7 @@ describe('npm start (scripts/start.mjs) with NATS_URL', () => {
   });
 
   it('runs the demo contact center: a customer on the command line (PARLEY_NATS_PORT only) is served by the bot, and writing after the end starts a new conversation', async () => {
-    const nc = await connect({ servers: nats.url });
+    const nc = await connect(nats.connectOptions('admin'));
     const lookup = (await nc.request('parley.v1.registration.lookup', JSON.stringify({ address: 'support@parley.example.test' }), { timeout: 5_000 })).json();
     expect(lookup).toMatchObject({ registered: true, queueId: 'support' });
     await nc.close();
@@ -150,7 +154,7 @@ describe('npm start (scripts/start.mjs) with NATS_URL', () => {
   });
 
   it('demo: the bot first, in the customer\'s language, hands over to a person on request; the person\'s desk receives the transcript', async () => {
-    const nc = await connect({ servers: nats.url });
+    const nc = await connect(nats.connectOptions('admin'));
     const ask = async (subject: string, payload: unknown) => (await nc.request(subject, JSON.stringify(payload), { timeout: 10_000 })).json<Record<string, any>>(); // eslint-disable-line @typescript-eslint/no-explicit-any -- replies of several subjects
     const person = await Inbox.open<AgentDelivery>(nc, 'parley.v1.agent.deliver.demo-person');
     const customer = await Inbox.open<CustomerDelivery>(nc, 'parley.v1.im.deliver.e2e-de');
@@ -193,7 +197,7 @@ describe('npm start (scripts/start.mjs) with NATS_URL', () => {
   });
 
   it('demo: the command-line customer speaks the terminal\'s language (LANG=de_DE.UTF-8: German intake and bot)', async () => {
-    const customer = run(customerScript, [], { NATS_URL: nats.url, LANG: 'de_DE.UTF-8', LC_ALL: undefined, LC_MESSAGES: undefined }, true);
+    const customer = run(customerScript, [], { NATS_URL: nats.url, PARLEY_DEMO_CLI_SEED_FILE: join(keyDir, 'demo_cli.nk'), LANG: 'de_DE.UTF-8', LC_ALL: undefined, LC_MESSAGES: undefined }, true);
     await until(() => customer.output().includes('Wobei können wir helfen?') || (customer.child.exitCode !== null ? Promise.reject(new Error(customer.output())) : undefined), 'the German intake question', 30_000);
     customer.child.stdin!.write('1\n');
     await until(() => customer.output().includes('Hallo! Ich bin der Parley-Demo-Bot') || undefined, 'the German bot', 30_000);
@@ -204,11 +208,11 @@ describe('npm start (scripts/start.mjs) with NATS_URL', () => {
   });
 
   it('tells a waiting customer "Thanks! Connecting you" before the first queue status, not after', async () => {
-    const nc = await connect({ servers: nats.url });
+    const nc = await connect(nats.connectOptions('admin'));
     const state = async (s: 'away' | 'available') => expect((await nc.request('parley.v1.agent.state', JSON.stringify({ agentId: 'demo-bot', state: s }), { timeout: 5_000 })).json()).not.toHaveProperty('error');
     await state('away'); // nobody to take the customer: they wait and get their position
     try {
-      const customer = run(customerScript, [], { NATS_URL: nats.url, LANG: 'en_US.UTF-8', LC_ALL: undefined, LC_MESSAGES: undefined }, true);
+      const customer = run(customerScript, [], { NATS_URL: nats.url, PARLEY_DEMO_CLI_SEED_FILE: join(keyDir, 'demo_cli.nk'), LANG: 'en_US.UTF-8', LC_ALL: undefined, LC_MESSAGES: undefined }, true);
       await until(() => customer.output().includes('What can we help you with?') || undefined, 'the intake question', 30_000);
       customer.child.stdin!.write('2\n');
       await until(() => customer.output().includes('[queue]') || undefined, 'a queue status', 30_000);
@@ -280,7 +284,7 @@ describe('npm start refuses bad input clearly, before starting anything', () => 
     writeFileSync(file, text);
     const lineOf = (needle: string) => text.split('\n').findIndex((l) => l.includes(needle)) + 1;
     const b = await freeBase();
-    const bad = run(script, [], { NATS_URL: nats.url, PARLEY_HTTP_PORT_BASE: String(b), PARLEY_SKIP_BUILD: '1', PARLEY_CENTER_FILE: file, PARLEY_DATA_DIR: dir });
+    const bad = run(script, [], { NATS_URL: nats.url, PARLEY_NATS_KEY_DIR: keyDir, PARLEY_HTTP_PORT_BASE: String(b), PARLEY_SKIP_BUILD: '1', PARLEY_CENTER_FILE: file, PARLEY_DATA_DIR: dir });
     const code = await bad.exited;
     const out = bad.output();
     expect(code, out).toBe(78);
@@ -299,7 +303,7 @@ describe('npm start refuses bad input clearly, before starting anything', () => 
 
   it('stops quietly on Ctrl-C during the build: no "build failed", nothing left running', async () => {
     const b = await freeBase();
-    const building = run(script, [], { NATS_URL: nats.url, PARLEY_HTTP_PORT_BASE: String(b), PARLEY_SKIP_BUILD: '', PARLEY_DATA_DIR: mkdtempSync(join(tmpdir(), 'parley-start-')) }, false, true);
+    const building = run(script, [], { NATS_URL: nats.url, PARLEY_NATS_KEY_DIR: keyDir, PARLEY_HTTP_PORT_BASE: String(b), PARLEY_SKIP_BUILD: '', PARLEY_DATA_DIR: mkdtempSync(join(tmpdir(), 'parley-start-')) }, false, true);
     await until(() => building.output().includes('building ...') || (building.child.exitCode !== null ? Promise.reject(new Error(building.output())) : undefined), 'the build to start', 60_000);
     // Ctrl-C in a terminal signals the whole foreground process group.
     process.kill(-building.child.pid!, 'SIGINT');

@@ -146,12 +146,16 @@ describe('customers and agents on XMPP', () => {
     // alice's conversation has ended (previous test). She unsubscribes again and logs out of a device.
     const aliceBare = `alice@${prosody.host}`;
     const seen: { subject: string; from: string }[] = [];
-    const watch = stack.nc.subscribe('parley.v1.im.>', { callback: (_err, m) => seen.push({ subject: m.subject, from: (m.json() as { from: string }).from }) });
+    // The gateway asks on its channel's own subjects (parley.v1.as.channel.xmpp.im.*): seen as the v1 subject.
+    const record = (_err: unknown, m: { subject: string; json(): unknown }) => seen.push({ subject: m.subject.replace('parley.v1.as.channel.xmpp.', 'parley.v1.'), from: (m.json() as { from: string }).from });
+    const watch = stack.nc.subscribe('parley.v1.im.>', { callback: record });
+    const watchBound = stack.nc.subscribe('parley.v1.as.channel.xmpp.im.>', { callback: record });
     const sessionsBefore = new Set(alice.messages().map((m) => m.attrs.from?.split('/')[0]).filter((a) => a?.startsWith('s-')));
     await alice.send(xml('presence', { type: 'unsubscribe', to: SUPPORT }));
     await alice.send(xml('presence', { type: 'unavailable', to: SUPPORT }));
     await until(() => seen.filter((x) => x.subject === SUBJECTS.imSessionLookup && x.from === aliceBare).length >= 2 || undefined, 'two session lookups for alice');
     watch.unsubscribe();
+    watchBound.unsubscribe();
     expect(seen.filter((x) => x.from === aliceBare).map((x) => x.subject)).not.toContain(SUBJECTS.imSubscribe);
     expect(seen.filter((x) => x.from === aliceBare).map((x) => x.subject)).not.toContain(SUBJECTS.imUnsubscribe);
     const sessionsAfter = new Set(alice.messages().map((m) => m.attrs.from?.split('/')[0]).filter((a) => a?.startsWith('s-')));

@@ -58,3 +58,24 @@ export interface QueueStats {
   agentsBusy: number;
   estimatedWaitSeconds: number;
 }
+
+/** Fields that carry a customer's own address or ID: only buffer (readdressing) and presence-proxy hold them. */
+export const CUSTOMER_IDENTITY_FIELDS = ['customerAddress', 'customerId'] as const;
+
+/**
+ * A copy of a projection or view with every customer's own address and ID replaced by "(redacted)", for replies
+ * that leave the service (parley.v1.reporting.projection.queues). Iterative, so any depth is fine.
+ */
+export function redactCustomerIdentity<T>(value: T): T {
+  const copy = structuredClone(value) as unknown;
+  const stack: unknown[] = [copy];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v !== 'object' || v === null) continue;
+    for (const [k, child] of Object.entries(v)) {
+      if ((CUSTOMER_IDENTITY_FIELDS as readonly string[]).includes(k) && child !== null && child !== undefined) (v as Record<string, unknown>)[k] = '(redacted)';
+      else stack.push(child);
+    }
+  }
+  return copy as T;
+}

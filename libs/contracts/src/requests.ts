@@ -6,7 +6,6 @@ import {
   IsIn,
   IsInt,
   IsObject,
-  IsOptional,
   IsString,
   Matches,
   Max,
@@ -16,14 +15,30 @@ import {
   ValidateNested,
   IsNotEmpty,
   ValidateBy,
+  ValidateIf,
   type ValidationOptions,
 } from 'class-validator';
+
+/**
+ * An optional field may be absent; when present it must be valid (`null` is not absent: the contract's types
+ * have no null, unlike class-validator's IsOptional).
+ */
+const Optional = () => ValidateIf((_object: object, value: unknown) => value !== undefined);
 
 /** Ids become NATS subject tokens and stream names: letters, digits, `-` and `_` only. */
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
 const ID_MESSAGE = 'must be 1-64 characters of letters, digits, "-" or "_"';
 /** An IM address: `local@domain` (XMPP bare JID, e-mail-like web ids); no whitespace. */
 const ADDRESS = /^[^\s@]{1,256}@[^\s@]{1,256}$/;
+
+/**
+ * Keys that name a property every JavaScript object already has (`constructor`, `__proto__`, `toString`, …) or
+ * `prototype`: object mappers treat them as code paths, so no request may use them as keys, skill names included.
+ */
+export const RESERVED_KEYS: ReadonlySet<string> = new Set([...Object.getOwnPropertyNames(Object.prototype), 'prototype']);
+
+/** What becomes a `Nats-Msg-Id` header or a dotted ID (status reports): no whitespace or control characters. */
+const HEADER_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 
 function IsSkillMap(options?: ValidationOptions) {
   return ValidateBy(
@@ -34,7 +49,7 @@ function IsSkillMap(options?: ValidationOptions) {
           typeof value === 'object' &&
           value !== null &&
           !Array.isArray(value) &&
-          Object.entries(value).every(([k, v]) => ID.test(k) && Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 5),
+          Object.entries(value).every(([k, v]) => ID.test(k) && !RESERVED_KEYS.has(k) && Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 5),
         defaultMessage: () => '$property must map skill names to levels 1..5',
       },
     },
@@ -45,10 +60,10 @@ function IsSkillMap(options?: ValidationOptions) {
 export class RegisterEntryPointRequest {
   @Matches(ID, { message: `entryPointId ${ID_MESSAGE}` }) entryPointId!: string;
   @Matches(ADDRESS, { message: 'address must be an IM address like support@acme.example' }) address!: string;
-  @IsOptional() @IsString() @MaxLength(200) displayName?: string;
+  @Optional() @IsString() @MaxLength(200) displayName?: string;
   @Matches(ID, { message: `queueId ${ID_MESSAGE}` }) queueId!: string;
   @IsInt() @Min(1) @Max(86_400) leaseSeconds!: number;
-  @IsOptional() @Matches(ID, { message: `flowId ${ID_MESSAGE}` }) flowId?: string;
+  @Optional() @Matches(ID, { message: `flowId ${ID_MESSAGE}` }) flowId?: string;
 }
 
 export class EntryPointRequest {
@@ -69,10 +84,10 @@ export class SubscribeRequest {
   @Matches(ID, { message: `channel ${ID_MESSAGE}` }) channel!: string;
   @Matches(ADDRESS, { message: 'from must be an IM address' }) from!: string;
   @Matches(ADDRESS, { message: 'to must be an IM address' }) to!: string;
-  @IsOptional() @ValidateNested() @Type(() => ClientInfo) client?: ClientInfo;
-  @IsOptional() @IsString() @MaxLength(35) locale?: string;
+  @Optional() @IsObject() @ValidateNested() @Type(() => ClientInfo) client?: ClientInfo;
+  @Optional() @IsString() @MaxLength(35) locale?: string;
   /** Added in v1: the customer's ID when the channel knows one (a signed-in web user, a CRM contact). */
-  @IsOptional() @IsString() @MaxLength(200) customerId?: string;
+  @Optional() @IsString() @MaxLength(200) customerId?: string;
 }
 
 export class CustomerMessageRequest {
@@ -103,13 +118,13 @@ export class AgentLoginRequest {
   @IsObject() @IsSkillMap() skills!: Record<string, number>;
   @IsArray() @ArrayMaxSize(50) @IsString({ each: true }) languages!: string[];
   /** Concurrent conversations; the deployment's default (DEFAULT_AGENT_CAPACITY) when absent. */
-  @IsOptional() @IsInt() @Min(1) @Max(100) capacity?: number;
+  @Optional() @IsInt() @Min(1) @Max(100) capacity?: number;
   /** Added in v1: seconds of wrap-up after each conversation; the deployment's default when absent. */
-  @IsOptional() @IsInt() @Min(0) @Max(3_600) wrapUpSeconds?: number;
+  @Optional() @IsInt() @Min(0) @Max(3_600) wrapUpSeconds?: number;
   @IsArray() @ArrayMaxSize(100) @IsString({ each: true }) capabilities!: string[];
   /** Added in v1: the queues this agent serves; absent means every queue. */
-  @IsOptional() @IsArray() @ArrayMaxSize(200) @Matches(ID, { each: true, message: `queues ${ID_MESSAGE}` }) queues?: string[];
-  @IsOptional() @IsInt() @Min(1) @Max(86_400) leaseSeconds?: number;
+  @Optional() @IsArray() @ArrayMaxSize(200) @Matches(ID, { each: true, message: `queues ${ID_MESSAGE}` }) queues?: string[];
+  @Optional() @IsInt() @Min(1) @Max(86_400) leaseSeconds?: number;
 }
 
 export class AgentRequest {
@@ -119,7 +134,7 @@ export class AgentRequest {
 export class AgentStateRequest {
   @Matches(ID, { message: `agentId ${ID_MESSAGE}` }) agentId!: string;
   @IsIn(['available', 'away', 'offline']) state!: 'available' | 'away' | 'offline';
-  @IsOptional() @IsString() @MaxLength(100) reason?: string;
+  @Optional() @IsString() @MaxLength(100) reason?: string;
 }
 
 export class OfferAcceptRequest {
@@ -130,7 +145,7 @@ export class OfferAcceptRequest {
 export class OfferRejectRequest {
   @Matches(ID, { message: `agentId ${ID_MESSAGE}` }) agentId!: string;
   @Matches(ID, { message: `offerId ${ID_MESSAGE}` }) offerId!: string;
-  @IsOptional() @IsString() @MaxLength(200) reason?: string;
+  @Optional() @IsString() @MaxLength(200) reason?: string;
 }
 
 export class AgentMessageRequest {
@@ -143,16 +158,16 @@ export class AgentMessageRequest {
 export class AgentSessionEndRequest {
   @Matches(ID, { message: `agentId ${ID_MESSAGE}` }) agentId!: string;
   @Matches(ID, { message: `sessionId ${ID_MESSAGE}` }) sessionId!: string;
-  @IsOptional() @IsString() @MaxLength(100) disposition?: string;
+  @Optional() @IsString() @MaxLength(100) disposition?: string;
 }
 
 export class AgentTransferRequest {
   @Matches(ID, { message: `agentId ${ID_MESSAGE}` }) agentId!: string;
   @Matches(ID, { message: `sessionId ${ID_MESSAGE}` }) sessionId!: string;
   /** To a queue, or (with toAgentId) to one agent; exactly one of the two. */
-  @IsOptional() @Matches(ID, { message: `toQueueId ${ID_MESSAGE}` }) toQueueId?: string;
-  @IsOptional() @Matches(ID, { message: `toAgentId ${ID_MESSAGE}` }) toAgentId?: string;
-  @IsOptional() @IsString() @MaxLength(200) reason?: string;
+  @Optional() @Matches(ID, { message: `toQueueId ${ID_MESSAGE}` }) toQueueId?: string;
+  @Optional() @Matches(ID, { message: `toAgentId ${ID_MESSAGE}` }) toAgentId?: string;
+  @Optional() @IsString() @MaxLength(200) reason?: string;
 }
 
 export class SessionExplainRequest {
@@ -161,14 +176,15 @@ export class SessionExplainRequest {
 
 export class StatusReportRequest {
   @Matches(ID, { message: `sessionId ${ID_MESSAGE}` }) sessionId!: string;
-  @IsString() @MinLength(1) @MaxLength(128) statusId!: string;
+  /** Becomes the delivery's `Nats-Msg-Id` header, so it is validated as one. */
+  @Matches(HEADER_ID, { message: 'statusId must be 1-128 characters of letters, digits, ".", ":", "-" or "_"' }) statusId!: string;
   @IsInt() @Min(0) position!: number;
   @IsInt() @Min(0) estimatedWaitSeconds!: number;
   /** Added in v1: why the position went up; positions never rise otherwise. */
-  @IsOptional() @IsIn(['priority']) reason?: 'priority';
+  @Optional() @IsIn(['priority']) reason?: 'priority';
   /** Added in v1: the range the wait most likely falls in (the customer is told a range, not a false precision). */
-  @IsOptional() @IsInt() @Min(0) lowSeconds?: number;
-  @IsOptional() @IsInt() @Min(0) highSeconds?: number;
+  @Optional() @IsInt() @Min(0) lowSeconds?: number;
+  @Optional() @IsInt() @Min(0) highSeconds?: number;
 }
 
 export class EmptyRequest {}
@@ -180,7 +196,7 @@ export class SessionRateRequest {
   @Matches(ADDRESS, { message: 'to must be a session address' }) to!: string;
   @IsString() @MinLength(1) @MaxLength(128) ratingId!: string;
   @IsInt() @Min(1) @Max(5) score!: number;
-  @IsOptional() @IsString() @MaxLength(2_000) comment?: string;
+  @Optional() @IsString() @MaxLength(2_000) comment?: string;
 }
 
 export class AgentNoteRequest {
@@ -229,7 +245,7 @@ export class CannedRemoveRequest {
 }
 
 export class CannedListRequest {
-  @IsOptional() @Matches(ID, { message: `agentId ${ID_MESSAGE}` }) agentId?: string;
+  @Optional() @Matches(ID, { message: `agentId ${ID_MESSAGE}` }) agentId?: string;
 }
 
 /** What a channel gateway knows about an agent it signs in on their behalf (a roster entry, a desktop user). */

@@ -43,7 +43,48 @@ export const SUBJECTS = {
   cannedRemove: 'parley.v1.canned.remove',
   /** Added in v1: the shared canned responses and an agent's personal ones. */
   cannedList: 'parley.v1.canned.list',
+  /**
+   * Added in v1: the agent requests on subjects that name the agent (`parley.v1.as.agent.<agentId>.<v1 subject
+   * after parley.v1.>`). NATS permissions can grant a bot or a desktop bridge exactly its own agents' subjects;
+   * the service refuses (forbidden) a payload whose agentId is not the one in the subject. docs/security.md.
+   */
+  asAgentLogin: 'parley.v1.as.agent.*.agent.login',
+  asAgentHeartbeat: 'parley.v1.as.agent.*.agent.heartbeat',
+  asAgentState: 'parley.v1.as.agent.*.agent.state',
+  asAgentOfferAccept: 'parley.v1.as.agent.*.agent.offer.accept',
+  asAgentOfferReject: 'parley.v1.as.agent.*.agent.offer.reject',
+  asAgentMessage: 'parley.v1.as.agent.*.agent.message',
+  asAgentSessionEnd: 'parley.v1.as.agent.*.agent.session.end',
+  asAgentTransfer: 'parley.v1.as.agent.*.agent.transfer',
+  /** Added in v1: the customer requests on subjects that name the channel (`parley.v1.as.channel.<channel>.im.*`). */
+  asChannelImSubscribe: 'parley.v1.as.channel.*.im.subscribe',
+  asChannelImMessage: 'parley.v1.as.channel.*.im.message',
+  asChannelImUnsubscribe: 'parley.v1.as.channel.*.im.unsubscribe',
+  asChannelImSessionLookup: 'parley.v1.as.channel.*.im.session.lookup',
 } as const;
+
+/** Which v1 request has a subject naming its actor, and the payload field that must equal the subject's token. */
+export const BOUND_SUBJECTS: Readonly<Record<string, { subject: string; field: 'agentId' | 'channel' }>> = {
+  [SUBJECTS.agentLogin]: { subject: SUBJECTS.asAgentLogin, field: 'agentId' },
+  [SUBJECTS.agentHeartbeat]: { subject: SUBJECTS.asAgentHeartbeat, field: 'agentId' },
+  [SUBJECTS.agentState]: { subject: SUBJECTS.asAgentState, field: 'agentId' },
+  [SUBJECTS.agentOfferAccept]: { subject: SUBJECTS.asAgentOfferAccept, field: 'agentId' },
+  [SUBJECTS.agentOfferReject]: { subject: SUBJECTS.asAgentOfferReject, field: 'agentId' },
+  [SUBJECTS.agentMessage]: { subject: SUBJECTS.asAgentMessage, field: 'agentId' },
+  [SUBJECTS.agentSessionEnd]: { subject: SUBJECTS.asAgentSessionEnd, field: 'agentId' },
+  [SUBJECTS.agentTransfer]: { subject: SUBJECTS.asAgentTransfer, field: 'agentId' },
+  [SUBJECTS.imSubscribe]: { subject: SUBJECTS.asChannelImSubscribe, field: 'channel' },
+  [SUBJECTS.imMessage]: { subject: SUBJECTS.asChannelImMessage, field: 'channel' },
+  [SUBJECTS.imUnsubscribe]: { subject: SUBJECTS.asChannelImUnsubscribe, field: 'channel' },
+  [SUBJECTS.imSessionLookup]: { subject: SUBJECTS.asChannelImSessionLookup, field: 'channel' },
+};
+
+/** The subject on which `actor` (an agent ID or a channel) sends the v1 request `subject`. */
+export function asActorSubject(subject: string, actor: string): string {
+  const bound = BOUND_SUBJECTS[subject];
+  if (!bound) throw new Error(`${subject} has no subject naming its actor`);
+  return bound.subject.replace('*', actor);
+}
 
 export const imDeliverSubject = (channel: string) => `parley.v1.im.deliver.${channel}`;
 export const agentDeliverSubject = (agentId: string) => `parley.v1.agent.deliver.${agentId}`;

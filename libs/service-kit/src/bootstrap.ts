@@ -1,8 +1,10 @@
 import 'reflect-metadata';
 import type { DynamicModule, INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { PAYLOAD_LIMITS } from './payload-guard.js';
 import { JsonLogger } from './json-logger.js';
-import { ConfigError, type ServiceConfig, loadConfig } from './service-config.js';
+import { ConfigError, type ServiceConfig, loadConfig, redactUrls } from './service-config.js';
 
 export interface ServiceDefinition<C extends ServiceConfig> {
   name: string;
@@ -13,7 +15,10 @@ export interface ServiceDefinition<C extends ServiceConfig> {
 /** Builds a service's Nest application without listening (used by tests with supertest). */
 export async function createServiceApp<C extends ServiceConfig>(definition: ServiceDefinition<C>, config: C, module = definition.module(config)): Promise<INestApplication> {
   const logger = new JsonLogger(definition.name, config.LOG_LEVEL);
-  return NestFactory.create(module, { logger, abortOnError: false });
+  const app = await NestFactory.create<NestExpressApplication>(module, { logger, abortOnError: false });
+  // HTTP bodies have the same byte limit as NATS requests; a larger one is 413 before it is parsed.
+  app.useBodyParser('json', { limit: PAYLOAD_LIMITS.maxBytes });
+  return app;
 }
 
 /** Configuration problems (bad variables, a bad configuration file) stop a service before it starts. */
@@ -73,5 +78,5 @@ export async function runService<C extends ServiceConfig>(definition: ServiceDef
     throw err;
   });
   const address = app.getHttpServer().address() as { port: number } | null;
-  logger.log({ msg: 'ready', nats: config.NATS_URL, http: `http://${config.HTTP_HOST}:${address?.port ?? config.HTTP_PORT}` });
+  logger.log({ msg: 'ready', nats: redactUrls(config.NATS_URL), natsUser: config.NATS_NKEY_SEED_FILE ? 'nkey' : 'none', natsTls: config.NATS_TLS_CA_FILE ? 'on' : 'off', http: `http://${config.HTTP_HOST}:${address?.port ?? config.HTTP_PORT}` });
 }

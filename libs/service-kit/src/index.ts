@@ -15,6 +15,7 @@ export * from './coalescing-task.js';
 export * from './live-projection.js';
 export * from './center-settings.provider.js';
 export * from './readiness.js';
+export * from './payload-guard.js';
 export * from './nats-server-version.js';
 export * from './event-consumer.decorator.js';
 export * from './clock.js';

@@ -1,12 +1,14 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
-import { ParleyError, invalidPayload, toParleyError } from '@parley/errors';
+import { BOUND_SUBJECTS } from '@parley/contracts';
+import { ParleyError, forbidden, invalidPayload, toParleyError } from '@parley/errors';
 import { plainToInstance } from 'class-transformer';
 import { validate, type ValidationError } from 'class-validator';
 import { HANDLES_METADATA, type HandlesOptions, type RequestContext } from './handles.decorator.js';
 import { CLOCK, type Clock } from './clock.js';
 import { MetricsService } from './metrics.service.js';
+import { checkPayloadShape, decodeJsonBody } from './payload-guard.js';
 import { NATS_CONNECTION, SERVICE_NAME } from './tokens.js';
 
 type Handler = (payload: object, context: RequestContext) => Promise<unknown> | unknown;
@@ -22,18 +24,16 @@ const fieldErrors = (errors: ValidationError[], prefix = ''): Record<string, str
 
 /** Parses and validates a request body; a failure is `invalid-payload` naming every offending field. */
 export async function parsePayload<T extends object>(cls: new () => T, data: Uint8Array): Promise<T> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(new TextDecoder().decode(data));
-  } catch {
-    throw invalidPayload('the request body is not JSON');
-  }
-  return validatePayload(cls, raw);
+  return validatePayload(cls, decodeJsonBody(data));
 }
 
-/** Validates an already parsed body (an HTTP request's) the same way. */
+/**
+ * Validates an already parsed body (an HTTP request's) the same way. Depth, size and reserved keys are checked
+ * before class-transformer walks the body, so no input reaches a recursion limit or a prototype.
+ */
 export async function validatePayload<T extends object>(cls: new () => T, raw: unknown): Promise<T> {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw invalidPayload('the request body must be a JSON object');
+  checkPayloadShape(raw);
   const payload = plainToInstance(cls, raw);
   const errors = await validate(payload, { whitelist: true, forbidUnknownValues: false });
   if (errors.length > 0) {
@@ -41,6 +41,20 @@ export async function validatePayload<T extends object>(cls: new () => T, raw: u
     throw invalidPayload(`invalid fields: ${Object.keys(fields).join(', ')}`, { fields });
   }
   return payload;
+}
+
+/** A subject token a handler reads (`stats.queue.<queueId>`) is an ID of the contract, like any ID field. */
+const SUBJECT_TOKEN = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** Every token that fills a `*` of the served pattern must be a valid ID; otherwise the request is `invalid-payload`. */
+export function checkSubjectTokens(pattern: string, subject: string): void {
+  const wanted = pattern.split('.');
+  const given = subject.split('.');
+  wanted.forEach((token, i) => {
+    if (token === '*' && !SUBJECT_TOKEN.test(given[i] ?? '')) {
+      throw invalidPayload('invalid fields: subject', { fields: { subject: [`subject token ${i + 1} must be 1-64 characters of letters, digits, "-" or "_"`] } });
+    }
+  });
 }
 
 /**
@@ -78,24 +92,36 @@ export class RequestRouter implements OnApplicationBootstrap, BeforeApplicationS
   }
 
   private serve(options: HandlesOptions, handler: Handler): void {
-    this.subjects.push(options.subject);
-    const sub = this.nc.subscribe(options.subject, {
+    this.listen(options, handler, options.subject);
+    // The same request on the subject that names its actor: the payload must name the same one.
+    const bound = BOUND_SUBJECTS[options.subject];
+    if (bound) this.listen(options, handler, bound.subject, bound.field);
+  }
+
+  private listen(options: HandlesOptions, handler: Handler, subject: string, boundField?: string): void {
+    this.subjects.push(subject);
+    const sub = this.nc.subscribe(subject, {
       queue: this.service,
       callback: (err, msg) => {
-        if (err) return this.logger.error({ msg: 'subscription error', subject: options.subject, err: String(err) });
-        const work = this.answer(options, handler, msg).finally(() => this.inFlight.delete(work));
+        if (err) return this.logger.error({ msg: 'subscription error', subject, err: String(err) });
+        const work = this.answer({ ...options, subject }, handler, msg, boundField).finally(() => this.inFlight.delete(work));
         this.inFlight.add(work);
       },
     });
     this.subscriptions.push(sub);
   }
 
-  private async answer(options: HandlesOptions, handler: Handler, msg: Msg): Promise<void> {
+  private async answer(options: HandlesOptions, handler: Handler, msg: Msg, boundField?: string): Promise<void> {
     const end = this.metrics.requestSeconds.startTimer({ subject: options.subject });
     let reply: unknown;
     let outcome = 'ok';
     try {
+      checkSubjectTokens(options.subject, msg.subject);
       const payload = await parsePayload(options.payload, msg.data);
+      if (boundField) {
+        const actor = msg.subject.split('.')[4];
+        if ((payload as Record<string, unknown>)[boundField] !== actor) throw forbidden(`this subject acts for ${boundField} ${actor} only`, { field: boundField });
+      }
       reply = (await handler(payload, { subject: msg.subject, now: this.clock.now() })) ?? {};
     } catch (err) {
       const error = toParleyError(err);

@@ -1,7 +1,45 @@
 import 'reflect-metadata';
 import { plainToInstance, Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, validateSync, type ValidationError } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, ValidateBy, ValidateIf, validateSync, type ValidationError, type ValidationOptions } from 'class-validator';
+import { fromSeed } from '@nats-io/nkeys';
+import { readFileSync } from 'node:fs';
 import type { StreamDurability } from '@parley/event-store';
+
+const readable = (path: string): string | undefined => {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+};
+
+/** A file the service can read now; its content is never part of the message. */
+function IsReadableFile(options?: ValidationOptions) {
+  return ValidateBy({ name: 'isReadableFile', validator: { validate: (v: unknown) => typeof v === 'string' && readable(v) !== undefined, defaultMessage: (a) => `${a?.property} must name a readable file` } }, options);
+}
+
+/** A file holding an nkey user seed (`SU…`); checked by decoding it, never echoed. */
+function IsNkeySeedFile(options?: ValidationOptions) {
+  return ValidateBy(
+    {
+      name: 'isNkeySeedFile',
+      validator: {
+        validate: (v: unknown) => {
+          const text = typeof v === 'string' ? readable(v)?.trim() : undefined;
+          if (!text?.startsWith('SU')) return false;
+          try {
+            fromSeed(new TextEncoder().encode(text));
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        defaultMessage: () => 'NATS_NKEY_SEED_FILE must name a readable file holding an nkey user seed (SU...)',
+      },
+    },
+    options,
+  );
+}
 
 /** Settings every Parley service reads from its environment. Services extend this class with their own. */
 export class ServiceConfig {
@@ -40,12 +78,34 @@ export class ServiceConfig {
   @Min(100)
   CONSUMER_ACK_WAIT_MS = 5_000;
 
+  /**
+   * The service's NATS identity: a file with its nkey seed (mounted secret, mode 0600). Without it the service
+   * connects unauthenticated, which Parley's nats-server configuration refuses.
+   */
+  @IsOptional()
+  @IsNkeySeedFile()
+  NATS_NKEY_SEED_FILE?: string = undefined;
+
+  /** TLS to NATS: the CA that signed the server's certificate (turns TLS on). */
+  @IsOptional()
+  @IsReadableFile()
+  NATS_TLS_CA_FILE?: string = undefined;
+
+  /** The service's own certificate and key, for a server that verifies clients; both or neither. */
+  @ValidateIf((c: ServiceConfig) => c.NATS_TLS_CERT_FILE !== undefined || c.NATS_TLS_KEY_FILE !== undefined)
+  @IsReadableFile({ message: 'NATS_TLS_CERT_FILE must name a readable file (with NATS_TLS_KEY_FILE)' })
+  NATS_TLS_CERT_FILE?: string = undefined;
+
+  @ValidateIf((c: ServiceConfig) => c.NATS_TLS_CERT_FILE !== undefined || c.NATS_TLS_KEY_FILE !== undefined)
+  @IsReadableFile({ message: 'NATS_TLS_KEY_FILE must name a readable file (with NATS_TLS_CERT_FILE)' })
+  NATS_TLS_KEY_FILE?: string = undefined;
+
   /** NATS user of this service (its permissions are in the server's authorization block); none when absent. */
   @IsOptional()
   @Matches(/^[A-Za-z0-9_.-]{1,64}$/, { message: 'NATS_USER must be letters, digits, ".", "-" or "_"' })
   NATS_USER?: string = undefined;
 
-  /** NATS_USER's password (from a Secret). */
+  /** NATS_USER's password (from a Secret). Prefer NATS_NKEY_SEED_FILE: with nkeys the server holds no secret. */
   @IsOptional()
   @IsString()
   NATS_PASSWORD?: string = undefined;
@@ -118,9 +178,15 @@ export class ConfigError extends Error {
   }
 }
 
-/** Each problem names the variable and the value as it was written in the environment, before conversion. */
+/** URLs with their user information (`nats://user:password@host`) masked, for logs and error messages. */
+export const redactUrls = (value: unknown): unknown => (typeof value === 'string' ? value.replace(/(\w+:\/\/)[^@\s/,]*@/g, '$1***@') : value);
+
+/**
+ * Each problem names the variable and the value as it was written in the environment, before conversion; never a
+ * secret: credentials live in files whose content is not repeated, and URLs lose their user information.
+ */
 const describe = (errors: ValidationError[], raw: Record<string, unknown>): string[] =>
-  errors.flatMap((e) => Object.values(e.constraints ?? {}).map((m) => `${e.property}=${JSON.stringify(raw[e.property])}: ${m}`));
+  errors.flatMap((e) => Object.values(e.constraints ?? {}).map((m) => `${e.property}=${/PASSWORD|SECRET/.test(e.property) ? '"***"' : JSON.stringify(redactUrls(raw[e.property]))}: ${m}`));
 
 /** Reads and validates the environment; only variables the class declares are taken. */
 export function loadConfig<T extends object>(cls: new () => T, env: NodeJS.ProcessEnv = process.env): T {

@@ -1,5 +1,9 @@
 import { Type } from 'class-transformer';
 import { IsInt, Min } from 'class-validator';
+import { createUser } from '@nats-io/nkeys';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, ServiceConfig, loadConfig, streamDurability } from './service-config.js';
 
@@ -54,5 +58,45 @@ describe('loadConfig', () => {
     const c = loadConfig(ExampleConfig, { NATS_USER: 'router', NATS_PASSWORD: 'placeholder' });
     expect([c.NATS_USER, c.NATS_PASSWORD]).toEqual(['router', 'placeholder']);
     expect(() => loadConfig(ExampleConfig, { NATS_USER: 'bad user' })).toThrow(/NATS_USER must be/);
+  });
+});
+
+describe('NATS credentials and TLS settings', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'parley-config-'));
+  const file = (name: string, content: string) => {
+    writeFileSync(join(dir, name), content, { mode: 0o600 });
+    return join(dir, name);
+  };
+  const problems = (env: Record<string, string>) => {
+    try {
+      loadConfig(ServiceConfig, env);
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      return (err as ConfigError).problems.join('\n') + (err as ConfigError).message;
+    }
+    return '';
+  };
+
+  it('takes a seed file holding an nkey user seed, and TLS files that exist', () => {
+    const seed = file('svc.nk', `${new TextDecoder().decode(createUser().getSeed())}\n`);
+    const ca = file('ca.pem', '-----BEGIN CERTIFICATE-----\n');
+    expect(loadConfig(ServiceConfig, { NATS_NKEY_SEED_FILE: seed, NATS_TLS_CA_FILE: ca })).toMatchObject({ NATS_NKEY_SEED_FILE: seed, NATS_TLS_CA_FILE: ca });
+  });
+
+  it('stops at start on a missing or wrong seed file, naming the variable but never the file\'s content', () => {
+    const secretLooking = 'SUNOTAREALSEEDBUTSECRETLOOKINGTEXT';
+    const wrong = file('wrong.nk', secretLooking);
+    expect(problems({ NATS_NKEY_SEED_FILE: join(dir, 'missing.nk') })).toContain('NATS_NKEY_SEED_FILE');
+    const text = problems({ NATS_NKEY_SEED_FILE: wrong });
+    expect(text).toContain('NATS_NKEY_SEED_FILE');
+    expect(text).not.toContain(secretLooking);
+  });
+
+  it('wants a client certificate and its key together, and masks credentials written into NATS_URL', () => {
+    const cert = file('c.pem', 'x');
+    expect(problems({ NATS_TLS_CERT_FILE: cert })).toContain('NATS_TLS_KEY_FILE');
+    const text = problems({ NATS_URL: 'nats://alice:hunter2@127.0.0.1:4222 bad' });
+    expect(text).toContain('NATS_URL');
+    expect(text).not.toContain('hunter2');
   });
 });

@@ -318,7 +318,8 @@
       save();
       render();
     };
-    socket.onclose = () => { if (st) setTimeout(() => st && connect(), Math.min(10000, 300 * 2 ** retry++)); };
+    // 4401: the token was signed out (here or in another tab) or expired: sign in again.
+    socket.onclose = (ev) => { if (ev.code === 4401) return signOut(); if (st) setTimeout(() => st && connect(), Math.min(10000, 300 * 2 ** retry++)); };
   }
 
   function signOut(local = true) {
@@ -489,6 +490,7 @@
   $('signout').addEventListener('click', async () => {
     // Signing out ends the agent's availability at once: no more offers to a desk nobody watches.
     await api('desk/state', { state: 'offline' }).catch(() => undefined);
+    await api('auth/logout').catch(() => undefined);
     signOut();
   });
 

@@ -330,7 +330,10 @@
     socket?.close();
     render();
   }
-  $('signout').onclick = signOut;
+  $('signout').onclick = async () => {
+    await fetch('/api/auth/logout', { method: 'POST', headers: { authorization: `Bearer ${token}` } }).catch(() => undefined);
+    signOut();
+  };
   $('login').addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const r = await fetch('/api/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: $('user').value, password: $('pass').value }) });

@@ -6,6 +6,7 @@ import { GatewayWebConfig } from './gateway-web.config.js';
 import { HttpErrorsFilter } from './http-errors.filter.js';
 import { PagesController } from './pages.controller.js';
 import { SocketHub } from './socket-hub.service.js';
+import { TokenRevocations } from './token-revocations.service.js';
 import { TokenSigner } from './tokens.js';
 import { WebApiController } from './web-api.controller.js';
 import { DashboardService } from './dashboard.service.js';
@@ -22,10 +23,11 @@ export const gatewayWebService: ServiceDefinition<GatewayWebConfig> = {
   config: GatewayWebConfig,
   module: (config) => ({
     module: GatewayWebModule,
-    imports: [ParleyPlatformModule.forService('gateway-web', config)],
+    imports: [ParleyPlatformModule.forService('gateway-web', config, { events: false })],
     controllers: [WebApiController, DeskApiController, SupervisorApiController, PagesController],
     providers: [
-      { provide: TokenSigner, useValue: new TokenSigner(config.WEB_JWT_SECRET) },
+      TokenRevocations,
+      { provide: TokenSigner, inject: [TokenRevocations], useFactory: (revocations: TokenRevocations) => new TokenSigner(config.WEB_JWT_SECRET, revocations) },
       { provide: WebUsers, useValue: WebUsers.load(config.WEB_USERS_FILE) },
       { provide: APP_FILTER, useClass: HttpErrorsFilter },
       DeliveryFeed,

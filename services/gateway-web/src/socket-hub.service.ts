@@ -1,13 +1,14 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import { SUBJECTS, agentDeliverSubject, imDeliverSubject } from '@parley/contracts';
+import { SUBJECTS, agentDeliverSubject, asActorSubject, imDeliverSubject } from '@parley/contracts';
 import { NATS_CONNECTION, natsRequest } from '@parley/service-kit';
 import type { IncomingMessage, Server } from 'node:http';
 import { WebSocket, WebSocketServer } from 'ws';
 import { DashboardService } from './dashboard.service.js';
 import { DeliveryFeed, type Sequenced, WEB_CHANNEL } from './delivery-feed.service.js';
 import { type LiveChange, LiveEvents } from './live-events.service.js';
+import { TokenRevocations } from './token-revocations.service.js';
 import { type TokenClaims, TokenSigner } from './tokens.js';
 
 export const TYPING_SUBJECT = 'parley.v1.typing';
@@ -37,6 +38,9 @@ export class SocketHub implements OnApplicationBootstrap, BeforeApplicationShutd
   private unlistenLive?: () => void;
   private dashboardTimer?: NodeJS.Timeout;
   private dashboardTick?: NodeJS.Timeout;
+  private stopRevocations?: () => void;
+  /** Open sockets by the ID of the token they were opened with: sign-out closes them. */
+  private readonly byToken = new Map<string, Set<WebSocket>>();
 
   constructor(
     private readonly adapter: HttpAdapterHost,
@@ -45,6 +49,7 @@ export class SocketHub implements OnApplicationBootstrap, BeforeApplicationShutd
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
     private readonly live: LiveEvents,
     private readonly dashboard: DashboardService,
+    private readonly revocations: TokenRevocations,
   ) {}
 
   /** A desk closed for good (no socket back within the grace) ends the agent's availability at once. */
@@ -96,6 +101,9 @@ export class SocketHub implements OnApplicationBootstrap, BeforeApplicationShutd
   }
 
   onApplicationBootstrap(): void {
+    this.stopRevocations = this.revocations.onRevoke((jti) => {
+      for (const ws of this.byToken.get(jti) ?? []) ws.close(4401, 'signed out');
+    });
     const server = this.adapter.httpAdapter.getHttpServer() as Server;
     server.on('upgrade', (req, socket, head) => {
       const url = new URL(req.url ?? '/', 'http://localhost');
@@ -113,7 +121,7 @@ export class SocketHub implements OnApplicationBootstrap, BeforeApplicationShutd
     // Times in state, waits and the reporting figures move without events: a slow tick keeps them current.
     this.dashboardTick = setInterval(() => void this.pushDashboard(), 5000);
     this.heartbeat = setInterval(() => {
-      for (const agentId of this.agentSockets.keys()) natsRequest(this.nc, SUBJECTS.agentHeartbeat, { agentId }).catch(() => undefined);
+      for (const agentId of this.agentSockets.keys()) natsRequest(this.nc, asActorSubject(SUBJECTS.agentHeartbeat, agentId), { agentId }).catch(() => undefined);
     }, 15_000);
     this.typing = this.nc.subscribe(`${TYPING_SUBJECT}.*`, {
       callback: (err, msg) => {
@@ -158,7 +166,14 @@ export class SocketHub implements OnApplicationBootstrap, BeforeApplicationShutd
       clearTimeout(this.offlineTimers.get(owner));
       this.offlineTimers.delete(owner);
     }
+    // A socket lives no longer than its token: closed at expiry, or at once when the token is signed out.
+    (this.byToken.get(claims.jti) ?? this.byToken.set(claims.jti, new Set()).get(claims.jti)!).add(ws);
+    const expiry = setTimeout(() => ws.close(4401, 'token expired'), Math.max(0, claims.exp * 1000 - Date.now()));
+    expiry.unref();
     ws.on('close', () => {
+      clearTimeout(expiry);
+      this.byToken.get(claims.jti)?.delete(ws);
+      if (this.byToken.get(claims.jti)?.size === 0) this.byToken.delete(claims.jti);
       unlisten();
       registry.get(owner)?.delete(ws);
       if (registry.get(owner)?.size === 0) {
@@ -210,7 +225,7 @@ export class SocketHub implements OnApplicationBootstrap, BeforeApplicationShutd
         if (this.agentSockets.has(agentId)) return;
         const a = this.live.agents.get(agentId)?.state;
         if (!a || a.status === 'unknown' || a.status === 'offline') return;
-        natsRequest(this.nc, SUBJECTS.agentState, { agentId, state: 'offline' }).then(
+        natsRequest(this.nc, asActorSubject(SUBJECTS.agentState, agentId), { agentId, state: 'offline' }).then(
           () => this.logger.log({ msg: 'desk closed: agent set offline', agentId }),
           (err: unknown) => this.logger.warn({ msg: 'could not set a closed desk offline', agentId, err: String(err) }),
         );
@@ -224,6 +239,7 @@ export class SocketHub implements OnApplicationBootstrap, BeforeApplicationShutd
     clearTimeout(this.dashboardTimer);
     for (const t of this.offlineTimers.values()) clearTimeout(t);
     this.unlistenLive?.();
+    this.stopRevocations?.();
     this.typing?.unsubscribe();
     for (const ws of this.wss.clients) ws.close(1001, 'server restarting');
   }

@@ -1,6 +1,6 @@
 import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { SUBJECTS, type SubscribeReply, agentLoginPayload } from '@parley/contracts';
+import { SUBJECTS, type SubscribeReply, agentLoginPayload, asActorSubject } from '@parley/contracts';
 import { conflict, forbidden, invalidPayload } from '@parley/errors';
 import { NATS_CONNECTION, SERVICE_CONFIG, natsRequest, validatePayload } from '@parley/service-kit';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { WEB_CHANNEL } from './delivery-feed.service.js';
 import { type GatewayWebConfig, type PreChatForm, preChatForms } from './gateway-web.config.js';
 import { LiveEvents } from './live-events.service.js';
+import { TokenRevocations } from './token-revocations.service.js';
 import { type Role, TokenSigner } from './tokens.js';
 import { WebUsers } from './web-users.js';
 
@@ -59,6 +60,7 @@ export class WebApiController {
     private readonly tokens: TokenSigner,
     private readonly users: WebUsers,
     private readonly live: LiveEvents,
+    private readonly revocations: TokenRevocations,
   ) {
     this.forms = preChatForms(config.WEB_PRE_CHAT_FORMS);
   }
@@ -96,7 +98,7 @@ export class WebApiController {
     // The visitor's own address on the web channel: random, and known only to their browser through the token.
     const customer = `v-${randomBytes(10).toString('hex')}@${this.config.WEB_VISITOR_DOMAIN}`;
     const browser = /(Firefox|Edg|Chrome|Safari)\/([\d.]+)/.exec(userAgent ?? '');
-    const reply = await natsRequest<SubscribeReply>(this.nc, SUBJECTS.imSubscribe, {
+    const reply = await natsRequest<SubscribeReply>(this.nc, asActorSubject(SUBJECTS.imSubscribe, WEB_CHANNEL), {
       channel: WEB_CHANNEL,
       from: customer,
       to: req.address,
@@ -115,7 +117,7 @@ export class WebApiController {
   async customerSays(@Body() body: unknown, @Headers('authorization') auth?: string) {
     const c = this.claims(auth, ['customer']);
     const req = await validatePayload(Say, body);
-    return natsRequest(this.nc, SUBJECTS.imMessage, { messageId: req.messageId, channel: WEB_CHANNEL, from: c.sub, to: c.sa, body: req.body });
+    return natsRequest(this.nc, asActorSubject(SUBJECTS.imMessage, WEB_CHANNEL), { messageId: req.messageId, channel: WEB_CHANNEL, from: c.sub, to: c.sa, body: req.body });
   }
 
   /** The customer rates the conversation (1-5 and a comment): a SessionRated event on the session's stream. */
@@ -131,7 +133,7 @@ export class WebApiController {
   @HttpCode(200)
   async leave(@Headers('authorization') auth?: string) {
     const c = this.claims(auth, ['customer']);
-    return natsRequest(this.nc, SUBJECTS.imUnsubscribe, { channel: WEB_CHANNEL, from: c.sub, to: c.sa });
+    return natsRequest(this.nc, asActorSubject(SUBJECTS.imUnsubscribe, WEB_CHANNEL), { channel: WEB_CHANNEL, from: c.sub, to: c.sa });
   }
 
   @Post('auth/login')
@@ -144,6 +146,15 @@ export class WebApiController {
     return { token, role: user.role, username: user.username, agent: user.agent ?? null };
   }
 
+  /** Sign-out: the token is refused from now on, on every instance, for whatever life it had left. */
+  @Post('auth/logout')
+  @HttpCode(200)
+  async logout(@Headers('authorization') auth?: string) {
+    const c = this.claims(auth, ['customer', 'agent', 'supervisor']);
+    await this.revocations.revoke(c.jti);
+    return { signedOut: true };
+  }
+
   @Post('desk/state')
   @HttpCode(200)
   async setState(@Body() body: unknown, @Headers('authorization') auth?: string) {
@@ -151,9 +162,9 @@ export class WebApiController {
     const req = await validatePayload(SetState, body);
     const user = this.users.profileOf(c.sub);
     if (req.state !== 'offline' && user) {
-      await natsRequest(this.nc, SUBJECTS.agentLogin, agentLoginPayload(user, 60));
+      await natsRequest(this.nc, asActorSubject(SUBJECTS.agentLogin, user.agentId), agentLoginPayload(user, 60));
     }
-    return natsRequest(this.nc, SUBJECTS.agentState, { agentId: c.agentId, state: req.state, ...(req.reason ? { reason: req.reason } : {}) });
+    return natsRequest(this.nc, asActorSubject(SUBJECTS.agentState, c.agentId!), { agentId: c.agentId, state: req.state, ...(req.reason ? { reason: req.reason } : {}) });
   }
 
   @Post('desk/offers/:offerId/:answer')
@@ -161,7 +172,7 @@ export class WebApiController {
   async answerOffer(@Param('offerId') offerId: string, @Param('answer') answer: string, @Headers('authorization') auth?: string) {
     const c = this.claims(auth, ['agent']);
     if (!ID.test(offerId) || (answer !== 'accept' && answer !== 'reject')) throw invalidPayload('invalid offer or answer', { fields: { offerId: [], answer: ['accept or reject'] } });
-    return natsRequest(this.nc, answer === 'accept' ? SUBJECTS.agentOfferAccept : SUBJECTS.agentOfferReject, { agentId: c.agentId, offerId });
+    return natsRequest(this.nc, asActorSubject(answer === 'accept' ? SUBJECTS.agentOfferAccept : SUBJECTS.agentOfferReject, c.agentId!), { agentId: c.agentId, offerId });
   }
 
   @Post('desk/sessions/:sessionId/messages')
@@ -171,7 +182,7 @@ export class WebApiController {
     const req = await validatePayload(Say, body);
     const taken = this.live.sessions.get(sessionId)?.takenOverBy;
     if (taken) throw conflict(`${taken.displayName} took this conversation over`, { takenOverBy: taken.supervisor });
-    return natsRequest(this.nc, SUBJECTS.agentMessage, { agentId: c.agentId, sessionId, messageId: req.messageId, body: req.body });
+    return natsRequest(this.nc, asActorSubject(SUBJECTS.agentMessage, c.agentId!), { agentId: c.agentId, sessionId, messageId: req.messageId, body: req.body });
   }
 
   @Post('desk/sessions/:sessionId/end')
@@ -179,7 +190,7 @@ export class WebApiController {
   async end(@Param('sessionId') sessionId: string, @Body() body: unknown, @Headers('authorization') auth?: string) {
     const c = this.claims(auth, ['agent']);
     const req = await validatePayload(End, body ?? {});
-    return natsRequest(this.nc, SUBJECTS.agentSessionEnd, { agentId: c.agentId, sessionId, ...(req.disposition ? { disposition: req.disposition } : {}) });
+    return natsRequest(this.nc, asActorSubject(SUBJECTS.agentSessionEnd, c.agentId!), { agentId: c.agentId, sessionId, ...(req.disposition ? { disposition: req.disposition } : {}) });
   }
 
   @Post('desk/sessions/:sessionId/transfer')
@@ -187,7 +198,7 @@ export class WebApiController {
   async transfer(@Param('sessionId') sessionId: string, @Body() body: unknown, @Headers('authorization') auth?: string) {
     const c = this.claims(auth, ['agent']);
     const req = await validatePayload(Transfer, body);
-    return natsRequest(this.nc, SUBJECTS.agentTransfer, { agentId: c.agentId, sessionId, ...req });
+    return natsRequest(this.nc, asActorSubject(SUBJECTS.agentTransfer, c.agentId!), { agentId: c.agentId, sessionId, ...req });
   }
 
   @Get('supervisor/overview')

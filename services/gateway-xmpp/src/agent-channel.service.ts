@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { type Element, xml } from '@xmpp/component';
-import { type AgentDelivery, SUBJECTS, agentLoginPayload } from '@parley/contracts';
+import { type AgentDelivery, SUBJECTS, agentLoginPayload, asActorSubject } from '@parley/contracts';
 import { sessionAddressFor, sessionIdFromAddress } from '@parley/domain';
 import { notFound, toParleyError } from '@parley/errors';
 import { NATS_CONNECTION, SERVICE_CONFIG, natsRequest } from '@parley/service-kit';
@@ -45,11 +45,11 @@ export class AgentChannel implements OnModuleInit, BeforeApplicationShutdown {
   }
 
   private async login(agent: RosterAgent): Promise<void> {
-    await natsRequest(this.nc, SUBJECTS.agentLogin, agentLoginPayload(agent, this.config.AGENT_LEASE_SECONDS));
+    await natsRequest(this.nc, asActorSubject(SUBJECTS.agentLogin, agent.agentId), agentLoginPayload(agent, this.config.AGENT_LEASE_SECONDS));
     if (!this.present.has(agent.agentId)) {
       // The lease is renewed while the agent's client is online; a lost gateway lets it run out.
       const beat = setInterval(() => {
-        natsRequest(this.nc, SUBJECTS.agentHeartbeat, { agentId: agent.agentId }).catch(() => this.login(agent).catch(() => undefined));
+        natsRequest(this.nc, asActorSubject(SUBJECTS.agentHeartbeat, agent.agentId), { agentId: agent.agentId }).catch(() => this.login(agent).catch(() => undefined));
       }, (this.config.AGENT_LEASE_SECONDS * 1000) / 3);
       this.present.set(agent.agentId, beat);
     }
@@ -70,7 +70,7 @@ export class AgentChannel implements OnModuleInit, BeforeApplicationShutdown {
       if (!hasResource(stanza.attrs.from)) return;
       clearInterval(this.present.get(agent.agentId));
       this.present.delete(agent.agentId);
-      await natsRequest(this.nc, SUBJECTS.agentState, { agentId: agent.agentId, state: 'offline' }).catch(() => undefined);
+      await natsRequest(this.nc, asActorSubject(SUBJECTS.agentState, agent.agentId), { agentId: agent.agentId, state: 'offline' }).catch(() => undefined);
       return;
     }
     if (type !== undefined) return;
@@ -78,9 +78,9 @@ export class AgentChannel implements OnModuleInit, BeforeApplicationShutdown {
     await this.login(agent);
     const away = show === 'away' || show === 'xa' || show === 'dnd';
     if (away) {
-      await natsRequest(this.nc, SUBJECTS.agentState, { agentId: agent.agentId, state: 'away', reason: stanza.getChildText('status') ?? show });
+      await natsRequest(this.nc, asActorSubject(SUBJECTS.agentState, agent.agentId), { agentId: agent.agentId, state: 'away', reason: stanza.getChildText('status') ?? show });
     } else {
-      await natsRequest(this.nc, SUBJECTS.agentState, { agentId: agent.agentId, state: 'available' });
+      await natsRequest(this.nc, asActorSubject(SUBJECTS.agentState, agent.agentId), { agentId: agent.agentId, state: 'available' });
     }
     // The desk answers, so the agent's client shows it online and the agent sees the state Parley took.
     const status = away ? 'Parley desk: you are away; no offers until you are available.' : 'Parley desk: you are available; offers arrive as chats.';
@@ -104,23 +104,23 @@ export class AgentChannel implements OnModuleInit, BeforeApplicationShutdown {
       if (word === 'accept' || word === 'reject') {
         const offerId = await this.pendingOffer(agent.agentId, sessionId);
         if (word === 'accept') {
-          await natsRequest(this.nc, SUBJECTS.agentOfferAccept, { agentId: agent.agentId, offerId });
+          await natsRequest(this.nc, asActorSubject(SUBJECTS.agentOfferAccept, agent.agentId), { agentId: agent.agentId, offerId });
           this.signals.linkAgent(sessionId, me);
           await confirm('Accepted: you are in the conversation. Write here to answer; "/end" ends it.');
         } else {
-          await natsRequest(this.nc, SUBJECTS.agentOfferReject, { agentId: agent.agentId, offerId, reason: 'rejected in the XMPP client' });
+          await natsRequest(this.nc, asActorSubject(SUBJECTS.agentOfferReject, agent.agentId), { agentId: agent.agentId, offerId, reason: 'rejected in the XMPP client' });
           await confirm('Rejected: the conversation goes to someone else.');
         }
         return;
       }
       if (word === '/end') {
-        await natsRequest(this.nc, SUBJECTS.agentSessionEnd, { agentId: agent.agentId, sessionId });
+        await natsRequest(this.nc, asActorSubject(SUBJECTS.agentSessionEnd, agent.agentId), { agentId: agent.agentId, sessionId });
         this.signals.unlinkAgent(sessionId);
         await confirm('You ended the conversation. The customer has been told.');
         return;
       }
       const undo = this.signals.forwarding(stanza, 'agent', me, sessionId, sessionAddress, body);
-      await natsRequest(this.nc, SUBJECTS.agentMessage, { agentId: agent.agentId, sessionId, messageId: stanza.attrs.id || randomUUID(), body }).catch((err: unknown) => {
+      await natsRequest(this.nc, asActorSubject(SUBJECTS.agentMessage, agent.agentId), { agentId: agent.agentId, sessionId, messageId: stanza.attrs.id || randomUUID(), body }).catch((err: unknown) => {
         undo();
         throw err;
       });

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { type Element, xml } from '@xmpp/component';
-import { type CustomerDelivery, SUBJECTS, type SessionLookupReply, type SubscribeReply } from '@parley/contracts';
+import { type CustomerDelivery, SUBJECTS, type SessionLookupReply, type SubscribeReply, asActorSubject } from '@parley/contracts';
 import { sessionIdFromAddress } from '@parley/domain';
 import { ParleyError, toParleyError } from '@parley/errors';
 import { NATS_CONNECTION, SERVICE_CONFIG, natsRequest } from '@parley/service-kit';
@@ -138,7 +138,7 @@ export class CustomerChannel implements OnModuleInit {
     this.pending.delete(key);
     let reply: SubscribeReply;
     try {
-      reply = await natsRequest<SubscribeReply>(this.nc, SUBJECTS.imSubscribe, { channel: CHANNEL, from: customer, to: address, ...(client ? { client } : {}), ...(locale ? { locale } : {}) });
+      reply = await natsRequest<SubscribeReply>(this.nc, asActorSubject(SUBJECTS.imSubscribe, CHANNEL), { channel: CHANNEL, from: customer, to: address, ...(client ? { client } : {}), ...(locale ? { locale } : {}) });
     } catch (err) {
       this.logger.warn({ msg: 'subscribe failed', customer, address, err: String(err) });
       await this.xmpp.send(xml('presence', { type: 'unavailable', from: address, to: customer }, xml('status', {}, 'Temporarily unavailable, please try again.')));
@@ -166,12 +166,12 @@ export class CustomerChannel implements OnModuleInit {
       return;
     }
     // Looked up, not subscribed again: a lookup never opens a session when the customer has none open.
-    const reply = await natsRequest<SessionLookupReply>(this.nc, SUBJECTS.imSessionLookup, { channel: CHANNEL, from: customer, to: address }).catch((err: unknown) => {
+    const reply = await natsRequest<SessionLookupReply>(this.nc, asActorSubject(SUBJECTS.imSessionLookup, CHANNEL), { channel: CHANNEL, from: customer, to: address }).catch((err: unknown) => {
       this.logger.warn({ msg: 'session lookup failed', err: String(err) });
       return null;
     });
     if (reply?.open && reply.sessionAddress) {
-      await natsRequest(this.nc, SUBJECTS.imUnsubscribe, { channel: CHANNEL, from: customer, to: reply.sessionAddress }).catch((err: unknown) => this.logger.warn({ msg: 'unsubscribe failed', err: String(err) }));
+      await natsRequest(this.nc, asActorSubject(SUBJECTS.imUnsubscribe, CHANNEL), { channel: CHANNEL, from: customer, to: reply.sessionAddress }).catch((err: unknown) => this.logger.warn({ msg: 'unsubscribe failed', err: String(err) }));
     }
   }
 
@@ -186,7 +186,7 @@ export class CustomerChannel implements OnModuleInit {
     if (!sessionId) {
       // A customer writes to the published address: into their open session, or a new one, for which the
       // client is asked who it is first, as on a subscription, so the agent's offer names it.
-      const open = await natsRequest<SessionLookupReply>(this.nc, SUBJECTS.imSessionLookup, { channel: CHANNEL, from: customer, to: address }).catch(() => null);
+      const open = await natsRequest<SessionLookupReply>(this.nc, asActorSubject(SUBJECTS.imSessionLookup, CHANNEL), { channel: CHANNEL, from: customer, to: address }).catch(() => null);
       let sessionAddress = open?.open ? (open.sessionAddress ?? null) : null;
       if (!sessionAddress) {
         const client = hasResource(stanza.attrs.from) ? await this.identify(stanza.attrs.from!, address, stanza) : null;
@@ -219,7 +219,7 @@ export class CustomerChannel implements OnModuleInit {
     const sessionId = sessionIdFromAddress(sessionAddress);
     const undo = sessionId ? this.signals.forwarding(stanza, 'customer', customer, sessionId, sessionAddress, body) : () => undefined;
     try {
-      await natsRequest(this.nc, SUBJECTS.imMessage, { messageId: stanza.attrs.id || randomUUID(), channel: CHANNEL, from: customer, to: sessionAddress, body });
+      await natsRequest(this.nc, asActorSubject(SUBJECTS.imMessage, CHANNEL), { messageId: stanza.attrs.id || randomUUID(), channel: CHANNEL, from: customer, to: sessionAddress, body });
       // Parley checked the sender owns the session: from now on their typing and receipts are relayed.
       if (sessionId) this.signals.linkCustomer(sessionId, customer, sessionAddress);
     } catch (err) {

@@ -16,7 +16,7 @@ export const gatewayXmppService: ServiceDefinition<GatewayXmppConfig> = {
   config: GatewayXmppConfig,
   module: (config) => ({
     module: GatewayXmppModule,
-    imports: [ParleyPlatformModule.forService('gateway-xmpp', config)],
+    imports: [ParleyPlatformModule.forService('gateway-xmpp', config, { events: false })],
     providers: [{ provide: AgentRoster, useValue: AgentRoster.load(config.XMPP_AGENTS_FILE) }, XmppComponent, ImSignals, CustomerChannel, AgentChannel, DeliveryRelay],
   }),
 };

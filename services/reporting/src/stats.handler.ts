@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { EmptyRequest, type QueueStats, SUBJECTS } from '@parley/contracts';
+import { EmptyRequest, type QueueStats, SUBJECTS, redactCustomerIdentity } from '@parley/contracts';
 import { type AgentState, type ContactCenterView, type QueueSnapshot, estimateQueueWait, presenceOf, queueSnapshot, serviceLevel, servesQueue, waitingByQueue } from '@parley/domain';
 import { QueueHistory } from './queue-history.service.js';
 import { Handles, type RequestContext, SERVICE_CONFIG } from '@parley/service-kit';
@@ -73,6 +73,7 @@ export class StatsHandler {
   @Handles(SUBJECTS.reportingProjection, EmptyRequest)
   async projection() {
     const view = await this.view.fresh();
-    return { name: queuesProjection.name, version: queuesProjection.version, position: this.view.runner.position, state: view };
+    // Nothing internal returns a customer's own address to anyone but buffer.
+    return { name: queuesProjection.name, version: queuesProjection.version, position: this.view.runner.position, state: redactCustomerIdentity(view) };
   }
 }
