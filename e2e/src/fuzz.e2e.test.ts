@@ -221,6 +221,13 @@ describe('authorization property: acting on a session one does not hold is refus
           // The right customer through another channel's subject or payload.
           const viaOther = await stack.request(asActorSubject(SUBJECTS.imMessage, channel), { messageId: `y-${text}`, channel: target.channel, from: target.from, to: target.sessionAddress, body: text });
           expect(viaOther).toMatchObject({ error: { code: 'forbidden' } });
+          // Defect 2: the customer's address on another channel cannot end the session either.
+          const leftViaOther = await stack.request(asActorSubject(SUBJECTS.imUnsubscribe, channel), { channel, from: target.from, to: target.sessionAddress });
+          expect(leftViaOther, `unsubscribe of ${target.sessionId} via ${channel}`).toMatchObject({ error: { code: 'forbidden' } });
+        }
+        if (i !== j) {
+          const leftByOther = await stack.request(asActorSubject(SUBJECTS.imUnsubscribe, target.channel), { channel: target.channel, from: actor.from, to: target.sessionAddress });
+          expect(leftByOther, `${actor.from} ends ${target.sessionId}`).toMatchObject({ error: { code: expect.stringMatching(/^(forbidden|not-found)$/) } });
         }
         // No agent holds these sessions (they wait in a queue no agent serves): no agent may write or end them.
         expect(await stack.request(asActorSubject(SUBJECTS.agentMessage, agentId), { agentId, sessionId: target.sessionId, messageId: `z-${text}`, body: text })).toMatchObject({ error: { code: expect.stringMatching(/^(forbidden|not-found|conflict)$/) } });

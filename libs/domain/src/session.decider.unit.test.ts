@@ -101,4 +101,47 @@ describe('transfers', () => {
     expect(toAgent).toMatchObject({ status: 'queued', place: { queueId: 'q', targetAgentId: 'a9' } });
     expect(() => sessionDecider.decide({ kind: 'offer', offerId: 'o2', agentId: 'a3', expiresAt: at(90), now: at(61) }, toAgent)).toThrow(expect.objectContaining({ code: 'conflict' }));
   });
+
+  it('has no phantom state: an opened session is `opened` until it starts its intake or joins a real queue', () => {
+    const opened = sessionDecider.evolve(sessionDecider.initialState(), { type: 'SessionOpened', data: core });
+    expect(opened.status).toBe('opened');
+    expect('place' in opened).toBe(false);
+    expect(() => sessionDecider.decide(offer, opened)).toThrow(expect.objectContaining({ code: 'conflict' }));
+  });
+
+  it('keeps each author\'s message IDs their own: a customer\'s X and an agent\'s X are two messages (defect 1)', () => {
+    const assigned = run([open, offer, { kind: 'accept-offer', offerId: 'o1', agentId: 'a1', now: at(2) }]).state;
+    const { events } = run(
+      [
+        { kind: 'receive-customer-message', channel: 'xmpp', from: core.customerAddress, messageId: 'X', body: 'hi', now: at(3) },
+        { kind: 'send-agent-message', agentId: 'a1', messageId: 'X', body: 'hello', now: at(4) },
+        { kind: 'receive-customer-message', channel: 'xmpp', from: core.customerAddress, messageId: 'X', body: 'hi again', now: at(5) },
+      ],
+      assigned,
+    );
+    expect(events.map((e) => e.type)).toEqual(['CustomerMessageReceived', 'AgentMessageSent']);
+  });
+
+  it('refuses the end of a session by its customer\'s address on another channel (defect 2)', () => {
+    const { state } = run([open]);
+    expect(() => sessionDecider.decide({ kind: 'end', endedBy: 'customer', agentId: null, from: core.customerAddress, channel: 'web', reason: 'x', disposition: null, now: at(1) }, state)).toThrow(
+      expect.objectContaining({ code: 'forbidden' }),
+    );
+    expect(sessionDecider.decide({ kind: 'end', endedBy: 'customer', agentId: null, from: core.customerAddress, channel: 'xmpp', reason: 'x', disposition: null, now: at(1) }, state)).toHaveLength(1);
+  });
+
+  it('asks a silent customer first, then ends the intake or chat; never a session waiting in a queue', () => {
+    const assigned = run([open, offer, { kind: 'accept-offer', offerId: 'o1', agentId: 'a1', now: at(2) }]).state;
+    const check = (now: number) => ({ kind: 'check-idle', warnAfterSeconds: 60, endAfterSeconds: 120, now: at(now) }) as const;
+    expect(sessionDecider.decide(check(30), assigned)).toEqual([]);
+    const warned = run([check(70)], assigned);
+    expect(warned.events).toMatchObject([{ type: 'SessionIdleWarned', data: { recipient: 'agent' } }]);
+    expect(sessionDecider.decide(check(100), warned.state)).toEqual([]);
+    expect(run([check(125)], warned.state).events).toMatchObject([{ type: 'SessionEnded', data: { endedBy: 'system', reason: 'idle', abandoned: false } }]);
+    // A message resets the silence.
+    const spoke = run([{ kind: 'send-agent-message', agentId: 'a1', messageId: 'm', body: 'still there?', now: at(110) }, check(125)], warned.state);
+    expect(spoke.events.map((e) => e.type)).toEqual(['AgentMessageSent']);
+    expect(sessionDecider.decide(check(10_000), run([open]).state)).toEqual([]);
+  });
 });
+
