@@ -180,7 +180,16 @@ describe('least privilege over NATS (issue 11: each attempt is refused and chang
       buffer: [[SUBJECTS.registrationRegister, ENTRY], ['$JS.API.STREAM.DELETE.PARLEY_DELIVERIES', {}], ['$KV.parley_customer_sessions.x', {}]],
       router: [[SUBJECTS.bufferStatus, {}], ['$JS.API.STREAM.DELETE.PARLEY_EVENTS', {}], ['$JS.API.STREAM.UPDATE.PARLEY_DELIVERIES', {}]],
       reporting: [['parley.v1.im.deliver.cli', {}], [SUBJECTS.imSubscribe, {}], ['$JS.API.STREAM.DELETE.PARLEY_EVENTS', {}], ['parley.v1.evt.session.forged', {}]],
-      'gateway-web': [[SUBJECTS.imSubscribe, {}], [asActorSubject(SUBJECTS.imSubscribe, 'cli'), {}], [SUBJECTS.bufferStatus, {}], ['$JS.API.STREAM.INFO.PARLEY_EVENTS', {}], ['parley.v1.evt.session.x', {}]],
+      // gateway-web reads the events through an ephemeral tail (its screens' read model) but may keep no durable
+      // consumer on them, write none, nor change the stream.
+      'gateway-web': [
+        [SUBJECTS.imSubscribe, {}],
+        [asActorSubject(SUBJECTS.imSubscribe, 'cli'), {}],
+        [SUBJECTS.bufferStatus, {}],
+        ['$JS.API.CONSUMER.DURABLE.CREATE.PARLEY_EVENTS.gw', {}],
+        ['$JS.API.STREAM.UPDATE.PARLEY_EVENTS', {}],
+        ['parley.v1.evt.session.x', {}],
+      ],
       'gateway-xmpp': [[SUBJECTS.imMessage, {}], [asActorSubject(SUBJECTS.imMessage, 'web'), {}], [SUBJECTS.reportingProjection, {}], ['$JS.API.CONSUMER.CREATE.PARLEY_EVENTS', {}]],
     };
     const before = await snapshot();
