@@ -123,25 +123,48 @@ async function customer(until, pace) {
   }
 }
 
+const WARMUP_SECONDS = 5;
+
+/**
+ * Customers run for WARMUP_SECONDS + SECONDS; only the last SECONDS are measured (the first ones are the
+ * initial burst of subscribes and offers, not the steady conversation).
+ */
 async function phase(label, customers, rate) {
-  c2a.length = 0;
-  a2c.length = 0;
-  relayed = 0;
-  sessionsDone = 0;
-  measuring = true;
-  const events0 = await head();
-  const api0 = await jsApiTotal(stack.nats);
+  measuring = false;
   const started = performance.now();
-  const until = started + SECONDS * 1000;
+  const until = started + (WARMUP_SECONDS + SECONDS) * 1000;
   const pace = pacer(rate);
-  const ticker = setInterval(() => status(`${label}: ${Math.round((performance.now() - started) / 1000)}/${SECONDS} s, ${relayed} messages relayed, ${sessionsDone} sessions`), 1000);
+  let window;
+  const warm = setTimeout(async () => {
+    c2a.length = 0;
+    a2c.length = 0;
+    relayed = 0;
+    sessionsDone = 0;
+    measuring = true;
+    window = { at: performance.now(), events: await head(), api: await jsApiTotal(stack.nats) };
+  }, WARMUP_SECONDS * 1000);
+  const ticker = setInterval(() => status(`${label}: ${Math.round((performance.now() - started) / 1000)}/${WARMUP_SECONDS + SECONDS} s (${WARMUP_SECONDS} s warm-up), ${relayed} messages relayed, ${sessionsDone} sessions`), 1000);
+  let stopAt;
+  const measuredEnd = new Promise((r) =>
+    (stopAt = setTimeout(async () => {
+      measuring = false;
+      const at = performance.now();
+      const counts = { relayed, sessionsDone };
+      r({ at, events: await head(), api: await jsApiTotal(stack.nats), ...counts });
+    }, (WARMUP_SECONDS + SECONDS) * 1000)),
+  );
   await Promise.all(Array.from({ length: customers }, () => customer(until, pace)));
+  const end = await measuredEnd;
+  clearTimeout(warm);
+  clearTimeout(stopAt);
   clearInterval(ticker);
   done();
-  const seconds = (performance.now() - started) / 1000;
   measuring = false;
-  const events = (await head()) - events0;
-  const api = (await jsApiTotal(stack.nats)) - api0;
+  const seconds = (end.at - window.at) / 1000;
+  const events = end.events - window.events;
+  const api = end.api - window.api;
+  relayed = end.relayed;
+  sessionsDone = end.sessionsDone;
   const sorted = (xs) => [...xs].sort((a, b) => a - b);
   return {
     label,
