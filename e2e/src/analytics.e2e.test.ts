@@ -23,7 +23,9 @@ const QB = uid('qb');
 
 function parley(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [PARLEY, ...args], { env: { ...process.env, NATS_URL: stack.nats.url }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // As the operator (admin): the analyst template does not yet allow the CLI's ordered consumers (docs/analytics.md).
+    const admin = stack.nats.serviceEnv('admin');
+    const child = spawn(process.execPath, [PARLEY, ...args], { env: { ...process.env, ...admin, NATS_INBOX_PREFIX: '_INBOX_admin' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { DeliverPolicy, JetStreamApiError, type JsMsg, jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { type Authenticator, type NatsConnection, connect, credsAuthenticator, tokenAuthenticator, usernamePasswordAuthenticator } from '@nats-io/transport-node';
+import { type Authenticator, type NatsConnection, connect, credsAuthenticator, nkeyAuthenticator, tokenAuthenticator, usernamePasswordAuthenticator } from '@nats-io/transport-node';
 import { CliError } from './cli-errors.js';
 
 export interface ConnectionOptions {
@@ -21,10 +21,20 @@ export async function connectNats(o: ConnectionOptions): Promise<NatsConnection>
       throw new CliError(`cannot read the credentials file ${creds}: ${(err as Error).message}`);
     }
     authenticator = credsAuthenticator(text);
+  } else if (process.env.NATS_NKEY_SEED_FILE) {
+    let seed: string;
+    try {
+      seed = readFileSync(process.env.NATS_NKEY_SEED_FILE, 'utf8').trim();
+    } catch (err) {
+      throw new CliError(`cannot read the nkey seed file ${process.env.NATS_NKEY_SEED_FILE}: ${(err as Error).message}`);
+    }
+    authenticator = nkeyAuthenticator(new TextEncoder().encode(seed));
   } else if (process.env.NATS_USER) authenticator = usernamePasswordAuthenticator(process.env.NATS_USER, process.env.NATS_PASSWORD ?? '');
   else if (process.env.NATS_TOKEN) authenticator = tokenAuthenticator(process.env.NATS_TOKEN);
+  // The user's permissions allow replies on its own inbox prefix only (infra/nats/permissions.conf).
+  const inboxPrefix = process.env.NATS_INBOX_PREFIX;
   try {
-    return await connect({ servers, name: 'parley-cli', maxReconnectAttempts: 10, ...(authenticator ? { authenticator } : {}) });
+    return await connect({ servers, name: 'parley-cli', maxReconnectAttempts: 10, ...(authenticator ? { authenticator } : {}), ...(inboxPrefix ? { inboxPrefix } : {}) });
   } catch (err) {
     throw new CliError(`cannot connect to NATS at ${servers}: ${(err as Error).message}`);
   }
