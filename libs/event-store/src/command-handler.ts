@@ -1,5 +1,6 @@
 import type { Aggregate, AggregateStream, Decider, DomainEvent } from '@parley/domain';
 import { conflict } from '@parley/errors';
+import { BoundedMap } from './bounded-map.js';
 import { deriveEventId, newEventId } from './event-id.js';
 import { type EventMetadata, type EventStore, type StoredEvent, type StreamId, VersionConflictError } from './event-store.port.js';
 
@@ -64,29 +65,24 @@ interface Known {
  * entry that cannot be advanced is dropped and read again on the next use.
  */
 export class KnownStates {
-  private readonly entries = new Map<string, Known>();
+  private readonly entries: BoundedMap<string, Known>;
   /** Aggregates whose new streams are followed from their first event (their deciders, by name). */
   private readonly tracked = new Map<string, { initial: () => unknown; evolve: Known['evolve'] }>();
 
-  constructor(private readonly capacity = 20_000) {}
+  constructor(capacity = 20_000) {
+    this.entries = new BoundedMap(capacity);
+  }
 
   get size(): number {
     return this.entries.size;
   }
 
   get(key: string): Known | undefined {
-    const known = this.entries.get(key);
-    if (known) {
-      this.entries.delete(key);
-      this.entries.set(key, known);
-    }
-    return known;
+    return this.entries.get(key);
   }
 
   set(key: string, known: Known): void {
-    this.entries.delete(key);
     this.entries.set(key, known);
-    if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value!);
   }
 
   delete(key: string): void {

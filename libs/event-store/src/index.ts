@@ -7,3 +7,4 @@ export * from './projection-runner.js';
 export * from './command-handler.js';
 export * from './kv-checkpoint-store.js';
 export * from './stream-durability.js';
+export * from './bounded-map.js';

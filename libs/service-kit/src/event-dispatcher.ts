@@ -1,27 +1,10 @@
 import type { DomainEvent } from '@parley/domain';
-import type { Consumption, EventStore, ParkedEvent, StoredEvent } from '@parley/event-store';
+import { BoundedMap, type Consumption, type EventStore, type ParkedEvent, type StoredEvent } from '@parley/event-store';
 import { type ConsumerDefinition, type StreamView, consumerDefinitionOf } from './event-consumer.decorator.js';
 
 interface Known {
   state: unknown;
   position: number;
-}
-
-/** A consumer's own states of the streams it follows, per view, bounded (least recently used go first). */
-class StreamStates {
-  private readonly entries = new Map<string, Known>();
-  constructor(private readonly capacity: number) {}
-  get(key: string): Known | undefined {
-    return this.entries.get(key);
-  }
-  set(key: string, known: Known): void {
-    this.entries.delete(key);
-    this.entries.set(key, known);
-    if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value!);
-  }
-  delete(key: string): void {
-    this.entries.delete(key);
-  }
 }
 
 export interface DispatcherOptions {
@@ -43,7 +26,8 @@ type Handlers = Record<string, (event: DomainEvent, consumed: unknown) => Promis
  */
 export class EventDispatcher {
   readonly definition: ConsumerDefinition;
-  private readonly states = new Map<StreamView<unknown, DomainEvent>, StreamStates>();
+  /** A consumer's own states of the streams it follows, per view, bounded (least recently used go first). */
+  private readonly states = new Map<StreamView<unknown, DomainEvent>, BoundedMap<string, Known>>();
 
   constructor(
     private readonly instance: object,
@@ -70,9 +54,9 @@ export class EventDispatcher {
     this.states.clear();
   }
 
-  private statesOf(view: StreamView<unknown, DomainEvent>): StreamStates {
+  private statesOf(view: StreamView<unknown, DomainEvent>): BoundedMap<string, Known> {
     let states = this.states.get(view);
-    if (!states) this.states.set(view, (states = new StreamStates(this.options.cacheSize ?? 20_000)));
+    if (!states) this.states.set(view, (states = new BoundedMap(this.options.cacheSize ?? 20_000)));
     return states;
   }
 
