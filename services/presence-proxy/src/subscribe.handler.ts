@@ -51,6 +51,7 @@ export function newSessionId(): string {
 @Injectable()
 export class SubscribeHandler {
   private readonly logger = new Logger('SubscribeHandler');
+  private readonly lookups = new Map<string, Promise<Lookup>>();
 
   constructor(
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
@@ -64,7 +65,7 @@ export class SubscribeHandler {
 
   @Handles(SUBJECTS.imSubscribe, SubscribeRequest)
   async subscribe(req: SubscribeRequest, ctx: RequestContext): Promise<SubscribeReply> {
-    const lookup = await natsRequest<Lookup>(this.nc, SUBJECTS.registrationLookup, { address: req.to }, this.config.LOOKUP_TIMEOUT_MS);
+    const lookup = await this.lookup(req.to);
     if (!lookup.registered || !lookup.entryPointId || !lookup.queueId) return { status: 'unavailable', reason: 'not-registered' };
     const locale = req.locale ?? null;
     const key = this.index.key(lookup.entryPointId, req.channel, req.from);
@@ -118,6 +119,19 @@ export class SubscribeHandler {
       return { status: 'available', sessionId, sessionAddress, opensAt: notBefore, message: this.closedText(lookup, locale) };
     }
     throw conflict('too many concurrent subscriptions for this customer; try again');
+  }
+
+  /**
+   * Registration's answer for a published address. Subscribes that arrive while a lookup of the same address is in
+   * flight share its answer (a burst of customers costs one lookup, not one each); nothing is kept after it.
+   */
+  private lookup(address: string): Promise<Lookup> {
+    let pending = this.lookups.get(address);
+    if (!pending) {
+      pending = natsRequest<Lookup>(this.nc, SUBJECTS.registrationLookup, { address }, this.config.LOOKUP_TIMEOUT_MS).finally(() => this.lookups.delete(address));
+      this.lookups.set(address, pending);
+    }
+    return pending;
   }
 
   private closedText(lookup: Lookup, locale: string | null): string {
