@@ -175,8 +175,12 @@ export class CommandHandler {
     return run;
   }
 
-  /** The stream's current state and version: from memory when known, else read and remembered. */
-  async load<S, C, E extends DomainEvent>(stream: AggregateStream<S, C, E>): Promise<{ state: S; version: number }> {
+  /**
+   * The stream's state and version: from memory when known, else read and remembered. What memory holds may lag
+   * the store by events this process has not seen yet; `fresh` reads the stream for a query that must not lag.
+   */
+  async load<S, C, E extends DomainEvent>(stream: AggregateStream<S, C, E>, options: { fresh?: boolean } = {}): Promise<{ state: S; version: number }> {
+    if (options.fresh) return this.read(stream);
     const known = this.known.get(stream.key);
     if (known) {
       this.stats.hits++;
@@ -216,9 +220,22 @@ export class CommandHandler {
     let lastConflict: VersionConflictError | undefined;
     let current: { state: S; version: number } | undefined = options.isNew ? { state: decider.initialState(), version: 0 } : undefined;
     for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
+      const fromMemory = current === undefined && this.known.get(stream.key) !== undefined;
       const { state, version } = current ?? (await this.load(stream));
       current = undefined;
-      const events = decider.decide(command, state);
+      let events: readonly E[];
+      try {
+        events = decider.decide(command, state);
+      } catch (refusal) {
+        // A state from memory may lag events this process has not seen yet (another service's append a moment
+        // ago): refuse only on the stream as it is now.
+        if (!fromMemory) throw refusal;
+        const fresh = await this.read(stream);
+        if (fresh.version === version) throw refusal;
+        current = fresh;
+        attempt--;
+        continue;
+      }
       if (events.length === 0) return { state, events, version };
       const toAppend = events.map((e, i) => ({
         id: context.commandId ? deriveEventId(context.commandId, stream.key, i) : newEventId(),

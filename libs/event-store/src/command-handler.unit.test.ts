@@ -78,4 +78,38 @@ describe('command handler', () => {
     const wrong = await new CommandHandler(store).handle(said.stream('new'), { n: 2 }, ctx('n2'), { isNew: true });
     expect(wrong.state).toEqual([1, 2]);
   });
+
+  it('refuses only on the stream as it is: a refusal from a state in memory that lags is decided again on a read', async () => {
+    const store = new InMemoryEventStore();
+    type GateCommand = { kind: 'open' } | { kind: 'close' } | { kind: 'use' };
+    const gate = defineAggregate('session', {
+      initialState: () => ({ open: false }),
+      decide: (c: GateCommand, s: { open: boolean }) => {
+        if (c.kind === 'open') return [{ type: 'Opened', data: {} }];
+        if (c.kind === 'close') return [{ type: 'Closed', data: {} }];
+        if (!s.open) throw Object.assign(new Error('not open'), { code: 'forbidden' });
+        return [{ type: 'Used', data: {} }];
+      },
+      evolve: (s: { open: boolean }, e: { type: string; data: object }) => (e.type === 'Opened' ? { open: true } : e.type === 'Closed' ? { open: false } : s),
+    });
+    let reads = 0;
+    const counted = Object.create(store) as InMemoryEventStore;
+    counted.readStream = (stream) => {
+      reads++;
+      return store.readStream(stream);
+    };
+    const here = new CommandHandler(counted);
+    const elsewhere = new CommandHandler(store);
+    await here.handle(gate.stream('g'), { kind: 'open' }, ctx('o1'));
+    await here.handle(gate.stream('g'), { kind: 'close' }, ctx('c1')); // remembered: closed
+    await elsewhere.handle(gate.stream('g'), { kind: 'open' }, ctx('o2')); // not seen here
+    const before = reads;
+    // `here` must not refuse on what it remembers: it reads, sees the gate open, and decides again.
+    const used = await here.handle(gate.stream('g'), { kind: 'use' }, ctx('u1'));
+    expect(used.events.map((e) => e.type)).toEqual(['Used']);
+    expect(reads).toBe(before + 1);
+    // A refusal that holds on the stream as it is stays a refusal.
+    await here.handle(gate.stream('g'), { kind: 'close' }, ctx('c2'));
+    await expect(here.handle(gate.stream('g'), { kind: 'use' }, ctx('u2'))).rejects.toMatchObject({ code: 'forbidden' });
+  });
 });

@@ -86,7 +86,9 @@ export class ConversationHandler {
   /** Reporting's status report for one waiting customer, readdressed here to the customer's own address. */
   @Handles(SUBJECTS.bufferStatus, StatusReportRequest)
   async status(req: StatusReportRequest) {
-    const { state } = await this.commands.load(sessionStream(req.sessionId));
+    let { state } = await this.commands.load(sessionStream(req.sessionId));
+    // Reporting may have seen the session queued before this process did: read it rather than say it is not waiting.
+    if (state.status !== 'queued') state = (await this.commands.load(sessionStream(req.sessionId), { fresh: true })).state;
     if (state.status === 'none') throw notFound('no such session');
     if (state.status !== 'queued') return { delivered: false };
     await this.deliveries.toCustomer(state.core.channel, {

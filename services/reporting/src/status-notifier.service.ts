@@ -61,7 +61,7 @@ export class StatusNotifier implements OnApplicationBootstrap, BeforeApplication
         if (!changed && !due) continue;
         const estimate = estimateQueueWait(view, queueId, position, now, this.config.DEFAULT_HANDLE_SECONDS);
         const statusId = `${sessionId}.status.${changed ? `p${position}.${this.view.runner.position}` : `t${nowMs}`}`;
-        await natsRequest(this.nc, SUBJECTS.bufferStatus, {
+        const reply = await natsRequest<{ delivered?: boolean }>(this.nc, SUBJECTS.bufferStatus, {
           sessionId,
           statusId,
           position,
@@ -70,6 +70,8 @@ export class StatusNotifier implements OnApplicationBootstrap, BeforeApplication
           highSeconds: estimate.highSeconds,
           ...(reason ? { reason } : {}),
         });
+        // Not delivered (buffer saw the session otherwise): told nothing, so it is tried again on the next pass.
+        if (!reply.delivered) continue;
         this.lastPosition.set(sessionId, position);
         this.lastSentAt.set(sessionId, nowMs);
       }
