@@ -6,3 +6,4 @@ export * from './service.launcher.js';
 export * from './prosody.launcher.js';
 export * from './schema-arbitrary.js';
 export * from './tls-certificates.js';
+export * from './eventually.js';

@@ -2,6 +2,7 @@ import { type SessionCommand, sessionAggregate } from '@parley/domain';
 import type { AgentDelivery, CustomerDelivery } from '@parley/contracts';
 import { CommandHandler, InMemoryEventStore } from '@parley/event-store';
 import { type DeliveryPublisher, runConsumer } from '@parley/service-kit';
+import { eventually } from '@parley/testing';
 import { describe, expect, it } from 'vitest';
 import { DeliveryProcessManager } from './delivery.process-manager.js';
 
@@ -21,10 +22,7 @@ class Recorded {
   }
 }
 
-async function until(probe: () => boolean, what: string) {
-  for (let i = 0; i < 500 && !probe(); i++) await new Promise((r) => setTimeout(r, 2));
-  if (!probe()) throw new Error(`never: ${what}`);
-}
+const until = (probe: () => boolean, what: string) => eventually(probe, (x) => x, what);
 
 describe('buffer delivery process manager (in-memory store)', () => {
   it('delivers the backlog in order on accept, relays both ways with the agent name, ends on both sides, and reads no stream', async () => {

@@ -3,6 +3,7 @@ import type { CustomerDelivery } from '@parley/contracts';
 import { type SessionState, sessionAggregate } from '@parley/domain';
 import { CommandHandler, InMemoryEventStore } from '@parley/event-store';
 import { type DeliveryPublisher, runConsumer } from '@parley/service-kit';
+import { eventually } from '@parley/testing';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,15 +38,6 @@ queues:
   - { id: billing }
   - { id: tech }
 `;
-
-async function eventually<T>(read: () => Promise<T> | T, ok: (value: T) => boolean, what: string): Promise<T> {
-  for (let i = 0; i < 400; i++) {
-    const value = await read();
-    if (ok(value)) return value;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  throw new Error(`never: ${what}`);
-}
 
 describe('presence-proxy intake process manager (in-memory store)', () => {
   it('greets in the customer language, re-asks a bad answer, and queues on the route the answer maps to', async () => {

@@ -2,6 +2,7 @@ import type { AgentDelivery } from '@parley/contracts';
 import { type AgentCommand, type SessionCommand, agentAggregate, sessionAggregate } from '@parley/domain';
 import { CommandHandler, InMemoryEventStore } from '@parley/event-store';
 import { type DeliveryPublisher, runConsumer } from '@parley/service-kit';
+import { eventually } from '@parley/testing';
 import { describe, expect, it } from 'vitest';
 import { AgentFollowUps, SessionFollowUps } from './offer.process-manager.js';
 import type { RouterConfig } from './router.config.js';
@@ -12,14 +13,6 @@ const ctx = (id: string, s: number) => ({ commandId: id, metadata: { correlation
 const core = (id: string) => ({ sessionId: id, entryPointId: 'ep', channel: 'web', customerAddress: `${id}@customers.test`, sessionAddress: `s-${id}@acme.test`, client: null, locale: 'de', openedAt: at(0) });
 const profile = { displayName: 'Alex', kind: 'human' as const, skills: {}, languages: [], capacity: 2, capabilities: [], queues: null };
 
-async function eventually<T>(read: () => Promise<T> | T, ok: (value: T) => boolean, what: string): Promise<T> {
-  for (let i = 0; i < 400; i++) {
-    const value = await read();
-    if (ok(value)) return value;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  throw new Error(`never: ${what}`);
-}
 const until = (probe: () => boolean, what: string) => eventually(probe, (x) => x, what);
 
 function world() {
