@@ -251,6 +251,20 @@ describe('the web channel in a real browser', () => {
     expect(await customer.locator('.parley-widget li img, .parley-widget li script').count()).toBe(0);
     expect(await customer.evaluate(() => (window as unknown as { pwned?: number }).pwned)).toBeUndefined();
     expect(await desk.evaluate(() => (window as unknown as { pwned?: number }).pwned)).toBeUndefined();
+    // The agent looks away (another window): the customer's next line is counted on the tab and in the title.
+    await desk.evaluate(() => Object.defineProperty(document, 'hidden', { configurable: true, get: () => true }));
+    await customer.locator('#pw-input').fill('Are you still there?');
+    await customer.keyboard.press('Enter');
+    const badge = desk.getByRole('tab', { name: /Dana Doe/ }).locator('.badge');
+    await badge.waitFor();
+    expect(await badge.getAttribute('aria-label')).toBe('1 unread');
+    expect(await desk.title()).toMatch(/^\(1\) /);
+    // Back at the desk, the line is read: the badge goes.
+    await desk.evaluate(() => {
+      Object.defineProperty(document, 'hidden', { configurable: true, get: () => false });
+      document.dispatchEvent(new Event('visibilitychange'));
+    });
+    await badge.waitFor({ state: 'detached' });
     await customer.screenshot({ path: join(artifacts, 'widget-conversation.png') });
     await desk.screenshot({ path: join(artifacts, 'desk-conversation.png'), fullPage: true });
   });
