@@ -165,4 +165,27 @@ describe('the event path at scale', () => {
     expect(events.map((e) => e.type)).toEqual(expect.arrayContaining(['SessionIdleWarned', 'SessionEnded']));
     expect(events.at(-1)).toMatchObject({ type: 'SessionEnded', data: { endedBy: 'system', reason: 'idle' } });
   });
+
+  it('routes again and catches its projections up after nats-server restarts (no service restarted)', async () => {
+    const agentId = 'ep-after-restart';
+    const inbox = await stack.agentInbox(agentId);
+    await stack.nats.pause();
+    await stack.nats.start();
+    await until(async () => {
+      const r = await stack.request<{ error?: unknown }>(SUBJECTS.agentLogin, { agentId, displayName: agentId, kind: 'human', skills: {}, languages: ['en'], capacity: 2, capabilities: [], queues: ['q-idle'], leaseSeconds: 600 }).catch(() => ({ error: 'down' }));
+      return r.error ? undefined : true;
+    }, 'the agent to log in after the restart', 30_000);
+    const sub = await stack.request<{ sessionId: string; status: string }>(SUBJECTS.imSubscribe, { channel: 'idle', from: 'after-restart@customers.example.test', to: 'idle@support.example.test' });
+    expect(sub.status).toBe('available');
+    // The router's view followed the restart: the new session is offered (to this agent or the idle test's).
+    const offered = await inbox.waitFor((d) => d.kind === 'offer' && d.sessionId === sub.sessionId, 'an offer after the restart', 30_000).catch(() => undefined);
+    const events = await until(async () => (await stack.store.readStream({ aggregate: 'session', id: sub.sessionId }).catch(() => undefined))?.events, 'the session stream');
+    expect(offered !== undefined || events.some((e) => e.type === 'SessionOffered')).toBe(true);
+    // Reporting's projection reaches the store's head.
+    await until(async () => {
+      const both = await Promise.all([stack.request<{ position: number }>(SUBJECTS.reportingProjection, {}), stack.store.headPosition()]).catch(() => undefined);
+      return (both && both[0].position >= both[1] - 5) || undefined;
+    }, 'reporting caught up after the restart', 30_000);
+  });
 });
+

@@ -113,6 +113,18 @@ export class ProjectionRunner<S> {
     }
   }
 
+  /**
+   * Starts the tail again from the current position: what to do when it stopped pulling (seen after a nats-server
+   * restart) while the store went on. Events already applied are skipped by position.
+   */
+  async restartTail(): Promise<void> {
+    if (!this.following) return;
+    this.following.stop();
+    this.following = await this.store.follow({ fromPosition: this.current.position + 1, aggregate: this.projection.aggregate }, (event) => {
+      this.applyOne(event);
+    });
+  }
+
   /** Resolves once the projection has applied every event up to `position` (a position an append returned). */
   waitFor(position: number): Promise<void> {
     if (this.current.position >= position) return Promise.resolve();

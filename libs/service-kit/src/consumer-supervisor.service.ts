@@ -39,6 +39,7 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
   private readonly running = new Map<string, RunningConsumer>();
   private readonly instanceId = `${hostname().replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 40)}-${randomBytes(4).toString('hex')}`;
   private leases?: KV;
+  private readonly starting = new Set<string>();
   private timer?: NodeJS.Timeout;
   private renewing?: Promise<void>;
   private stopped = false;
@@ -122,7 +123,10 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
               await kv.update(key, this.instanceId, entry.revision);
             } catch {
               await this.lose(c, p);
+              continue;
             }
+            // Held but not running (its restart after a server outage failed): start it again now.
+            if (!c.partitions.has(p)) await this.startPartition(c, p).catch((err: unknown) => this.logger.warn({ msg: 'consumer partition did not start; retrying at the next renewal', consumer: name, partition: p, err: String(err) }));
             continue;
           }
           if (c.partitions.has(p)) await this.lose(c, p); // someone else holds it now
@@ -168,6 +172,19 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
   }
 
   private async startPartition(c: RunningConsumer, partition: number): Promise<void> {
+    const name = c.definition.name;
+    // The restart after an outage and the lease renewal may both try: one consumption per partition.
+    const key = this.leaseKey(name, partition);
+    if (c.partitions.has(partition) || this.starting.has(key)) return;
+    this.starting.add(key);
+    try {
+      await this.consumePartition(c, partition);
+    } finally {
+      this.starting.delete(key);
+    }
+  }
+
+  private async consumePartition(c: RunningConsumer, partition: number): Promise<void> {
     const name = c.definition.name;
     const consumption = await this.store.consume(
       {

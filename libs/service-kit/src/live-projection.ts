@@ -3,7 +3,11 @@ import { type NatsConnection } from '@nats-io/transport-node';
 import { CommandHandler, type CheckpointStore, type EventStore, KvCheckpointStore, type Projection, ProjectionRunner } from '@parley/event-store';
 import { MetricsService } from './metrics.service.js';
 import { type ServiceConfig, streamDurability } from './service-config.js';
+import { ReadinessChecks } from './readiness.js';
 import { EVENT_STORE, NATS_CONNECTION, SERVICE_CONFIG } from './tokens.js';
+
+/** A projection behind the store that has not moved for this long is stalled (see `LiveProjection.watch`). */
+const STALL_MS = 10_000;
 
 /** What every live projection of a service shares: the store, the checkpoint bucket, the command handler. */
 @Injectable()
@@ -16,6 +20,7 @@ export class ProjectionSupport implements OnModuleInit {
     @Inject(SERVICE_CONFIG) readonly config: ServiceConfig,
     readonly commands: CommandHandler,
     readonly metrics: MetricsService,
+    readonly readiness: ReadinessChecks,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -49,9 +54,14 @@ export abstract class LiveProjection<S> implements OnModuleInit, OnApplicationSh
     this.runner.onApplied((event) => support.commands.observe(event));
   }
 
+  private watchdog?: NodeJS.Timeout;
+  private lastProgress = { position: 0, at: Date.now() };
+  private stalled: string | null = null;
+
   async onModuleInit(): Promise<void> {
     const started = Date.now();
     await this.runner.start();
+    this.watch();
     const { name, version } = this.runner.projection;
     this.support.metrics.projectionPosition.set({ projection: name }, this.runner.position);
     this.runner.onApplied((event) => this.support.metrics.projectionPosition.set({ projection: name }, event.position));
@@ -59,7 +69,46 @@ export abstract class LiveProjection<S> implements OnModuleInit, OnApplicationSh
   }
 
   async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.watchdog);
     await this.runner.stop();
+  }
+
+  /**
+   * Readiness tells the truth about the tail: a projection (unfiltered: its position is comparable with the store's
+   * head) that is behind the store and has not moved for STALL_MS is stalled; it says so and its tail is started
+   * again from where it is, with a log line and a metric, instead of serving stale answers behind a 200.
+   */
+  private watch(): void {
+    const { projection } = this.runner;
+    this.support.readiness.register(`projection:${projection.name}`, () => {
+      if (this.stalled) throw new Error(this.stalled);
+    });
+    if (projection.aggregate) return;
+    this.lastProgress = { position: this.runner.position, at: Date.now() };
+    this.watchdog = setInterval(() => void this.check(), Math.max(1_000, Math.floor(STALL_MS / 2)));
+    this.watchdog.unref?.();
+  }
+
+  private async check(): Promise<void> {
+    const position = this.runner.position;
+    if (position !== this.lastProgress.position) {
+      this.lastProgress = { position, at: Date.now() };
+      this.stalled = null;
+      return;
+    }
+    const head = await this.support.store.headPosition().catch(() => undefined);
+    if (head === undefined || head <= position) {
+      this.lastProgress.at = Date.now();
+      this.stalled = null;
+      return;
+    }
+    if (Date.now() - this.lastProgress.at < STALL_MS) return;
+    const name = this.runner.projection.name;
+    this.stalled = `projection ${name} stalled at ${position} while the store is at ${head}`;
+    this.logger.warn({ msg: 'projection tail stalled; starting it again', projection: name, position, head });
+    this.support.metrics.consumersRecreated.inc({ consumer: `projection-${name}` });
+    await this.runner.restartTail().catch((err: unknown) => this.logger.warn({ msg: 'restarting the projection tail failed; retrying', projection: name, err: String(err) }));
+    this.lastProgress.at = Date.now();
   }
 
   /** The state with every event appended before the call (one request for the store's head; no log read). */
