@@ -84,16 +84,11 @@ export function presenceOf(state: AgentState, now: string): 'available' | 'away'
  * Conversations plus every reservation not yet released: what counts against capacity. A reservation stops
  * counting only when an event releases it or turns it into a conversation, never because a clock passed its
  * expiry: an offer whose expiry one router has passed may still be accepted on a session stream another router
- * has not yet declined, and counting it out early is how an agent ends up over capacity.
+ * has not yet declined, and counting it out early is how an agent ends up over capacity. So no time comes in.
  */
-export function agentLoad(state: AgentState, _now?: string): number {
+export function agentLoad(state: AgentState): number {
   if (!isOnline(state)) return state.status === 'offline' ? state.conversations.length : 0;
   return state.conversations.length + state.reservations.length;
-}
-
-/** `agentLoad`, for loops over many agents (the time is not needed: see `agentLoad`). */
-export function agentLoadAt(state: AgentState, _nowMs?: number): number {
-  return agentLoad(state);
 }
 
 export const agentDecider = {
@@ -124,7 +119,7 @@ export const agentDecider = {
       case 'reserve-offer': {
         if (state.status !== 'available') throw conflict('agent is not available');
         if (state.reservations.some((r) => r.offerId === command.offerId)) return [];
-        if (agentLoad(state, command.now) >= state.profile.capacity) throw conflict('agent is at capacity');
+        if (agentLoad(state) >= state.profile.capacity) throw conflict('agent is at capacity');
         return [{ type: 'AgentOfferReserved', data: { offerId: command.offerId, sessionId: command.sessionId, expiresAt: command.expiresAt } }];
       }
       case 'release-offer': {

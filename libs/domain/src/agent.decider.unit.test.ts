@@ -24,7 +24,7 @@ describe('agent decider', () => {
 
   it('reserves capacity for offers and refuses beyond it, until a reservation is released (never by the clock alone)', () => {
     const s = run([login, reserve('o1'), reserve('o2')]);
-    expect(agentLoad(s, at(2))).toBe(2);
+    expect(agentLoad(s)).toBe(2);
     expect(() => agentDecider.decide(reserve('o3', 2), s)).toThrow(expect.objectContaining({ code: 'conflict' }));
     // Past o1's expiry it may still be accepted on its session: it counts until an event releases it.
     expect(() => agentDecider.decide(reserve('o3', 31), s)).toThrow(expect.objectContaining({ code: 'conflict' }));

@@ -44,3 +44,14 @@ export function defineAggregate<S, C, E extends DomainEvent>(name: string, decid
   };
   return aggregate;
 }
+
+/** Decides each command on the state the previous ones left, as a command handler does in turn: the events and the state after. */
+export function decideAll<S, C, E extends DomainEvent>(decider: Decider<S, C, E>, commands: readonly C[], state: S = decider.initialState()): { state: S; events: E[] } {
+  const events: E[] = [];
+  for (const command of commands) {
+    const produced = decider.decide(command, state);
+    events.push(...produced);
+    state = produced.reduce((s, e) => decider.evolve(s, e), state);
+  }
+  return { state, events };
+}

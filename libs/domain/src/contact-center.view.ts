@@ -224,7 +224,7 @@ export function queueSnapshot(view: ContactCenterView, queueId: string, now: str
   let staffedCapacity = 0;
   for (const agent of Object.values(view.agents)) {
     if ((agent.status !== 'available' && agent.status !== 'away') || !servesQueue(agent, queueId)) continue;
-    const load = agentLoad(agent, now);
+    const load = agentLoad(agent);
     if (load > 0) agentsBusy++;
     if (agent.status === 'available') {
       staffedCapacity += agent.profile.capacity;

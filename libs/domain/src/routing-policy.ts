@@ -1,4 +1,4 @@
-import { type AgentProfile, type AgentState, agentLoadAt } from './agent.decider.js';
+import { type AgentProfile, type AgentState, agentLoad } from './agent.decider.js';
 import { type ContactCenterView, type WaitingSession, waitingOrder } from './contact-center.view.js';
 import type { RoutingDecisionRecord } from './session.decider.js';
 
@@ -148,14 +148,14 @@ export function planOffers(view: ContactCenterView, options: RoutingOptions): Pl
   for (const agentId of candidates?.agents ?? Object.keys(view.agents)) {
     const agent = view.agents[agentId];
     if (!agent || agent.status !== 'available' || (agent.wrapUpUntil && Date.parse(agent.wrapUpUntil) > now)) continue;
-    if (agentLoadAt(agent, now) >= agent.profile.capacity) continue;
+    if (agentLoad(agent) >= agent.profile.capacity) continue;
     const c = { agentId, agent };
     byId.set(agentId, c);
     if (agent.profile.queues === null) everyQueue.push(c);
     else for (const q of agent.profile.queues) (byQueue.get(q) ?? byQueue.set(q, []).get(q)!).push(c);
   }
   if (byId.size === 0) return planned;
-  const load = (c: Candidate) => agentLoadAt(c.agent, now) + (extraLoad.get(c.agentId) ?? 0);
+  const load = (c: Candidate) => agentLoad(c.agent) + (extraLoad.get(c.agentId) ?? 0);
   const free = (c: Candidate) => load(c) < c.agent.profile.capacity;
   const candidatesFree = () => {
     for (const c of byId.values()) if (free(c)) return true;

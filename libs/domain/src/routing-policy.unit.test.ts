@@ -109,7 +109,7 @@ describe('routing policy (properties)', () => {
         }
         for (const [agentId, extra] of perAgent) {
           const agent = view.agents[agentId]!;
-          if (agent.status !== 'unknown') expect(agentLoad(agent, NOW) + extra).toBeLessThanOrEqual(agent.profile.capacity);
+          if (agent.status !== 'unknown') expect(agentLoad(agent) + extra).toBeLessThanOrEqual(agent.profile.capacity);
         }
         // Arrival order: a session is never passed over for a later one of the same queue and priority
         // that the same agents could take, unless it had declined that agent.
@@ -357,7 +357,7 @@ function simulate(actions: Action[]) {
       const bound = inHand === 0 ? agent.profile.capacity : Math.max(agent.profile.capacity, peak.get(agentId) ?? 0);
       peak.set(agentId, bound);
       expect(agent.conversations.length).toBeLessThanOrEqual(bound);
-      if (agent.status === 'available') expect(agentLoad(agent, now())).toBeLessThanOrEqual(bound);
+      if (agent.status === 'available') expect(agentLoad(agent)).toBeLessThanOrEqual(bound);
       for (const sessionId of agent.status === 'unknown' ? [] : agent.conversations) {
         expect(holders.get(sessionId), `${sessionId} held by two agents`).toBeUndefined();
         holders.set(sessionId, agentId);

@@ -1,20 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import { decideAll } from './aggregate.js';
 import { cannedResponsesDecider } from './canned-responses.decider.js';
-import { type SessionCommand, type SessionEvent, type SessionState, sessionDecider } from './session.decider.js';
+import { type SessionCommand, type SessionState, sessionDecider } from './session.decider.js';
 
 const T0 = '2026-11-21T10:00:00.000Z';
 const at = (s: number) => new Date(Date.parse(T0) + s * 1000).toISOString();
 const core = { sessionId: 'S1', entryPointId: 'ep', channel: 'web', customerAddress: 'v-1@visitors.test', sessionAddress: 's-S1@support.example.test', client: null, locale: 'en', openedAt: T0 };
 
-function run(commands: SessionCommand[], state: SessionState = sessionDecider.initialState()) {
-  const events: SessionEvent[] = [];
-  for (const c of commands) {
-    const produced = sessionDecider.decide(c, state);
-    events.push(...produced);
-    state = produced.reduce(sessionDecider.evolve, state);
-  }
-  return { state, events };
-}
+const run = (commands: SessionCommand[], state?: SessionState) => decideAll(sessionDecider, commands, state);
 const open: SessionCommand = { kind: 'open', core, route: { queueId: 'q', priority: 0, requirements: { skills: {}, language: null, capabilities: [] } }, intake: null, notBefore: null };
 const offer: SessionCommand = { kind: 'offer', offerId: 'o1', agentId: 'a1', expiresAt: at(30), now: at(1) };
 const accept: SessionCommand = { kind: 'accept-offer', offerId: 'o1', agentId: 'a1', now: at(2) };

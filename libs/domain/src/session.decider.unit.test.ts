@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type SessionCommand, type SessionEvent, type SessionState, sessionAddressFor, sessionDecider, sessionIdFromAddress } from './session.decider.js';
+import { decideAll } from './aggregate.js';
+import { type SessionCommand, type SessionState, sessionAddressFor, sessionDecider, sessionIdFromAddress } from './session.decider.js';
 
 const T0 = '2026-11-21T10:00:00.000Z';
 const at = (s: number) => new Date(Date.parse(T0) + s * 1000).toISOString();
@@ -8,16 +9,7 @@ const core = {
   client: null, locale: 'en', openedAt: T0,
 };
 
-/** Runs commands in turn, folding their events, as the command handler does. */
-function run(commands: SessionCommand[], state: SessionState = sessionDecider.initialState()) {
-  const events: SessionEvent[] = [];
-  for (const c of commands) {
-    const produced = sessionDecider.decide(c, state);
-    events.push(...produced);
-    state = produced.reduce(sessionDecider.evolve, state);
-  }
-  return { state, events };
-}
+const run = (commands: SessionCommand[], state?: SessionState) => decideAll(sessionDecider, commands, state);
 const open: SessionCommand = { kind: 'open', core, route: { queueId: 'q', priority: 0, requirements: { skills: {}, language: null, capabilities: [] } }, intake: null, notBefore: null };
 const offer: SessionCommand = { kind: 'offer', offerId: 'o1', agentId: 'a1', expiresAt: at(30), now: at(1) };
 

@@ -4,7 +4,7 @@
  * customers ahead who give up. Pure: everything comes in as input.
  */
 
-import { agentLoadAt } from './agent.decider.js';
+import { agentLoad } from './agent.decider.js';
 import { type ContactCenterView, servesQueue } from './contact-center.view.js';
 
 /** One agent serving the queue now (logged in and available; away agents drain nothing). */
@@ -141,7 +141,7 @@ export function servingAgentsOf(view: ContactCenterView, queueId: string, now: s
   for (const agent of Object.values(view.agents)) {
     if (agent.status !== 'available' || !servesQueue(agent, queueId)) continue;
     const wrapUpUntil = agent.wrapUpUntil ? Date.parse(agent.wrapUpUntil) : 0;
-    out.push({ capacity: agent.profile.capacity, busy: agentLoadAt(agent, nowMs), wrapUpRemainingSeconds: Math.max(0, (wrapUpUntil - nowMs) / 1000) });
+    out.push({ capacity: agent.profile.capacity, busy: agentLoad(agent), wrapUpRemainingSeconds: Math.max(0, (wrapUpUntil - nowMs) / 1000) });
   }
   return out;
 }
