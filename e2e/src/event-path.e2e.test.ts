@@ -113,12 +113,13 @@ describe('the event path at scale', () => {
       JSON.stringify({ id: 'poison-1', type: 'CustomerMessageReceived', schemaVersion: 1, aggregateId: sub.sessionId, data: null, metadata: { correlationId: 'p', causationId: 'p', at: new Date().toISOString(), actor: 'test' } }),
     );
     const jsm = await jetstreamManager(stack.nc);
-    await until(async () => {
-      const info = await jsm.streams.info('PARLEY_PARKED', { subjects_filter: 'parley.v1.parked.buffer-deliveries' }).catch(() => undefined);
-      return (info?.state.messages ?? 0) > 0 || undefined;
-    }, 'the poison event parked by buffer', 30_000);
-    const parked = await jsm.streams.getMessage('PARLEY_PARKED', { last_by_subj: 'parley.v1.parked.buffer-deliveries' });
-    expect(parked?.json<{ consumer: string; event: { id: string }; attempts: number }>()).toMatchObject({ event: { id: 'poison-1' }, attempts: 3 });
+    // The router and presence-proxy park it too, on their own subjects: wait for buffer's own.
+    const parked = await until(
+      () => jsm.streams.getMessage('PARLEY_PARKED', { last_by_subj: 'parley.v1.parked.buffer-deliveries' }).then((m) => m ?? undefined, () => undefined),
+      'the poison event parked by buffer',
+      30_000,
+    );
+    expect(parked.json<{ consumer: string; event: { id: string }; attempts: number }>()).toMatchObject({ event: { id: 'poison-1' }, attempts: 3 });
     // Another session goes on meanwhile and after.
     const other = await stack.request<{ sessionId: string; sessionAddress: string }>(SUBJECTS.imSubscribe, { channel: 'load', from: 'healthy@customers.example.test', to: 'load@support.example.test' });
     await stack.request(SUBJECTS.imMessage, { channel: 'load', from: 'healthy@customers.example.test', to: other.sessionAddress, messageId: 'h1', body: 'still flowing' });
