@@ -7,7 +7,7 @@
 // sessions/s and JetStream API requests per event.
 // Usage: npm run bench:e2e [-- --agents 100 --capacity 2 --messages 10 --seconds 20]
 import { parseArgs } from 'node:util';
-import { ENTRY, buildOnce, done, jsApiTotal, libs, ms, onDeliveries, pct, rawCeiling, registerCenter, startStack, status } from './bench-stack.mjs';
+import { ENTRY, buildOnce, done, jsApiTotal, libs, ms, onDeliveries, pct, loopDelays, rawCeiling, registerCenter, stackCpu, startStack, status } from './bench-stack.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -31,7 +31,12 @@ const jsm = await jetstreamManager(nc);
 const head = async () => (await jsm.streams.info('PARLEY_EVENTS')).state.last_seq;
 
 status('measuring the raw JetStream ceiling ...');
-const raw = await rawCeiling(nc);
+const rawCpuBefore = stackCpu(stack);
+const RAW_MESSAGES = 20_000;
+const raw = await rawCeiling(nc, { messages: RAW_MESSAGES });
+const rawCpuAfter = stackCpu(stack);
+// CPU per raw publish: nats-server and the publishing client, the only two doing work then.
+const rawCpuMsPerPublish = ((rawCpuAfter['nats-server'] - rawCpuBefore['nats-server'] + rawCpuAfter['bench (customers and agents)'] - rawCpuBefore['bench (customers and agents)']) * 1000) / RAW_MESSAGES;
 done();
 await registerCenter(stack, AGENTS, CAPACITY);
 
@@ -141,7 +146,8 @@ async function phase(label, customers, rate) {
     relayed = 0;
     sessionsDone = 0;
     measuring = true;
-    window = { at: performance.now(), events: await head(), api: await jsApiTotal(stack.nats) };
+    await loopDelays(stack); // resets the services' loop-delay histograms: what follows is the window's
+    window = { at: performance.now(), events: await head(), api: await jsApiTotal(stack.nats), cpu: stackCpu(stack) };
   }, WARMUP_SECONDS * 1000);
   const ticker = setInterval(() => status(`${label}: ${Math.round((performance.now() - started) / 1000)}/${WARMUP_SECONDS + SECONDS} s (${WARMUP_SECONDS} s warm-up), ${relayed} messages relayed, ${sessionsDone} sessions`), 1000);
   let stopAt;
@@ -150,7 +156,7 @@ async function phase(label, customers, rate) {
       measuring = false;
       const at = performance.now();
       const counts = { relayed, sessionsDone };
-      r({ at, events: await head(), api: await jsApiTotal(stack.nats), ...counts });
+      r({ at, events: await head(), api: await jsApiTotal(stack.nats), cpu: stackCpu(stack), loop: await loopDelays(stack), ...counts });
     }, (WARMUP_SECONDS + SECONDS) * 1000)),
   );
   await Promise.all(Array.from({ length: customers }, () => customer(until, pace)));
@@ -174,6 +180,9 @@ async function phase(label, customers, rate) {
     messagesPerSecond: Math.round(relayed / seconds),
     sessionsPerSecond: Number((sessionsDone / seconds).toFixed(1)),
     apiPerEvent: Number((api / Math.max(1, events)).toFixed(2)),
+    // CPU milliseconds each process spent per event written: what the machine's two cores are shared out on.
+    cpuMsPerEvent: Object.fromEntries(Object.keys(end.cpu).map((k) => [k, Number((((end.cpu[k] - window.cpu[k]) * 1000) / Math.max(1, events)).toFixed(3))])),
+    loopDelayMs: end.loop,
     c2a: { p50: pct(sorted(c2a), 50), p99: pct(sorted(c2a), 99), n: c2a.length },
     a2c: { p50: pct(sorted(a2c), 50), p99: pct(sorted(a2c), 99), n: a2c.length },
   };
@@ -195,8 +204,16 @@ const lines = [
   `at half of saturation (${half.messagesPerSecond}/s relayed):`,
   `  customer -> agent p50 ${ms(half.c2a.p50)}, p99 ${ms(half.c2a.p99)} (n=${half.c2a.n})`,
   `  agent -> customer p50 ${ms(half.a2c.p50)}, p99 ${ms(half.a2c.p99)} (n=${half.a2c.n})  (goal p99 <= 25 ms)`,
+  `CPU per event written at saturation (ms): ${Object.entries(saturation.cpuMsPerEvent)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ')}; total ${Object.values(saturation.cpuMsPerEvent)
+    .reduce((a, b) => a + b, 0)
+    .toFixed(3)} (a raw publish: ${rawCpuMsPerPublish.toFixed(3)})`,
+  `event-loop delay at half of saturation, p99/max (ms): ${Object.entries(half.loopDelayMs)
+    .map(([k, v]) => `${k} ${ms(v.p99)}/${ms(v.max)}`)
+    .join(', ')}`,
   `errors: customers ${customerErrors}, agents ${agentErrors}`,
 ];
 process.stdout.write(`${lines.join('\n')}\n`);
-if (values.json) (await import('node:fs')).writeFileSync(values.json, JSON.stringify({ raw, ratio, saturation, half, customerErrors, agentErrors }, null, 2));
+if (values.json) (await import('node:fs')).writeFileSync(values.json, JSON.stringify({ raw, rawCpuMsPerPublish, ratio, saturation, half, customerErrors, agentErrors }, null, 2));
 process.exit(0);

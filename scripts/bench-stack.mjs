@@ -1,7 +1,7 @@
 // Shared by the end-to-end benchmarks: a fresh loopback nats-server, the five core services as their own built
 // processes, the raw JetStream ceiling measured on the same server, and scripted customers and agents over the v1
 // contract (plain NATS requests and the deliveries stream, as any integrator would use them).
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureDebianProgram, ensureDependencies, nxEnv, run } from './prerequisites.mjs';
@@ -31,6 +31,42 @@ export async function jsApiTotal(nats) {
   const res = await fetch(`http://127.0.0.1:${nats.monitorPort}/jsz`);
   const body = await res.json();
   return body.api?.total ?? 0;
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux), or NaN when it is gone. */
+export function cpuSeconds(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in USER_HZ (100 on Linux)
+  } catch {
+    return NaN;
+  }
+}
+
+/** CPU seconds of every process of the stack and of this one, by name: read before and after a window. */
+export function stackCpu(stack) {
+  const out = { 'nats-server': cpuSeconds(stack.nats.pid), 'bench (customers and agents)': process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6 };
+  for (const [name, h] of stack.handles) out[name] = cpuSeconds(h.pid);
+  return out;
+}
+
+/**
+ * Each service's event-loop delay since the previous call (prom-client resets its histogram at each scrape):
+ * p99 and max in ms. A long stall in a service on the message path is a long tail in the relay latency.
+ */
+export async function loopDelays(stack) {
+  const out = {};
+  for (const [name, h] of stack.handles) {
+    try {
+      const text = await (await fetch(`http://127.0.0.1:${h.httpPort}/metrics`)).text();
+      const read = (metric) => Number(text.match(new RegExp(`^${metric} ([0-9.e+-]+)`, 'm'))?.[1] ?? NaN) * 1000;
+      out[name] = { p99: read('parley_nodejs_eventloop_lag_p99_seconds'), max: read('parley_nodejs_eventloop_lag_max_seconds') };
+    } catch {
+      out[name] = { p99: NaN, max: NaN };
+    }
+  }
+  return out;
 }
 
 /** Acked publishes per second straight to JetStream, `inflight` at a time over `subjects` subjects: the ceiling. */

@@ -2,6 +2,7 @@ import {
   AckPolicy,
   DeliverPolicy,
   DiscardPolicy,
+  JetStreamApiCodes,
   JetStreamApiError,
   type JetStreamClient,
   type JetStreamManager,
@@ -32,6 +33,7 @@ import {
   partitionOf,
   streamSubject,
 } from './event-store.port.js';
+import { JetStreamPublisher } from './jetstream-publisher.js';
 import { DEFAULT_DURABILITY, type StreamDurability, assertDurability, settingDifferences, streamInfoIfAny } from './stream-durability.js';
 import { Upcasters } from './upcasters.js';
 
@@ -50,7 +52,6 @@ export interface JetStreamEventStoreOptions {
   onHandlerError?: (consumer: string, event: StoredEvent, error: unknown) => void;
 }
 
-const WRONG_LAST_SEQUENCE = 10071;
 const READ_BATCH = 500;
 
 /** The contract's stored shape: `{id, type, schemaVersion, aggregateId, data, metadata}`. */
@@ -73,6 +74,7 @@ interface WireEvent {
 export class JetStreamEventStore implements EventStore {
   readonly streamName: string;
   private readonly upcasters: Upcasters;
+  private readonly publisher: JetStreamPublisher;
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -82,6 +84,7 @@ export class JetStreamEventStore implements EventStore {
   ) {
     this.streamName = options.streamName ?? 'PARLEY_EVENTS';
     this.upcasters = options.upcasters ?? new Upcasters();
+    this.publisher = new JetStreamPublisher(nc);
   }
 
   /** Connects the adapter and creates its stream if missing (idempotent: safe for every instance at start). */
@@ -138,14 +141,14 @@ export class JetStreamEventStore implements EventStore {
         ...(expect === undefined ? {} : { previousVersion: expect }),
       };
       try {
-        const ack = await this.js.publish(subject, JSON.stringify(wire), {
+        const ack = await this.publisher.publish(subject, JSON.stringify(wire), {
           msgID: event.id,
           ...(expect === undefined ? {} : { expect: { lastSubjectSequence: expect } }),
         });
         version = ack.seq;
         expect = ack.seq;
       } catch (err) {
-        if (err instanceof JetStreamApiError && err.code === WRONG_LAST_SEQUENCE) {
+        if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamWrongLastSequence) {
           throw new VersionConflictError(stream, expected, await this.streamVersion(subject), err);
         }
         throw err;

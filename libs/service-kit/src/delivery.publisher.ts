@@ -1,8 +1,8 @@
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
-import { DiscardPolicy, type JetStreamClient, RetentionPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { DiscardPolicy, RetentionPolicy, jetstreamManager } from '@nats-io/jetstream';
 import { type NatsConnection, nanos } from '@nats-io/transport-node';
 import { type AgentDelivery, type CustomerDelivery, DELIVERY_STREAM, DELIVERY_SUBJECTS, agentDeliverSubject, imDeliverSubject } from '@parley/contracts';
-import { DEFAULT_DURABILITY, type StreamDurability, ensureDurableStream } from '@parley/event-store';
+import { DEFAULT_DURABILITY, JetStreamPublisher, type StreamDurability, ensureDurableStream } from '@parley/event-store';
 import { MetricsService } from './metrics.service.js';
 import { type ServiceConfig, streamDurability } from './service-config.js';
 import { NATS_CONNECTION, SERVICE_CONFIG } from './tokens.js';
@@ -14,7 +14,7 @@ import { NATS_CONNECTION, SERVICE_CONFIG } from './tokens.js';
  */
 @Injectable()
 export class DeliveryPublisher implements OnModuleInit {
-  private js!: JetStreamClient;
+  private js!: JetStreamPublisher;
 
   constructor(
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
@@ -23,7 +23,7 @@ export class DeliveryPublisher implements OnModuleInit {
   ) {}
 
   async onModuleInit(): Promise<void> {
-    this.js = jetstream(this.nc);
+    this.js = new JetStreamPublisher(this.nc);
     await ensureDeliveryStream(this.nc, streamDurability(this.config), warnSettingsDiffer);
   }
 

@@ -17,6 +17,7 @@ export * from './center-settings.provider.js';
 export * from './readiness.js';
 export * from './payload-guard.js';
 export * from './nats-server-version.js';
+export * from './nats-write-coalescing.js';
 export * from './event-consumer.decorator.js';
 export * from './clock.js';
 export * from './event-dispatcher.js';

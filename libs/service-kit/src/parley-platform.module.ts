@@ -13,6 +13,7 @@ import { MetricsService } from './metrics.service.js';
 import { ReadinessChecks } from './readiness.js';
 import { RequestRouter } from './request-router.service.js';
 import { type ServiceConfig, streamDurability } from './service-config.js';
+import { coalesceWrites } from './nats-write-coalescing.js';
 import { reportNatsServerVersion } from './nats-server-version.js';
 import { EVENT_STORE, NATS_CONNECTION, SERVICE_CONFIG, SERVICE_NAME } from './tokens.js';
 
@@ -83,6 +84,7 @@ export class ParleyPlatformModule {
             // noAsyncTraces: the client would otherwise build an Error (a stack capture) for every request and
             // JetStream publish just in case it fails; at thousands of requests a second that was a tenth of the CPU.
             const nc = await connect({ ...natsConnectionOptions(service, config), waitOnFirstConnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 500, noAsyncTraces: true });
+            coalesceWrites(nc);
             reportNatsServerVersion(nc, new Logger('Nats'), config.PARLEY_ENVIRONMENT);
             return nc;
           },

@@ -57,6 +57,8 @@ export interface NatsServerHandle {
   credentials(user: string): { seedFile: string; inboxPrefix: string };
   /** nats-server's log (permission violations, refused logins). */
   readonly logFile: string;
+  /** The running server's process ID (benchmarks read its CPU time), undefined while stopped. */
+  readonly pid: number | undefined;
   /** Options to connect as `user` (nkey, its own inbox prefix, TLS when on). */
   connectOptions(user: string, extra?: Partial<ConnectionOptions>): ConnectionOptions;
   /** The environment a Parley service runs with to connect as `user` (NATS_URL, seed file, TLS files). */
@@ -144,6 +146,9 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
     port,
     storeDir,
     monitorPort,
+    get pid() {
+      return child?.exitCode === null && child.signalCode === null ? child.pid : undefined;
+    },
     pause: halt,
     start,
     stop: async () => {

@@ -17,6 +17,8 @@ export interface ServiceHandle {
   /** SIGKILL: a crash, no shutdown hooks. */
   kill(): Promise<void>;
   readonly running: boolean;
+  /** The running process's ID (benchmarks read its CPU time), undefined while stopped. */
+  readonly pid: number | undefined;
 }
 
 const live = new Set<ChildProcess>();
@@ -62,9 +64,15 @@ export async function launchService(name: string, env: Record<string, string>, l
     get running() {
       return alive();
     },
+    get pid() {
+      return alive() ? child?.pid : undefined;
+    },
     async start() {
       const log = createWriteStream(logFile, { flags: 'a' });
-      const proc = spawn(process.execPath, [main], {
+      // PARLEY_SERVICE_NODE_ARGS: node flags for every launched service, e.g. `--cpu-prof --cpu-prof-dir=DIR`
+      // (flags NODE_OPTIONS does not take) to profile a benchmark's services.
+      const nodeArgs = (process.env.PARLEY_SERVICE_NODE_ARGS ?? '').split(' ').filter(Boolean);
+      const proc = spawn(process.execPath, [...nodeArgs, main], {
         cwd: repoRoot,
         env: { ...process.env, HTTP_HOST: '127.0.0.1', HTTP_PORT: String(httpPort), LOG_LEVEL: 'info', ...env },
         stdio: ['ignore', 'pipe', 'pipe'],
