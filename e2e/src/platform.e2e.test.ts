@@ -1,5 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { createUser } from '@nats-io/nkeys';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -54,6 +57,17 @@ describe('operations', () => {
     expect(bad.status).toBe(78);
     expect(bad.stderr).toContain('NATS_URL');
     expect(bad.stderr).toContain('OFFER_TIMEOUT_SECONDS');
+  });
+
+  it('refuses to start with credentials nats-server does not know: exit 78 and a line that says so, no stack trace', () => {
+    const main = fileURLToPath(new URL('../../services/router/dist/main.js', import.meta.url));
+    const dir = mkdtempSync(join(tmpdir(), 'parley-wrong-seed-'));
+    const seedFile = join(dir, 'stranger.nk');
+    writeFileSync(seedFile, new TextDecoder().decode(createUser().getSeed()));
+    const bad = spawnSync(process.execPath, [main], { env: { ...process.env, NATS_URL: stack.nats.url, NATS_NKEY_SEED_FILE: seedFile, HTTP_PORT: '0' }, encoding: 'utf8', timeout: 20_000 });
+    expect(bad.status, bad.stderr).toBe(78);
+    expect(bad.stderr).toContain("parley-router: nats-server refused this service's credentials (Authorization Violation)");
+    expect(bad.stderr).not.toContain('triggerUncaughtException');
   });
 
   it('drains and exits cleanly on SIGTERM', async () => {

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import type { DynamicModule, INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { errors as natsErrors } from '@nats-io/transport-node';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { PAYLOAD_LIMITS } from './payload-guard.js';
 import { JsonLogger } from './json-logger.js';
@@ -21,15 +22,27 @@ export async function createServiceApp<C extends ServiceConfig>(definition: Serv
   return app;
 }
 
-/** Configuration problems (bad variables, a bad configuration file) stop a service before it starts. */
-const isConfigurationProblem = (err: unknown): err is Error & { problems: string[] } =>
-  err instanceof ConfigError || (err instanceof Error && Array.isArray((err as { problems?: unknown }).problems));
+/**
+ * Configuration problems stop a service before it starts: bad variables, a bad configuration file, and
+ * credentials nats-server refuses (a wrong seed file or password is the deployment's mistake, not a crash).
+ */
+function configurationProblem(err: unknown): { message: string; problems: string[] } | null {
+  if (err instanceof ConfigError || (err instanceof Error && Array.isArray((err as { problems?: unknown }).problems))) {
+    return { message: err.message, problems: (err as { problems: string[] }).problems };
+  }
+  if (err instanceof natsErrors.AuthorizationError || err instanceof natsErrors.UserAuthenticationExpiredError) {
+    const problem = `nats-server refused this service's credentials (${err.message}): check NATS_NKEY_SEED_FILE or NATS_USER/NATS_PASSWORD against the server's users`;
+    return { message: problem, problems: [problem] };
+  }
+  return null;
+}
 
-/** Exits 78 with one line per problem when `err` is a configuration problem; returns otherwise. */
+/** Exits 78 (EX_CONFIG) with one line per problem when `err` is a configuration problem; returns otherwise. */
 function exitOnConfigurationProblem(service: string, err: unknown): void {
-  if (!isConfigurationProblem(err)) return;
-  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'error', service, msg: 'invalid configuration', problems: err.problems })}\n`);
-  process.stderr.write(`parley-${service}: ${err.message}\n`);
+  const found = configurationProblem(err);
+  if (!found) return;
+  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'error', service, msg: 'invalid configuration', problems: found.problems })}\n`);
+  process.stderr.write(`parley-${service}: ${found.message}\n`);
   process.exit(78);
 }
 
