@@ -37,6 +37,9 @@ const dataDir = resolve(process.env.PARLEY_DATA_DIR ?? join(root, '.data'));
 const centerFile = resolve(process.env.PARLEY_CENTER_FILE ?? join(root, 'infra', 'demo', 'contact-center.yaml'));
 const logDir = join(dataDir, 'logs');
 const lockFile = join(dataDir, 'parley.pid');
+// What this start command launched, by pid, for the watchdog that stops them if the command itself is killed.
+const processesFile = join(dataDir, 'processes.json');
+let watchdog;
 // Every process's NATS identity: an nkey seed per user, made once and kept (PARLEY_NATS_KEY_DIR moves them).
 const keyDir = resolve(process.env.PARLEY_NATS_KEY_DIR ?? join(dataDir, 'nats', 'keys'));
 /** How a Parley process connects as `user`: its seed file when the key dir has one (always, with our nats-server). */
@@ -170,6 +173,7 @@ function launch(name, command, args, env = {}, onExit) {
   };
   child.stdout.on('data', show(false));
   child.stderr.on('data', show(true));
+  recordProcess(name, child.pid);
   child.on('exit', (code, signal) => {
     if (stopping) return;
     if (onExit) return onExit(entry, code, signal);
@@ -181,6 +185,19 @@ function launch(name, command, args, env = {}, onExit) {
 }
 
 const alive = (child) => child.exitCode === null && child.signalCode === null;
+
+const recorded = [];
+function recordProcess(name, pid) {
+  if (!pid) return;
+  recorded.push({ name, pid });
+  writeFileSync(processesFile, JSON.stringify(recorded));
+}
+
+/** A detached process that stops everything recorded if this one dies without stop() (SIGKILL). */
+function startWatchdog() {
+  watchdog = spawn(process.execPath, [join(root, 'scripts', 'start-watchdog.mjs'), String(process.pid), processesFile, lockFile], { detached: true, stdio: 'ignore' });
+  watchdog.unref();
+}
 
 /** Resolves when the child itself writes a line matching `pattern`; rejects if it exits first. */
 function says(entry, pattern, what) {
@@ -253,6 +270,8 @@ async function stop(code = 0) {
   for (const stopOne of stoppers) await stopOne().catch(() => undefined);
   const nats = children.find((c) => c.name === 'nats-server');
   if (nats && alive(nats.child)) await new Promise((r) => (nats.child.once('exit', r), nats.child.kill('SIGTERM')));
+  watchdog?.kill('SIGTERM');
+  rmSync(processesFile, { force: true });
   if (ownsLock) rmSync(lockFile, { force: true });
   log('stopped.');
   process.exit(code);
@@ -324,6 +343,9 @@ async function startXmpp(natsUrl) {
     users: ['alice', 'bob', 'ada'].map((user) => ({ user, password: 'parley' })),
   });
   stoppers.push(() => prosody.stop());
+  // prosody daemonizes: its pid is in the pid file it writes, sometimes just after it listens.
+  for (let waited = 0; !prosody.pid && waited < 10_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+  recordProcess('prosody', prosody.pid);
   const gateway = launch('gateway-xmpp', process.execPath, [join(root, 'services', 'gateway-xmpp', 'dist', 'main.js')], {
     ...natsEnv(natsUrl, 'gateway-xmpp'),
     HTTP_PORT: String(XMPP_GATEWAY_PORT),
@@ -359,6 +381,7 @@ async function main() {
   mkdirSync(logDir, { recursive: true });
   writeFileSync(lockFile, String(process.pid));
   ownsLock = true;
+  startWatchdog();
   ensureDependencies();
   if (!process.env.PARLEY_SKIP_BUILD) {
     log('building ...');
@@ -426,6 +449,7 @@ main().catch(async (err) => {
   if (stopping) return; // interrupted (Ctrl-C): stop() reports and exits
   process.stderr.write(`${err.message.split('\n').map((l) => `[parley] ${l}`).join('\n')}\n`);
   if (children.length === 0 && !building) {
+    watchdog?.kill('SIGTERM');
     if (ownsLock) rmSync(lockFile, { force: true });
     process.exit(err.exitCode ?? 1);
   }

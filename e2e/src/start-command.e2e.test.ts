@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect as tcp } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,7 +36,7 @@ const portFree = (port: number) => new Promise<boolean>((r) => {
   const s = tcp({ host: '127.0.0.1', port }, () => (s.destroy(), r(false)));
   s.on('error', () => r(true));
 });
-/** A base with its seven service ports free (the kernel hands out ports far apart, so this rarely retries). */
+/** A base with its seven service ports free (below the ephemeral range, as freePort's ports are). */
 async function freeBase(): Promise<number> {
   for (;;) {
     const base = (await freePort()) + 10;
@@ -312,5 +312,30 @@ describe('npm start refuses bad input clearly, before starting anything', () => 
     expect(building.output()).not.toMatch(/error/i);
     expect(building.output()).toContain('[parley] stopped.');
     expect(building.output()).not.toContain('Parley is running');
+  });
+});
+
+describe('npm start killed outright (SIGKILL)', () => {
+  it('leaves nothing running: its watchdog stops every process it started and frees the data directory', async () => {
+    const b = await freeBase();
+    const dataDir = mkdtempSync(join(tmpdir(), 'parley-start-'));
+    const killed = run(script, [], { NATS_URL: nats.url, PARLEY_NATS_KEY_DIR: keyDir, PARLEY_HTTP_PORT_BASE: String(b), PARLEY_SKIP_BUILD: '1', PARLEY_DATA_DIR: dataDir });
+    await until(() => killed.output().includes('Ctrl-C stops everything') || (killed.child.exitCode !== null ? Promise.reject(new Error(killed.output())) : undefined), 'the start command to report Parley running', 120_000);
+    const started = JSON.parse(readFileSync(join(dataDir, 'processes.json'), 'utf8')) as { name: string; pid: number }[];
+    expect(started.map((p) => p.name)).toEqual(expect.arrayContaining(['registration', 'presence-proxy', 'buffer', 'router', 'reporting', 'gateway-web']));
+    for (const i of [1, 2, 3, 4, 5, 7]) expect(await ready(b + i)).toBe(200);
+    killed.child.kill('SIGKILL');
+    const isAlive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    // The watchdog removes the lock last, after every process it stopped has exited.
+    await until(() => !existsSync(join(dataDir, 'parley.pid')) || undefined, 'the watchdog to stop everything and free the data directory', 60_000);
+    expect(started.filter((p) => isAlive(p.pid))).toEqual([]);
+    for (const i of [1, 2, 3, 4, 5, 7]) expect(await portFree(b + i)).toBe(true);
   });
 });

@@ -1,16 +1,33 @@
 import { createServer, connect } from 'node:net';
 
-/** A port the kernel just handed out on loopback; the caller binds it next. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** Where test listeners go: below Linux's ephemeral range (32768-60999), which outgoing connections draw from. */
+const LISTEN_RANGE = { from: 20_000, to: 32_000 };
+const handedOut = new Set<number>();
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const srv = createServer();
     srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      srv.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
   });
+}
+
+/**
+ * A loopback port free now, for a server the caller starts next. Drawn at random below the ephemeral range: a
+ * port the kernel hands out with `listen(0)` is one any process's next outgoing connection may take before the
+ * server binds it (seen on a busy machine, a service dying with EADDRINUSE). Never the same port twice per process.
+ */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = LISTEN_RANGE.from + Math.floor(Math.random() * (LISTEN_RANGE.to - LISTEN_RANGE.from));
+    if (handedOut.has(port)) continue;
+    if (await canListen(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error(`no free loopback port between ${LISTEN_RANGE.from} and ${LISTEN_RANGE.to}`);
 }
 
 /** Resolves once something on `port` answers with bytes that satisfy `ready` (or just accepts, without one). */

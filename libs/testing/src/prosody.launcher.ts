@@ -27,6 +27,8 @@ export interface ProsodyHandle {
   readonly c2sPort: number;
   readonly componentPort: number;
   readonly dir: string;
+  /** The daemon's process ID from its pid file; 0 until the daemon has written it. */
+  readonly pid: number;
   stop(): Promise<void>;
 }
 
@@ -125,6 +127,9 @@ export async function startProsody(options: ProsodyOptions = {}): Promise<Prosod
     c2sPort,
     componentPort,
     dir,
+    get pid() {
+      return pid();
+    },
     stop: async () => {
       const p = pid();
       if (p) {
