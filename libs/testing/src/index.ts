@@ -7,3 +7,4 @@ export * from './prosody.launcher.js';
 export * from './schema-arbitrary.js';
 export * from './tls-certificates.js';
 export * from './eventually.js';
+export * from './nats-cluster.launcher.js';
