@@ -8,3 +8,4 @@ export * from './schema-arbitrary.js';
 export * from './tls-certificates.js';
 export * from './eventually.js';
 export * from './nats-cluster.launcher.js';
+export * from './ha-rehearsal.js';

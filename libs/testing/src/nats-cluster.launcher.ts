@@ -191,8 +191,13 @@ export async function startNatsCluster(options: NatsClusterOptions = {}): Promis
     const names = streams ?? (await api<{ streams: string[] | null }>('$JS.API.STREAM.NAMES')).streams ?? [];
     return Promise.all(
       names.map(async (stream) => {
-        const info = await api<{ cluster?: { leader?: string; replicas?: { name: string; current: boolean; offline?: boolean }[] } }>(`$JS.API.STREAM.INFO.${stream}`);
-        return { stream, leader: info.cluster?.leader, replicas: info.cluster?.replicas ?? [] };
+        try {
+          const info = await api<{ cluster?: { leader?: string; replicas?: { name: string; current: boolean; offline?: boolean }[] } }>(`$JS.API.STREAM.INFO.${stream}`);
+          return { stream, leader: info.cluster?.leader, replicas: info.cluster?.replicas ?? [] };
+        } catch {
+          // No answer: the stream has no leader now (its replicas are electing one, or all of them are down).
+          return { stream, replicas: [] };
+        }
       }),
     );
   };
@@ -222,8 +227,9 @@ export async function startNatsCluster(options: NatsClusterOptions = {}): Promis
       async () => {
         const found = await placements(streams);
         const up = new Set(nodes.filter((n) => n.running).map((n) => n.name));
-        const ok = found.every((p) => p.leader && (!current || p.replicas.filter((r) => up.has(r.name)).every((r) => r.current && !r.offline)));
-        return ok ? found : undefined;
+        const waiting = found.filter((p) => !p.leader || (current && !p.replicas.filter((r) => up.has(r.name)).every((r) => r.current && !r.offline)));
+        if (waiting.length > 0) throw new Error(`still waiting for ${waiting.map((p) => p.stream).join(', ')}`);
+        return found;
       },
       `a leader${current ? ' and current replicas' : ''} for ${streams?.join(', ') ?? 'every stream'}`,
       timeoutMs,
