@@ -122,6 +122,8 @@ class Load {
   readonly sentAgent = new Set<string>();
   readonly ackedAgent = new Set<string>();
   readonly waiting = new Map<string, () => void>();
+  /** When each message was first sent (ms into the run), to place a lost one among the faults. */
+  readonly sentAt = new Map<string, number>();
   sessions = 0;
   offers = 0;
   retries = 0;
@@ -302,6 +304,7 @@ export async function runHaRehearsal(options: RehearsalOptions = {}): Promise<Re
         const reply = d.body.replace(':c:', ':a:');
         const messageId = `a-${reply.split(':').at(-1)}`;
         load.sentAgent.add(reply);
+        load.sentAt.set(reply, now());
         void request(nc, load, 'parley.v1.agent.message', { agentId, sessionId: d.sessionId, messageId, body: reply })
           .then((r) => (r.error ? undefined : load.ackedAgent.add(reply)))
           .catch(() => undefined);
@@ -346,6 +349,7 @@ export async function runHaRehearsal(options: RehearsalOptions = {}): Promise<Re
             setTimeout(resolve, 30_000).unref();
           });
           load.sentCustomer.add(body);
+          load.sentAt.set(body, now());
           const reply = await request(nc, load, 'parley.v1.im.message', { channel: CHANNEL, from, to: sub.sessionAddress, messageId: `m${n}`, body });
           if (!reply.error) load.ackedCustomer.add(body);
           await echo;
@@ -375,6 +379,7 @@ export async function runHaRehearsal(options: RehearsalOptions = {}): Promise<Re
     notReadySeen.clear();
     log(`${label} ...`);
     const from = now();
+    log(`  (${(from / 1000).toFixed(1)} s into the run)`);
     const detail = (await run()) ?? undefined;
     const recovered = now();
     await flowing(progress, `after ${label}`);
@@ -480,12 +485,13 @@ export async function runHaRehearsal(options: RehearsalOptions = {}): Promise<Re
     }
     for (const i of list) if (!(await readyOf(i))) notReadyAtEnd.push(i.name);
   }
+  const at = (body: string) => `${body} (sent at ${((load.sentAt.get(body) ?? 0) / 1000).toFixed(1)} s)`;
   const count = (sent: Set<string>, ackedSet: Set<string>, delivered: Map<string, Set<string>>, counts: Map<string, number>) => ({
     sent: sent.size,
     acknowledged: ackedSet.size,
     delivered: [...sent].filter((b) => delivered.has(b)).length,
     lost: [...ackedSet].filter((b) => !delivered.has(b)).length,
-    lostSample: [...ackedSet].filter((b) => !delivered.has(b)).slice(0, 5),
+    lostSample: [...ackedSet].filter((b) => !delivered.has(b)).slice(0, 5).map(at),
     duplicated: [...delivered.values()].filter((ids) => ids.size > 1).length,
     redelivered: [...counts.entries()].filter(([b, c]) => c > (delivered.get(b)?.size ?? 0)).length,
   });
