@@ -36,6 +36,6 @@ if (values.json) (await import('node:fs')).writeFileSync(values.json, JSON.strin
 const m = [figures.customerMessages, figures.agentMessages];
 const failed =
   m.some((x) => x.lost > 0 || x.duplicated > 0) ||
-  figures.doubleAssignments.length + figures.doubleHolds.length + figures.overCapacity.length + figures.notReadyAtEnd.length > 0 ||
+  figures.stalls.length + figures.doubleAssignments.length + figures.doubleHolds.length + figures.overCapacity.length + figures.notReadyAtEnd.length > 0 ||
   figures.faults.some((f) => f.targetMs !== undefined && Math.max(f.offerGapMs, f.deliveryGapMs) >= f.targetMs);
 process.exit(failed ? 1 : 0);
