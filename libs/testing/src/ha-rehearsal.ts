@@ -129,12 +129,19 @@ class Load {
   sessions = 0;
   offers = 0;
   retries = 0;
+  /** Customers start sessions and send while this holds. */
   running = true;
+  /**
+   * Agents accept and answer until the very end: a customer's first message waits in the queue until an agent
+   * accepts, so stopping the desktops with the customers would leave it undelivered (and counted lost) at no
+   * fault of Parley's.
+   */
+  agentsRunning = true;
   deliveries = () => this.deliveriesAt.length;
 }
 
 /** A request answered by Parley: retried (same payload, so same message ID) on timeouts and `unavailable`, not on a refusal. */
-async function request(nc: NatsConnection, load: Load, subject: string, payload: unknown, giveUpMs = 60_000): Promise<Record<string, unknown> & { error?: { code: string; message: string } }> {
+async function request(nc: NatsConnection, load: Load, subject: string, payload: unknown, giveUpMs = 60_000, active = () => load.running): Promise<Record<string, unknown> & { error?: { code: string; message: string } }> {
   const deadline = Date.now() + giveUpMs;
   let delay = 100;
   for (;;) {
@@ -145,7 +152,7 @@ async function request(nc: NatsConnection, load: Load, subject: string, payload:
       // no responders or a timeout while a service or a NATS node restarts: the gateway's way is to retry
     }
     load.retries++;
-    if (Date.now() > deadline || !load.running) throw new Error(`${subject} unanswered for ${giveUpMs} ms`);
+    if (Date.now() > deadline || !active()) throw new Error(`${subject} unanswered for ${giveUpMs} ms`);
     await new Promise((r) => setTimeout(r, delay));
     delay = Math.min(delay * 2, 1_000);
   }
@@ -270,7 +277,7 @@ export async function runHaRehearsal(options: RehearsalOptions = {}): Promise<Re
 
   const nc = await connect(cluster.connectOptions('admin', { name: 'rehearsal', maxReconnectAttempts: -1, reconnectTimeWait: 100, pingInterval: 2_000 }));
   const load = new Load();
-  const isRunning = () => load.running;
+  const isRunning = () => load.agentsRunning;
 
   // Readiness as a Kubernetes probe would see it, sampled through every fault.
   const notReadySeen = new Set<string>();
@@ -295,7 +302,7 @@ export async function runHaRehearsal(options: RehearsalOptions = {}): Promise<Re
       if (d.kind === 'offer') {
         load.offers++;
         load.offersAt.push(now());
-        void request(nc, load, 'parley.v1.agent.offer.accept', { agentId, offerId: d.offerId }, 30_000).catch(() => undefined);
+        void request(nc, load, 'parley.v1.agent.offer.accept', { agentId, offerId: d.offerId }, 30_000, () => load.agentsRunning).catch(() => undefined);
       } else if (d.kind === 'message' && d.author !== 'agent' && d.body) {
         load.deliveriesAt.push(now());
         const ids = load.atAgents.get(d.body) ?? new Set<string>();
@@ -307,7 +314,7 @@ export async function runHaRehearsal(options: RehearsalOptions = {}): Promise<Re
         const messageId = `a-${reply.split(':').at(-1)}`;
         load.sentAgent.add(reply);
         load.sentAt.set(reply, now());
-        void request(nc, load, 'parley.v1.agent.message', { agentId, sessionId: d.sessionId, messageId, body: reply })
+        void request(nc, load, 'parley.v1.agent.message', { agentId, sessionId: d.sessionId, messageId, body: reply }, 60_000, () => load.agentsRunning)
           .then((r) => (r.error ? undefined : load.ackedAgent.add(reply)))
           .catch(() => undefined);
       }
@@ -483,6 +490,7 @@ export async function runHaRehearsal(options: RehearsalOptions = {}): Promise<Re
   // Let every acknowledged message arrive: a condition (all delivered), bounded.
   const acked = () => [...load.ackedCustomer].filter((b) => !load.atAgents.has(b)).length + [...load.ackedAgent].filter((b) => !load.atCustomers.has(b)).length;
   await waitFor(async () => acked() === 0, 'every acknowledged message delivered', 30_000).catch(() => undefined);
+  load.agentsRunning = false;
   clearInterval(sampler);
   agentFeed.stop();
   customerFeed.stop();
