@@ -489,7 +489,9 @@ export async function runHaRehearsal(options: RehearsalOptions = {}): Promise<Re
   await customersDone;
   // Let every acknowledged message arrive: a condition (all delivered), bounded.
   const acked = () => [...load.ackedCustomer].filter((b) => !load.atAgents.has(b)).length + [...load.ackedAgent].filter((b) => !load.atCustomers.has(b)).length;
-  await waitFor(async () => acked() === 0, 'every acknowledged message delivered', 30_000).catch(() => undefined);
+  // Longer than an offer's timeout (OFFER_TIMEOUT_SECONDS, 30 s): an offer lost with a killed router is made again
+  // only when it expires, and the session's first message reaches an agent only then.
+  await waitFor(async () => acked() === 0, 'every acknowledged message delivered', 45_000).catch(() => undefined);
   load.agentsRunning = false;
   clearInterval(sampler);
   agentFeed.stop();
