@@ -364,6 +364,9 @@ export async function runHaRehearsal(options: RehearsalOptions = {}): Promise<Re
           await echo;
           load.waiting.delete(`${sessionId}:a:${n}`);
         }
+        // A customer still waiting when the load stops stays: leaving would abandon a queued session, whose
+        // acknowledged first message then rightly reaches no agent and would be counted lost.
+        if (!load.running) break;
         await request(nc, load, 'parley.v1.im.unsubscribe', { channel: CHANNEL, from, to: sub.sessionAddress });
       } catch (err) {
         if (load.running) log(`customer: ${(err as Error).message}`);
