@@ -319,3 +319,48 @@ describe('infra/k8s: network', () => {
     expect(secrets.map((s) => s.metadata.name)).toContain(ingress!.spec.tls[0].secretName);
   });
 });
+
+describe('infra/k8s/nats-values.yaml: authorization', () => {
+  /** Each permission block of infra/nats/permissions.conf: its allow lists and allow_responses. */
+  const permissionBlocks = (conf: string): Map<string, Obj> => {
+    const blocks = new Map<string, Obj>();
+    for (const [, name, raw] of conf.matchAll(/^([A-Z_]+) = \{\n([\s\S]*?)^\}/gm)) {
+      const body = raw!.split('\n').filter((l) => !l.trim().startsWith('#')).join('\n');
+      const allow = (kind: string) => [...(new RegExp(`${kind}: \\{ allow: \\[([\\s\\S]*?)\\] \\}`).exec(body)?.[1] ?? '').matchAll(/"([^"]*)"/g)].map((m) => m[1]);
+      const responses = /allow_responses: (false|\{ max: (\d+), expires: "([^"]+)" \})/.exec(body);
+      blocks.set(name!, {
+        publish: { allow: allow('publish') },
+        subscribe: { allow: allow('subscribe') },
+        ...(responses ? { allow_responses: responses[1] === 'false' ? false : { max: Number(responses[2]), expires: responses[3] } } : {}),
+      });
+    }
+    return blocks;
+  };
+  const blocks = permissionBlocks(read('infra/nats/permissions.conf'));
+  /** users.conf: which block each user gets (by the nkey variable, PARLEY_NKEY_<USER>). */
+  const blockOfUser = new Map([...read('infra/nats/users.conf').matchAll(/nkey: \$PARLEY_NKEY_([A-Z_]+), permissions: \$([A-Z_]+)/g)].map((m) => [m[1]!, m[2]!]));
+  const users = (parse(read(`${K8S}nats-values.yaml`)) as Obj).config.merge.authorization.users as Obj[];
+
+  it('reads every permission block (the parser is live)', () => {
+    expect([...blocks.keys()]).toEqual(expect.arrayContaining(['SVC_REGISTRATION', 'SVC_ROUTER', 'SVC_GATEWAY_WEB', 'SVC_GATEWAY_XMPP', 'ADMIN']));
+    expect(blocks.get('SVC_ROUTER')!.publish.allow.length).toBeGreaterThan(20);
+    expect(blocks.get('SVC_ROUTER')!.allow_responses).toEqual({ max: 1, expires: '1m' });
+    expect(blocks.get('SVC_GATEWAY_XMPP')!.allow_responses).toBe(false);
+  });
+
+  it('has exactly the users of infra/nats/users.conf, each with its permission block from permissions.conf', () => {
+    expect(users.map((u) => u.user.toUpperCase().replace(/-/g, '_')).sort()).toEqual([...blockOfUser.keys()].sort());
+    for (const u of users) {
+      const block = blocks.get(blockOfUser.get(u.user.toUpperCase().replace(/-/g, '_'))!);
+      expect(block, u.user).toBeDefined();
+      expect(u.permissions, `${u.user}: permissions in nats-values.yaml differ from infra/nats/permissions.conf`).toEqual(block);
+    }
+  });
+
+  it('gives no user but admin a wildcard publish or subscribe grant', () => {
+    for (const u of users.filter((x) => x.user !== 'admin')) {
+      expect(u.permissions.publish.allow, u.user).not.toContain('>');
+      expect(u.permissions.subscribe.allow, u.user).not.toContain('>');
+    }
+  });
+});

@@ -7,3 +7,5 @@ export * from './prosody.launcher.js';
 export * from './schema-arbitrary.js';
 export * from './tls-certificates.js';
 export * from './eventually.js';
+export * from './nats-cluster.launcher.js';
+export * from './ha-rehearsal.js';

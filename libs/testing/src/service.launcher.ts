@@ -10,8 +10,11 @@ export interface ServiceHandle {
   readonly name: string;
   readonly httpPort: number;
   readonly logFile: string;
-  /** Resolves once `/health/ready` answers 200. */
-  start(): Promise<void>;
+  /**
+   * Resolves once `/health/ready` answers 200 (or `/health/live`, with `until: 'live'`: a standby such as a second
+   * gateway-xmpp is live but not ready while another instance holds the XMPP component connection).
+   */
+  start(options?: { until?: 'ready' | 'live' }): Promise<void>;
   /** SIGTERM and wait for a clean exit (graceful drain). Resolves with the exit code. */
   stop(): Promise<number | null>;
   /** SIGKILL: a crash, no shutdown hooks. */
@@ -67,7 +70,7 @@ export async function launchService(name: string, env: Record<string, string>, l
     get pid() {
       return alive() ? child?.pid : undefined;
     },
-    async start() {
+    async start({ until = 'ready' } = {}) {
       const log = createWriteStream(logFile, { flags: 'a' });
       // PARLEY_SERVICE_NODE_ARGS: node flags for every launched service, e.g. `--cpu-prof --cpu-prof-dir=DIR`
       // (flags NODE_OPTIONS does not take) to profile a benchmark's services.
@@ -82,7 +85,7 @@ export async function launchService(name: string, env: Record<string, string>, l
       proc.stdout?.pipe(log);
       proc.stderr?.pipe(log);
       proc.once('exit', () => live.delete(proc));
-      await waitForHttp(`http://127.0.0.1:${httpPort}/health/ready`, { isAlive: alive });
+      await waitForHttp(`http://127.0.0.1:${httpPort}/health/${until}`, { isAlive: alive });
     },
     async stop() {
       const proc = child;

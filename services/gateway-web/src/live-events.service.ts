@@ -1,9 +1,10 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { DeliverPolicy, type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { type KV, Kvm } from '@nats-io/kv';
+import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { type AgentEvent, type AgentState, type SessionEvent, agentDecider, presenceOf } from '@parley/domain';
-import { NATS_CONNECTION } from '@parley/service-kit';
+import { openKvBucket } from '@parley/event-store';
+import { NATS_CONNECTION, SERVICE_CONFIG, type ServiceConfig, streamDurability } from '@parley/service-kit';
 import { createHash } from 'node:crypto';
 
 const EVENTS_STREAM = 'PARLEY_EVENTS';
@@ -97,12 +98,16 @@ export class LiveEvents implements OnApplicationBootstrap, BeforeApplicationShut
   private js!: JetStreamClient;
   private jsm!: JetStreamManager;
 
-  constructor(@Inject(NATS_CONNECTION) private readonly nc: NatsConnection) {}
+  constructor(
+    @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
+    @Inject(SERVICE_CONFIG) private readonly config: ServiceConfig,
+  ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     this.js = jetstream(this.nc);
     this.jsm = await jetstreamManager(this.nc);
-    this.kv = await new Kvm(this.nc).create(PRE_CHAT_BUCKET, { history: 1, ttl: 30 * 24 * 3600_000 });
+    // Replicated like every other Parley bucket: on a single replica, losing its NATS node loses the pre-chat answers.
+    this.kv = await openKvBucket(this.nc, PRE_CHAT_BUCKET, { history: 1, ttl: 30 * 24 * 3600_000 }, streamDurability(this.config));
     const watch = await this.kv.watch();
     this.stopWatch = () => watch.stop();
     void (async () => {

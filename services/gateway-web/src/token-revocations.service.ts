@@ -1,7 +1,8 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { type KV, type KvWatchEntry, Kvm } from '@nats-io/kv';
+import type { KV, KvWatchEntry } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { NATS_CONNECTION } from '@parley/service-kit';
+import { openKvBucket } from '@parley/event-store';
+import { NATS_CONNECTION, SERVICE_CONFIG, type ServiceConfig, streamDurability } from '@parley/service-kit';
 import { MAX_TOKEN_SECONDS, type RevocationList } from './tokens.js';
 
 /** Signed-out token IDs, shared by every gateway-web instance; entries expire with the longest token life. */
@@ -19,10 +20,14 @@ export class TokenRevocations implements RevocationList, OnModuleInit, BeforeApp
   private kv!: KV;
   private stopWatch?: () => void;
 
-  constructor(@Inject(NATS_CONNECTION) private readonly nc: NatsConnection) {}
+  constructor(
+    @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
+    @Inject(SERVICE_CONFIG) private readonly config: ServiceConfig,
+  ) {}
 
   async onModuleInit(): Promise<void> {
-    this.kv = await new Kvm(this.nc).create(REVOCATIONS_BUCKET, { history: 1, ttl: (MAX_TOKEN_SECONDS + 300) * 1000 });
+    // Replicated like every other Parley bucket: on a single replica, losing its NATS node stops sign-outs.
+    this.kv = await openKvBucket(this.nc, REVOCATIONS_BUCKET, { history: 1, ttl: (MAX_TOKEN_SECONDS + 300) * 1000 }, streamDurability(this.config));
     const watch = await this.kv.watch();
     this.stopWatch = () => watch.stop();
     void (async () => {
