@@ -252,8 +252,11 @@ export class CommandHandler {
         this.appendedByAggregate.set(stream.aggregate.name, Math.max(this.appendedByAggregate.get(stream.aggregate.name) ?? 0, appended.version));
         return { state: after, events, version: appended.version };
       } catch (err) {
-        this.known.delete(stream.key);
+        // Any other failure (a timeout, a dropped connection) leaves what we know as it was: if the append landed
+        // after all, the next command's expected version conflicts and reads then. Forgetting here made every
+        // failed append during a NATS fault a stream read on the retry.
         if (!(err instanceof VersionConflictError)) throw err;
+        this.known.delete(stream.key);
         this.stats.conflicts++;
         lastConflict = err;
         // Another process wrote first: let the writers spread out before reading the stream again.

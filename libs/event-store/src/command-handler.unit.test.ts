@@ -70,6 +70,39 @@ describe('command handler', () => {
     expect(handler.cacheStats.conflicts).toBe(1);
   });
 
+  it('keeps what it knows when an append fails for another reason than a conflict (no read on the retry), and still conflicts if it had landed', async () => {
+    const store = new InMemoryEventStore();
+    let reads = 0;
+    let failNext: 'before' | 'after' | null = null;
+    const flaky = Object.create(store) as InMemoryEventStore;
+    flaky.readStream = (stream) => {
+      reads++;
+      return store.readStream(stream);
+    };
+    flaky.append = async (stream, events, expected) => {
+      const mode = failNext;
+      failNext = null;
+      if (mode === 'before') throw new Error('connection dropped before the append');
+      const result = await store.append(stream, events, expected);
+      if (mode === 'after') throw new Error('acknowledgement lost after the append');
+      return result;
+    };
+    const handler = new CommandHandler(flaky);
+    await handler.handle(said.stream('f'), { n: 1 }, ctx('f1'));
+    expect(reads).toBe(1);
+    failNext = 'before';
+    await expect(handler.handle(said.stream('f'), { n: 2 }, ctx('f2'))).rejects.toThrow('connection dropped');
+    await handler.handle(said.stream('f'), { n: 2 }, ctx('f2-again'));
+    expect(reads).toBe(1); // the failure did not cost a read
+    // An append that landed though its caller heard a failure: the state kept is one behind, so the next
+    // command's expected version conflicts, reads, and lands after it.
+    failNext = 'after';
+    await expect(handler.handle(said.stream('f'), { n: 3 }, ctx('f3'))).rejects.toThrow('acknowledgement lost');
+    const { state } = await handler.handle(said.stream('f'), { n: 4 }, ctx('f4'));
+    expect(state).toEqual([1, 2, 3, 4]);
+    expect(handler.cacheStats.conflicts).toBe(1);
+  });
+
   it('opens a new stream without reading it, and falls back to a read if it was not new after all', async () => {
     const store = new InMemoryEventStore();
     const handler = new CommandHandler(store);

@@ -2,7 +2,7 @@ import { JetStreamApiCodes, JetStreamApiError, jetstreamManager } from '@nats-io
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
 import { startNatsServer, type NatsServerHandle } from '@parley/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JetStreamPublisher, NoStreamForSubjectError, PublishTimeoutError } from './jetstream-publisher.js';
+import { JetStreamPublisher, NoStreamForSubjectError, PublishInterruptedError, PublishTimeoutError } from './jetstream-publisher.js';
 
 let server: NatsServerHandle;
 let nc: NatsConnection;
@@ -10,7 +10,7 @@ let publisher: JetStreamPublisher;
 
 beforeAll(async () => {
   server = await startNatsServer();
-  nc = await connect({ servers: server.url });
+  nc = await connect({ servers: server.url, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
   await (await jetstreamManager(nc)).streams.add({ name: 'PUB', subjects: ['pub.>'] });
   publisher = new JetStreamPublisher(nc);
 });
@@ -66,6 +66,25 @@ describe('JetStreamPublisher', () => {
       await expect(short.publish('silent.subject', 'x')).rejects.toBeInstanceOf(PublishTimeoutError);
     } finally {
       short.close();
+      silent.unsubscribe();
+    }
+  });
+
+  it('fails publishes in flight as soon as the connection drops, not at the timeout, and works again after', async () => {
+    const silent = nc.subscribe('silent.until.drop');
+    const long = new JetStreamPublisher(nc, 60_000);
+    try {
+      const waiting = long.publish('silent.until.drop', 'x').catch((e: unknown) => e);
+      await nc.flush();
+      const dropped = Date.now();
+      await server.pause();
+      expect(await waiting).toBeInstanceOf(PublishInterruptedError);
+      expect(Date.now() - dropped).toBeLessThan(10_000);
+      await server.start();
+      const ack = await long.publish('pub.after.drop', 'x');
+      expect(ack.stream).toBe('PUB');
+    } finally {
+      long.close();
       silent.unsubscribe();
     }
   });

@@ -18,6 +18,18 @@ export class PublishTimeoutError extends JetStreamError {
   }
 }
 
+/**
+ * The connection to nats-server dropped while the publish waited for its acknowledgement: the reply can no longer
+ * come (it was addressed to the lost connection), so the caller hears it now rather than at the timeout. JetStream
+ * may have stored the message; a retry with the same `msgID` is stored once.
+ */
+export class PublishInterruptedError extends JetStreamError {
+  constructor(subject: string) {
+    super(`the connection to nats-server dropped before JetStream acknowledged a publish to ${subject}`);
+    this.name = 'PublishInterruptedError';
+  }
+}
+
 /** No stream takes the subject, or JetStream is not running (nats-server answered 503, no responders). */
 export class NoStreamForSubjectError extends JetStreamError {
   constructor(subject: string) {
@@ -57,6 +69,7 @@ export class JetStreamPublisher {
   private readonly subscription: Subscription;
   private readonly sweep: NodeJS.Timeout;
   private next = 0;
+  private closed = false;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -67,6 +80,18 @@ export class JetStreamPublisher {
     this.prefix = `${createInbox(inboxPrefix)}.`;
     this.subscription = nc.subscribe(`${this.prefix}*`, { callback: (err, m) => (err ? this.failAll(err) : this.settle(m)) });
     this.sweep = setInterval(() => this.expire(), Math.min(250, timeoutMs)).unref();
+    void this.watchConnection();
+  }
+
+  /** A dropped connection loses every reply in flight: fail those publishes at once (a node lost, a restart). */
+  private async watchConnection(): Promise<void> {
+    for await (const status of this.nc.status()) {
+      if (status.type !== 'disconnect' || this.closed) continue;
+      for (const [token, p] of this.pending) {
+        this.pending.delete(token);
+        p.reject(new PublishInterruptedError(p.subject));
+      }
+    }
   }
 
   publish(subject: string, payload: string | Uint8Array, options: PublishOptions = {}): Promise<PubAck> {
@@ -88,6 +113,7 @@ export class JetStreamPublisher {
 
   /** Rejects what is still waiting and stops listening (the connection stays open). */
   close(): void {
+    this.closed = true;
     clearInterval(this.sweep);
     this.subscription.unsubscribe();
     this.failAll(new JetStreamError('publisher closed'));

@@ -103,8 +103,14 @@ export class EventDispatcher {
         await method.call(this.instance, { type: event.type, data: event.data } as DomainEvent, { state: states.after, before: states.before, stored: event });
       }
     } catch (err) {
-      // What we hold may be ahead of what the handler finished: read it again on the retry.
-      this.forget(event.aggregate, event.aggregateId);
+      // What we hold is ahead of what the handler finished: step each view back to the state before this event, so
+      // the retry starts from there without reading the stream (a read per failure is what turned a lost NATS node
+      // into a storm of consumer creations); a state not known before is read again on the retry.
+      const key = `${event.aggregate}.${event.aggregateId}`;
+      for (const [view, states] of around) {
+        if (states && event.previousVersion !== undefined) this.statesOf(view).set(key, { state: states.before, position: event.previousVersion });
+        else this.statesOf(view).delete(key);
+      }
       throw err;
     }
   }

@@ -62,6 +62,39 @@ describe('buffer delivery process manager (in-memory store)', () => {
     await consumption.stop();
   });
 
+  it('retries a delivery that failed once from the state it had, without reading the stream', async () => {
+    const store = new InMemoryEventStore();
+    let reads = 0;
+    const readStream = store.readStream.bind(store);
+    store.readStream = (s) => {
+      reads++;
+      return readStream(s);
+    };
+    const deliveries = new Recorded();
+    let failures = 0;
+    const flaky = {
+      toAgent: async (agentId: string, d: AgentDelivery) => {
+        if (d.body === 'flaky' && failures++ === 0) throw new Error('nats-server node lost');
+        return deliveries.toAgent(agentId, d);
+      },
+      toCustomer: deliveries.toCustomer.bind(deliveries),
+    };
+    const consumption = await runConsumer(store, new DeliveryProcessManager(flaky as unknown as DeliveryPublisher));
+    const commands = new CommandHandler(store);
+    const session = sessionAggregate.stream('s1');
+    const run = (c: SessionCommand, id: string, s: number) => commands.handle(session, c, ctx(id, s), { isNew: c.kind === 'open' });
+    await run({ kind: 'open', core, route: { queueId: 'q', priority: 0, requirements: { skills: {}, language: null, capabilities: [] } }, intake: null, notBefore: null }, 'open', 0);
+    await run({ kind: 'offer', offerId: 'o1', agentId: 'alex', expiresAt: at(60), now: at(1) }, 'offer', 1);
+    await run({ kind: 'accept-offer', offerId: 'o1', agentId: 'alex', agentName: 'Alex', now: at(2) }, 'accept', 2);
+    await run({ kind: 'receive-customer-message', channel: 'web', from: core.customerAddress, messageId: 'm1', body: 'flaky', now: at(3) }, 'm1', 3);
+    await run({ kind: 'receive-customer-message', channel: 'web', from: core.customerAddress, messageId: 'm2', body: 'after', now: at(4) }, 'm2', 4);
+    await until(() => deliveries.agent.length === 2, 'both messages after the retry');
+    expect(failures).toBe(2);
+    expect(deliveries.agent.map((d) => d.body)).toEqual(['flaky', 'after']);
+    expect(reads).toBe(0);
+    await consumption.stop();
+  });
+
   it('parks an event whose delivery keeps failing and goes on with the others', async () => {
     const store = new InMemoryEventStore();
     const deliveries = new Recorded();
