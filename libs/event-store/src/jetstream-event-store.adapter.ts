@@ -12,7 +12,7 @@ import {
   jetstream,
   jetstreamManager,
 } from '@nats-io/jetstream';
-import { type NatsConnection, nanos, nuid } from '@nats-io/transport-node';
+import { type NatsConnection, type Status, nanos, nuid } from '@nats-io/transport-node';
 import {
   type AppendResult,
   type ConsumeOptions,
@@ -212,6 +212,7 @@ export class JetStreamEventStore implements EventStore {
       return event;
     };
     return consumeDurably(this.js, this.jsm, {
+      connection: this.nc,
       stream: this.streamName,
       name: options.name,
       filterSubject: filterSubject(options.aggregate),
@@ -241,7 +242,10 @@ export class JetStreamEventStore implements EventStore {
       ...(from > 1 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from } : {}),
     });
     const pendingAtStart = (await consumer.info(true)).num_pending;
-    const messages = await consumer.consume({ max_messages: 2_000 });
+    // Short pulls: the server's heartbeats come every half expiry, and two missed ones (a server that died holding
+    // the pull, a connection moved to another server) make the ordered consumer start again after the last
+    // message seen, in seconds rather than the client's default 30 s.
+    const messages = await consumer.consume({ max_messages: 2_000, expires: 4_000 });
     void (async () => {
       for await (const m of messages) handler(this.decode(m), m.info.pending);
     })();
@@ -272,7 +276,16 @@ export interface DurableConsumerOptions {
   partition?: { index: number; count: number };
   /** Resolves: acknowledged. Rejects: retried in place after a back-off (later messages of its subject wait). */
   handle: (m: JsMsg) => Promise<void>;
+  /**
+   * The connection `js` runs on: when it drops and reconnects (to another server of a cluster, or the same one
+   * restarted), the pull in progress is abandoned at once instead of waiting for an end that never comes.
+   */
+  connection?: NatsConnection;
 }
+
+/** How long past its expiry a pull may stay open before it is taken for lost (its server died holding it). */
+const LOST_PULL_GRACE_MS = 4_000;
+const PULL_EXPIRES_MS = 1_000;
 
 const defaultRetryDelay = (attempt: number) => Math.min(5_000, 100 * 2 ** Math.min(attempt - 1, 6));
 
@@ -317,6 +330,17 @@ export async function consumeDurably(js: JetStreamClient, jsm: JetStreamManager,
   let inHand = 0;
   let wake: (() => void) | undefined;
   let batch: { stop(): void } | undefined;
+  /** The connection dropped or a pull was lost: check for messages lost in transit before the next pull. */
+  let disrupted = false;
+  const statuses = o.connection?.status() as (AsyncIterable<Status> & { stop(): void }) | undefined;
+  void (async () => {
+    if (!statuses) return;
+    for await (const status of statuses) {
+      if (status.type !== 'reconnect') continue;
+      disrupted = true;
+      batch?.stop();
+    }
+  })();
 
   const settle = async (m: JsMsg): Promise<void> => {
     if (blocked.has(m.subject)) return;
@@ -358,10 +382,35 @@ export async function consumeDurably(js: JetStreamClient, jsm: JetStreamManager,
         await new Promise<void>((r) => (wake = r));
         continue;
       }
-      const messages = await consumer.fetch({ max_messages: Math.min(room, 512), expires: 1_000 });
+      if (disrupted) {
+        disrupted = false;
+        // Messages delivered to the dropped connection are gone with it and come back only after their ack wait;
+        // pulling before that would hand newer messages of their subjects over first. Wait for them only when
+        // some are missing (the server counts more unacknowledged messages than we hold).
+        const pending = await consumer.info().then(
+          (info) => info.num_ack_pending,
+          () => undefined,
+        );
+        if (pending === undefined) {
+          // The consumer's leader is not answering yet (a cluster electing one): ask again shortly.
+          disrupted = true;
+          await new Promise((r) => setTimeout(r, 500));
+        } else if (pending > inHand) await new Promise((r) => setTimeout(r, Math.ceil((o.ackWaitMs ?? 30_000) * 1.1)));
+        continue;
+      }
+      const messages = await consumer.fetch({ max_messages: Math.min(room, 512), expires: PULL_EXPIRES_MS });
       batch = messages;
-      for await (const m of messages) {
-        if (killed) return;
+      // A pull ends with the server's 408 at its expiry; one held by a server that died never does. Stop it.
+      let lastSeen = Date.now();
+      const lostPull = setInterval(() => {
+        if (Date.now() - lastSeen < PULL_EXPIRES_MS + LOST_PULL_GRACE_MS) return;
+        disrupted = true;
+        messages.stop();
+      }, 1_000);
+      try {
+        for await (const m of messages) {
+          lastSeen = Date.now();
+          if (killed) return;
         if (o.partition && o.partition.count > 1 && partitionOf(m.subject, o.partition.count) !== o.partition.index) {
           m.ack();
           continue;
@@ -375,19 +424,24 @@ export async function consumeDurably(js: JetStreamClient, jsm: JetStreamManager,
           w?.();
         });
         lanes.set(m.subject, next);
-        void next.then(() => {
-          if (lanes.get(m.subject) === next) lanes.delete(m.subject);
-        });
+          void next.then(() => {
+            if (lanes.get(m.subject) === next) lanes.delete(m.subject);
+          });
+        }
+      } finally {
+        clearInterval(lostPull);
       }
     }
   })().catch((err: unknown) => {
     endedBy = err;
   });
+  void loop.finally(() => statuses?.stop());
   const ended = loop.then(() => (stopping || killed ? new Promise<never>(() => undefined) : (endedBy ?? new Error(`consumer ${o.name} stopped delivering`))));
   return {
     ended,
     stop: async () => {
       stopping = true;
+      statuses?.stop();
       const w = wake;
       wake = undefined;
       w?.();
@@ -396,6 +450,7 @@ export async function consumeDurably(js: JetStreamClient, jsm: JetStreamManager,
     },
     kill: () => {
       killed = true;
+      statuses?.stop();
       batch?.stop();
       const w = wake;
       wake = undefined;

@@ -254,6 +254,7 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
     const js = jetstream(this.nc);
     const jsm = await jetstreamManager(this.nc);
     return consumeDurably(js, jsm, {
+      connection: this.nc,
       stream: PARKED_STREAM,
       name: `${c.definition.name}-replay`,
       filterSubject: replaySubject(c.definition.name),

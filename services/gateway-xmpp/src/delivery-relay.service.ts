@@ -31,7 +31,7 @@ export class DeliveryRelay implements OnApplicationBootstrap, BeforeApplicationS
     await ensureDeliveryStream(this.nc, streamDurability(this.config), warnSettingsDiffer);
     const js = jetstream(this.nc);
     const jsm = await jetstreamManager(this.nc);
-    const common = { stream: DELIVERY_STREAM, ackWaitMs: this.config.CONSUMER_ACK_WAIT_MS };
+    const common = { connection: this.nc, stream: DELIVERY_STREAM, ackWaitMs: this.config.CONSUMER_ACK_WAIT_MS };
     this.running.push(
       await consumeDurably(js, jsm, {
         ...common,
