@@ -1,4 +1,4 @@
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { AuthorizationError, type NatsConnection, PermissionViolationError, RequestError, connect } from '@nats-io/transport-node';
 import { DELIVERY_STREAM, SUBJECTS, asActorSubject } from '@parley/contracts';
 import { NATS_CONFIG_DIR } from '@parley/testing';
