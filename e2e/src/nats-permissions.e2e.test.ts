@@ -202,6 +202,14 @@ describe('least privilege over NATS (issue 11: each attempt is refused and chang
     expect({ events: await consumersOf('PARLEY_EVENTS'), deliveries: await consumersOf(DELIVERY_STREAM) }).toEqual(consumersBefore);
   });
 
+  it('the parley CLI run by a user who may not read the events says so and exits 1 (no hang, no stack trace)', async () => {
+    const r = await parleyAs('gw_cli', ['events', '--quiet']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/^parley events: (cannot|not allowed to) read stream PARLEY_EVENTS.*Permissions Violation/);
+  });
+
   it('only reporting may send buffer.status and only buffer answers it; only buffer, router and presence-proxy publish deliveries', () => {
     const perms = readFileSync(join(NATS_CONFIG_DIR, 'permissions.conf'), 'utf8');
     const blocks = Object.fromEntries([...perms.matchAll(/^(\w+) = \{\n([\s\S]*?)^\}/gm)].map((m) => [m[1]!, m[2]!]));

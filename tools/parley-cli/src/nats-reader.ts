@@ -177,6 +177,7 @@ export function parseAckSubject(reply: string, out: { seq: number; timestampMs: 
 /** Requests in flight while reading message by message: enough to keep nats-server busy, few enough to stay small. */
 const GET_WINDOW = 512;
 const FOLLOW_POLL_MS = 250;
+const GET_STALL_MS = 30_000;
 
 /**
  * Reads a stream without any consumer: each message by sequence through the stream's get API (`DIRECT.GET` when
@@ -198,7 +199,17 @@ async function readByGet(nc: NatsConnection, o: StreamReadOptions, from: number,
     if (!r.message) return null;
     return { subject: r.message.subject, timestampMs: Date.parse(r.message.time), data: Buffer.from(r.message.data ?? '', 'base64') };
   };
-  const getOne = async (seq: number): Promise<Got> => decode(await nc.request(api, JSON.stringify({ seq }), { timeout: 10_000 }));
+  const getOne = async (seq: number): Promise<Got> => {
+    try {
+      return decode(await nc.request(api, JSON.stringify({ seq }), { timeout: 10_000 }));
+    } catch (err) {
+      if (isPermissionError(err)) throw new CliError(`not allowed to read stream ${o.stream} with these credentials (neither a consumer nor ${api}): ${(err as Error).message}`);
+      throw new CliError(`cannot read stream ${o.stream}: ${(err as Error).message}`);
+    }
+  };
+  // One request first: a publish the server refuses is only reported on the side, so the pipelined reads below
+  // would wait for answers that never come; a request is refused at once.
+  await getOne(from);
 
   let start = from;
   if (o.sinceMs != null && (o.fromSeq == null || o.fromSeq <= 1)) {
@@ -248,9 +259,16 @@ async function readByGet(nc: NatsConnection, o: StreamReadOptions, from: number,
       const finish = (r: 'stop' | 'more' | Error) => {
         if (finished) return;
         finished = true;
+        clearTimeout(stall);
         sub.unsubscribe();
         if (r instanceof Error) reject(r);
         else resolve(r);
+      };
+      // No answer for this long (the connection lost, the server gone quiet): give up rather than hang.
+      let stall: ReturnType<typeof setTimeout> | undefined;
+      const watch = () => {
+        clearTimeout(stall);
+        stall = setTimeout(() => finish(new CliError(`reading stream ${o.stream} stalled: no answer from NATS for ${GET_STALL_MS / 1000} s`)), GET_STALL_MS);
       };
       const ask = () => {
         while (!finished && asked <= last && asked - handed < GET_WINDOW) {
@@ -261,6 +279,7 @@ async function readByGet(nc: NatsConnection, o: StreamReadOptions, from: number,
       const sub = nc.subscribe(`${inbox}.*`, {
         callback: (err, m) => {
           if (finished) return;
+          watch();
           if (err) return finish(isPermissionError(err) ? new CliError(`not allowed to read stream ${o.stream}: ${err.message}`) : err);
           try {
             const seq = Number(m.subject.slice(inbox.length + 1));
@@ -281,6 +300,7 @@ async function readByGet(nc: NatsConnection, o: StreamReadOptions, from: number,
           }
         },
       });
+      watch();
       ask();
     });
   }
