@@ -104,6 +104,17 @@ try {
   console.log(`export --format ${values.format}: ${stored.toLocaleString('en')} events in ${seconds.toFixed(1)} s = ${Math.round(stored / seconds).toLocaleString('en')} events/s, peak RSS ${(maxKb / 1024).toFixed(0)} MB`);
   console.log(`  CPU of the export process: ${(user + sys).toFixed(1)} s (${Math.round(stored / (user + sys)).toLocaleString('en')} events per CPU-second); load average now ${(await import('node:os')).loadavg()[0].toFixed(1)} on ${(await import('node:os')).cpus().length} cores`);
   console.log(`  files: ${files.join(', ')}`);
+  // The ceiling on this machine at this moment: the same stream read by an ordered consumer that does nothing with
+  // the messages (the NATS client and nats-server alone), right after the export.
+  const rc = await connect({ servers: nats.url });
+  const rawStarted = performance.now();
+  let raw = 0;
+  const oc = await jetstream(rc).consumers.get('PARLEY_EVENTS');
+  const rawMessages = await oc.consume({ max_messages: 20_000 });
+  for await (const m of rawMessages) if (++raw >= stored || m.info.pending === 0) break;
+  const rawSeconds = (performance.now() - rawStarted) / 1000;
+  await rc.close();
+  console.log(`  raw read (ordered consumer, messages counted, nothing else): ${Math.round(raw / rawSeconds).toLocaleString('en')} messages/s; the export ran at ${((stored / seconds) / (raw / rawSeconds)).toFixed(2)} of it`);
   console.log(`targets: ≥ 50,000 events/s (${stored / seconds >= 50_000 ? 'met' : 'NOT met'}), ≤ 300 MB (${maxKb / 1024 <= 300 ? 'met' : 'NOT met'})`);
 } finally {
   rmSync(out, { recursive: true, force: true });

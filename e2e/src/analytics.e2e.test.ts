@@ -20,12 +20,13 @@ let n = 0;
 const uid = (p: string) => `${p}${++n}${Date.now().toString(36)}`;
 const QA = uid('qa');
 const QB = uid('qb');
+const ANALYST = 'ann';
 
 function parley(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    // As the operator (admin): the analyst template does not yet allow the CLI's ordered consumers (docs/analytics.md).
-    const admin = stack.nats.serviceEnv('admin');
-    const child = spawn(process.execPath, [PARLEY, ...args], { env: { ...process.env, ...admin, NATS_INBOX_PREFIX: '_INBOX_admin' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // As an analyst (infra/nats/templates/analyst.conf): read-only, no consumer of its own (docs/analytics.md).
+    const analyst = { ...stack.nats.serviceEnv(ANALYST), NATS_INBOX_PREFIX: stack.nats.credentials(ANALYST).inboxPrefix };
+    const child = spawn(process.execPath, [PARLEY, ...args], { env: { ...process.env, ...analyst }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -101,7 +102,7 @@ let run: Awaited<ReturnType<typeof recordRun>>;
 
 beforeAll(async () => {
   // Statuses every 2 s as well as on change: a customer is told their place soon even if a change-triggered pass is missed.
-  stack = await ParleyStack.start({ OFFER_TIMEOUT_SECONDS: '30', ROUTING_TICK_MS: '100', STATUS_INTERVAL_SECONDS: '2' });
+  stack = await ParleyStack.start({ OFFER_TIMEOUT_SECONDS: '30', ROUTING_TICK_MS: '100', STATUS_INTERVAL_SECONDS: '2' }, { roles: [{ name: ANALYST, template: 'analyst', values: { ANALYST } }] });
   run = await recordRun();
   stored = run.events;
 });

@@ -1,9 +1,11 @@
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { AuthorizationError, type NatsConnection, PermissionViolationError, RequestError, connect } from '@nats-io/transport-node';
 import { DELIVERY_STREAM, SUBJECTS, asActorSubject } from '@parley/contracts';
 import { NATS_CONFIG_DIR } from '@parley/testing';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ParleyStack, until } from './parley-stack.js';
 
@@ -36,6 +38,21 @@ afterAll(async () => {
   for (const nc of Object.values(as)) await nc?.close();
   await stack?.stop();
 });
+
+const PARLEY = fileURLToPath(new URL('../../tools/parley-cli/bin/parley.mjs', import.meta.url));
+
+/** The parley CLI in its own process, connected as `role` (its nkey seed and inbox prefix). */
+function parleyAs(role: RoleName, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [PARLEY, ...args], { env: { ...process.env, ...stack.nats.serviceEnv(role), NATS_INBOX_PREFIX: stack.nats.credentials(role).inboxPrefix }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
 
 async function request<T = Record<string, unknown>>(role: RoleName, subject: string, payload: unknown): Promise<T> {
   return (await as[role]!.request(subject, JSON.stringify(payload), { timeout: 5_000 })).json<T>();
@@ -144,19 +161,53 @@ describe('least privilege over NATS (issue 11: each attempt is refused and chang
     expect(perms).not.toMatch(/STREAM\.(DELETE|PURGE)|CONSUMER\.DELETE\.PARLEY_DELIVERIES\.>|"\$JS\.API\.>"/);
   });
 
-  it('an analyst reads events and nothing else', async () => {
-    const jsm = await jetstreamManager(as.ann!);
-    await jsm.consumers.add('PARLEY_EVENTS', { durable_name: 'analyst-ann', filter_subject: 'parley.v1.evt.session.>', ack_policy: 'explicit' as never });
-    const consumer = await jetstream(as.ann!).consumers.get('PARLEY_EVENTS', 'analyst-ann');
-    const read = await consumer.next({ expires: 5_000 });
-    expect(read?.subject).toMatch(/^parley\.v1\.evt\.session\./);
-    await read!.ackAck();
+  it('an analyst reads events and deliveries through the parley CLI, and writes nothing', async () => {
+    const jsm = await jetstreamManager(stack.nc);
+    const consumersOf = async (stream: string) => (await jsm.consumers.list(stream).next()).map((c) => c.name).sort();
+    const consumersBefore = { events: await consumersOf('PARLEY_EVENTS'), deliveries: await consumersOf(DELIVERY_STREAM) };
     const before = await snapshot();
+    // The CLI's read path, as the analyst: every stored event, in order (by the streams' get API: no consumer).
+    const events = await parleyAs('ann', ['events', '--quiet']);
+    expect(events.stderr).toBe('');
+    expect(events.code).toBe(0);
+    const read = events.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { position: number }).position);
+    const stored: number[] = [];
+    for await (const e of stack.store.readAll({ fromPosition: 1 })) stored.push(e.position);
+    expect(read.slice(0, stored.length)).toEqual(stored);
+    // The deliveries too: the status told to the waiting customer (carol) is read and counted.
+    const estimates = await until(async () => {
+      const r = await parleyAs('ann', ['estimates', '--quiet']);
+      return r.code === 0 ? r : undefined;
+    }, 'parley estimates, as the analyst, to find the status told to carol');
+    expect(estimates.stdout).toMatch(/estimates told\s+[1-9]/);
+
+    // And nothing that writes: no event, no consumer of any kind (a consumer names the subject the server delivers
+    // to, so it could push events onto a service's subject), no stream change, no service request.
     await refusedByNats('ann', 'parley.v1.evt.session.forged', { type: 'SessionEnded' });
-    await refusedByNats('ann', SUBJECTS.imSubscribe, { channel: 'cli', from: 'x@cli.test', to: ENTRY.address });
-    await refusedByNats('ann', '$JS.API.CONSUMER.CREATE.PARLEY_EVENTS.buffer-deliveries', {});
+    await refusedByNats('ann', '$JS.API.CONSUMER.DURABLE.CREATE.PARLEY_EVENTS.analyst-ann', { stream_name: 'PARLEY_EVENTS', config: { durable_name: 'analyst-ann', ack_policy: 'none' } });
+    await refusedByNats('ann', '$JS.API.CONSUMER.CREATE.PARLEY_EVENTS.analyst-ann', { stream_name: 'PARLEY_EVENTS', config: { durable_name: 'analyst-ann', ack_policy: 'none' } });
+    await refusedByNats('ann', '$JS.API.CONSUMER.CREATE.PARLEY_EVENTS', { stream_name: 'PARLEY_EVENTS', config: { ack_policy: 'none', deliver_subject: SUBJECTS.agentLogin } });
+    await refusedByNats('ann', `$JS.API.CONSUMER.CREATE.${DELIVERY_STREAM}`, { stream_name: DELIVERY_STREAM, config: { ack_policy: 'none' } });
     await refusedByNats('ann', '$JS.API.CONSUMER.MSG.NEXT.PARLEY_EVENTS.buffer-deliveries', { batch: 1 });
+    await refusedByNats('ann', '$JS.API.CONSUMER.DELETE.PARLEY_EVENTS.buffer-deliveries');
+    await refusedByNats('ann', '$JS.API.STREAM.DELETE.PARLEY_EVENTS');
+    await refusedByNats('ann', '$JS.API.STREAM.PURGE.PARLEY_EVENTS');
+    await refusedByNats('ann', `$JS.API.STREAM.PURGE.${DELIVERY_STREAM}`);
+    await refusedByNats('ann', '$JS.API.STREAM.MSG.DELETE.PARLEY_EVENTS', { seq: 1 });
+    await refusedByNats('ann', '$JS.API.STREAM.UPDATE.PARLEY_EVENTS', { name: 'PARLEY_EVENTS' });
+    await refusedByNats('ann', SUBJECTS.imSubscribe, { channel: 'cli', from: 'x@cli.test', to: ENTRY.address });
+    await refusedByNats('ann', SUBJECTS.agentLogin, login('ann'));
+    await refusedByNats('ann', SUBJECTS.statsQueues, {});
     expect(await snapshot()).toEqual(before);
+    expect({ events: await consumersOf('PARLEY_EVENTS'), deliveries: await consumersOf(DELIVERY_STREAM) }).toEqual(consumersBefore);
+  });
+
+  it('the parley CLI run by a user who may not read the events says so and exits 1 (no hang, no stack trace)', async () => {
+    const r = await parleyAs('gw_cli', ['events', '--quiet']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/^parley events: (cannot|not allowed to) read stream PARLEY_EVENTS.*Permissions Violation/);
   });
 
   it('only reporting may send buffer.status and only buffer answers it; only buffer, router and presence-proxy publish deliveries', () => {

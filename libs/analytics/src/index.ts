@@ -8,3 +8,4 @@ export * from './recorded-run.js';
 export * from './html-report.js';
 export * from './event-filter.js';
 export * from './synthetic-workload.js';
+export * from './kpi-history.js';

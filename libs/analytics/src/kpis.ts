@@ -1,6 +1,7 @@
 import type { Row } from './table-schemas.js';
 
-export type KpiGrouping = 'queue' | 'agent' | 'entry-point';
+/** `all`: one group for every queue together (the dashboard's "all queues"). */
+export type KpiGrouping = 'queue' | 'agent' | 'entry-point' | 'all';
 
 export interface KpiOptions {
   by: KpiGrouping;
@@ -12,6 +13,8 @@ export interface KpiOptions {
   shortAbandonSeconds: number;
   sinceMs?: number | null;
   untilMs?: number | null;
+  /** Intervals start at this instant plus whole intervals (default: the epoch, i.e. round clock times). */
+  intervalOriginMs?: number;
 }
 
 export const DEFAULT_KPI_OPTIONS: KpiOptions = { by: 'queue', intervalSeconds: null, serviceLevelSeconds: 20, shortAbandonSeconds: 5 };
@@ -73,8 +76,9 @@ export class KpiAccumulator {
   private bucket(instant: string): string | null {
     const { intervalSeconds } = this.options;
     if (!intervalSeconds) return null;
-    const t = Date.parse(instant);
-    return new Date(Math.floor(t / (intervalSeconds * 1000)) * intervalSeconds * 1000).toISOString();
+    const origin = this.options.intervalOriginMs ?? 0;
+    const size = intervalSeconds * 1000;
+    return new Date(origin + Math.floor((Date.parse(instant) - origin) / size) * size).toISOString();
   }
 
   private inRange(instant: string): boolean {
@@ -137,6 +141,8 @@ export class KpiAccumulator {
         return (row.agent_id as string | null) ?? '(not answered)';
       case 'entry-point':
         return (row.entry_point_id as string | null) ?? null;
+      case 'all':
+        return 'all';
     }
   }
 

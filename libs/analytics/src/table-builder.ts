@@ -236,11 +236,20 @@ export class TableBuilder {
     this.sink.offers?.({ ...p.row, outcome, responded_at: at, response_seconds: Math.max(0, (Date.parse(at) - p.offeredMs) / 1000), reason });
   }
 
+  /** The `sessions` rows of the sessions not ended yet, as `finish` would write them, leaving them open. */
+  openSessionRows(): Row[] {
+    return [...this.open].map(([id, s]) => this.sessionRow(id, s, null));
+  }
+
   private emitSession(id: string, s: OpenSession, end: { endedBy: string; reason: string; disposition: string | null; abandoned: boolean; at: string } | null) {
+    this.sink.sessions?.(this.sessionRow(id, s, end));
+  }
+
+  private sessionRow(id: string, s: OpenSession, end: { endedBy: string; reason: string; disposition: string | null; abandoned: boolean; at: string } | null): Row {
     const endedAt = end?.at ?? null;
     const abandoned = end ? end.abandoned : false;
     const waitEnd = s.assignedAt ?? (abandoned ? endedAt : null);
-    this.sink.sessions?.({
+    return {
       session_id: id,
       entry_point_id: s.core.entryPointId,
       channel: s.core.channel,
@@ -272,7 +281,7 @@ export class TableBuilder {
       abandoned,
       ended_by: end?.endedBy ?? null,
       end_reason: end?.reason ?? null,
-    });
+    };
   }
 
   private applyAgent(e: AnalyticsEvent, at: string): void {

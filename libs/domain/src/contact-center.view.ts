@@ -21,6 +21,8 @@ export interface QueueTotals {
   recentHandles?: number[];
   /** How the most recent sessions left the queue: `a` answered, `x` abandoned (the estimate's abandonment). */
   recentOutcomes?: string[];
+  /** Seconds from offer to the agent's accept of the most recently answered sessions: part of every wait. */
+  recentAccepts?: number[];
 }
 
 const RECENT_FOR_ESTIMATES = 200;
@@ -62,6 +64,8 @@ export interface ContactCenterView {
   /** Agents by the queues they serve, and those who serve every queue: who could take a new session. */
   servers?: Record<string, Record<string, true>>;
   anyQueue?: Record<string, true>;
+  /** When each session's pending offer was made (the session state keeps no instant), for `recentAccepts`. */
+  offeredAt?: Record<string, string>;
 }
 
 export const emptyView = (): ContactCenterView => ({ sessions: {}, declines: {}, agents: {}, totals: {}, lastOffered: {}, queued: {}, targeted: {} });
@@ -114,7 +118,10 @@ export function applyToView(view: ContactCenterView, event: ViewEvent): ContactC
   if (e.type === 'SessionOfferDeclined') view.declines[id] = { ...view.declines[id], [e.data.agentId]: e.data.at };
   // An agent who hands a session on is not offered it straight back.
   if (e.type === 'SessionTransferred') view.declines[id] = { ...view.declines[id], [e.data.fromAgentId]: e.data.at };
-  if (e.type === 'SessionOffered' && before.status === 'queued') view.lastOffered[before.place.queueId] = e.data.agentId;
+  if (e.type === 'SessionOffered' && before.status === 'queued') {
+    view.lastOffered[before.place.queueId] = e.data.agentId;
+    (view.offeredAt ??= {})[id] = e.data.at;
+  }
   if (e.type === 'SessionAssigned' && before.status === 'queued') {
     const t = totalsOf(view, before.place.queueId);
     t.answered += 1;
@@ -122,7 +129,10 @@ export function applyToView(view: ContactCenterView, event: ViewEvent): ContactC
     t.totalWaitSeconds += wait;
     t.recentWaits = remember(t.recentWaits ?? [], wait, RECENT_WAITS);
     t.recentOutcomes = remember(t.recentOutcomes ?? [], 'a', RECENT_FOR_ESTIMATES);
+    const offeredAt = view.offeredAt?.[id];
+    if (offeredAt) t.recentAccepts = remember(t.recentAccepts ?? [], seconds(offeredAt, e.data.at), RECENT_FOR_ESTIMATES);
   }
+  if (view.offeredAt && e.type !== 'SessionOffered' && after.status !== 'queued') delete view.offeredAt[id];
   if (e.type === 'SessionEnded' && (before.status === 'queued' || before.status === 'assigned')) {
     const t = totalsOf(view, before.place.queueId);
     if (before.status === 'assigned') {

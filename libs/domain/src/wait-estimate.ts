@@ -29,6 +29,13 @@ export interface WaitEstimateInput {
   /** Recent abandonment: of the sessions that left the queue lately, how many gave up. */
   recentAbandoned?: number;
   recentAnswered?: number;
+  /**
+   * The queue's typical time from an offer to the agent's accept (seconds). A wait ends when an agent takes the
+   * customer, not when the offer goes out, and every slot spends this long reserved before each conversation.
+   */
+  acceptSeconds?: number;
+  /** Mean wait of the recently answered sessions (seconds): turns the abandon share into a hazard per second. */
+  recentMeanWaitSeconds?: number;
 }
 
 export interface WaitEstimate {
@@ -74,7 +81,8 @@ export function estimateWait(input: WaitEstimateInput): WaitEstimate {
   const mean = handles.length > 0 ? handles.reduce((s, h) => s + h, 0) / handles.length : input.defaultHandleSeconds;
   const variance = handles.length > 1 ? handles.reduce((s, h) => s + (h - mean) ** 2, 0) / (handles.length - 1) : mean * mean;
   const cv2 = mean > 0 ? Math.max(0.05, variance / (mean * mean)) : 1;
-  const cycle = Math.max(1, mean + (input.wrapUpSeconds ?? 0));
+  const accept = Math.max(0, input.acceptSeconds ?? 0);
+  const cycle = Math.max(1, mean + (input.wrapUpSeconds ?? 0) + accept);
 
   // Slots that free without waiting for a conversation to end: free now, or at the end of a wrap-up.
   const known: number[] = [];
@@ -88,7 +96,7 @@ export function estimateWait(input: WaitEstimateInput): WaitEstimate {
   known.sort((a, b) => a - b);
   if (position < known.length) {
     const at = known[position]!;
-    return { seconds: Math.ceil(at), lowSeconds: 0, highSeconds: Math.ceil(at + Math.min(cycle, 60)), basis: at > 0 ? 'after-wrap-up' : 'free-now' };
+    return { seconds: Math.ceil(at + accept), lowSeconds: 0, highSeconds: Math.ceil(at + accept + Math.min(cycle, 60)), basis: at > 0 ? 'after-wrap-up' : 'free-now' };
   }
   const abandonShare = (() => {
     const ab = input.recentAbandoned ?? 0;
@@ -97,9 +105,17 @@ export function estimateWait(input: WaitEstimateInput): WaitEstimate {
   })();
   // Endings needed: the customers ahead beyond the known slots, fewer those who will give up, plus one's own turn.
   const ahead = position - known.length;
-  const needed = 1 + ahead * (1 - abandonShare);
+  // Customers ahead leave by being served (rate slots ÷ cycle) or by giving up, each at a constant hazard (patience
+  // without memory) fitted so that the recent abandon share is reproduced over the recent mean wait. As a fluid,
+  // n' = -rate - hazard × n empties the line ahead at T = ln(1 + hazard × ahead ÷ rate) ÷ hazard; the customer then
+  // needs one more ending. Without a hazard (no mean wait known yet) the abandon share thins the line instead.
+  const meanWait = input.recentMeanWaitSeconds ?? 0;
+  const hazard = abandonShare > 0 && meanWait > 0 ? abandonShare / meanWait : 0;
+  // With nobody serving, as if one slot were (the fallback below): an agent joining then never lengthens the wait.
+  const rate = Math.max(1, slots) / cycle;
+  const needed = hazard > 0 ? 1 + (rate / hazard) * Math.log1p((hazard * ahead) / rate) : 1 + ahead * (1 - abandonShare);
   if (slots === 0) {
-    const seconds = Math.ceil(needed * cycle * NOBODY_FACTOR);
+    const seconds = Math.ceil(needed * cycle * NOBODY_FACTOR + accept);
     return { seconds, lowSeconds: Math.ceil(seconds / 2), highSeconds: Math.ceil(seconds * 3), basis: 'nobody-serving' };
   }
   // Interval between endings of `slots` independent conversations: mean cycle ÷ slots; its variability tends
@@ -109,9 +125,10 @@ export function estimateWait(input: WaitEstimateInput): WaitEstimate {
   const scale = (cycle / slots) * spread;
   // Never sooner than the last slot known to free (a customer further back is not served before one ahead).
   const floor = known.at(-1) ?? 0;
-  const point = Math.max(floor, shape * scale);
-  const low = Math.max(floor, gammaQuantile(shape, scale, Z_LOW));
-  const high = Math.max(floor, gammaQuantile(shape, scale, Z_HIGH));
+  // The customer's own offer is accepted after the usual delay once a slot frees.
+  const point = Math.max(floor, shape * scale) + accept;
+  const low = Math.max(floor, gammaQuantile(shape, scale, Z_LOW)) + accept;
+  const high = Math.max(floor, gammaQuantile(shape, scale, Z_HIGH)) + accept;
   // A long tail in the recorded handle times widens the top of the range for the first places in line.
   const tail = handles.length >= 5 ? quantile(handles, 0.9) / slots : 0;
   return {
@@ -156,6 +173,7 @@ export function estimateQueueWait(view: ContactCenterView, queueId: string, posi
   const agents = servingAgentsOf(view, queueId, now);
   const wrapUps = Object.values(view.agents).flatMap((a) => (a.status === 'available' && servesQueue(a, queueId) ? [a.profile.wrapUpSeconds ?? 0] : []));
   const outcomes = totals?.recentOutcomes ?? [];
+  const accepts = [...(totals?.recentAccepts ?? [])].sort((a, b) => a - b);
   return estimateWait({
     position,
     agents,
@@ -164,5 +182,8 @@ export function estimateQueueWait(view: ContactCenterView, queueId: string, posi
     wrapUpSeconds: wrapUps.length > 0 ? wrapUps.reduce((a, b) => a + b, 0) / wrapUps.length : 0,
     recentAbandoned: outcomes.filter((o) => o === 'x').length,
     recentAnswered: outcomes.filter((o) => o === 'a').length,
+    // The median: one offer left to expire unanswered would otherwise stretch every estimate.
+    acceptSeconds: quantile(accepts, 0.5),
+    recentMeanWaitSeconds: totals?.recentWaits?.length ? totals.recentWaits.reduce((a, b) => a + b, 0) / totals.recentWaits.length : 0,
   });
 }

@@ -1,10 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type ServingAgent, describeWaitRange, estimateWait } from './wait-estimate.js';
+import { applyToView, emptyView } from './contact-center.view.js';
+import { type ServingAgent, describeWaitRange, estimateQueueWait, estimateWait } from './wait-estimate.js';
 
 const agent = (capacity: number, busy: number, wrapUpRemainingSeconds = 0): ServingAgent => ({ capacity, busy, wrapUpRemainingSeconds });
 const arbAgents = fc.array(fc.record({ capacity: fc.integer({ min: 1, max: 4 }), busy: fc.integer({ min: 0, max: 4 }), wrapUpRemainingSeconds: fc.integer({ min: 0, max: 120 }) }), { maxLength: 8 });
 const arbHandles = fc.array(fc.integer({ min: 5, max: 3_600 }), { maxLength: 50 });
+const arbDelays = fc.record({ acceptSeconds: fc.integer({ min: 0, max: 30 }), recentMeanWaitSeconds: fc.integer({ min: 0, max: 1_800 }) });
 
 describe('estimateWait', () => {
   it('says "now" when a slot is free and the customer is next', () => {
@@ -38,10 +40,29 @@ describe('estimateWait', () => {
     expect(estimateWait({ ...base, recentAbandoned: 5, recentAnswered: 5 }).seconds).toBeLessThan(estimateWait(base).seconds);
   });
 
+  it('adds the queue\'s offer-to-accept delay to every wait, and to every slot\'s cycle', () => {
+    expect(estimateWait({ position: 0, agents: [agent(2, 1)], recentHandleSeconds: [300], defaultHandleSeconds: 180, acceptSeconds: 4 })).toMatchObject({ seconds: 4, basis: 'free-now' });
+    expect(estimateWait({ position: 0, agents: [agent(1, 0, 40)], recentHandleSeconds: [300], defaultHandleSeconds: 180, acceptSeconds: 4 }).seconds).toBe(44);
+    // Two busy slots, 120 s conversations and 10 s accepts: 3 endings of a 130 s cycle over 2 slots, then 10 s.
+    const e = estimateWait({ position: 2, agents: [agent(1, 1), agent(1, 1)], recentHandleSeconds: [120, 120, 120, 120, 120], defaultHandleSeconds: 60, acceptSeconds: 10 });
+    expect(e.seconds).toBe(Math.ceil((3 * 130) / 2 + 10));
+    expect(e.lowSeconds).toBeGreaterThanOrEqual(10);
+  });
+
+  it('with a hazard of giving up, the line ahead shrinks more the longer it is', () => {
+    const base = { agents: [agent(1, 1), agent(1, 1)], recentHandleSeconds: [120, 120, 120, 120, 120], defaultHandleSeconds: 60, recentAbandoned: 2, recentAnswered: 8, recentMeanWaitSeconds: 120 };
+    const none = { ...base, recentAbandoned: 0 };
+    const share = (position: number) => estimateWait({ ...base, position }).seconds / estimateWait({ ...none, position }).seconds;
+    expect(share(1)).toBeLessThan(1);
+    expect(share(20)).toBeLessThan(share(2));
+    // Never shorter than serving nobody ahead: one ending of a 120 s cycle over 2 slots.
+    expect(estimateWait({ ...base, position: 200 }).seconds).toBeGreaterThanOrEqual(60);
+  });
+
   it('keeps low ≤ point ≤ high, and never tells a customer further back a shorter wait', () => {
     fc.assert(
-      fc.property(arbAgents, arbHandles, fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 50 }), (agents, handles, position, abandoned) => {
-        const input = { agents: agents.map((a) => ({ ...a, busy: Math.min(a.busy, a.capacity) })), recentHandleSeconds: handles, defaultHandleSeconds: 180, recentAbandoned: abandoned, recentAnswered: 50 };
+      fc.property(arbAgents, arbHandles, fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 50 }), arbDelays, (agents, handles, position, abandoned, delays) => {
+        const input = { agents: agents.map((a) => ({ ...a, busy: Math.min(a.busy, a.capacity) })), recentHandleSeconds: handles, defaultHandleSeconds: 180, recentAbandoned: abandoned, recentAnswered: 50, ...delays };
         const here = estimateWait({ ...input, position });
         const behind = estimateWait({ ...input, position: position + 1 });
         expect(here.lowSeconds).toBeLessThanOrEqual(here.seconds);
@@ -53,8 +74,8 @@ describe('estimateWait', () => {
 
   it('never gets longer when an idle agent joins', () => {
     fc.assert(
-      fc.property(arbAgents, arbHandles, fc.integer({ min: 0, max: 40 }), (agents, handles, position) => {
-        const input = { position, agents: agents.map((a) => ({ ...a, busy: Math.min(a.busy, a.capacity) })), recentHandleSeconds: handles, defaultHandleSeconds: 180 };
+      fc.property(arbAgents, arbHandles, fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 50 }), arbDelays, (agents, handles, position, abandoned, delays) => {
+        const input = { position, agents: agents.map((a) => ({ ...a, busy: Math.min(a.busy, a.capacity) })), recentHandleSeconds: handles, defaultHandleSeconds: 180, recentAbandoned: abandoned, recentAnswered: 50, ...delays };
         const more = { ...input, agents: [...input.agents, agent(1, 0)] };
         expect(estimateWait(more).seconds).toBeLessThanOrEqual(estimateWait(input).seconds);
       }),
@@ -64,5 +85,26 @@ describe('estimateWait', () => {
   it('describes a range in minutes', () => {
     expect(describeWaitRange({ seconds: 150, lowSeconds: 120, highSeconds: 240, basis: 'drain' })).toBe('about 2–4 minutes');
     expect(describeWaitRange({ seconds: 20, lowSeconds: 0, highSeconds: 40, basis: 'drain' })).toBe('under a minute');
+  });
+});
+
+describe('estimateQueueWait', () => {
+  it('reads the queue\'s offer-to-accept delays from the events', () => {
+    const view = emptyView();
+    const at = (s: number) => new Date(Date.UTC(2026, 10, 2, 9, 0, s)).toISOString();
+    const profile = { displayName: 'A', kind: 'human', skills: {}, languages: ['en'], capacity: 1, capabilities: [], queues: ['billing'] };
+    const apply = (aggregate: string, aggregateId: string, type: string, data: unknown) => applyToView(view, { aggregate, aggregateId, type, data });
+    apply('agent', 'a1', 'AgentLoggedIn', { profile, leaseSeconds: 600, expiresAt: at(600), at: at(0) });
+    apply('session', 's1', 'SessionOpened', { sessionId: 's1', entryPointId: 'ep', channel: 'web', customerAddress: 'c', sessionAddress: 's', client: null, locale: null, openedAt: at(1) });
+    apply('session', 's1', 'SessionQueued', { queueId: 'billing', priority: 0, arrivedAt: at(1), notBefore: null });
+    apply('session', 's1', 'SessionOffered', { offerId: 'o1', agentId: 'a1', expiresAt: at(60), at: at(2) });
+    apply('agent', 'a1', 'AgentOfferReserved', { offerId: 'o1', sessionId: 's1', expiresAt: at(60) });
+    apply('session', 's1', 'SessionAssigned', { offerId: 'o1', agentId: 'a1', at: at(9) });
+    expect(view.totals.billing?.recentAccepts).toEqual([7]);
+    expect(view.offeredAt?.s1).toBeUndefined();
+    apply('agent', 'a1', 'AgentOfferReleased', { offerId: 'o1', outcome: 'accepted' });
+    apply('agent', 'a1', 'AgentConversationEnded', { sessionId: 's1', at: at(10), wrapUpUntil: null });
+    // The agent is free again: the next customer waits only for the accept.
+    expect(estimateQueueWait(view, 'billing', 0, at(11), 180)).toMatchObject({ seconds: 7, basis: 'free-now' });
   });
 });

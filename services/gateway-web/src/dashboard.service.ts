@@ -3,7 +3,8 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { SUBJECTS } from '@parley/contracts';
 import { presenceOf } from '@parley/domain';
 import { NATS_CONNECTION, natsRequest } from '@parley/service-kit';
-import { type SessionRecord, LiveEvents } from './live-events.service.js';
+import { type KpiHistoryInterval } from '@parley/analytics';
+import { LiveEvents } from './live-events.service.js';
 
 interface ReportingQueue {
   queueId: string;
@@ -15,26 +16,19 @@ interface ReportingQueue {
   history: { at: string; waiting: number; agentsAvailable: number; agentsBusy: number }[];
 }
 
-export interface KpiBucket {
-  from: string;
-  to: string;
-  offered: number;
-  answered: number;
-  abandoned: number;
-  /** Average speed of answer and average handle time, in seconds (null without any). */
+/** One interval of the dashboard's KPI history: the figures `parley kpis` gives (libs/analytics), plus its bounds. */
+export type KpiBucket = KpiHistoryInterval & {
+  /** Older names of the same figures, which the dashboard's page reads. */
   asaSeconds: number | null;
   ahtSeconds: number | null;
-  /** Share answered within the threshold, of those answered or abandoned after it. */
-  serviceLevel: number | null;
-}
+};
 
-const avg = (xs: number[]) => (xs.length ? Math.round(xs.reduce((a, b) => a + b, 0) / xs.length) : null);
-const secondsBetween = (a: string, b: string) => Math.max(0, (Date.parse(b) - Date.parse(a)) / 1000);
+const withAliases = (i: KpiHistoryInterval): KpiBucket => ({ ...i, asaSeconds: i.averageSpeedOfAnswerSeconds, ahtSeconds: i.averageHandleSeconds });
 
 /**
  * What the supervisor dashboard shows: reporting's queue figures (waiting, estimates, service level, the last
  * hour) with agents counted from the events, the agents table, live conversations, KPIs per interval and the
- * session search. KPIs are computed here from the web channel's read model until the shared KPI code exists.
+ * session search. KPIs come from libs/analytics, the code behind `parley kpis`.
  */
 @Injectable()
 export class DashboardService {
@@ -93,32 +87,13 @@ export class DashboardService {
     return { at: reporting.at, queues, agents, conversations: this.liveConversations() };
   }
 
-  /** KPIs of one queue (or all) in buckets over [from, to), by the time each session entered the queue. */
+  /**
+   * KPIs of one queue (or all) in buckets over [from, to), by the time each session entered the queue: computed by
+   * libs/analytics's `KpiHistory`, i.e. the rows and accumulator `parley kpis` uses, so both give the same figures.
+   */
   kpis(queueId: string | null, from: string, to: string, bucketMinutes: number, thresholdSeconds: number): { buckets: KpiBucket[]; total: KpiBucket } {
-    const start = Date.parse(from);
-    const end = Date.parse(to);
-    const size = bucketMinutes * 60_000;
-    const sessions = [...this.live.sessions.values()].filter((s) => s.queuedAt && (!queueId || s.queueId === queueId) && Date.parse(s.queuedAt) >= start && Date.parse(s.queuedAt) < end);
-    const figure = (list: SessionRecord[], f: number, t: number): KpiBucket => {
-      const answered = list.filter((s) => s.firstAssignedAt);
-      const abandoned = list.filter((s) => s.abandoned);
-      const waits = answered.map((s) => secondsBetween(s.queuedAt!, s.firstAssignedAt!));
-      const handles = answered.filter((s) => s.endedAt).map((s) => secondsBetween(s.firstAssignedAt!, s.endedAt!));
-      const slBase = waits.length + abandoned.filter((s) => secondsBetween(s.queuedAt!, s.endedAt!) > thresholdSeconds).length;
-      return {
-        from: new Date(f).toISOString(),
-        to: new Date(t).toISOString(),
-        offered: list.length,
-        answered: answered.length,
-        abandoned: abandoned.length,
-        asaSeconds: avg(waits),
-        ahtSeconds: avg(handles),
-        serviceLevel: slBase ? waits.filter((w) => w <= thresholdSeconds).length / slBase : null,
-      };
-    };
-    const buckets: KpiBucket[] = [];
-    for (let t = start; t < end; t += size) buckets.push(figure(sessions.filter((s) => Date.parse(s.queuedAt!) >= t && Date.parse(s.queuedAt!) < t + size), t, Math.min(end, t + size)));
-    return { buckets, total: figure(sessions, start, end) };
+    const { intervals, total } = this.live.kpiHistory.query({ queueId, fromMs: Date.parse(from), toMs: Date.parse(to), intervalSeconds: bucketMinutes * 60, serviceLevelSeconds: thresholdSeconds });
+    return { buckets: intervals.map(withAliases), total: withAliases(total) };
   }
 
   search(q: { customer?: string; agent?: string; queue?: string; from?: string; to?: string }, limit = 100) {

@@ -3,6 +3,7 @@ import { DeliverPolicy, type JetStreamClient, type JetStreamManager, jetstream, 
 import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { type AgentEvent, type AgentState, type SessionEvent, agentDecider, presenceOf } from '@parley/domain';
+import { KpiHistory, decodeEvent } from '@parley/analytics';
 import { openKvBucket } from '@parley/event-store';
 import { NATS_CONNECTION, SERVICE_CONFIG, type ServiceConfig, streamDurability } from '@parley/service-kit';
 import { createHash } from 'node:crypto';
@@ -90,6 +91,8 @@ export class LiveEvents implements OnApplicationBootstrap, BeforeApplicationShut
   readonly byCustomer = new Map<string, string[]>();
   readonly entryQueues = new Map<string, string>();
   readonly names = new Map<string, { name?: string; email?: string }>();
+  /** The dashboard's KPI history: `parley kpis`'s own code (libs/analytics) over the same events. */
+  readonly kpiHistory = new KpiHistory();
   private readonly listeners = new Set<Listener>();
   private position = 0;
   private stop?: () => void;
@@ -126,9 +129,7 @@ export class LiveEvents implements OnApplicationBootstrap, BeforeApplicationShut
         this.stop = () => messages.stop();
         for await (const m of messages) {
           try {
-            const [, , , aggregate, ...rest] = m.subject.split('.');
-            const wire = m.json<{ id: string; type: string; data: Record<string, unknown>; metadata?: { at?: string } }>();
-            this.apply(aggregate!, rest.join('.'), wire.id, wire.type, wire.data ?? {}, wire.metadata?.at ?? new Date(m.info.timestampNanos / 1e6).toISOString());
+            this.receive(m.subject, m.seq, m.string(), m.info.timestampNanos / 1e6);
           } catch (err) {
             this.logger.warn({ msg: 'event not understood', subject: m.subject, err: String(err) });
           }
@@ -140,6 +141,19 @@ export class LiveEvents implements OnApplicationBootstrap, BeforeApplicationShut
         await new Promise((r) => setTimeout(r, 500));
       }
     }
+  }
+
+  /**
+   * One stored event of PARLEY_EVENTS, decoded as `parley` decodes it (`decodeEvent`), folded into the sessions and
+   * agents and into the KPI history, which is thus fed the very events the CLI reads.
+   */
+  receive(subject: string, seq: number, payload: string, storedAtMs: number): void {
+    const [, , , aggregate, ...rest] = subject.split('.');
+    const e = decodeEvent(subject, seq, payload);
+    const at = e.metadata?.at ?? new Date(storedAtMs).toISOString();
+    e.metadata ??= { at };
+    this.apply(aggregate!, rest.join('.'), e.id, e.type, (e.data ?? {}) as Record<string, unknown>, at);
+    this.kpiHistory.apply(e);
   }
 
   /** Waits until every event stored so far is applied: a page asking right after its own action sees it. */

@@ -7,9 +7,9 @@ import { connectNats } from './nats-reader.js';
 
 export const KPIS_HELP = `parley kpis: contact-center figures from the event log
 
-Usage: parley kpis [--by queue|agent|entry-point] [--interval 15m] [--since T] [--until T] [--service-level 20] [--html FILE] [--json]
+Usage: parley kpis [--by queue|agent|entry-point|all] [--interval 15m] [--since T] [--until T] [--service-level 20] [--html FILE] [--json]
 
-  --by G              group by queue (default), agent or entry-point
+  --by G              group by queue (default), agent, entry-point, or all (every queue together)
   --interval D        one row per group and interval (15m, 1h, ...); default: one row for the whole range
   --since T, --until T  sessions queued in [since, until) (ISO 8601, or a duration ago: 2h)
   --service-level S   answered within S seconds counts towards the service level (default 20)
@@ -41,7 +41,7 @@ export async function kpisCommand(argv: string[]): Promise<number> {
     process.stdout.write(`${KPIS_HELP}\n`);
     return 0;
   }
-  const by = parseChoice<KpiGrouping>('by', f.by, ['queue', 'agent', 'entry-point'], 'queue');
+  const by = parseChoice<KpiGrouping>('by', f.by, ['queue', 'agent', 'entry-point', 'all'], 'queue');
   const intervalSeconds = f.interval === undefined ? null : parseDuration('interval', f.interval);
   const serviceLevelSeconds = parseNumber('service-level', f['service-level'], 20);
   const shortAbandonSeconds = parseNumber('short-abandon', f['short-abandon'], 5);
