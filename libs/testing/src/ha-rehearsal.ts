@@ -501,6 +501,8 @@ export async function runHaRehearsal(options: RehearsalOptions = {}): Promise<Re
   customerFeed.stop();
 
   checks = await checkEvents(nc, capacity);
+  const lostCustomer = [...load.ackedCustomer].filter((b) => !load.atAgents.has(b)).slice(0, 3);
+  for (const body of lostCustomer) log(`lost ${body}: ${await explainLost(nc, body)}`);
   const notReadyAtEnd: string[] = [];
   for (const [service, list] of instances) {
     if (service === 'gateway-xmpp') {
@@ -553,6 +555,42 @@ async function waitFor(probe: () => Promise<boolean>, what: string, timeoutMs: n
  * Reads every event Parley wrote and checks what no fault may break: a session assigned once, held by one agent
  * at a time, and no agent holding more conversations than its capacity.
  */
+/** Every message of `stream` on `subject` stored so far (an ordered consumer up to the stream's end now). */
+async function storedOn(nc: NatsConnection, stream: string, subject: string): Promise<JsMsg[]> {
+  const info = (await nc.request(`$JS.API.STREAM.INFO.${stream}`, '', { timeout: 5_000 })).json<{ state: { last_seq: number } }>();
+  const consumer = await jetstream(nc).consumers.get(stream, { filter_subjects: subject, deliver_policy: DeliverPolicy.All });
+  const pending = (await consumer.info(true)).num_pending;
+  const found: JsMsg[] = [];
+  if (pending === 0) return found;
+  const messages = await consumer.consume({ max_messages: 2_000 });
+  for await (const m of messages) {
+    found.push(m);
+    if (m.seq >= info.state.last_seq || m.info.pending === 0) break;
+  }
+  messages.stop();
+  return found;
+}
+
+/**
+ * Where a message counted lost went: whether PARLEY_DELIVERIES holds its delivery (then the harness's own feed
+ * missed it) and its session's events in order (then Parley's handling of them says why it was not delivered).
+ */
+async function explainLost(nc: NatsConnection, body: string): Promise<string> {
+  try {
+    const sessionId = body.split(':')[0]!;
+    const deliveries = await storedOn(nc, 'PARLEY_DELIVERIES', 'parley.v1.agent.deliver.>');
+    const stored = deliveries.some((m) => m.json<{ body?: string }>().body === body);
+    const events = await storedOn(nc, 'PARLEY_EVENTS', `parley.v1.evt.session.${sessionId}`);
+    const types = events.map((m) => {
+      const e = m.json<{ type: string; data: { body?: string } }>();
+      return e.type === 'CustomerMessageReceived' || e.type === 'AgentMessageSent' ? `${e.type}(${e.data.body})` : e.type;
+    });
+    return `delivery stored: ${stored ? 'yes (the harness feed missed it)' : 'no'}; session events: ${types.join(', ')}`;
+  } catch (err) {
+    return `not explained: ${(err as Error).message}`;
+  }
+}
+
 async function checkEvents(nc: NatsConnection, capacity: number): Promise<Pick<RehearsalFigures, 'doubleAssignments' | 'doubleHolds' | 'overCapacity'>> {
   const js = jetstream(nc);
   const info = (await nc.request('$JS.API.STREAM.INFO.PARLEY_EVENTS', '', { timeout: 5_000 })).json<{ state: { last_seq: number } }>();
