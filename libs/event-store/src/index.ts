@@ -8,3 +8,4 @@ export * from './command-handler.js';
 export * from './kv-checkpoint-store.js';
 export * from './stream-durability.js';
 export * from './bounded-map.js';
+export * from './trace-context.js';
