@@ -6,6 +6,8 @@ import { DEFAULT_DURABILITY, type StreamDurability, ensureDurableStream } from '
 import { MetricsService } from './metrics.service.js';
 import { type ServiceConfig, streamDurability } from './service-config.js';
 import { NATS_CONNECTION, SERVICE_CONFIG } from './tokens.js';
+import { tracedPublish, tracingEnabled } from './tracing.js';
+import { injectTraceHeaders } from '@parley/event-store';
 
 /**
  * Deliveries to customers and agents go on a JetStream stream, so a gateway or desktop that reconnects misses
@@ -28,13 +30,21 @@ export class DeliveryPublisher implements OnModuleInit {
   }
 
   async toCustomer(channel: string, delivery: CustomerDelivery): Promise<void> {
-    await this.js.publish(imDeliverSubject(channel), JSON.stringify(delivery), { msgID: delivery.deliveryId });
+    await this.publish(imDeliverSubject(channel), delivery);
     this.metrics.deliveries.inc({ kind: `customer-${delivery.kind}` });
   }
 
   async toAgent(agentId: string, delivery: AgentDelivery): Promise<void> {
-    await this.js.publish(agentDeliverSubject(agentId), JSON.stringify(delivery), { msgID: delivery.deliveryId });
+    await this.publish(agentDeliverSubject(agentId), delivery);
     this.metrics.deliveries.inc({ kind: `agent-${delivery.kind}` });
+  }
+
+  private async publish(subject: string, delivery: CustomerDelivery | AgentDelivery): Promise<void> {
+    const publish = async () => {
+      // Traced, the delivery's headers carry its span's context to the gateway that relays it.
+      await this.js.publish(subject, JSON.stringify(delivery), { msgID: delivery.deliveryId, headers: tracingEnabled() ? injectTraceHeaders() : undefined });
+    };
+    await (tracingEnabled() ? tracedPublish(subject, delivery, publish) : publish());
   }
 }
 

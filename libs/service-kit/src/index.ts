@@ -20,3 +20,4 @@ export * from './nats-server-version.js';
 export * from './event-consumer.decorator.js';
 export * from './clock.js';
 export * from './event-dispatcher.js';
+export * from './tracing.js';

@@ -14,6 +14,7 @@ import { ReadinessChecks } from './readiness.js';
 import { RequestRouter } from './request-router.service.js';
 import { type ServiceConfig, streamDurability } from './service-config.js';
 import { reportNatsServerVersion } from './nats-server-version.js';
+import { tracingEnabled } from './tracing.js';
 import { EVENT_STORE, NATS_CONNECTION, SERVICE_CONFIG, SERVICE_NAME } from './tokens.js';
 
 @Injectable()
@@ -96,6 +97,7 @@ export class ParleyPlatformModule {
             const logger = new Logger('EventStore');
             return JetStreamEventStore.create(nc, {
               ...durability,
+              tracing: tracingEnabled(),
               onSettingsDiffer: (stream, differences) => logger.warn({ msg: 'stream settings differ from this version; updating them', stream, differences }),
             });
           },
