@@ -158,10 +158,10 @@ export function tracedEvent(consumer: string, event: StoredEvent, fn: () => Prom
 }
 
 /** A delivery published on the deliveries stream (producer span; its context leaves in the message headers). */
-export const tracedPublish = (subject: string, delivery: { kind: string; sessionId?: string; deliveryId: string }, fn: () => Promise<void>): Promise<void> =>
+export const tracedPublish = (subject: string, delivery: { kind: string; sessionId?: string; deliveryId: string }, recipient: Attributes, fn: () => Promise<void>): Promise<void> =>
   traced(`publish ${subjectTemplate(subject)}`, {
     kind: SpanKind.PRODUCER,
-    attributes: { ...idAttributes(delivery, messaging('send', subject)), 'parley.delivery.kind': delivery.kind, 'messaging.message.id': delivery.deliveryId },
+    attributes: { ...idAttributes(delivery, messaging('send', subject)), ...recipient, 'parley.delivery.kind': delivery.kind, 'messaging.message.id': delivery.deliveryId },
   }, fn);
 
 /** A message taken from a stream or subject (a delivery a gateway relays): a child of the context its headers carry. */
