@@ -64,7 +64,10 @@ export async function stopTracing(): Promise<void> {
   if (!p) return;
   tracer = undefined;
   provider = undefined;
-  await p.shutdown().catch(() => undefined);
+  // A collector that does not answer must not hold a draining service past its clean exit: the spans go instead.
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p.shutdown().catch(() => undefined), new Promise((r) => (timer = setTimeout(r, 3_000)))]);
+  clearTimeout(timer);
   trace.disable();
   context.disable();
   propagation.disable();
