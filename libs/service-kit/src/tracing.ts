@@ -4,6 +4,7 @@ import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import type { MsgHdrs } from '@nats-io/transport-node';
 import { type StoredEvent, contextOfCarrier, extractTraceHeaders } from '@parley/event-store';
+import type { ConsumerDefinition } from './event-consumer.decorator.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
 
@@ -146,12 +147,15 @@ export function annotateAnswer(payload: unknown, reply: unknown, outcome: string
   if (outcome !== 'ok') span.setStatus({ code: SpanStatusCode.ERROR, message: outcome });
 }
 
-/** An event handled by a consumer: a child of the span that appended it (its `traceContext`). */
-export function tracedEvent(consumer: string, event: StoredEvent, fn: () => Promise<void>): Promise<void> {
-  if (!tracer) return fn();
+/**
+ * An event handled by a consumer: a child of the span that appended it (its `traceContext`). A consumer takes
+ * every event of its aggregate; those none of its handlers is for (it only folds them into its states) make no span.
+ */
+export function tracedEvent(consumer: Pick<ConsumerDefinition, 'name' | 'routes'>, event: StoredEvent, fn: () => Promise<void>): Promise<void> {
+  if (!tracer || !consumer.routes.some((r) => r.view.aggregate === event.aggregate && r.types.includes(event.type))) return fn();
   const attributes: Attributes = {
     ...messaging('process', `parley.v1.evt.${event.aggregate}.${event.aggregateId}`),
-    'messaging.consumer.group.name': consumer,
+    'messaging.consumer.group.name': consumer.name,
     'messaging.message.id': event.id,
     'parley.event.type': event.type,
     'parley.event.position': event.position,

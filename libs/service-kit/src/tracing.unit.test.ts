@@ -85,9 +85,16 @@ describe('spans in one process (in-memory exporter)', () => {
       appended = event({ traceparent: h.get('traceparent') });
     });
     let logged: unknown;
-    await tracedEvent('buffer-deliveries', appended!, async () => {
+    const bufferDeliveries = { name: 'buffer-deliveries', routes: [{ view: { aggregate: 'session', initialState: () => 0, evolve: () => 0 }, types: ['CustomerMessageReceived'], method: 'm' }] };
+    await tracedEvent(bufferDeliveries, appended!, async () => {
       logged = activeTraceIds();
     });
+    // An event the consumer only folds into its states (no handler for it) runs without a span.
+    let ran = false;
+    await tracedEvent(bufferDeliveries, { ...appended!, type: 'SessionRated' }, async () => {
+      ran = true;
+    });
+    expect(ran).toBe(true);
     const spans = exporter.getFinishedSpans();
     expect(spans.map((s) => s.name)).toEqual(['send parley.v1.as.channel.*.im.message', 'process parley.v1.as.channel.*.im.message', 'process CustomerMessageReceived']);
     const [client, server, consumer] = spans;
@@ -103,7 +110,7 @@ describe('spans in one process (in-memory exporter)', () => {
 
   it('starts a new trace for an event or request without a (valid) context, and marks failures by code only', async () => {
     await on();
-    await tracedEvent('c', event({ traceparent: '00-zzzz-01' }), async () => undefined);
+    await tracedEvent({ name: 'c', routes: [{ view: { aggregate: 'session', initialState: () => 0, evolve: () => 0 }, types: ['CustomerMessageReceived'], method: 'm' }] }, event({ traceparent: '00-zzzz-01' }), async () => undefined);
     const h = headers();
     h.set('traceparent', 'garbage');
     await expect(tracedAnswer('p', 'p', h, async () => Promise.reject(Object.assign(new Error('no session for ann@example.test'), { code: 'not-found' })))).rejects.toThrow();
