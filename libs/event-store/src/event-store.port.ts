@@ -1,4 +1,5 @@
 import { ParleyError } from '@parley/errors';
+import type { TraceCarrier } from './trace-context.js';
 
 /** Events of one aggregate instance live on one subject: `parley.v1.evt.<aggregate>.<id>`. */
 export const EVENT_SUBJECT_PREFIX = 'parley.v1.evt';
@@ -36,6 +37,8 @@ export interface StoredEvent extends EventToAppend {
    * it missed nothing; events stored before this field existed lack it.
    */
   previousVersion?: number;
+  /** The W3C trace context its append carried (message headers), when the store traces; consumers continue it. */
+  traceContext?: TraceCarrier;
 }
 
 /**

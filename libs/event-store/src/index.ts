@@ -9,3 +9,4 @@ export * from './kv-checkpoint-store.js';
 export * from './stream-durability.js';
 export * from './bounded-map.js';
 export * from './jetstream-publisher.js';
+export * from './trace-context.js';

@@ -13,6 +13,7 @@ import {
   jetstreamManager,
 } from '@nats-io/jetstream';
 import { type NatsConnection, type Status, nanos, nuid } from '@nats-io/transport-node';
+import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import {
   type AppendResult,
   type ConsumeOptions,
@@ -35,6 +36,7 @@ import {
 } from './event-store.port.js';
 import { JetStreamPublisher } from './jetstream-publisher.js';
 import { DEFAULT_DURABILITY, type StreamDurability, assertDurability, settingDifferences, streamInfoIfAny } from './stream-durability.js';
+import { injectTraceHeaders, traceCarrierOf } from './trace-context.js';
 import { Upcasters } from './upcasters.js';
 
 export interface JetStreamEventStoreOptions {
@@ -50,6 +52,11 @@ export interface JetStreamEventStoreOptions {
   upcasters?: Upcasters;
   /** Called when a durable consumer's handler fails; the event is redelivered after a back-off. */
   onHandlerError?: (consumer: string, event: StoredEvent, error: unknown) => void;
+  /**
+   * Tracing on (OTEL_EXPORTER_OTLP_ENDPOINT set): an append is a producer span whose W3C context each event
+   * carries in its message headers, and events read back carry it as `traceContext`. Off, neither costs anything.
+   */
+  tracing?: boolean;
 }
 
 const READ_BATCH = 500;
@@ -126,7 +133,36 @@ export class JetStreamEventStore implements EventStore {
     }
   }
 
-  async append(stream: StreamId, events: readonly EventToAppend[], expected: ExpectedVersion): Promise<AppendResult> {
+  append(stream: StreamId, events: readonly EventToAppend[], expected: ExpectedVersion): Promise<AppendResult> {
+    return this.options.tracing ? this.tracedAppend(stream, events, expected) : this.appendEvents(stream, events, expected);
+  }
+
+  private tracedAppend(stream: StreamId, events: readonly EventToAppend[], expected: ExpectedVersion): Promise<AppendResult> {
+    const attributes = {
+      'messaging.system': 'nats',
+      'messaging.operation.type': 'send',
+      'messaging.destination.name': `${EVENT_SUBJECT_PREFIX}.${stream.aggregate}.*`,
+      'messaging.batch.message_count': events.length,
+      'parley.aggregate': stream.aggregate,
+      'parley.event.types': events.map((e) => e.type),
+      // Session and agent IDs are drawn by Parley, never a customer's address: safe to name.
+      [`parley.${stream.aggregate}.id`]: stream.id,
+    };
+    return trace.getTracer('@parley/event-store').startActiveSpan(`append ${stream.aggregate}`, { kind: SpanKind.PRODUCER, attributes }, async (span) => {
+      try {
+        const result = await this.appendEvents(stream, events, expected);
+        span.setAttribute('parley.stream.version', result.version);
+        return result;
+      } catch (err) {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof VersionConflictError ? 'conflict' : (err as Error)?.name });
+        throw err;
+      } finally {
+        span.end();
+      }
+    });
+  }
+
+  private async appendEvents(stream: StreamId, events: readonly EventToAppend[], expected: ExpectedVersion): Promise<AppendResult> {
     const subject = streamSubject(stream);
     let expect: number | undefined = expected === 'any' ? undefined : expected === 'no-stream' ? 0 : expected;
     let version = expect ?? 0;
@@ -143,6 +179,8 @@ export class JetStreamEventStore implements EventStore {
       try {
         const ack = await this.publisher.publish(subject, JSON.stringify(wire), {
           msgID: event.id,
+          // Per event: publish adds its own headers (Nats-Msg-Id, the expected sequence) to the object it is given.
+          ...(this.options.tracing ? { headers: injectTraceHeaders() } : {}),
           ...(expect === undefined ? {} : { expect: { lastSubjectSequence: expect } }),
         });
         version = ack.seq;
@@ -191,7 +229,7 @@ export class JetStreamEventStore implements EventStore {
   private decode(m: JsMsg): StoredEvent {
     const wire = m.json<WireEvent>();
     const { aggregate } = parseStreamSubject(m.subject);
-    return this.upcasters.apply({
+    const event = this.upcasters.apply({
       id: wire.id,
       type: wire.type,
       schemaVersion: wire.schemaVersion,
@@ -202,6 +240,11 @@ export class JetStreamEventStore implements EventStore {
       position: m.seq,
       ...(wire.previousVersion === undefined ? {} : { previousVersion: wire.previousVersion }),
     });
+    if (this.options.tracing) {
+      const traceContext = traceCarrierOf(m.headers);
+      if (traceContext) event.traceContext = traceContext;
+    }
+    return event;
   }
 
   async consume(options: ConsumeOptions, handler: EventHandler): Promise<Consumption> {

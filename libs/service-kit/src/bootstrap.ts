@@ -6,6 +6,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { PAYLOAD_LIMITS } from './payload-guard.js';
 import { JsonLogger } from './json-logger.js';
 import { ConfigError, type ServiceConfig, loadConfig, redactUrls } from './service-config.js';
+import { startTracing, stopTracing, traceHttpRequests, tracingEnabled } from './tracing.js';
 
 export interface ServiceDefinition<C extends ServiceConfig> {
   name: string;
@@ -19,6 +20,7 @@ export async function createServiceApp<C extends ServiceConfig>(definition: Serv
   const app = await NestFactory.create<NestExpressApplication>(module, { logger, abortOnError: false });
   // HTTP bodies have the same byte limit as NATS requests; a larger one is 413 before it is parsed.
   app.useBodyParser('json', { limit: PAYLOAD_LIMITS.maxBytes });
+  if (tracingEnabled()) app.use(traceHttpRequests);
   return app;
 }
 
@@ -58,6 +60,8 @@ export async function runService<C extends ServiceConfig>(definition: ServiceDef
     throw err;
   }
   const logger = new JsonLogger(definition.name, config.LOG_LEVEL);
+  // Before the application is built: the event store and the platform read whether tracing is on.
+  const tracing = await startTracing(definition.name, config);
   // A stream or bucket stored otherwise than PARLEY_STREAM_* ask (StreamDurabilityError) is a configuration problem too.
   const app = await createServiceApp(definition, config, module).catch((err: unknown) => {
     exitOnConfigurationProblem(definition.name, err);
@@ -73,7 +77,8 @@ export async function runService<C extends ServiceConfig>(definition: ServiceDef
       process.exit(1);
     }, config.SHUTDOWN_TIMEOUT_MS);
     force.unref();
-    app.close().then(
+    // Spans still batched are exported before the process goes.
+    app.close().then(stopTracing).then(
       () => {
         logger.log({ msg: 'stopped' });
         process.exit(0);
@@ -91,5 +96,5 @@ export async function runService<C extends ServiceConfig>(definition: ServiceDef
     throw err;
   });
   const address = app.getHttpServer().address() as { port: number } | null;
-  logger.log({ msg: 'ready', nats: redactUrls(config.NATS_URL), natsUser: config.NATS_NKEY_SEED_FILE ? 'nkey' : 'none', natsTls: config.NATS_TLS_CA_FILE ? 'on' : 'off', http: `http://${config.HTTP_HOST}:${address?.port ?? config.HTTP_PORT}` });
+  logger.log({ msg: 'ready', nats: redactUrls(config.NATS_URL), natsUser: config.NATS_NKEY_SEED_FILE ? 'nkey' : 'none', natsTls: config.NATS_TLS_CA_FILE ? 'on' : 'off', tracing: tracing ? redactUrls(config.OTEL_EXPORTER_OTLP_ENDPOINT) : 'off', http: `http://${config.HTTP_HOST}:${address?.port ?? config.HTTP_PORT}` });
 }

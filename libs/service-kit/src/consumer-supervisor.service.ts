@@ -13,6 +13,7 @@ import { ReadinessChecks } from './readiness.js';
 import { type ServiceConfig, streamDurability } from './service-config.js';
 import { warnSettingsDiffer } from './delivery.publisher.js';
 import { EVENT_STORE, NATS_CONNECTION, SERVICE_CONFIG, SERVICE_NAME } from './tokens.js';
+import { tracedEvent } from './tracing.js';
 
 export const PARKED_STREAM = 'PARLEY_PARKED';
 /** `parley.v1.parked.<consumer>`: events a consumer gave up on; `….replay` sends one back to it. */
@@ -196,7 +197,7 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
         partition: { index: partition, count: this.config.CONSUMER_PARTITIONS },
         park: (parked) => this.park(parked),
       },
-      (event) => this.dispatch(c, event),
+      (event) => tracedEvent(c.definition, event, () => this.dispatch(c, event)),
     );
     c.partitions.set(partition, consumption);
     this.logger.log({ msg: 'consuming', consumer: name, partition, of: this.config.CONSUMER_PARTITIONS, instanceId: this.instanceId });
@@ -264,7 +265,7 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
         c.dispatcher.forget(parked.event.aggregate, parked.event.aggregateId);
         // Its stream is read afresh: the state at this event, whatever happened after it.
         const { previousVersion: _ignored, ...event } = parked.event;
-        await this.dispatch(c, event);
+        await tracedEvent(c.definition, event, () => this.dispatch(c, event));
         if (parked.parkedSeq) await jsm.streams.deleteMessage(PARKED_STREAM, parked.parkedSeq).catch(() => undefined);
         this.logger.log({ msg: 'parked event replayed', consumer: c.definition.name, eventId: event.id, position: event.position });
       },

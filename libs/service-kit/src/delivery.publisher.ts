@@ -6,6 +6,9 @@ import { DEFAULT_DURABILITY, JetStreamPublisher, type StreamDurability, ensureDu
 import { MetricsService } from './metrics.service.js';
 import { type ServiceConfig, streamDurability } from './service-config.js';
 import { NATS_CONNECTION, SERVICE_CONFIG } from './tokens.js';
+import { tracedPublish, tracingEnabled } from './tracing.js';
+import { injectTraceHeaders } from '@parley/event-store';
+import type { Attributes } from '@opentelemetry/api';
 
 /**
  * Deliveries to customers and agents go on a JetStream stream, so a gateway or desktop that reconnects misses
@@ -28,13 +31,21 @@ export class DeliveryPublisher implements OnModuleInit {
   }
 
   async toCustomer(channel: string, delivery: CustomerDelivery): Promise<void> {
-    await this.js.publish(imDeliverSubject(channel), JSON.stringify(delivery), { msgID: delivery.deliveryId });
+    await this.publish(imDeliverSubject(channel), delivery, { 'parley.channel': channel });
     this.metrics.deliveries.inc({ kind: `customer-${delivery.kind}` });
   }
 
   async toAgent(agentId: string, delivery: AgentDelivery): Promise<void> {
-    await this.js.publish(agentDeliverSubject(agentId), JSON.stringify(delivery), { msgID: delivery.deliveryId });
+    await this.publish(agentDeliverSubject(agentId), delivery, { 'parley.agent.id': agentId });
     this.metrics.deliveries.inc({ kind: `agent-${delivery.kind}` });
+  }
+
+  private async publish(subject: string, delivery: CustomerDelivery | AgentDelivery, recipient: Attributes): Promise<void> {
+    const publish = async () => {
+      // Traced, the delivery's headers carry its span's context to the gateway that relays it.
+      await this.js.publish(subject, JSON.stringify(delivery), { msgID: delivery.deliveryId, headers: tracingEnabled() ? injectTraceHeaders() : undefined });
+    };
+    await (tracingEnabled() ? tracedPublish(subject, delivery, recipient, publish) : publish());
   }
 }
 

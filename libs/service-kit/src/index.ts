@@ -21,3 +21,4 @@ export * from './nats-write-coalescing.js';
 export * from './event-consumer.decorator.js';
 export * from './clock.js';
 export * from './event-dispatcher.js';
+export * from './tracing.js';

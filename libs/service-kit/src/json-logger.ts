@@ -1,4 +1,5 @@
 import type { LoggerService } from '@nestjs/common';
+import { activeTraceIds } from './tracing.js';
 
 /** `silent` writes nothing (tests that provoke errors on purpose keep their output clean). */
 const LEVELS = { debug: 10, info: 20, warn: 30, error: 40, silent: 50 } as const;
@@ -21,6 +22,9 @@ export class JsonLogger implements LoggerService {
     } else if (typeof message === 'object' && message !== null) Object.assign(line, message);
     else line.msg = String(message);
     if (extra) Object.assign(line, extra);
+    // Traced, a line written inside a span names its trace, so logs and traces join up.
+    const ids = activeTraceIds();
+    if (ids) Object.assign(line, ids);
     process.stdout.write(`${JSON.stringify(line)}\n`);
   }
 

@@ -1,11 +1,18 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { type ErrorBody, ParleyError, unavailable } from '@parley/errors';
+import { injectTraceHeaders } from '@parley/event-store';
+import { tracedRequest, tracingEnabled } from './tracing.js';
 
 /** A request to another Parley service over NATS; its `{error}` reply comes back as the same ParleyError. */
-export async function natsRequest<T>(nc: NatsConnection, subject: string, payload: object, timeoutMs = 5_000): Promise<T> {
+export function natsRequest<T>(nc: NatsConnection, subject: string, payload: object, timeoutMs = 5_000): Promise<T> {
+  return tracingEnabled() ? tracedRequest(subject, payload, () => request<T>(nc, subject, payload, timeoutMs)) : request<T>(nc, subject, payload, timeoutMs);
+}
+
+async function request<T>(nc: NatsConnection, subject: string, payload: object, timeoutMs: number): Promise<T> {
   let text: string;
   try {
-    text = (await nc.request(subject, JSON.stringify(payload), { timeout: timeoutMs })).string();
+    // Traced, the request's headers carry its span's W3C context to the service that answers.
+    text = (await nc.request(subject, JSON.stringify(payload), { timeout: timeoutMs, headers: tracingEnabled() ? injectTraceHeaders() : undefined })).string();
   } catch (err) {
     throw unavailable(`no answer on ${subject}`, { subject }, err);
   }

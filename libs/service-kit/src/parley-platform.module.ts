@@ -15,6 +15,7 @@ import { RequestRouter } from './request-router.service.js';
 import { type ServiceConfig, streamDurability } from './service-config.js';
 import { coalesceWrites } from './nats-write-coalescing.js';
 import { reportNatsServerVersion } from './nats-server-version.js';
+import { tracingEnabled } from './tracing.js';
 import { EVENT_STORE, NATS_CONNECTION, SERVICE_CONFIG, SERVICE_NAME } from './tokens.js';
 
 @Injectable()
@@ -98,6 +99,7 @@ export class ParleyPlatformModule {
             const logger = new Logger('EventStore');
             return JetStreamEventStore.create(nc, {
               ...durability,
+              tracing: tracingEnabled(),
               onSettingsDiffer: (stream, differences) => logger.warn({ msg: 'stream settings differ from this version; updating them', stream, differences }),
             });
           },

@@ -10,6 +10,7 @@ import { CLOCK, type Clock } from './clock.js';
 import { MetricsService } from './metrics.service.js';
 import { checkPayloadShape, decodeJsonBody } from './payload-guard.js';
 import { NATS_CONNECTION, SERVICE_NAME } from './tokens.js';
+import { annotateAnswer, tracedAnswer, tracingEnabled } from './tracing.js';
 
 type Handler = (payload: object, context: RequestContext) => Promise<unknown> | unknown;
 
@@ -104,7 +105,8 @@ export class RequestRouter implements OnApplicationBootstrap, BeforeApplicationS
       queue: this.service,
       callback: (err, msg) => {
         if (err) return this.logger.error({ msg: 'subscription error', subject, err: String(err) });
-        const work = this.answer({ ...options, subject }, handler, msg, boundField).finally(() => this.inFlight.delete(work));
+        const answer = () => this.answer({ ...options, subject }, handler, msg, boundField);
+        const work = (tracingEnabled() ? tracedAnswer(subject, msg.subject, msg.headers, answer) : answer()).finally(() => this.inFlight.delete(work));
         this.inFlight.add(work);
       },
     });
@@ -114,10 +116,11 @@ export class RequestRouter implements OnApplicationBootstrap, BeforeApplicationS
   private async answer(options: HandlesOptions, handler: Handler, msg: Msg, boundField?: string): Promise<void> {
     const end = this.metrics.requestSeconds.startTimer({ subject: options.subject });
     let reply: unknown;
+    let payload: object | undefined;
     let outcome = 'ok';
     try {
       checkSubjectTokens(options.subject, msg.subject);
-      const payload = await parsePayload(options.payload, msg.data);
+      payload = await parsePayload(options.payload, msg.data);
       if (boundField) {
         const actor = msg.subject.split('.')[4];
         if ((payload as Record<string, unknown>)[boundField] !== actor) throw forbidden(`this subject acts for ${boundField} ${actor} only`, { field: boundField });
@@ -131,6 +134,7 @@ export class RequestRouter implements OnApplicationBootstrap, BeforeApplicationS
       reply = { error: error.toBody() };
     }
     end();
+    if (tracingEnabled()) annotateAnswer(payload, reply, outcome);
     this.metrics.requests.inc({ subject: options.subject, outcome });
     if (msg.reply) msg.respond(JSON.stringify(reply));
   }

@@ -163,6 +163,37 @@ export class ServiceConfig {
   @IsInt({ message: 'READY_MAX_LAG_EVENTS must be an integer' })
   @Min(1)
   READY_MAX_LAG_EVENTS = 10_000;
+
+  /**
+   * OpenTelemetry: where traces go over OTLP/HTTP (a collector, e.g. http://otel-collector:4318; spans are posted
+   * to `<endpoint>/v1/traces`). Unset: tracing is off and costs next to nothing.
+   */
+  @IsOptional()
+  @Matches(/^https?:\/\/[^\s,]+$/, { message: 'OTEL_EXPORTER_OTLP_ENDPOINT must be an http:// or https:// URL' })
+  OTEL_EXPORTER_OTLP_ENDPOINT?: string = undefined;
+
+  /** OTLP encoding; grpc is not supported (OTLP/HTTP reaches the same collectors without another stack). */
+  @IsIn(['http/protobuf', 'http/json'], { message: 'OTEL_EXPORTER_OTLP_PROTOCOL must be http/protobuf or http/json' })
+  OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' | 'http/json' = 'http/protobuf';
+
+  /** The service's name in traces; `parley-<service>` when unset. */
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9_.\/-]{1,100}$/, { message: 'OTEL_SERVICE_NAME must be 1-100 letters, digits, ".", "-", "_" or "/"' })
+  OTEL_SERVICE_NAME?: string = undefined;
+
+  /** Read by the OpenTelemetry SDK itself (here only checked): which traces are kept. */
+  @IsOptional()
+  @IsIn(['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'], {
+    message: 'OTEL_TRACES_SAMPLER must be always_on, always_off, traceidratio or parentbased_(always_on|always_off|traceidratio)',
+  })
+  OTEL_TRACES_SAMPLER?: string = undefined;
+
+  /** The ratio of a traceidratio sampler, 0 to 1 (read by the SDK). */
+  @IsOptional()
+  @Type(() => Number)
+  @Min(0, { message: 'OTEL_TRACES_SAMPLER_ARG must be a number from 0 to 1' })
+  @Max(1, { message: 'OTEL_TRACES_SAMPLER_ARG must be a number from 0 to 1' })
+  OTEL_TRACES_SAMPLER_ARG?: number = undefined;
 }
 
 /** The replicas and storage the deployment asks of every stream and KV bucket. */

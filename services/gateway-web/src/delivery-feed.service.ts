@@ -3,7 +3,7 @@ import { DeliverPolicy, type JetStreamClient, type JetStreamManager, type JsMsg,
 import type { NatsConnection } from '@nats-io/transport-node';
 import { readBounded } from '@parley/event-store';
 import { DELIVERY_STREAM, agentDeliverSubject, imDeliverSubject } from '@parley/contracts';
-import { NATS_CONNECTION, SERVICE_CONFIG, type ServiceConfig, ensureDeliveryStream, streamDurability, warnSettingsDiffer } from '@parley/service-kit';
+import { NATS_CONNECTION, SERVICE_CONFIG, type ServiceConfig, ensureDeliveryStream, streamDurability, tracedReceive, tracingEnabled, warnSettingsDiffer } from '@parley/service-kit';
 
 export const WEB_CHANNEL = 'web';
 
@@ -47,7 +47,12 @@ export class DeliveryFeed implements OnApplicationBootstrap, BeforeApplicationSh
     void (async () => {
       for await (const m of messages) {
         const item = { seq: m.seq, delivery: m.json<Record<string, unknown>>() };
-        for (const l of this.listeners.get(keyOf(m)) ?? []) l(item);
+        const fanOut = () => {
+          for (const l of this.listeners.get(keyOf(m)) ?? []) l(item);
+        };
+        if (!tracingEnabled()) fanOut();
+        // The last hop of the trace that made the delivery: pushed to the recipient's open pages.
+        else void tracedReceive('push delivery', m.subject, m.headers, { 'parley.session.id': String(item.delivery.sessionId ?? ''), 'parley.delivery.kind': String(item.delivery.kind ?? '') }, async () => fanOut());
       }
     })().catch((err: unknown) => this.logger.error({ msg: 'delivery feed stopped', subject, err: String(err) }));
   }

@@ -4,7 +4,7 @@ import { type Element, xml } from '@xmpp/component';
 import { type AgentDelivery, SUBJECTS, agentLoginPayload, asActorSubject } from '@parley/contracts';
 import { sessionAddressFor, sessionIdFromAddress } from '@parley/domain';
 import { notFound, toParleyError } from '@parley/errors';
-import { NATS_CONNECTION, SERVICE_CONFIG, natsRequest } from '@parley/service-kit';
+import { NATS_CONNECTION, SERVICE_CONFIG, SpanKind, natsRequest, traced } from '@parley/service-kit';
 import { randomUUID } from 'node:crypto';
 import { AgentRoster, type RosterAgent } from './agent-roster.js';
 import type { GatewayXmppConfig } from './gateway-xmpp.config.js';
@@ -39,8 +39,10 @@ export class AgentChannel implements OnModuleInit, BeforeApplicationShutdown {
     this.xmpp.onStanza(async (stanza) => {
       const agent = this.roster.byBareJid(bare(stanza.attrs.from));
       if (!agent || stanza.attrs.type === 'error') return;
-      if (stanza.is('presence')) await this.presence(stanza, agent);
-      else if (stanza.is('message')) await this.message(stanza, agent);
+      // An agent's stanza starts a trace (their reply to a customer, an accepted offer, ...).
+      const attributes = { 'parley.channel': 'xmpp', 'parley.agent.id': agent.agentId };
+      if (stanza.is('presence')) await traced('xmpp agent presence', { kind: SpanKind.SERVER, attributes }, () => this.presence(stanza, agent));
+      else if (stanza.is('message')) await traced('xmpp agent message', { kind: SpanKind.SERVER, attributes }, () => this.message(stanza, agent));
     });
   }
 

@@ -4,7 +4,7 @@ import { type Element, xml } from '@xmpp/component';
 import { type CustomerDelivery, SUBJECTS, type SessionLookupReply, type SubscribeReply, asActorSubject } from '@parley/contracts';
 import { sessionIdFromAddress } from '@parley/domain';
 import { ParleyError, toParleyError } from '@parley/errors';
-import { NATS_CONNECTION, SERVICE_CONFIG, natsRequest } from '@parley/service-kit';
+import { NATS_CONNECTION, SERVICE_CONFIG, SpanKind, natsRequest, traced, tracingEnabled } from '@parley/service-kit';
 import { randomUUID } from 'node:crypto';
 import { AgentRoster } from './agent-roster.js';
 import type { GatewayXmppConfig } from './gateway-xmpp.config.js';
@@ -62,11 +62,18 @@ export class CustomerChannel implements OnModuleInit {
     const from = stanza.attrs.from ?? '';
     const to = stanza.attrs.to ?? '';
     if (this.roster.byBareJid(bare(from)) || !this.ours(to) || stanza.attrs.type === 'error') return;
-    if (stanza.is('presence')) return this.presence(stanza, bare(from), bare(to));
-    if (stanza.is('message')) return this.message(stanza, bare(from), bare(to));
+    if (stanza.is('presence')) return this.traced('presence', stanza, () => this.presence(stanza, bare(from), bare(to)));
+    if (stanza.is('message')) return this.traced('message', stanza, () => this.message(stanza, bare(from), bare(to)));
     if (stanza.is('iq') && (stanza.attrs.type === 'get' || stanza.attrs.type === 'set')) {
       await this.xmpp.send(errorReply(stanza, 'unavailable', 'not supported here')).catch(() => undefined);
     }
+  }
+
+  /** A customer's stanza starts a trace (the customer's address stays out of it). */
+  private traced(kind: 'presence' | 'message', stanza: Element, fn: () => Promise<void>): Promise<void> {
+    if (!tracingEnabled()) return fn();
+    const attributes = { 'parley.channel': CHANNEL, 'parley.stanza.type': stanza.attrs.type ?? 'normal', ...(kind === 'message' ? { 'parley.session.id': sessionIdFromAddress(stanza.attrs.to ?? '') ?? '' } : {}) };
+    return traced(`xmpp customer ${kind}`, { kind: SpanKind.SERVER, attributes }, fn);
   }
 
   private async presence(stanza: Element, customer: string, address: string): Promise<void> {

@@ -3,7 +3,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { type AgentDelivery, type CustomerDelivery, DELIVERY_STREAM, agentDeliverSubject, imDeliverSubject } from '@parley/contracts';
 import { type Consumption, consumeDurably } from '@parley/event-store';
-import { MetricsService, NATS_CONNECTION, SERVICE_CONFIG, ensureDeliveryStream, streamDurability, warnSettingsDiffer } from '@parley/service-kit';
+import { MetricsService, NATS_CONNECTION, SERVICE_CONFIG, ensureDeliveryStream, streamDurability, tracedReceive, warnSettingsDiffer } from '@parley/service-kit';
 import { AgentChannel } from './agent-channel.service.js';
 import { CHANNEL, CustomerChannel } from './customer-channel.service.js';
 import type { GatewayXmppConfig } from './gateway-xmpp.config.js';
@@ -37,22 +37,30 @@ export class DeliveryRelay implements OnApplicationBootstrap, BeforeApplicationS
         ...common,
         name: 'gateway-xmpp-customers',
         filterSubject: imDeliverSubject(CHANNEL),
-        handle: async (m) => {
-          await this.xmpp.send(this.customers.stanzaFor(m.json<CustomerDelivery>()));
-          await this.xmpp.flushed(); // acknowledged only once the XMPP server has taken it, not when written
-          this.metrics.deliveries.inc({ kind: 'xmpp-customer' });
+        handle: (m) => {
+          const delivery = m.json<CustomerDelivery>();
+          // The last hop of the trace that made the delivery (its headers carry it).
+          return tracedReceive('relay customer delivery', m.subject, m.headers, { 'parley.session.id': delivery.sessionId, 'parley.delivery.kind': delivery.kind }, async () => {
+            await this.xmpp.send(this.customers.stanzaFor(delivery));
+            await this.xmpp.flushed(); // acknowledged only once the XMPP server has taken it, not when written
+            this.metrics.deliveries.inc({ kind: 'xmpp-customer' });
+          });
         },
       }),
       await consumeDurably(js, jsm, {
         ...common,
         name: 'gateway-xmpp-agents',
         filterSubject: agentDeliverSubject('*'),
-        handle: async (m) => {
-          const stanza = this.agents.stanzaFor(m.subject.split('.').at(-1)!, m.json<AgentDelivery>());
-          if (!stanza) return; // an agent who does not work over XMPP
-          await this.xmpp.send(stanza);
-          await this.xmpp.flushed();
-          this.metrics.deliveries.inc({ kind: 'xmpp-agent' });
+        handle: (m) => {
+          const agentId = m.subject.split('.').at(-1)!;
+          const delivery = m.json<AgentDelivery>();
+          return tracedReceive('relay agent delivery', m.subject, m.headers, { 'parley.agent.id': agentId, 'parley.session.id': delivery.sessionId, 'parley.delivery.kind': delivery.kind }, async () => {
+            const stanza = this.agents.stanzaFor(agentId, delivery);
+            if (!stanza) return; // an agent who does not work over XMPP
+            await this.xmpp.send(stanza);
+            await this.xmpp.flushed();
+            this.metrics.deliveries.inc({ kind: 'xmpp-agent' });
+          });
         },
       }),
     );

@@ -1,9 +1,9 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { type PlannedOffer, agentAggregate, planOffers, sessionAggregate } from '@parley/domain';
 import { ParleyError } from '@parley/errors';
-import { CommandHandler, VersionConflictError } from '@parley/event-store';
+import { BoundedMap, CommandHandler, type TraceCarrier, VersionConflictError, contextOfCarrier } from '@parley/event-store';
 import type { CenterSettings } from '@parley/center-config';
-import { CENTER_SETTINGS, CLOCK, type Clock, CoalescingTask, SERVICE_CONFIG, commandContext } from '@parley/service-kit';
+import { CENTER_SETTINGS, CLOCK, type Clock, CoalescingTask, SERVICE_CONFIG, commandContext, traced, tracingEnabled } from '@parley/service-kit';
 import { OfferMetrics } from './offer-metrics.js';
 import { QueueLeases } from './queue-leases.service.js';
 import { randomBytes } from 'node:crypto';
@@ -30,6 +30,8 @@ export class RoutingLoop implements OnApplicationBootstrap, BeforeApplicationShu
   private unsubscribe?: () => void;
   private touched = { agents: new Set<string>(), sessions: new Set<string>() };
   private lastFullPass = 0;
+  /** Traced: each session's latest trace context, so its offer continues the trace of what made it routable. */
+  private readonly sessionTraces = new BoundedMap<string, TraceCarrier>(20_000);
 
   constructor(
     private readonly view: RoutingViewService,
@@ -44,7 +46,10 @@ export class RoutingLoop implements OnApplicationBootstrap, BeforeApplicationShu
   onApplicationBootstrap(): void {
     this.unsubscribe = this.view.runner.onApplied((event) => {
       if (event.aggregate === 'agent') this.touched.agents.add(event.aggregateId);
-      else if (event.aggregate === 'session') this.touched.sessions.add(event.aggregateId);
+      else if (event.aggregate === 'session') {
+        this.touched.sessions.add(event.aggregateId);
+        if (event.traceContext) this.sessionTraces.set(event.aggregateId, event.traceContext);
+      }
       this.task.trigger();
     });
     this.task.every(this.config.ROUTING_TICK_MS).trigger();
@@ -83,7 +88,10 @@ export class RoutingLoop implements OnApplicationBootstrap, BeforeApplicationShu
     // one after the other in the command handler), a few at a time.
     let next = 0;
     const worker = async () => {
-      while (next < plan.length && !this.task.isStopped) await this.offer(plan[next++]!, now);
+      while (next < plan.length && !this.task.isStopped) {
+        const planned = plan[next++]!;
+        await (tracingEnabled() ? this.tracedOffer(planned, now) : this.offer(planned, now));
+      }
     };
     await Promise.all(Array.from({ length: Math.min(OFFERS_IN_FLIGHT, plan.length) }, worker));
   }
@@ -145,6 +153,12 @@ export class RoutingLoop implements OnApplicationBootstrap, BeforeApplicationShu
         commandContext(now, 'system:router', `idle-${session.core.sessionId}-${session.activity.lastActivityAt}-${session.activity.idleWarnedAt ?? 'warn'}`),
       );
     }
+  }
+
+  /** The offer in the trace of the session's latest event (a customer's message, a declined offer...). */
+  private tracedOffer(planned: PlannedOffer, now: string): Promise<void> {
+    const attributes = { 'parley.session.id': planned.sessionId, 'parley.agent.id': planned.agentId, 'parley.queue.id': planned.decision.queueId };
+    return traced('route offer', { parent: contextOfCarrier(this.sessionTraces.get(planned.sessionId)), attributes }, () => this.offer(planned, now));
   }
 
   private async offer({ sessionId, agentId, decision }: PlannedOffer, now: string): Promise<void> {
