@@ -7,6 +7,7 @@ import {
   type JetStreamClient,
   type JetStreamManager,
   type JsMsg,
+  type MsgRequest,
   RetentionPolicy,
   StorageType,
   jetstream,
@@ -60,6 +61,8 @@ export interface JetStreamEventStoreOptions {
 }
 
 const READ_BATCH = 500;
+/** Events of one stream read by message gets before a consumer reads the rest (sessions stay well under it). */
+const READ_BY_GETS = 64;
 
 /** The contract's stored shape: `{id, type, schemaVersion, aggregateId, data, metadata}`. */
 interface WireEvent {
@@ -206,10 +209,23 @@ export class JetStreamEventStore implements EventStore {
     }
   }
 
+  /**
+   * One aggregate's events. The first READ_BY_GETS of them by the stream leader's message-get API, one after the
+   * other (no consumer: on a cluster a consumer is a raft group the meta leader must create, and after a lost node
+   * those creations timed out for a minute while gets kept working); a longer stream's rest by a bounded consumer.
+   */
   async readStream(stream: StreamId): Promise<StreamRead> {
     const subject = streamSubject(stream);
     const events: StoredEvent[] = [];
-    for await (const e of this.readFiltered(subject, 1)) events.push(e);
+    let next = 1;
+    for (let n = 0; n < READ_BY_GETS; n++) {
+      // nats-server (2.9 on) takes next_by_subj on the message-get API too; nats.js types it for direct gets only.
+      const m = await this.jsm.streams.getMessage(this.streamName, { seq: next, next_by_subj: subject } as MsgRequest);
+      if (!m) return { version: events.at(-1)?.position ?? 0, events };
+      events.push(this.decode({ json: <T>() => m.json<T>(), subject: m.subject, seq: m.seq, headers: m.header }));
+      next = m.seq + 1;
+    }
+    for await (const e of this.readFiltered(subject, next)) events.push(e);
     return { version: events.at(-1)?.position ?? 0, events };
   }
 
@@ -226,7 +242,7 @@ export class JetStreamEventStore implements EventStore {
     for await (const m of readBounded(this.js, this.jsm, { stream: this.streamName, filterSubject: subject, from: { sequence: fromPosition } })) yield this.decode(m);
   }
 
-  private decode(m: JsMsg): StoredEvent {
+  private decode(m: Pick<JsMsg, 'json' | 'subject' | 'seq' | 'headers'>): StoredEvent {
     const wire = m.json<WireEvent>();
     const { aggregate } = parseStreamSubject(m.subject);
     const event = this.upcasters.apply({

@@ -76,11 +76,17 @@ describe('JetStreamPublisher', () => {
     try {
       const waiting = long.publish('silent.until.drop', 'x').catch((e: unknown) => e);
       await nc.flush();
+      const jsm = await jetstreamManager(nc);
       const dropped = Date.now();
       await server.pause();
       expect(await waiting).toBeInstanceOf(PublishInterruptedError);
       expect(Date.now() - dropped).toBeLessThan(10_000);
       await server.start();
+      // Once reconnected and JetStream has loaded the stream again (a condition, polled), the same publisher works.
+      for (let tries = 0; !(await jsm.streams.info('PUB').then(() => true, () => false)); tries++) {
+        if (tries > 100) throw new Error('JetStream did not come back');
+        await new Promise((r) => setTimeout(r, 100));
+      }
       const ack = await long.publish('pub.after.drop', 'x');
       expect(ack.stream).toBe('PUB');
     } finally {

@@ -227,320 +227,327 @@ export async function runHaRehearsal(options: RehearsalOptions = {}): Promise<Re
   log(`logs in ${logDir}`);
   const cluster: NatsClusterHandle = await startNatsCluster({ dir: join(dir, 'nats') });
   log(`nats-server cluster of ${cluster.nodes.length} up (${cluster.url})`);
+  // Whatever happens (a service that does not come up, a failed assertion in the harness), nothing it started
+  // outlives it: a test runner's worker that ends does not run the launchers' exit hooks.
   let prosody: ProsodyHandle | undefined;
-  if (findExecutable('prosody') && (options.services ?? REHEARSAL_SERVICES).includes('gateway-xmpp')) prosody = await startProsody({ componentDomain: XMPP_DOMAIN });
-
-  const jwtSecret = randomBytes(32).toString('hex');
-  const generation = new Map<RehearsalService, number>();
   const instances = new Map<RehearsalService, Instance[]>();
-  const services = (options.services ?? [...REHEARSAL_SERVICES]).filter((s) => s !== 'gateway-xmpp' || prosody);
-  const envOf = (service: RehearsalService, name: string): Record<string, string> => ({
-    ...cluster.serviceEnv(service),
-    // What the Kubernetes manifests set (infra/k8s/kustomization.yaml): three copies of every stream and bucket.
-    PARLEY_STREAM_REPLICAS: '3',
-    PARLEY_STREAM_STORAGE: 'file',
-    SHUTDOWN_TIMEOUT_MS: '20000',
-    ...(service === 'router' ? { ROUTER_INSTANCE_ID: name } : {}),
-    ...(service === 'gateway-web' ? { WEB_JWT_SECRET: jwtSecret } : {}),
-    ...(service === 'gateway-xmpp' && prosody
-      ? { XMPP_COMPONENT_SERVICE: `xmpp://127.0.0.1:${prosody.componentPort}`, XMPP_COMPONENT_DOMAIN: prosody.componentDomain, XMPP_COMPONENT_SECRET: prosody.componentSecret }
-      : {}),
-    ...options.env,
-  });
-  /** A new instance of `service`, started: ready, or live for a gateway-xmpp standby (XMPP takes one component connection). */
-  const launch = async (service: RehearsalService, until: 'ready' | 'live' = 'ready'): Promise<Instance> => {
-    const n = (generation.get(service) ?? 0) + 1;
-    generation.set(service, n);
-    const name = `${service}-${n}`;
-    const handle = await launchService(service, envOf(service, name), logDir, name);
-    await handle.start({ until });
-    const instance = { service, handle, name };
-    instances.set(service, [...(instances.get(service) ?? []), instance]);
-    return instance;
-  };
-  const retire = (instance: Instance) => instances.set(instance.service, (instances.get(instance.service) ?? []).filter((i) => i !== instance));
-  const readyOf = async (i: Instance) => {
-    try {
-      return (await fetch(`http://127.0.0.1:${i.handle.httpPort}/health/ready`, { signal: AbortSignal.timeout(2_000) })).status === 200;
-    } catch {
-      return false;
-    }
-  };
-  const xmppActive = async () => (await Promise.all((instances.get('gateway-xmpp') ?? []).map(readyOf))).some(Boolean);
-
-  // registration first (presence-proxy's lookups need it), then one of each, then the second of each.
-  await launch('registration');
-  await Promise.all(services.filter((s) => s !== 'registration').map((s) => launch(s)));
-  await Promise.all(services.map((s) => launch(s, s === 'gateway-xmpp' ? 'live' : 'ready')));
-  const placements = await cluster.waitForStreams({ current: true });
-  log(`two instances of ${services.join(', ')} up; ${placements.length} streams at ${placements[0]?.replicas.length === undefined ? '?' : placements[0].replicas.length + 1} replicas`);
-
-  const nc = await connect(cluster.connectOptions('admin', { name: 'rehearsal', maxReconnectAttempts: -1, reconnectTimeWait: 100, pingInterval: 2_000 }));
-  const load = new Load();
-  const isRunning = () => load.agentsRunning;
-
-  // Readiness as a Kubernetes probe would see it, sampled through every fault.
-  const notReadySeen = new Set<string>();
-  const sampler = setInterval(() => {
-    for (const list of instances.values())
-      for (const i of list) {
-        if (i.service === 'gateway-xmpp') continue; // the standby is not ready by design
-        void readyOf(i).then((ok) => (ok || !i.handle.running ? undefined : notReadySeen.add(i.name)));
-      }
-  }, 1_000);
-
-  await request(nc, load, 'parley.v1.registration.register', { ...ENTRY, leaseSeconds: 3_600 });
-  const agentIds = Array.from({ length: agents }, (_, i) => `ha-agent-${i}`);
-
-  // Desktops: accept every offer; answer every customer line with the same number.
-  const agentFeed = follow(
-    nc,
-    'parley.v1.agent.deliver.>',
-    (m) => {
-      const agentId = m.subject.split('.').at(-1)!;
-      const d = m.json<{ kind: string; offerId?: string; sessionId: string; body?: string; author?: string; deliveryId: string }>();
-      if (d.kind === 'offer') {
-        load.offers++;
-        load.offersAt.push(now());
-        void request(nc, load, 'parley.v1.agent.offer.accept', { agentId, offerId: d.offerId }, 30_000, () => load.agentsRunning).catch(() => undefined);
-      } else if (d.kind === 'message' && d.author !== 'agent' && d.body) {
-        load.deliveriesAt.push(now());
-        const ids = load.atAgents.get(d.body) ?? new Set<string>();
-        ids.add(d.deliveryId);
-        load.atAgents.set(d.body, ids);
-        load.atAgentsCount.set(d.body, (load.atAgentsCount.get(d.body) ?? 0) + 1);
-        if (load.atAgentsCount.get(d.body)! > 1) return; // a repeat: the desktop already answered it
-        const reply = d.body.replace(':c:', ':a:');
-        const messageId = `a-${reply.split(':').at(-1)}`;
-        load.sentAgent.add(reply);
-        load.sentAt.set(reply, now());
-        void request(nc, load, 'parley.v1.agent.message', { agentId, sessionId: d.sessionId, messageId, body: reply }, 60_000, () => load.agentsRunning)
-          .then((r) => (r.error ? undefined : load.ackedAgent.add(reply)))
-          .catch(() => undefined);
-      }
-    },
-    isRunning,
-  );
-  const customerFeed = follow(
-    nc,
-    `parley.v1.im.deliver.${CHANNEL}`,
-    (m) => {
-      const d = m.json<{ kind: string; body: string; deliveryId: string }>();
-      if (d.kind !== 'text') return;
-      load.deliveriesAt.push(now());
-      const ids = load.atCustomers.get(d.body) ?? new Set<string>();
-      ids.add(d.deliveryId);
-      load.atCustomers.set(d.body, ids);
-      load.atCustomersCount.set(d.body, (load.atCustomersCount.get(d.body) ?? 0) + 1);
-      load.waiting.get(d.body)?.();
-    },
-    isRunning,
-  );
-  await Promise.all([agentFeed.ready, customerFeed.ready]);
-  for (const agentId of agentIds) {
-    await request(nc, load, 'parley.v1.agent.login', { agentId, displayName: agentId, kind: 'human', skills: {}, languages: ['en'], capabilities: [], capacity, queues: [ENTRY.queueId], leaseSeconds: 3_600 });
-  }
-
-  let customerSeq = 0;
-  const customer = async () => {
-    while (load.running) {
-      const from = `c${++customerSeq}@customers.example.test`;
-      try {
-        const sub = await request(nc, load, 'parley.v1.im.subscribe', { channel: CHANNEL, from, to: ENTRY.address });
-        if (sub.status !== 'available') throw new Error(`subscribe: ${String(sub.status)} ${String(sub.reason ?? '')}`);
-        const sessionId = sub.sessionId as string;
-        load.sessions++;
-        for (let n = 1; n <= perSession && load.running; n++) {
-          const body = `${sessionId}:c:${n}`;
-          const echo = new Promise<void>((resolve) => {
-            load.waiting.set(`${sessionId}:a:${n}`, resolve);
-            // The conversation goes on even if an answer never comes: the count at the end says so.
-            setTimeout(resolve, 30_000).unref();
-          });
-          load.sentCustomer.add(body);
-          load.sentAt.set(body, now());
-          const reply = await request(nc, load, 'parley.v1.im.message', { channel: CHANNEL, from, to: sub.sessionAddress, messageId: `m${n}`, body });
-          if (!reply.error) load.ackedCustomer.add(body);
-          await echo;
-          load.waiting.delete(`${sessionId}:a:${n}`);
-        }
-        // A customer still waiting when the load stops stays: leaving would abandon a queued session, whose
-        // acknowledged first message then rightly reaches no agent and would be counted lost.
-        if (!load.running) break;
-        await request(nc, load, 'parley.v1.im.unsubscribe', { channel: CHANNEL, from, to: sub.sessionAddress });
-      } catch (err) {
-        if (load.running) log(`customer: ${(err as Error).message}`);
-      }
-    }
-  };
-  const customersDone = Promise.all(Array.from({ length: customers }, customer));
-
-  /**
-   * Resolves once the load has made `count` more deliveries (it is flowing). After `timeoutMs` without them it
-   * notes a stall and goes on: the figures (gaps, losses) say what a stall cost, rather than the run ending
-   * without any.
-   */
-  const stalls: string[] = [];
-  const flowing = async (count: number, what: string, timeoutMs = 60_000) => {
-    const target = load.deliveries() + count;
-    const deadline = Date.now() + timeoutMs;
-    while (load.deliveries() < target) {
-      if (Date.now() > deadline) {
-        stalls.push(`no progress ${what}: ${load.deliveries() - target + count} of ${count} deliveries in ${timeoutMs / 1000} s`);
-        log(stalls.at(-1)!);
-        return;
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  };
-
-  const results: FaultFigures[] = [];
-  const window = async (kind: FaultKind, label: string, run: () => Promise<string | void>) => {
-    await flowing(progress, `before ${label}`);
-    notReadySeen.clear();
-    log(`${label} ...`);
-    const from = now();
-    log(`  (${(from / 1000).toFixed(1)} s into the run)`);
-    const detail = (await run()) ?? undefined;
-    const recovered = now();
-    await flowing(progress, `after ${label}`);
-    const to = now();
-    const figures: FaultFigures = {
-      kind,
-      label,
-      seconds: Number(((to - from) / 1000).toFixed(1)),
-      offerGapMs: Math.round(longestGap(load.offersAt, from, to)),
-      deliveryGapMs: Math.round(longestGap(load.deliveriesAt, from, to)),
-      targetMs: GAP_TARGETS_MS[kind],
-      notReady: [...notReadySeen].sort(),
-      recoveredAfterMs: Math.round(recovered - from),
-      firstOfferAfterMs: Math.round((load.offersAt.find((t) => t >= recovered) ?? to) - recovered),
-      firstDeliveryAfterMs: Math.round((load.deliveriesAt.find((t) => t >= recovered) ?? to) - recovered),
-      ...(detail ? { detail } : {}),
-    };
-    results.push(figures);
-    log(`${label}: ${figures.seconds} s, longest gap in offers ${figures.offerGapMs} ms, in deliveries ${figures.deliveryGapMs} ms`);
-  };
-
-  let baseline = { offerGapMs: 0, deliveryGapMs: 0 };
-  let checks: Pick<RehearsalFigures, 'doubleAssignments' | 'doubleHolds' | 'overCapacity'> = { doubleAssignments: [], doubleHolds: [], overCapacity: [] };
+  let connection: NatsConnection | undefined;
   try {
-    await flowing(progress * 2, 'at the start');
-    const b0 = now();
-    await flowing(progress * 2, 'in the baseline');
-    const b1 = now();
-    baseline = { offerGapMs: Math.round(longestGap(load.offersAt, b0, b1)), deliveryGapMs: Math.round(longestGap(load.deliveriesAt, b0, b1)) };
-    log(`baseline: longest gap in offers ${baseline.offerGapMs} ms, in deliveries ${baseline.deliveryGapMs} ms`);
+    if (findExecutable('prosody') && (options.services ?? REHEARSAL_SERVICES).includes('gateway-xmpp')) prosody = await startProsody({ componentDomain: XMPP_DOMAIN });
 
-    for (const kind of faults) {
-      if (kind === 'node-loss') {
-        await window(kind, 'NATS node killed (SIGKILL) and brought back', async () => {
-          // The worst node to lose: the one leading the event stream (and, as it happens, others).
-          const [events] = await cluster.placements(['PARLEY_EVENTS']);
-          const victim = cluster.nodes.findIndex((n) => n.name === events?.leader);
-          const led = (await cluster.placements()).filter((p) => p.leader === events?.leader).map((p) => p.stream);
-          await cluster.kill(victim);
-          await cluster.waitForStreams();
-          await flowing(outage, 'with a NATS node down');
-          await cluster.start(victim);
-          await cluster.waitForStreams({ current: true });
-          return `${cluster.nodes[victim]!.name}, leader of ${led.length} streams (${led.join(', ')})`;
-        });
-      } else if (kind === 'cluster-restart') {
-        await window(kind, 'whole nats-server cluster restarted', async () => {
-          await cluster.restartAll();
-          await cluster.waitForStreams({ current: true, timeoutMs: 60_000 });
-        });
-      } else if (kind === 'rolling-restart') {
-        await window(kind, 'every service rolled, one instance at a time (SIGTERM)', async () => {
-          for (const service of faultServices.filter((s) => instances.has(s))) {
-            for (const old of [...instances.get(service)!]) {
-              if (service === 'gateway-xmpp') {
-                // Recreate, as its Deployment does: the replacement is a standby until the connection is free.
-                await launch(service, 'live');
-                await old.handle.stop();
-                retire(old);
-                await waitFor(xmppActive, 'a gateway-xmpp instance to take the component connection', 60_000);
-              } else {
-                await launch(service);
-                await old.handle.stop();
-                retire(old);
-              }
-              log(`  rolled ${old.name}`);
-            }
-          }
-        });
-      } else if (kind === 'instance-kill') {
-        await window(kind, 'one instance of every service killed (SIGKILL) and replaced', async () => {
-          for (const service of faultServices.filter((s) => instances.has(s))) {
-            const list = instances.get(service)!;
-            // The instance doing the work where only one does: the connected gateway-xmpp, else the oldest.
-            const victim = service === 'gateway-xmpp' ? ((await Promise.all(list.map(async (i) => ((await readyOf(i)) ? i : undefined)))).find(Boolean) ?? list[0]!) : list[0]!;
-            await victim.handle.kill();
-            retire(victim);
-            await launch(service, service === 'gateway-xmpp' ? 'live' : 'ready');
-            if (service === 'gateway-xmpp') await waitFor(xmppActive, 'a gateway-xmpp instance to take the component connection', 60_000);
-            log(`  killed ${victim.name}`);
-          }
-        });
+    const jwtSecret = randomBytes(32).toString('hex');
+    const generation = new Map<RehearsalService, number>();
+    const services = (options.services ?? [...REHEARSAL_SERVICES]).filter((s) => s !== 'gateway-xmpp' || prosody);
+    const envOf = (service: RehearsalService, name: string): Record<string, string> => ({
+      ...cluster.serviceEnv(service),
+      // What the Kubernetes manifests set (infra/k8s/kustomization.yaml): three copies of every stream and bucket.
+      PARLEY_STREAM_REPLICAS: '3',
+      PARLEY_STREAM_STORAGE: 'file',
+      SHUTDOWN_TIMEOUT_MS: '20000',
+      ...(service === 'router' ? { ROUTER_INSTANCE_ID: name } : {}),
+      ...(service === 'gateway-web' ? { WEB_JWT_SECRET: jwtSecret } : {}),
+      ...(service === 'gateway-xmpp' && prosody
+        ? { XMPP_COMPONENT_SERVICE: `xmpp://127.0.0.1:${prosody.componentPort}`, XMPP_COMPONENT_DOMAIN: prosody.componentDomain, XMPP_COMPONENT_SECRET: prosody.componentSecret }
+        : {}),
+      ...options.env,
+    });
+    /** A new instance of `service`, started: ready, or live for a gateway-xmpp standby (XMPP takes one component connection). */
+    const launch = async (service: RehearsalService, until: 'ready' | 'live' = 'ready'): Promise<Instance> => {
+      const n = (generation.get(service) ?? 0) + 1;
+      generation.set(service, n);
+      const name = `${service}-${n}`;
+      const handle = await launchService(service, envOf(service, name), logDir, name);
+      await handle.start({ until });
+      const instance = { service, handle, name };
+      instances.set(service, [...(instances.get(service) ?? []), instance]);
+      return instance;
+    };
+    const retire = (instance: Instance) => instances.set(instance.service, (instances.get(instance.service) ?? []).filter((i) => i !== instance));
+    const readyOf = async (i: Instance) => {
+      try {
+        return (await fetch(`http://127.0.0.1:${i.handle.httpPort}/health/ready`, { signal: AbortSignal.timeout(2_000) })).status === 200;
+      } catch {
+        return false;
       }
+    };
+    const xmppActive = async () => (await Promise.all((instances.get('gateway-xmpp') ?? []).map(readyOf))).some(Boolean);
+
+    // registration first (presence-proxy's lookups need it), then one of each, then the second of each.
+    await launch('registration');
+    await Promise.all(services.filter((s) => s !== 'registration').map((s) => launch(s)));
+    await Promise.all(services.map((s) => launch(s, s === 'gateway-xmpp' ? 'live' : 'ready')));
+    const placements = await cluster.waitForStreams({ current: true });
+    log(`two instances of ${services.join(', ')} up; ${placements.length} streams at ${placements[0]?.replicas.length === undefined ? '?' : placements[0].replicas.length + 1} replicas`);
+
+    const nc = await connect(cluster.connectOptions('admin', { name: 'rehearsal', maxReconnectAttempts: -1, reconnectTimeWait: 100, pingInterval: 2_000 }));
+    connection = nc;
+    const load = new Load();
+    const isRunning = () => load.agentsRunning;
+
+    // Readiness as a Kubernetes probe would see it, sampled through every fault.
+    const notReadySeen = new Set<string>();
+    const sampler = setInterval(() => {
+      for (const list of instances.values())
+        for (const i of list) {
+          if (i.service === 'gateway-xmpp') continue; // the standby is not ready by design
+          void readyOf(i).then((ok) => (ok || !i.handle.running ? undefined : notReadySeen.add(i.name)));
+        }
+    }, 1_000);
+
+    await request(nc, load, 'parley.v1.registration.register', { ...ENTRY, leaseSeconds: 3_600 });
+    const agentIds = Array.from({ length: agents }, (_, i) => `ha-agent-${i}`);
+
+    // Desktops: accept every offer; answer every customer line with the same number.
+    const agentFeed = follow(
+      nc,
+      'parley.v1.agent.deliver.>',
+      (m) => {
+        const agentId = m.subject.split('.').at(-1)!;
+        const d = m.json<{ kind: string; offerId?: string; sessionId: string; body?: string; author?: string; deliveryId: string }>();
+        if (d.kind === 'offer') {
+          load.offers++;
+          load.offersAt.push(now());
+          void request(nc, load, 'parley.v1.agent.offer.accept', { agentId, offerId: d.offerId }, 30_000, () => load.agentsRunning).catch(() => undefined);
+        } else if (d.kind === 'message' && d.author !== 'agent' && d.body) {
+          load.deliveriesAt.push(now());
+          const ids = load.atAgents.get(d.body) ?? new Set<string>();
+          ids.add(d.deliveryId);
+          load.atAgents.set(d.body, ids);
+          load.atAgentsCount.set(d.body, (load.atAgentsCount.get(d.body) ?? 0) + 1);
+          if (load.atAgentsCount.get(d.body)! > 1) return; // a repeat: the desktop already answered it
+          const reply = d.body.replace(':c:', ':a:');
+          const messageId = `a-${reply.split(':').at(-1)}`;
+          load.sentAgent.add(reply);
+          load.sentAt.set(reply, now());
+          void request(nc, load, 'parley.v1.agent.message', { agentId, sessionId: d.sessionId, messageId, body: reply }, 60_000, () => load.agentsRunning)
+            .then((r) => (r.error ? undefined : load.ackedAgent.add(reply)))
+            .catch(() => undefined);
+        }
+      },
+      isRunning,
+    );
+    const customerFeed = follow(
+      nc,
+      `parley.v1.im.deliver.${CHANNEL}`,
+      (m) => {
+        const d = m.json<{ kind: string; body: string; deliveryId: string }>();
+        if (d.kind !== 'text') return;
+        load.deliveriesAt.push(now());
+        const ids = load.atCustomers.get(d.body) ?? new Set<string>();
+        ids.add(d.deliveryId);
+        load.atCustomers.set(d.body, ids);
+        load.atCustomersCount.set(d.body, (load.atCustomersCount.get(d.body) ?? 0) + 1);
+        load.waiting.get(d.body)?.();
+      },
+      isRunning,
+    );
+    await Promise.all([agentFeed.ready, customerFeed.ready]);
+    for (const agentId of agentIds) {
+      await request(nc, load, 'parley.v1.agent.login', { agentId, displayName: agentId, kind: 'human', skills: {}, languages: ['en'], capabilities: [], capacity, queues: [ENTRY.queueId], leaseSeconds: 3_600 });
     }
+
+    let customerSeq = 0;
+    const customer = async () => {
+      while (load.running) {
+        const from = `c${++customerSeq}@customers.example.test`;
+        try {
+          const sub = await request(nc, load, 'parley.v1.im.subscribe', { channel: CHANNEL, from, to: ENTRY.address });
+          if (sub.status !== 'available') throw new Error(`subscribe: ${String(sub.status)} ${String(sub.reason ?? '')}`);
+          const sessionId = sub.sessionId as string;
+          load.sessions++;
+          for (let n = 1; n <= perSession && load.running; n++) {
+            const body = `${sessionId}:c:${n}`;
+            const echo = new Promise<void>((resolve) => {
+              load.waiting.set(`${sessionId}:a:${n}`, resolve);
+              // The conversation goes on even if an answer never comes: the count at the end says so.
+              setTimeout(resolve, 30_000).unref();
+            });
+            load.sentCustomer.add(body);
+            load.sentAt.set(body, now());
+            const reply = await request(nc, load, 'parley.v1.im.message', { channel: CHANNEL, from, to: sub.sessionAddress, messageId: `m${n}`, body });
+            if (!reply.error) load.ackedCustomer.add(body);
+            await echo;
+            load.waiting.delete(`${sessionId}:a:${n}`);
+          }
+          // A customer still waiting when the load stops stays: leaving would abandon a queued session, whose
+          // acknowledged first message then rightly reaches no agent and would be counted lost.
+          if (!load.running) break;
+          await request(nc, load, 'parley.v1.im.unsubscribe', { channel: CHANNEL, from, to: sub.sessionAddress });
+        } catch (err) {
+          if (load.running) log(`customer: ${(err as Error).message}`);
+        }
+      }
+    };
+    const customersDone = Promise.all(Array.from({ length: customers }, customer));
+
+    /**
+     * Resolves once the load has made `count` more deliveries (it is flowing). After `timeoutMs` without them it
+     * notes a stall and goes on: the figures (gaps, losses) say what a stall cost, rather than the run ending
+     * without any.
+     */
+    const stalls: string[] = [];
+    const flowing = async (count: number, what: string, timeoutMs = 60_000) => {
+      const target = load.deliveries() + count;
+      const deadline = Date.now() + timeoutMs;
+      while (load.deliveries() < target) {
+        if (Date.now() > deadline) {
+          stalls.push(`no progress ${what}: ${load.deliveries() - target + count} of ${count} deliveries in ${timeoutMs / 1000} s`);
+          log(stalls.at(-1)!);
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+
+    const results: FaultFigures[] = [];
+    const window = async (kind: FaultKind, label: string, run: () => Promise<string | void>) => {
+      await flowing(progress, `before ${label}`);
+      notReadySeen.clear();
+      log(`${label} ...`);
+      const from = now();
+      log(`  (${(from / 1000).toFixed(1)} s into the run)`);
+      const detail = (await run()) ?? undefined;
+      const recovered = now();
+      await flowing(progress, `after ${label}`);
+      const to = now();
+      const figures: FaultFigures = {
+        kind,
+        label,
+        seconds: Number(((to - from) / 1000).toFixed(1)),
+        offerGapMs: Math.round(longestGap(load.offersAt, from, to)),
+        deliveryGapMs: Math.round(longestGap(load.deliveriesAt, from, to)),
+        targetMs: GAP_TARGETS_MS[kind],
+        notReady: [...notReadySeen].sort(),
+        recoveredAfterMs: Math.round(recovered - from),
+        firstOfferAfterMs: Math.round((load.offersAt.find((t) => t >= recovered) ?? to) - recovered),
+        firstDeliveryAfterMs: Math.round((load.deliveriesAt.find((t) => t >= recovered) ?? to) - recovered),
+        ...(detail ? { detail } : {}),
+      };
+      results.push(figures);
+      log(`${label}: ${figures.seconds} s, longest gap in offers ${figures.offerGapMs} ms, in deliveries ${figures.deliveryGapMs} ms`);
+    };
+
+    let baseline = { offerGapMs: 0, deliveryGapMs: 0 };
+    let checks: Pick<RehearsalFigures, 'doubleAssignments' | 'doubleHolds' | 'overCapacity'> = { doubleAssignments: [], doubleHolds: [], overCapacity: [] };
+    try {
+      await flowing(progress * 2, 'at the start');
+      const b0 = now();
+      await flowing(progress * 2, 'in the baseline');
+      const b1 = now();
+      baseline = { offerGapMs: Math.round(longestGap(load.offersAt, b0, b1)), deliveryGapMs: Math.round(longestGap(load.deliveriesAt, b0, b1)) };
+      log(`baseline: longest gap in offers ${baseline.offerGapMs} ms, in deliveries ${baseline.deliveryGapMs} ms`);
+
+      for (const kind of faults) {
+        if (kind === 'node-loss') {
+          await window(kind, 'NATS node killed (SIGKILL) and brought back', async () => {
+            // The worst node to lose: the one leading the event stream (and, as it happens, others).
+            const [events] = await cluster.placements(['PARLEY_EVENTS']);
+            const victim = cluster.nodes.findIndex((n) => n.name === events?.leader);
+            const led = (await cluster.placements()).filter((p) => p.leader === events?.leader).map((p) => p.stream);
+            await cluster.kill(victim);
+            await cluster.waitForStreams();
+            await flowing(outage, 'with a NATS node down');
+            await cluster.start(victim);
+            await cluster.waitForStreams({ current: true });
+            return `${cluster.nodes[victim]!.name}, leader of ${led.length} streams (${led.join(', ')})`;
+          });
+        } else if (kind === 'cluster-restart') {
+          await window(kind, 'whole nats-server cluster restarted', async () => {
+            await cluster.restartAll();
+            await cluster.waitForStreams({ current: true, timeoutMs: 60_000 });
+          });
+        } else if (kind === 'rolling-restart') {
+          await window(kind, 'every service rolled, one instance at a time (SIGTERM)', async () => {
+            for (const service of faultServices.filter((s) => instances.has(s))) {
+              for (const old of [...instances.get(service)!]) {
+                if (service === 'gateway-xmpp') {
+                  // Recreate, as its Deployment does: the replacement is a standby until the connection is free.
+                  await launch(service, 'live');
+                  await old.handle.stop();
+                  retire(old);
+                  await waitFor(xmppActive, 'a gateway-xmpp instance to take the component connection', 60_000);
+                } else {
+                  await launch(service);
+                  await old.handle.stop();
+                  retire(old);
+                }
+                log(`  rolled ${old.name}`);
+              }
+            }
+          });
+        } else if (kind === 'instance-kill') {
+          await window(kind, 'one instance of every service killed (SIGKILL) and replaced', async () => {
+            for (const service of faultServices.filter((s) => instances.has(s))) {
+              const list = instances.get(service)!;
+              // The instance doing the work where only one does: the connected gateway-xmpp, else the oldest.
+              const victim = service === 'gateway-xmpp' ? ((await Promise.all(list.map(async (i) => ((await readyOf(i)) ? i : undefined)))).find(Boolean) ?? list[0]!) : list[0]!;
+              await victim.handle.kill();
+              retire(victim);
+              await launch(service, service === 'gateway-xmpp' ? 'live' : 'ready');
+              if (service === 'gateway-xmpp') await waitFor(xmppActive, 'a gateway-xmpp instance to take the component connection', 60_000);
+              log(`  killed ${victim.name}`);
+            }
+          });
+        }
+      }
+    } finally {
+      load.running = false;
+      for (const resolve of load.waiting.values()) resolve();
+    }
+    await customersDone;
+    // Let every acknowledged message arrive: a condition (all delivered), bounded.
+    const acked = () => [...load.ackedCustomer].filter((b) => !load.atAgents.has(b)).length + [...load.ackedAgent].filter((b) => !load.atCustomers.has(b)).length;
+    // Longer than an offer's timeout (OFFER_TIMEOUT_SECONDS, 30 s): an offer lost with a killed router is made again
+    // only when it expires, and the session's first message reaches an agent only then.
+    await waitFor(async () => acked() === 0, 'every acknowledged message delivered', 45_000).catch(() => undefined);
+    load.agentsRunning = false;
+    clearInterval(sampler);
+    agentFeed.stop();
+    customerFeed.stop();
+
+    checks = await checkEvents(nc, capacity);
+    const lostCustomer = [...load.ackedCustomer].filter((b) => !load.atAgents.has(b)).slice(0, 3);
+    for (const body of lostCustomer) log(`lost ${body}: ${await explainLost(nc, body)}`);
+    const notReadyAtEnd: string[] = [];
+    for (const [service, list] of instances) {
+      if (service === 'gateway-xmpp') {
+        if (!(await xmppActive())) notReadyAtEnd.push('gateway-xmpp (no instance connected)');
+        continue;
+      }
+      for (const i of list) if (!(await readyOf(i))) notReadyAtEnd.push(i.name);
+    }
+    const at = (body: string) => `${body} (sent at ${((load.sentAt.get(body) ?? 0) / 1000).toFixed(1)} s)`;
+    const count = (sent: Set<string>, ackedSet: Set<string>, delivered: Map<string, Set<string>>, counts: Map<string, number>) => ({
+      sent: sent.size,
+      acknowledged: ackedSet.size,
+      delivered: [...sent].filter((b) => delivered.has(b)).length,
+      lost: [...ackedSet].filter((b) => !delivered.has(b)).length,
+      lostSample: [...ackedSet].filter((b) => !delivered.has(b)).slice(0, 5).map(at),
+      duplicated: [...delivered.values()].filter((ids) => ids.size > 1).length,
+      redelivered: [...counts.entries()].filter(([b, c]) => c > (delivered.get(b)?.size ?? 0)).length,
+    });
+    const figures: RehearsalFigures = {
+      seconds: Number((now() / 1000).toFixed(1)),
+      sessions: load.sessions,
+      offers: load.offers,
+      customerMessages: count(load.sentCustomer, load.ackedCustomer, load.atAgents, load.atAgentsCount),
+      agentMessages: count(load.sentAgent, load.ackedAgent, load.atCustomers, load.atCustomersCount),
+      baseline,
+      faults: results,
+      ...checks,
+      notReadyAtEnd,
+      xmpp: prosody ? 'active/standby' : (options.services ?? REHEARSAL_SERVICES).includes('gateway-xmpp') ? 'not run (prosody missing)' : 'not run',
+      requestRetries: load.retries,
+      stalls,
+    };
+
+    return figures;
   } finally {
-    load.running = false;
-    for (const resolve of load.waiting.values()) resolve();
+    await connection?.close().catch(() => undefined);
+    await Promise.all([...instances.values()].flat().map((i) => i.handle.stop()));
+    await prosody?.stop();
+    await cluster.stop();
   }
-  await customersDone;
-  // Let every acknowledged message arrive: a condition (all delivered), bounded.
-  const acked = () => [...load.ackedCustomer].filter((b) => !load.atAgents.has(b)).length + [...load.ackedAgent].filter((b) => !load.atCustomers.has(b)).length;
-  // Longer than an offer's timeout (OFFER_TIMEOUT_SECONDS, 30 s): an offer lost with a killed router is made again
-  // only when it expires, and the session's first message reaches an agent only then.
-  await waitFor(async () => acked() === 0, 'every acknowledged message delivered', 45_000).catch(() => undefined);
-  load.agentsRunning = false;
-  clearInterval(sampler);
-  agentFeed.stop();
-  customerFeed.stop();
-
-  checks = await checkEvents(nc, capacity);
-  const lostCustomer = [...load.ackedCustomer].filter((b) => !load.atAgents.has(b)).slice(0, 3);
-  for (const body of lostCustomer) log(`lost ${body}: ${await explainLost(nc, body)}`);
-  const notReadyAtEnd: string[] = [];
-  for (const [service, list] of instances) {
-    if (service === 'gateway-xmpp') {
-      if (!(await xmppActive())) notReadyAtEnd.push('gateway-xmpp (no instance connected)');
-      continue;
-    }
-    for (const i of list) if (!(await readyOf(i))) notReadyAtEnd.push(i.name);
-  }
-  const at = (body: string) => `${body} (sent at ${((load.sentAt.get(body) ?? 0) / 1000).toFixed(1)} s)`;
-  const count = (sent: Set<string>, ackedSet: Set<string>, delivered: Map<string, Set<string>>, counts: Map<string, number>) => ({
-    sent: sent.size,
-    acknowledged: ackedSet.size,
-    delivered: [...sent].filter((b) => delivered.has(b)).length,
-    lost: [...ackedSet].filter((b) => !delivered.has(b)).length,
-    lostSample: [...ackedSet].filter((b) => !delivered.has(b)).slice(0, 5).map(at),
-    duplicated: [...delivered.values()].filter((ids) => ids.size > 1).length,
-    redelivered: [...counts.entries()].filter(([b, c]) => c > (delivered.get(b)?.size ?? 0)).length,
-  });
-  const figures: RehearsalFigures = {
-    seconds: Number((now() / 1000).toFixed(1)),
-    sessions: load.sessions,
-    offers: load.offers,
-    customerMessages: count(load.sentCustomer, load.ackedCustomer, load.atAgents, load.atAgentsCount),
-    agentMessages: count(load.sentAgent, load.ackedAgent, load.atCustomers, load.atCustomersCount),
-    baseline,
-    faults: results,
-    ...checks,
-    notReadyAtEnd,
-    xmpp: prosody ? 'active/standby' : (options.services ?? REHEARSAL_SERVICES).includes('gateway-xmpp') ? 'not run (prosody missing)' : 'not run',
-    requestRetries: load.retries,
-    stalls,
-  };
-
-  await nc.close().catch(() => undefined);
-  await Promise.all([...instances.values()].flat().map((i) => i.handle.stop()));
-  await prosody?.stop();
-  await cluster.stop();
-  return figures;
 }
 
 async function waitFor(probe: () => Promise<boolean>, what: string, timeoutMs: number): Promise<void> {
