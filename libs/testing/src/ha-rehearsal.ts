@@ -507,7 +507,11 @@ export async function runHaRehearsal(options: RehearsalOptions = {}): Promise<Re
 
     checks = await checkEvents(nc, capacity);
     const lostCustomer = [...load.ackedCustomer].filter((b) => !load.atAgents.has(b)).slice(0, 3);
-    for (const body of lostCustomer) log(`lost ${body}: ${await explainLost(nc, body)}`);
+    for (const body of lostCustomer) {
+    // Bounded: the explanation must not cost the run its figures.
+    const explained = await Promise.race([explainLost(nc, body), new Promise<string>((r) => setTimeout(() => r('not explained within 10 s'), 10_000).unref())]);
+    log(`lost ${body}: ${explained}`);
+  }
     const notReadyAtEnd: string[] = [];
     for (const [service, list] of instances) {
       if (service === 'gateway-xmpp') {
