@@ -24,8 +24,6 @@ export default defineConfig({
     fileParallelism: tier !== 'e2e',
     // The test command sums these JSON reports into one closing line.
     reporters: process.env.PARLEY_TEST_REPORT_DIR ? ['default', 'json'] : ['default'],
-    outputFile: process.env.PARLEY_TEST_REPORT_DIR
-      ? { json: `${process.env.PARLEY_TEST_REPORT_DIR}/${process.env.NX_TASK_TARGET_PROJECT ?? 'workspace'}-${tier}.json` }
-      : undefined,
+    outputFile: process.env.PARLEY_TEST_REPORT_DIR ? { json: `${process.env.PARLEY_TEST_REPORT_DIR}/${process.env.NX_TASK_TARGET_PROJECT ?? 'workspace'}-${tier}.json` } : undefined,
   },
 });

@@ -36,7 +36,8 @@ const RAW_MESSAGES = 20_000;
 const raw = await rawCeiling(nc, { messages: RAW_MESSAGES });
 const rawCpuAfter = stackCpu(stack);
 // CPU per raw publish: nats-server and the publishing client, the only two doing work then.
-const rawCpuMsPerPublish = ((rawCpuAfter['nats-server'] - rawCpuBefore['nats-server'] + rawCpuAfter['bench (customers and agents)'] - rawCpuBefore['bench (customers and agents)']) * 1000) / RAW_MESSAGES;
+const rawCpuMsPerPublish =
+  ((rawCpuAfter['nats-server'] - rawCpuBefore['nats-server'] + rawCpuAfter['bench (customers and agents)'] - rawCpuBefore['bench (customers and agents)']) * 1000) / RAW_MESSAGES;
 done();
 await registerCenter(stack, AGENTS, CAPACITY);
 
@@ -149,15 +150,22 @@ async function phase(label, customers, rate) {
     await loopDelays(stack); // resets the services' loop-delay histograms: what follows is the window's
     window = { at: performance.now(), events: await head(), api: await jsApiTotal(stack.nats), cpu: stackCpu(stack) };
   }, WARMUP_SECONDS * 1000);
-  const ticker = setInterval(() => status(`${label}: ${Math.round((performance.now() - started) / 1000)}/${WARMUP_SECONDS + SECONDS} s (${WARMUP_SECONDS} s warm-up), ${relayed} messages relayed, ${sessionsDone} sessions`), 1000);
+  const ticker = setInterval(
+    () => status(`${label}: ${Math.round((performance.now() - started) / 1000)}/${WARMUP_SECONDS + SECONDS} s (${WARMUP_SECONDS} s warm-up), ${relayed} messages relayed, ${sessionsDone} sessions`),
+    1000,
+  );
   let stopAt;
-  const measuredEnd = new Promise((r) =>
-    (stopAt = setTimeout(async () => {
-      measuring = false;
-      const at = performance.now();
-      const counts = { relayed, sessionsDone };
-      r({ at, events: await head(), api: await jsApiTotal(stack.nats), cpu: stackCpu(stack), loop: await loopDelays(stack), ...counts });
-    }, (WARMUP_SECONDS + SECONDS) * 1000)),
+  const measuredEnd = new Promise(
+    (r) =>
+      (stopAt = setTimeout(
+        async () => {
+          measuring = false;
+          const at = performance.now();
+          const counts = { relayed, sessionsDone };
+          r({ at, events: await head(), api: await jsApiTotal(stack.nats), cpu: stackCpu(stack), loop: await loopDelays(stack), ...counts });
+        },
+        (WARMUP_SECONDS + SECONDS) * 1000,
+      )),
   );
   await Promise.all(Array.from({ length: customers }, () => customer(until, pace)));
   const end = await measuredEnd;

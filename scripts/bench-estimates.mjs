@@ -7,10 +7,20 @@ import { DEFAULT_WORKLOAD, formatEstimateScore, scoreEstimates, simulate, synthe
 import { estimateQueueWait, estimateWaitSeconds, queueSnapshot } from '@parley/domain';
 
 const { values } = parseArgs({
-  options: { bound: { type: 'boolean' }, seed: { type: 'string' }, hours: { type: 'string' }, peak: { type: 'string' }, agents: { type: 'string' }, sigma: { type: 'string' }, help: { type: 'boolean' } },
+  options: {
+    bound: { type: 'boolean' },
+    seed: { type: 'string' },
+    hours: { type: 'string' },
+    peak: { type: 'string' },
+    agents: { type: 'string' },
+    sigma: { type: 'string' },
+    help: { type: 'boolean' },
+  },
 });
 if (values.help) {
-  console.log('npm run bench:estimates [-- --seed N --hours H --peak ARRIVALS_PER_HOUR --agents PER_QUEUE --sigma HANDLE_LOGNORMAL_SIGMA] [--bound]\n  --bound also scores a reference that no real estimator can be: it knows the workload generator\'s true handle-time\n          and patience distributions, and simulates each waiting customer\'s future 400 times from the live state');
+  console.log(
+    "npm run bench:estimates [-- --seed N --hours H --peak ARRIVALS_PER_HOUR --agents PER_QUEUE --sigma HANDLE_LOGNORMAL_SIGMA] [--bound]\n  --bound also scores a reference that no real estimator can be: it knows the workload generator's true handle-time\n          and patience distributions, and simulates each waiting customer's future 400 times from the live state",
+  );
   process.exit(0);
 }
 const o = {
@@ -95,7 +105,11 @@ console.log(`workload: seed ${o.seed}, ${o.hours} h, ${arrivals.length} arrivals
 console.log(`          log-normal handle times (median ${o.medianHandleSeconds} s, sigma ${o.handleSigma}), mean patience ${o.meanPatienceSeconds} s`);
 console.log(`simulated: ${answered} answered, ${abandoned} abandoned, ${result.events} events in ${(ms / 1000).toFixed(1)} s`);
 for (const [name, list] of Object.entries(result.estimates)) {
-  const title = { honest: 'honest estimator (estimateQueueWait, as reporting tells it)', legacy: "today's formula ((position + 1) × AHT ÷ staffed capacity)", bound: 'reference (--bound): Monte Carlo knowing the TRUE handle-time and patience distributions' };
+  const title = {
+    honest: 'honest estimator (estimateQueueWait, as reporting tells it)',
+    legacy: "today's formula ((position + 1) × AHT ÷ staffed capacity)",
+    bound: 'reference (--bound): Monte Carlo knowing the TRUE handle-time and patience distributions',
+  };
   console.log(`\n${title[name]}`);
   process.stdout.write(formatEstimateScore(scoreEstimates(list)));
 }

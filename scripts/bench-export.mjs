@@ -14,7 +14,9 @@ const { values } = parseArgs({
   options: { events: { type: 'string', default: '1000000' }, format: { type: 'string', default: 'parquet' }, 'store-dir': { type: 'string' }, help: { type: 'boolean' } },
 });
 if (values.help) {
-  console.log('npm run bench:export [-- --events 1000000 --format parquet|csv|ndjson --store-dir DIR]\n  --store-dir keeps the nats-server store between runs: the events are stored once, later runs only export');
+  console.log(
+    'npm run bench:export [-- --events 1000000 --format parquet|csv|ndjson --store-dir DIR]\n  --store-dir keeps the nats-server store between runs: the events are stored once, later runs only export',
+  );
   process.exit(0);
 }
 const TARGET = Number(values.events);
@@ -39,7 +41,13 @@ simulate(arrivals, roster, {
       lines.forEach((body, i) => {
         const at = new Date(t + (i + 1) * 15_000).toISOString();
         const customer = i % 2 === 0;
-        day.push({ ...e, id: `${e.id}-m${i}`, type: customer ? 'CustomerMessageReceived' : 'AgentMessageSent', data: customer ? { messageId: `${e.id}-m${i}`, body, at } : { messageId: `${e.id}-m${i}`, agentId: e.data.agentId, body, at }, metadata: { ...e.metadata, at } });
+        day.push({
+          ...e,
+          id: `${e.id}-m${i}`,
+          type: customer ? 'CustomerMessageReceived' : 'AgentMessageSent',
+          data: customer ? { messageId: `${e.id}-m${i}`, body, at } : { messageId: `${e.id}-m${i}`, agentId: e.data.agentId, body, at },
+          metadata: { ...e.metadata, at },
+        });
       });
     }
   },
@@ -65,7 +73,10 @@ const out = mkdtempSync(join(tmpdir(), 'parley-bench-export-'));
 try {
   const nc = await connect({ servers: nats.url });
   const jsm = await jetstreamManager(nc);
-  const existing = await jsm.streams.info('PARLEY_EVENTS').then((i) => i.state.messages, () => 0);
+  const existing = await jsm.streams.info('PARLEY_EVENTS').then(
+    (i) => i.state.messages,
+    () => 0,
+  );
   if (existing === 0) await jsm.streams.add({ name: 'PARLEY_EVENTS', subjects: ['parley.v1.evt.>'], storage: StorageType.File, retention: RetentionPolicy.Limits, discard: DiscardPolicy.Old });
   const js = jetstream(nc);
   const window = new Set();
@@ -101,8 +112,12 @@ try {
   const [maxKb, , user, sys] = lines.at(-1).split(' ').map(Number);
   for (const l of lines.slice(0, -1)) if (/rows →|read in/.test(l)) console.log(`  ${l}`);
   const files = readdirSync(out).map((f) => `${f} ${(statSync(join(out, f)).size / 1e6).toFixed(1)} MB`);
-  console.log(`export --format ${values.format}: ${stored.toLocaleString('en')} events in ${seconds.toFixed(1)} s = ${Math.round(stored / seconds).toLocaleString('en')} events/s, peak RSS ${(maxKb / 1024).toFixed(0)} MB`);
-  console.log(`  CPU of the export process: ${(user + sys).toFixed(1)} s (${Math.round(stored / (user + sys)).toLocaleString('en')} events per CPU-second); load average now ${(await import('node:os')).loadavg()[0].toFixed(1)} on ${(await import('node:os')).cpus().length} cores`);
+  console.log(
+    `export --format ${values.format}: ${stored.toLocaleString('en')} events in ${seconds.toFixed(1)} s = ${Math.round(stored / seconds).toLocaleString('en')} events/s, peak RSS ${(maxKb / 1024).toFixed(0)} MB`,
+  );
+  console.log(
+    `  CPU of the export process: ${(user + sys).toFixed(1)} s (${Math.round(stored / (user + sys)).toLocaleString('en')} events per CPU-second); load average now ${(await import('node:os')).loadavg()[0].toFixed(1)} on ${(await import('node:os')).cpus().length} cores`,
+  );
   console.log(`  files: ${files.join(', ')}`);
   // The ceiling on this machine at this moment: the same stream read by an ordered consumer that does nothing with
   // the messages (the NATS client and nats-server alone), right after the export.
@@ -114,7 +129,9 @@ try {
   for await (const m of rawMessages) if (++raw >= stored || m.info.pending === 0) break;
   const rawSeconds = (performance.now() - rawStarted) / 1000;
   await rc.close();
-  console.log(`  raw read (ordered consumer, messages counted, nothing else): ${Math.round(raw / rawSeconds).toLocaleString('en')} messages/s; the export ran at ${((stored / seconds) / (raw / rawSeconds)).toFixed(2)} of it`);
+  console.log(
+    `  raw read (ordered consumer, messages counted, nothing else): ${Math.round(raw / rawSeconds).toLocaleString('en')} messages/s; the export ran at ${(stored / seconds / (raw / rawSeconds)).toFixed(2)} of it`,
+  );
   console.log(`targets: ≥ 50,000 events/s (${stored / seconds >= 50_000 ? 'met' : 'NOT met'}), ≤ 300 MB (${maxKb / 1024 <= 300 ? 'met' : 'NOT met'})`);
 } finally {
   rmSync(out, { recursive: true, force: true });

@@ -30,7 +30,7 @@ if (typeof global.gc !== 'function') {
 }
 // A seeded generator, so every run routes the same contact center.
 let seed = 42;
-const rnd = () => ((seed = (seed * 1_103_515_245 + 12_345) & 0x7fffffff) / 0x7fffffff);
+const rnd = () => (seed = (seed * 1_103_515_245 + 12_345) & 0x7fffffff) / 0x7fffffff;
 const pick = (xs) => xs[Math.floor(rnd() * xs.length)];
 const T0 = Date.parse('2026-11-21T09:00:00.000Z');
 const iso = (ms) => new Date(T0 + ms).toISOString();
@@ -50,7 +50,15 @@ const ev = (aggregate, aggregateId, type, data) => ({ aggregate, aggregateId, ty
 log(`building the view: ${AGENTS} agents, ${QUEUES} queues, ${SESSIONS} waiting sessions (from events) ...`);
 for (let i = 0; i < AGENTS; i++) {
   const skills = Object.fromEntries(SKILLS.filter(() => rnd() < 0.5).map((s) => [s, 1 + Math.floor(rnd() * 5)]));
-  const profile = { displayName: `A${i}`, kind: rnd() < 0.05 ? 'bot' : 'human', skills, languages: [pick(LANGS), 'en'], capacity: 1 + Math.floor(rnd() * 3), capabilities: ['text'], queues: [queueId(i % QUEUES), queueId((i * 7 + 3) % QUEUES)] };
+  const profile = {
+    displayName: `A${i}`,
+    kind: rnd() < 0.05 ? 'bot' : 'human',
+    skills,
+    languages: [pick(LANGS), 'en'],
+    capacity: 1 + Math.floor(rnd() * 3),
+    capabilities: ['text'],
+    queues: [queueId(i % QUEUES), queueId((i * 7 + 3) % QUEUES)],
+  };
   applyToView(view, ev('agent', `a${i}`, 'AgentLoggedIn', { profile, leaseSeconds: 3600, expiresAt: iso(3_600_000), at: iso(-rnd() * 600_000) }));
   progress('agents', i + 1, AGENTS);
 }
@@ -59,7 +67,16 @@ const before = heap();
 for (let i = 0; i < SESSIONS; i++) {
   const id = `s${i}`;
   const arrivedAt = iso(i * 10);
-  const core = { sessionId: id, entryPointId: 'ep', channel: 'web', customerAddress: `c${i}@customers.example`, sessionAddress: `s-${id}@support.example`, client: { name: 'widget', version: '1.0', capabilities: ['text'] }, locale: 'en', openedAt: arrivedAt };
+  const core = {
+    sessionId: id,
+    entryPointId: 'ep',
+    channel: 'web',
+    customerAddress: `c${i}@customers.example`,
+    sessionAddress: `s-${id}@support.example`,
+    client: { name: 'widget', version: '1.0', capabilities: ['text'] },
+    locale: 'en',
+    openedAt: arrivedAt,
+  };
   const requirements = { skills: rnd() < 0.6 ? { [pick(SKILLS)]: 1 + Math.floor(rnd() * 3) } : {}, language: rnd() < 0.3 ? pick(LANGS) : null, capabilities: [] };
   applyToView(view, ev('session', id, 'SessionOpened', core));
   applyToView(view, ev('session', id, 'SessionQueued', { queueId: queueId(i % QUEUES), priority: rnd() < 0.1 ? 1 : 0, arrivedAt, requirements, notBefore: null }));
@@ -134,7 +151,9 @@ if (values.svg) {
   const w = 6;
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${bars.length * w + 80}" height="260" font-family="sans-serif"><rect width="100%" height="100%" fill="white"/><text x="10" y="20" font-size="14" font-weight="bold">Routing pass latency, sorted (${AGENTS} agents, ${QUEUES} queues, ${waiting} waiting)</text>${bars
     .map((v, i) => `<rect x="${60 + i * w}" y="${240 - (v / max) * 200}" width="${w - 1}" height="${(v / max) * 200}" fill="#66c2a5"/>`)
-    .join('')}<text x="10" y="44" font-size="12">${max.toFixed(1)} ms</text><text x="10" y="240" font-size="12">0 ms</text><text x="60" y="256" font-size="12">p50 ${pct(50).toFixed(2)} ms · p99 ${pct(99).toFixed(2)} ms</text></svg>\n`;
+    .join(
+      '',
+    )}<text x="10" y="44" font-size="12">${max.toFixed(1)} ms</text><text x="10" y="240" font-size="12">0 ms</text><text x="60" y="256" font-size="12">p50 ${pct(50).toFixed(2)} ms · p99 ${pct(99).toFixed(2)} ms</text></svg>\n`;
   writeFileSync(values.svg, svg);
   log(`chart written to ${values.svg}`);
 }

@@ -38,12 +38,20 @@ async function emit(aggregate, id, type, data, atMs) {
     await Promise.all(inFlight);
     inFlight = [];
     const s = (performance.now() - started) / 1000;
-    status(`writing history: ${written.toLocaleString('en')}/${EVENTS.toLocaleString('en')} events, ${Math.round(written / s).toLocaleString('en')}/s, ETA ${Math.round((EVENTS - written) / (written / s))} s`);
+    status(
+      `writing history: ${written.toLocaleString('en')}/${EVENTS.toLocaleString('en')} events, ${Math.round(written / s).toLocaleString('en')}/s, ETA ${Math.round((EVENTS - written) / (written / s))} s`,
+    );
   }
 }
 
 const profile = (i) => ({ displayName: `Agent ${i}`, kind: 'human', skills: { general: 3 }, languages: ['en'], capacity: 3, capabilities: [], queues: null, wrapUpSeconds: 0 });
-await emit('entrypoint', ENTRY.entryPointId, 'EntryPointRegistered', { address: ENTRY.address, queueId: ENTRY.queueId, displayName: null, flowId: null, leaseSeconds: 3_600_000, expiresAt: FAR_FUTURE, at: iso(0) }, 0);
+await emit(
+  'entrypoint',
+  ENTRY.entryPointId,
+  'EntryPointRegistered',
+  { address: ENTRY.address, queueId: ENTRY.queueId, displayName: null, flowId: null, leaseSeconds: 3_600_000, expiresAt: FAR_FUTURE, at: iso(0) },
+  0,
+);
 for (let a = 0; a < AGENTS; a++) await emit('agent', `agent-${a}`, 'AgentLoggedIn', { profile: profile(a), leaseSeconds: 3_600_000, expiresAt: FAR_FUTURE, at: iso(0) }, 0);
 let s = 0;
 let clock = 1_000;
@@ -51,7 +59,17 @@ const LIVE = 500; // the last sessions stay waiting, as a busy contact center wo
 while (written < EVENTS - 20) {
   const id = `bench${String(s).padStart(9, '0')}`;
   const agentId = `agent-${s % AGENTS}`;
-  const core = { sessionId: id, entryPointId: ENTRY.entryPointId, channel: 'web', customerAddress: `${id}@customers.example`, sessionAddress: `s-${id}@bench.example`, client: null, locale: 'en', customerId: null, openedAt: iso(clock) };
+  const core = {
+    sessionId: id,
+    entryPointId: ENTRY.entryPointId,
+    channel: 'web',
+    customerAddress: `${id}@customers.example`,
+    sessionAddress: `s-${id}@bench.example`,
+    client: null,
+    locale: 'en',
+    customerId: null,
+    openedAt: iso(clock),
+  };
   await emit('session', id, 'SessionOpened', core, clock);
   await emit('session', id, 'SessionQueued', { queueId: ENTRY.queueId, priority: 0, arrivedAt: iso(clock), requirements: { skills: {}, language: null, capabilities: [] }, notBefore: null }, clock);
   if (EVENTS - written < LIVE * 3) {
@@ -81,7 +99,15 @@ process.stdout.write(`history: ${head.toLocaleString('en')} events, ${s.toLocale
 // The durable consumers have handled this history already (as in a contact center that ran for a month).
 const durables = { 'buffer-deliveries': 'session', 'router-session-followups': 'session', 'router-agent-followups': 'agent', 'presence-proxy-intake': 'session' };
 for (const [name, aggregate] of Object.entries(durables)) {
-  await jsm.consumers.add('PARLEY_EVENTS', { durable_name: name, filter_subject: `parley.v1.evt.${aggregate}.>`, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: head + 1, max_ack_pending: 256, max_deliver: -1 });
+  await jsm.consumers.add('PARLEY_EVENTS', {
+    durable_name: name,
+    filter_subject: `parley.v1.evt.${aggregate}.>`,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.StartSequence,
+    opt_start_seq: head + 1,
+    max_ack_pending: 256,
+    max_deliver: -1,
+  });
 }
 await nc.close();
 

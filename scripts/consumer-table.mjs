@@ -21,4 +21,6 @@ const begin = doc.indexOf(kit.CONSUMER_TABLE_BEGIN);
 const end = doc.indexOf(kit.CONSUMER_TABLE_END);
 if (begin < 0 || end < begin) throw new Error('docs/architecture.md has no events × consumers markers');
 writeFileSync(file, `${doc.slice(0, begin + kit.CONSUMER_TABLE_BEGIN.length)}\n${table}\n${doc.slice(end)}`);
+// The document is kept formatted (the table's columns aligned) like every file.
+run('npx', ['prettier', '--write', file, '--log-level', 'warn']);
 process.stdout.write(`docs/architecture.md: ${rows.length} rows\n`);

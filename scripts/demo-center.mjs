@@ -34,13 +34,15 @@ const TEXT = {
     hello: 'Hello! I am the Parley demo bot. I echo what you write. Write "person" to talk to a person, or "bye" to end.',
     echo: (body) => `You said: ${body}`,
     handover: 'I am handing you to a colleague, who will see our conversation so far. One moment, please.',
-    nobody: 'I am handing you to a colleague, who will see our conversation so far. Nobody is signed in right now: you keep your place until someone is (in the demo, sign in to the agent desktop as alex / parley).',
+    nobody:
+      'I am handing you to a colleague, who will see our conversation so far. Nobody is signed in right now: you keep your place until someone is (in the demo, sign in to the agent desktop as alex / parley).',
   },
   de: {
     hello: 'Hallo! Ich bin der Parley-Demo-Bot. Ich wiederhole, was Sie schreiben. Schreiben Sie "Mensch", um mit einer Person zu sprechen, oder "tschüss" zum Beenden.',
     echo: (body) => `Sie schrieben: ${body}`,
     handover: 'Ich verbinde Sie mit einer Kollegin oder einem Kollegen, die unser bisheriges Gespräch sieht. Einen Moment bitte.',
-    nobody: 'Ich verbinde Sie mit einer Kollegin oder einem Kollegen, die unser bisheriges Gespräch sieht. Gerade ist niemand angemeldet: Sie behalten Ihren Platz, bis jemand da ist (in der Demo: am Agenten-Desktop als alex / parley anmelden).',
+    nobody:
+      'Ich verbinde Sie mit einer Kollegin oder einem Kollegen, die unser bisheriges Gespräch sieht. Gerade ist niemand angemeldet: Sie behalten Ihren Platz, bis jemand da ist (in der Demo: am Agenten-Desktop als alex / parley anmelden).',
   },
 };
 const HANDOVER = /\b(person|human|agent|someone|mensch|menschen|mitarbeiter\w*|berater\w*)\b/i;
@@ -48,13 +50,25 @@ const BYE = /^(bye|tschüss|tschuess|ciao)[.!]*$/i;
 const languageOf = (locale) => (typeof locale === 'string' && locale.toLowerCase().startsWith('de') ? 'de' : 'en');
 
 await ask('parley.v1.registration.register', entryPoint);
-await ask('parley.v1.agent.login', { agentId, displayName: 'Parley demo bot', kind: 'bot', skills: { general: 5 }, languages: ['en', 'de'], capacity: 5, capabilities: ['text'], queues: ['support'], leaseSeconds: 60 });
+await ask('parley.v1.agent.login', {
+  agentId,
+  displayName: 'Parley demo bot',
+  kind: 'bot',
+  skills: { general: 5 },
+  languages: ['en', 'de'],
+  capacity: 5,
+  capabilities: ['text'],
+  queues: ['support'],
+  leaseSeconds: 60,
+});
 const beat = setInterval(() => {
   ask('parley.v1.registration.heartbeat', { entryPointId: entryPoint.entryPointId }).catch(() => ask('parley.v1.registration.register', entryPoint).catch(() => undefined));
   ask('parley.v1.agent.heartbeat', { agentId }).catch(() => undefined);
 }, 20_000);
 
-await (await jetstreamManager(nc)).consumers.add('PARLEY_DELIVERIES', { durable_name: `bot-${agentId}`, filter_subject: `parley.v1.agent.deliver.${agentId}`, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.New });
+await (
+  await jetstreamManager(nc)
+).consumers.add('PARLEY_DELIVERIES', { durable_name: `bot-${agentId}`, filter_subject: `parley.v1.agent.deliver.${agentId}`, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.New });
 const consumer = await js.consumers.get('PARLEY_DELIVERIES', `bot-${agentId}`);
 const messages = await consumer.consume();
 console.log(JSON.stringify({ level: 'info', service: 'demo-center', msg: 'demo contact center ready' }));

@@ -41,7 +41,9 @@ const ask = async (plainSubject, payload) => {
 // Listen before subscribing: the greeting and first question follow the subscription at once.
 let deliveries;
 try {
-  await (await jetstreamManager(nc)).consumers.add('PARLEY_DELIVERIES', { durable_name: 'gw-cli', filter_subject: 'parley.v1.im.deliver.cli', ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.New });
+  await (
+    await jetstreamManager(nc)
+  ).consumers.add('PARLEY_DELIVERIES', { durable_name: 'gw-cli', filter_subject: 'parley.v1.im.deliver.cli', ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.New });
   const consumer = await jetstream(nc).consumers.get('PARLEY_DELIVERIES', 'gw-cli');
   deliveries = await consumer.consume();
 } catch (err) {

@@ -45,7 +45,9 @@ try {
       const p = m.json();
       if (values.consumer && p.consumer.replace(/-p\d+$/, '') !== values.consumer) continue;
       shown++;
-      process.stdout.write(`${seq}\t${p.parkedAt}\t${p.consumer}\t${p.event.aggregate}.${p.event.aggregateId}\t${p.event.type}@${p.event.position}\tattempts ${p.attempts}\t${p.error.split('\n')[0]}\n`);
+      process.stdout.write(
+        `${seq}\t${p.parkedAt}\t${p.consumer}\t${p.event.aggregate}.${p.event.aggregateId}\t${p.event.type}@${p.event.position}\tattempts ${p.attempts}\t${p.error.split('\n')[0]}\n`,
+      );
     }
     process.stderr.write(`${shown} parked event(s)\n`);
   } else {

@@ -244,7 +244,10 @@ function launchNats(bin, args) {
     setTimeout(() => {
       if (stopping) return;
       const again = launch('nats-server', bin, args, natsServerEnv, onExit);
-      void says(again, /Server is ready/, 'nats-server').then(() => ((restarts = 0), log('nats-server is back')), () => undefined);
+      void says(again, /Server is ready/, 'nats-server').then(
+        () => ((restarts = 0), log('nats-server is back')),
+        () => undefined,
+      );
     }, delay);
   };
   return launch('nats-server', bin, args, natsServerEnv, onExit);
@@ -314,12 +317,20 @@ async function startWeb(natsUrl) {
   const secretFile = join(dataDir, 'web-jwt-secret');
   if (!existsSync(secretFile)) writeFileSync(secretFile, randomBytes(32).toString('hex'), { mode: 0o600 });
   const usersFile = join(dataDir, 'web-users.json');
-  writeFileSync(usersFile, JSON.stringify({
-    users: [
-      { username: 'alex', passwordHash: hash('parley'), role: 'agent', agent: { agentId: 'alex', displayName: 'Alex', skills: { general: 4 }, languages: ['en', 'de'], capacity: 3, queues: ['support', 'people'], wrapUpSeconds: 10 } },
-      { username: 'sam', passwordHash: hash('parley'), role: 'supervisor', displayName: 'Sam', permissions: ['whisper', 'take-over'] },
-    ],
-  }));
+  writeFileSync(
+    usersFile,
+    JSON.stringify({
+      users: [
+        {
+          username: 'alex',
+          passwordHash: hash('parley'),
+          role: 'agent',
+          agent: { agentId: 'alex', displayName: 'Alex', skills: { general: 4 }, languages: ['en', 'de'], capacity: 3, queues: ['support', 'people'], wrapUpSeconds: 10 },
+        },
+        { username: 'sam', passwordHash: hash('parley'), role: 'supervisor', displayName: 'Sam', permissions: ['whisper', 'take-over'] },
+      ],
+    }),
+  );
   const web = launch('gateway-web', process.execPath, [join(root, 'services', 'gateway-web', 'dist', 'main.js')], {
     ...natsEnv(natsUrl, 'gateway-web'),
     HTTP_PORT: String(WEB_GATEWAY_PORT),
@@ -404,7 +415,10 @@ async function main() {
     await says(nats, /Server is ready/, 'nats-server');
     natsUrl = `nats://127.0.0.1:${natsPort}`;
   }
-  const launched = SERVICES.map(([name, port]) => [launch(name, process.execPath, [join(root, 'services', name, 'dist', 'main.js')], { ...natsEnv(natsUrl, name), HTTP_PORT: String(port), PARLEY_CENTER_FILE: centerFile }), port]);
+  const launched = SERVICES.map(([name, port]) => [
+    launch(name, process.execPath, [join(root, 'services', name, 'dist', 'main.js')], { ...natsEnv(natsUrl, name), HTTP_PORT: String(port), PARLEY_CENTER_FILE: centerFile }),
+    port,
+  ]);
   await Promise.all(launched.map(([entry, port]) => serviceUp(entry, port)));
   await startWeb(natsUrl);
   const prosody = withXmpp ? await startXmpp(natsUrl) : undefined;
@@ -423,13 +437,25 @@ async function main() {
   log('Parley is running:');
   console.table(
     Object.fromEntries([
-      ['nats-server', { where: natsUrl, notes: process.env.NATS_URL ? 'from NATS_URL' : `monitoring http://127.0.0.1:${monitorPort}; JetStream store ${join(dataDir, 'nats')}; users and permissions infra/nats, keys ${keyDir}` }],
+      [
+        'nats-server',
+        {
+          where: natsUrl,
+          notes: process.env.NATS_URL ? 'from NATS_URL' : `monitoring http://127.0.0.1:${monitorPort}; JetStream store ${join(dataDir, 'nats')}; users and permissions infra/nats, keys ${keyDir}`,
+        },
+      ],
       ...SERVICES.map(([name, port]) => [name, { where: `http://127.0.0.1:${port}`, notes: '/health/live /health/ready /metrics' }]),
       ['gateway-web', { where: `http://127.0.0.1:${WEB_GATEWAY_PORT}`, notes: 'the web channel (pages below)' }],
       ...(prosody
         ? [
             ['gateway-xmpp', { where: `http://127.0.0.1:${XMPP_GATEWAY_PORT}`, notes: `subscribe to ${DEMO_ADDRESS} from any XMPP client` }],
-            ['prosody (XMPP)', { where: `xmpp://127.0.0.1:${prosody.c2sPort}, component 127.0.0.1:${prosody.componentPort}`, notes: `users alice, bob (customers), ada (agent) @example.test, password "parley"; data ${join(dataDir, 'prosody')}` }],
+            [
+              'prosody (XMPP)',
+              {
+                where: `xmpp://127.0.0.1:${prosody.c2sPort}, component 127.0.0.1:${prosody.componentPort}`,
+                notes: `users alice, bob (customers), ada (agent) @example.test, password "parley"; data ${join(dataDir, 'prosody')}`,
+              },
+            ],
           ]
         : []),
       ['demo contact center', { where: DEMO_ADDRESS, notes: demoElsewhere ? 'served by the Parley that already runs on this NATS' : 'queue "support": the bot demo-bot first, a person on request' }],
@@ -447,7 +473,12 @@ async function main() {
 
 main().catch(async (err) => {
   if (stopping) return; // interrupted (Ctrl-C): stop() reports and exits
-  process.stderr.write(`${err.message.split('\n').map((l) => `[parley] ${l}`).join('\n')}\n`);
+  process.stderr.write(
+    `${err.message
+      .split('\n')
+      .map((l) => `[parley] ${l}`)
+      .join('\n')}\n`,
+  );
   if (children.length === 0 && !building) {
     watchdog?.kill('SIGTERM');
     if (ownsLock) rmSync(lockFile, { force: true });

@@ -21,6 +21,9 @@ const reports = join(root, 'tmp', 'test-reports');
 rmSync(reports, { recursive: true, force: true });
 mkdirSync(reports, { recursive: true });
 const targets = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['lint', 'test-unit', 'test-int', 'e2e'];
+// One formatter for every file (.prettierrc.json): a file it would change fails the run, named by prettier.
+log('checking formatting (npm run format fixes it) ...');
+const formatted = run('npx', ['prettier', '--check', '.', '--log-level', 'warn'], { env: nxEnv });
 log(`running ${targets.join(', ')} for every project ...`);
 const status = run('npx', ['nx', 'run-many', '-t', ...targets, '--output-style=stream'], { env: { ...nxEnv, PARLEY_TEST_REPORT_DIR: reports } });
 
@@ -32,6 +35,6 @@ for (const file of existsSync(reports) ? readdirSync(reports) : []) {
   failed += report.numFailedTests ?? 0;
 }
 log(`finished in ${Math.round((Date.now() - started) / 1000)} s`);
-if (status !== 0 && failed === 0) failed = 1; // a failed lint or build counts, so the summary never says green when Nx did not
+if ((status !== 0 || formatted !== 0) && failed === 0) failed = 1; // a failed format check, lint or build counts, so the summary never says green when they did not
 process.stdout.write(`tests: ${passed} passed, ${failed} failed\n`);
-process.exit(status === 0 && failed === 0 ? 0 : 1);
+process.exit(status === 0 && formatted === 0 && failed === 0 ? 0 : 1);

@@ -117,19 +117,32 @@ const waitOf = (sessionId: string, endType: 'SessionAssigned' | 'SessionEnded') 
   (at(byType(sessionId, endType)) - Date.parse((byType(sessionId, 'SessionQueued').data as { arrivedAt: string }).arrivedAt)) / 1000;
 
 describe('parley against a recorded run', () => {
-  it('events: returns exactly the run\'s events in order', async () => {
+  it("events: returns exactly the run's events in order", async () => {
     const r = await parley(['events', '--quiet']);
     expect(r.code).toBe(0);
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as StoredEvent);
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as StoredEvent);
     expect(lines.map((e) => [e.position, e.id, e.type])).toEqual(stored.map((e) => [e.position, e.id, e.type]));
     const queued = await parley(['events', '--queue', QB, '--aggregate', 'session', '--quiet']);
-    expect(new Set(queued.stdout.trim().split('\n').map((l) => (JSON.parse(l) as StoredEvent).aggregateId))).toEqual(new Set([run.c4.sessionId]));
+    expect(
+      new Set(
+        queued.stdout
+          .trim()
+          .split('\n')
+          .map((l) => (JSON.parse(l) as StoredEvent).aggregateId),
+      ),
+    ).toEqual(new Set([run.c4.sessionId]));
   });
 
   it('export: Parquet and CSV open in DuckDB with one sessions row per session', async () => {
     const db = await DuckDBInstance.create(':memory:');
     const c = await db.connect();
-    for (const [format, reader] of [['parquet', 'read_parquet'], ['csv', 'read_csv_auto']] as const) {
+    for (const [format, reader] of [
+      ['parquet', 'read_parquet'],
+      ['csv', 'read_csv_auto'],
+    ] as const) {
       const out = join(dir, format);
       const r = await parley(['export', '--format', format, '--out', out, '--quiet']);
       expect(r.code).toBe(0);
@@ -137,7 +150,10 @@ describe('parley against a recorded run', () => {
       expect(sessions.getRows().map((row) => row[0])).toEqual(run.sessions);
       expect(sessions.getRows().map((row) => row[2])).toEqual([false, false, true, false]);
       const messages = await c.runAndReadAll(`SELECT author, length::INTEGER, body FROM ${reader}('${out}/messages.${format}') ORDER BY sent_at`);
-      expect(messages.getRows()).toEqual([['customer', 'my invoice is wrong'.length, null], ['agent', 'Let me look'.length, null]]);
+      expect(messages.getRows()).toEqual([
+        ['customer', 'my invoice is wrong'.length, null],
+        ['agent', 'Let me look'.length, null],
+      ]);
       const offers = await c.runAndReadAll(`SELECT count(*)::INTEGER FROM ${reader}('${out}/offers.${format}') WHERE outcome = 'accepted' AND strategy = 'longest-idle'`);
       expect(offers.getRows()[0]![0]).toBe(3);
       const estimates = await c.runAndReadAll(`SELECT count(*)::INTEGER FROM ${reader}('${out}/wait_estimates.${format}') WHERE session_id IN ('${run.c2.sessionId}', '${run.c3.sessionId}')`);

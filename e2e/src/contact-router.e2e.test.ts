@@ -28,13 +28,26 @@ async function loginAgent(queueId: string, extra: Record<string, unknown> = {}) 
   const agentId = uid('agent');
   const inbox = await stack.agentInbox(agentId);
   const reply = await stack.request(SUBJECTS.agentLogin, {
-    agentId, displayName: 'Robin', kind: 'human', skills: {}, languages: ['en'], capacity: 1, capabilities: [], queues: [queueId], leaseSeconds: 600, ...extra,
+    agentId,
+    displayName: 'Robin',
+    kind: 'human',
+    skills: {},
+    languages: ['en'],
+    capacity: 1,
+    capabilities: [],
+    queues: [queueId],
+    leaseSeconds: 600,
+    ...extra,
   });
   expect(reply).toMatchObject({ agentId, state: 'available' });
   return { agentId, inbox };
 }
 
-interface Available { status: 'available'; sessionId: string; sessionAddress: string }
+interface Available {
+  status: 'available';
+  sessionId: string;
+  sessionAddress: string;
+}
 
 async function subscribe(address: string, channel: string, from = `${uid('cust')}@customers.example.test`) {
   const reply = await stack.request<Available>(SUBJECTS.imSubscribe, { channel, from, to: address, client: { name: 'Gajim', version: '1.8.4', capabilities: ['xhtml-im'] } });
@@ -52,10 +65,14 @@ describe('presence and sessions', () => {
     const { address } = await registerEntryPoint(uid('q'), 1);
     const first = await stack.request(SUBJECTS.imSubscribe, { channel, from: 'ann@customers.example.test', to: address });
     expect(first).toMatchObject({ status: 'available' });
-    await until(async () => {
-      const r = await stack.request<{ status: string; reason?: string }>(SUBJECTS.imSubscribe, { channel, from: 'bob@customers.example.test', to: address });
-      return r.status === 'unavailable' && r.reason === 'not-registered' ? r : undefined;
-    }, 'the lease to run out', 10_000);
+    await until(
+      async () => {
+        const r = await stack.request<{ status: string; reason?: string }>(SUBJECTS.imSubscribe, { channel, from: 'bob@customers.example.test', to: address });
+        return r.status === 'unavailable' && r.reason === 'not-registered' ? r : undefined;
+      },
+      'the lease to run out',
+      10_000,
+    );
   });
 
   it('gives a registered address a unique session address, and the same session to a customer who subscribes again', async () => {
@@ -143,7 +160,13 @@ describe('queue, offers and conversation', () => {
     expect(forged).toMatchObject({ error: { code: 'forbidden' } });
     const unknown = await stack.request(SUBJECTS.imMessage, { messageId: uid('m'), channel, from: c.from, to: 's-AAAAAAAAAAAAAAAAAAAAAA@support.example.test', body: 'hi' });
     expect(unknown).toMatchObject({ error: { code: 'not-found' } });
-    const malformed = await stack.request<{ error: { code: string; details: { fields: Record<string, string[]> } } }>(SUBJECTS.imMessage, { messageId: uid('m'), channel, from: c.from, to: c.sessionAddress, body: 42 });
+    const malformed = await stack.request<{ error: { code: string; details: { fields: Record<string, string[]> } } }>(SUBJECTS.imMessage, {
+      messageId: uid('m'),
+      channel,
+      from: c.from,
+      to: c.sessionAddress,
+      body: 42,
+    });
     expect(malformed.error.code).toBe('invalid-payload');
     expect(Object.keys(malformed.error.details.fields)).toEqual(['body']);
     expect(await stack.request(SUBJECTS.imMessage, '{not json')).toMatchObject({ error: { code: 'invalid-payload' } });
@@ -177,7 +200,7 @@ describe('queue, offers and conversation', () => {
 });
 
 describe('projections', () => {
-  it('rebuilds reporting\'s queue projection from sequence 1 to the live one', async () => {
+  it("rebuilds reporting's queue projection from sequence 1 to the live one", async () => {
     const live = await stack.request<{ name: string; version: number; position: number; state: unknown }>(SUBJECTS.reportingProjection, {});
     const rebuilt = await ProjectionRunner.rebuild(stack.store, contactCenterProjection(live.name));
     expect(live.position).toBeGreaterThan(0);

@@ -14,14 +14,18 @@ afterAll(async () => {
 
 /** A gateway's way of sending: retry with the same message ID until Parley accepts it. */
 async function sendUntilAccepted(subject: string, payload: Record<string, unknown>): Promise<unknown> {
-  return until(async () => {
-    try {
-      const reply = (await stack.nc.request(subject, JSON.stringify(payload), { timeout: 1_000 })).json<Record<string, unknown>>();
-      return 'error' in reply ? undefined : reply;
-    } catch {
-      return undefined; // no responders or timeout while the service restarts
-    }
-  }, `acceptance of ${subject}`, 30_000);
+  return until(
+    async () => {
+      try {
+        const reply = (await stack.nc.request(subject, JSON.stringify(payload), { timeout: 1_000 })).json<Record<string, unknown>>();
+        return 'error' in reply ? undefined : reply;
+      } catch {
+        return undefined; // no responders or timeout while the service restarts
+      }
+    },
+    `acceptance of ${subject}`,
+    30_000,
+  );
 }
 
 describe('a crash of any one service in the middle of a conversation', () => {

@@ -54,14 +54,18 @@ describe('the event path at scale', () => {
   it('shares every consumer between two instances and keeps each session in order, each message delivered once', async () => {
     // Both instances hold partitions of buffer's consumer (leases in KV).
     const kv = await new Kvm(stack.nc).open('parley_consumer_leases');
-    await until(async () => {
-      const holders = new Set<string>();
-      for (let p = 0; p < 4; p++) {
-        const e = await kv.get(`buffer-deliveries.p${p}`);
-        if (e?.operation === 'PUT') holders.add(e.string());
-      }
-      return holders.size === 2 || undefined;
-    }, 'two buffer instances sharing the partitions', 30_000);
+    await until(
+      async () => {
+        const holders = new Set<string>();
+        for (let p = 0; p < 4; p++) {
+          const e = await kv.get(`buffer-deliveries.p${p}`);
+          if (e?.operation === 'PUT') holders.add(e.string());
+        }
+        return holders.size === 2 || undefined;
+      },
+      'two buffer instances sharing the partitions',
+      30_000,
+    );
 
     const deliveryIds = new Set<string>();
     let duplicates = 0;
@@ -110,18 +114,33 @@ describe('the event path at scale', () => {
     // An event no handler can take (its data is not an object): written straight to the store, as a bug would.
     await jetstream(stack.nc).publish(
       `parley.v1.evt.session.${sub.sessionId}`,
-      JSON.stringify({ id: 'poison-1', type: 'CustomerMessageReceived', schemaVersion: 1, aggregateId: sub.sessionId, data: null, metadata: { correlationId: 'p', causationId: 'p', at: new Date().toISOString(), actor: 'test' } }),
+      JSON.stringify({
+        id: 'poison-1',
+        type: 'CustomerMessageReceived',
+        schemaVersion: 1,
+        aggregateId: sub.sessionId,
+        data: null,
+        metadata: { correlationId: 'p', causationId: 'p', at: new Date().toISOString(), actor: 'test' },
+      }),
     );
     const jsm = await jetstreamManager(stack.nc);
     // The router and presence-proxy park it too, on their own subjects: wait for buffer's own.
     const parked = await until(
-      () => jsm.streams.getMessage('PARLEY_PARKED', { last_by_subj: 'parley.v1.parked.buffer-deliveries' }).then((m) => m ?? undefined, () => undefined),
+      () =>
+        jsm.streams.getMessage('PARLEY_PARKED', { last_by_subj: 'parley.v1.parked.buffer-deliveries' }).then(
+          (m) => m ?? undefined,
+          () => undefined,
+        ),
       'the poison event parked by buffer',
       30_000,
     );
     expect(parked.json<{ consumer: string; event: { id: string }; attempts: number }>()).toMatchObject({ event: { id: 'poison-1' }, attempts: 3 });
     // Another session goes on meanwhile and after.
-    const other = await stack.request<{ sessionId: string; sessionAddress: string }>(SUBJECTS.imSubscribe, { channel: 'load', from: 'healthy@customers.example.test', to: 'load@support.example.test' });
+    const other = await stack.request<{ sessionId: string; sessionAddress: string }>(SUBJECTS.imSubscribe, {
+      channel: 'load',
+      from: 'healthy@customers.example.test',
+      to: 'load@support.example.test',
+    });
     await stack.request(SUBJECTS.imMessage, { channel: 'load', from: 'healthy@customers.example.test', to: other.sessionAddress, messageId: 'h1', body: 'still flowing' });
     await until(() => seen.get(other.sessionId)?.includes('still flowing') || undefined, 'the healthy session delivered to its agent', 30_000);
     await until(async () => {
@@ -140,7 +159,9 @@ describe('the event path at scale', () => {
     expect(before.position).toBeGreaterThan(0);
     expect(await reporting.stop()).toBe(0);
     await reporting.start();
-    const lines = readFileSync(reporting.logFile, 'utf8').split('\n').filter((l) => l.includes('"projection ready"'));
+    const lines = readFileSync(reporting.logFile, 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('"projection ready"'));
     const resumed = JSON.parse(lines.at(-1)!) as { resumedFrom: number; position: number };
     expect(resumed.resumedFrom).toBeGreaterThanOrEqual(before.position);
     const after = await stack.request<{ position: number }>(SUBJECTS.reportingProjection, {});
@@ -172,10 +193,26 @@ describe('the event path at scale', () => {
     const inbox = await stack.agentInbox(agentId);
     await stack.nats.pause();
     await stack.nats.start();
-    await until(async () => {
-      const r = await stack.request<{ error?: unknown }>(SUBJECTS.agentLogin, { agentId, displayName: agentId, kind: 'human', skills: {}, languages: ['en'], capacity: 2, capabilities: [], queues: ['q-idle'], leaseSeconds: 600 }).catch(() => ({ error: 'down' }));
-      return r.error ? undefined : true;
-    }, 'the agent to log in after the restart', 30_000);
+    await until(
+      async () => {
+        const r = await stack
+          .request<{ error?: unknown }>(SUBJECTS.agentLogin, {
+            agentId,
+            displayName: agentId,
+            kind: 'human',
+            skills: {},
+            languages: ['en'],
+            capacity: 2,
+            capabilities: [],
+            queues: ['q-idle'],
+            leaseSeconds: 600,
+          })
+          .catch(() => ({ error: 'down' }));
+        return r.error ? undefined : true;
+      },
+      'the agent to log in after the restart',
+      30_000,
+    );
     const sub = await stack.request<{ sessionId: string; status: string }>(SUBJECTS.imSubscribe, { channel: 'idle', from: 'after-restart@customers.example.test', to: 'idle@support.example.test' });
     expect(sub.status).toBe('available');
     // The router's view followed the restart: the new session is offered (to this agent or the idle test's).
@@ -183,10 +220,13 @@ describe('the event path at scale', () => {
     const events = await until(async () => (await stack.store.readStream({ aggregate: 'session', id: sub.sessionId }).catch(() => undefined))?.events, 'the session stream');
     expect(offered !== undefined || events.some((e) => e.type === 'SessionOffered')).toBe(true);
     // Reporting's projection reaches the store's head.
-    await until(async () => {
-      const both = await Promise.all([stack.request<{ position: number }>(SUBJECTS.reportingProjection, {}), stack.store.headPosition()]).catch(() => undefined);
-      return (both && both[0].position >= both[1] - 5) || undefined;
-    }, 'reporting caught up after the restart', 30_000);
+    await until(
+      async () => {
+        const both = await Promise.all([stack.request<{ position: number }>(SUBJECTS.reportingProjection, {}), stack.store.headPosition()]).catch(() => undefined);
+        return (both && both[0].position >= both[1] - 5) || undefined;
+      },
+      'reporting caught up after the restart',
+      30_000,
+    );
   });
 });
-

@@ -51,10 +51,15 @@ const hash = (password: string) => {
 
 beforeAll(async () => {
   users = join(mkdtempSync(join(tmpdir(), 'parley-fuzz-')), 'users.yaml');
-  writeFileSync(users, stringify({ users: [
-    { username: 'alex', passwordHash: hash('alex-pass'), role: 'agent', agent: { agentId: 'fz-alex', displayName: 'Alex', queues: ['support'] } },
-    { username: 'sam', passwordHash: hash('sam-pass'), role: 'supervisor' },
-  ] }));
+  writeFileSync(
+    users,
+    stringify({
+      users: [
+        { username: 'alex', passwordHash: hash('alex-pass'), role: 'agent', agent: { agentId: 'fz-alex', displayName: 'Alex', queues: ['support'] } },
+        { username: 'sam', passwordHash: hash('sam-pass'), role: 'supervisor' },
+      ],
+    }),
+  );
   stack = await ParleyStack.start({ OFFER_TIMEOUT_SECONDS: '60', ROUTING_TICK_MS: '200' });
   web = await stack.launchExtra('gateway-web', { WEB_JWT_SECRET: secret, WEB_USERS_FILE: users });
   base = `http://127.0.0.1:${web.httpPort}`;
@@ -68,16 +73,20 @@ const eventsHead = async () => (await (await jetstreamManager(stack.nc)).streams
 
 /** A subject for a channel address: its parameters filled with an ID, or with a hostile token. */
 const subjectFor = (address: string) =>
-  fc.oneof(
-    { weight: 4, arbitrary: fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/) },
-    { weight: 1, arbitrary: fc.constantFrom('x'.repeat(65), 'a+b', 'é', '%00', '\u202Eevil', '\u{1F600}') },
-  ).map((token) => address.replace(/\{\w+\}/g, token));
+  fc
+    .oneof({ weight: 4, arbitrary: fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/) }, { weight: 1, arbitrary: fc.constantFrom('x'.repeat(65), 'a+b', 'é', '%00', '\u202Eevil', '\u{1F600}') })
+    .map((token) => address.replace(/\{\w+\}/g, token));
 
 /** Request headers a client may send (services must ignore what they do not know): odd names, values, IDs. */
-const headerArb = fc.array(
-  fc.tuple(fc.constantFrom('Nats-Msg-Id', 'Nats-Expected-Last-Sequence', 'X-Parley-Agent', 'Authorization', 'Content-Type', 'x'), fc.oneof(fc.string({ maxLength: 40 }), fc.constantFrom(...NASTY_STRINGS))),
-  { maxLength: 3 },
-).map((pairs) => pairs.filter(([, v]) => !/[\r\n\u0000]/.test(v)));
+const headerArb = fc
+  .array(
+    fc.tuple(
+      fc.constantFrom('Nats-Msg-Id', 'Nats-Expected-Last-Sequence', 'X-Parley-Agent', 'Authorization', 'Content-Type', 'x'),
+      fc.oneof(fc.string({ maxLength: 40 }), fc.constantFrom(...NASTY_STRINGS)),
+    ),
+    { maxLength: 3 },
+  )
+  .map((pairs) => pairs.filter(([, v]) => !/[\r\n\u0000]/.test(v)));
 
 /** One request as the operators' admin (allowed to publish anything): the reply, or the failure to get one. */
 async function ask(subject: string, body: unknown, hdrs: [string, string][] = []): Promise<Record<string, unknown>> {
@@ -140,9 +149,15 @@ describe('fuzzing every request subject of docs/asyncapi.yaml', () => {
 
 describe('fuzzing every JSON endpoint of docs/openapi-gateway-web.yaml', () => {
   it('answers with a documented status (never 5xx) for valid, hostile and unauthenticated calls', async () => {
-    const start = await (await fetch(`${base}/api/widget/sessions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ address: 'support@fuzz.test' }) })).json() as { token?: string };
-    const agent = await (await fetch(`${base}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'alex', password: 'alex-pass' }) })).json() as { token: string };
-    const supervisor = await (await fetch(`${base}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'sam', password: 'sam-pass' }) })).json() as { token: string };
+    const start = (await (
+      await fetch(`${base}/api/widget/sessions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ address: 'support@fuzz.test' }) })
+    ).json()) as { token?: string };
+    const agent = (await (
+      await fetch(`${base}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'alex', password: 'alex-pass' }) })
+    ).json()) as { token: string };
+    const supervisor = (await (
+      await fetch(`${base}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'sam', password: 'sam-pass' }) })
+    ).json()) as { token: string };
     const tokens = [start.token, agent.token, supervisor.token, undefined, 'x.y.z', `${agent.token}.extra`, `Bearer\r\n${agent.token}`].filter((t) => t !== `Bearer\r\n${agent.token}`);
     const endpoints = Object.entries(openapi.paths).flatMap(([path, item]) =>
       Object.entries(item)
@@ -158,7 +173,10 @@ describe('fuzzing every JSON endpoint of docs/openapi-gateway-web.yaml', () => {
           fc.constantFrom(...tokens),
           fc.oneof(fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/), fc.constantFrom(...NASTY_STRINGS.filter((s) => s.length > 0 && !s.includes('/') && !/[\uD800-\uDFFF]/.test(s)))),
           async (body, token, param) => {
-            const url = `${base}${path.replace(/\{offerId\}/, encodeURIComponent(param)).replace(/\{answer\}/, 'accept').replace(/\{\w+\}/g, encodeURIComponent(param))}${path.includes('availability') ? `?address=${encodeURIComponent(String(param))}` : ''}`;
+            const url = `${base}${path
+              .replace(/\{offerId\}/, encodeURIComponent(param))
+              .replace(/\{answer\}/, 'accept')
+              .replace(/\{\w+\}/g, encodeURIComponent(param))}${path.includes('availability') ? `?address=${encodeURIComponent(String(param))}` : ''}`;
             const res = await fetch(url, {
               method: method.toUpperCase(),
               headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
@@ -200,44 +218,86 @@ describe('authorization property: acting on a session one does not hold is refus
       }),
     );
     const agents = ['fz-a1', 'fz-a2'];
-    for (const agentId of agents) await stack.request(asActorSubject(SUBJECTS.agentLogin, agentId), { agentId, displayName: agentId, kind: 'human', skills: {}, languages: ['en'], capabilities: ['text'], queues: ['other-queue'] });
+    for (const agentId of agents)
+      await stack.request(asActorSubject(SUBJECTS.agentLogin, agentId), {
+        agentId,
+        displayName: agentId,
+        kind: 'human',
+        skills: {},
+        languages: ['en'],
+        capabilities: ['text'],
+        queues: ['other-queue'],
+      });
     // What the attempts could have written: anything but the router's own offers (agents the fuzzing above logged
     // in for every queue may be offered these sessions meanwhile; nobody accepts).
     const written = async (sessionId: string) => (await stack.store.readStream({ aggregate: 'session', id: sessionId })).events.filter((e) => !e.type.startsWith('SessionOffer'));
     const streams = async () => Promise.all(customers.map(async (c) => (await written(c.sessionId)).length));
     // Every session waiting in its queue (its opening events all written) before anyone tries anything.
-    await until(async () => (await Promise.all(customers.map(async (c) => (await stack.store.readStream({ aggregate: 'session', id: c.sessionId })).events.some((e) => e.type === 'SessionQueued')))).every(Boolean) || undefined, 'the sessions to be queued');
+    await until(
+      async () =>
+        (await Promise.all(customers.map(async (c) => (await stack.store.readStream({ aggregate: 'session', id: c.sessionId })).events.some((e) => e.type === 'SessionQueued')))).every(Boolean) ||
+        undefined,
+      'the sessions to be queued',
+    );
     const before = await streams();
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 3 }), fc.constantFrom(...channels), fc.constantFrom(...agents), fc.string({ minLength: 1, maxLength: 20 }), async (i, j, channel, agentId, text) => {
-        const actor = customers[i]!;
-        const target = customers[j]!;
-        if (i !== j) {
-          // Another customer writing into this session, on the right or a wrong channel.
-          const said = await stack.request(asActorSubject(SUBJECTS.imMessage, target.channel), { messageId: `x-${text}`, channel: target.channel, from: actor.from, to: target.sessionAddress, body: text });
-          expect(said, `${actor.from} → ${target.sessionId}`).toMatchObject({ error: { code: expect.stringMatching(/^(forbidden|not-found)$/) } });
-        }
-        if (channel !== target.channel) {
-          // The right customer through another channel's subject or payload.
-          const viaOther = await stack.request(asActorSubject(SUBJECTS.imMessage, channel), { messageId: `y-${text}`, channel: target.channel, from: target.from, to: target.sessionAddress, body: text });
-          expect(viaOther).toMatchObject({ error: { code: 'forbidden' } });
-          // Defect 2: the customer's address on another channel cannot end the session either.
-          const leftViaOther = await stack.request(asActorSubject(SUBJECTS.imUnsubscribe, channel), { channel, from: target.from, to: target.sessionAddress });
-          expect(leftViaOther, `unsubscribe of ${target.sessionId} via ${channel}`).toMatchObject({ error: { code: 'forbidden' } });
-        }
-        if (i !== j) {
-          const leftByOther = await stack.request(asActorSubject(SUBJECTS.imUnsubscribe, target.channel), { channel: target.channel, from: actor.from, to: target.sessionAddress });
-          expect(leftByOther, `${actor.from} ends ${target.sessionId}`).toMatchObject({ error: { code: expect.stringMatching(/^(forbidden|not-found)$/) } });
-        }
-        // No agent holds these sessions (they wait in a queue no agent serves): no agent may write or end them.
-        expect(await stack.request(asActorSubject(SUBJECTS.agentMessage, agentId), { agentId, sessionId: target.sessionId, messageId: `z-${text}`, body: text })).toMatchObject({ error: { code: expect.stringMatching(/^(forbidden|not-found|conflict)$/) } });
-        expect(await stack.request(asActorSubject(SUBJECTS.agentSessionEnd, agentId), { agentId, sessionId: target.sessionId })).toMatchObject({ error: { code: expect.stringMatching(/^(forbidden|not-found|conflict)$/) } });
-        expect(await stack.request(asActorSubject(SUBJECTS.agentTransfer, agentId), { agentId, sessionId: target.sessionId, toQueueId: 'elsewhere' })).toMatchObject({ error: { code: expect.stringMatching(/^(forbidden|not-found|conflict)$/) } });
-      }),
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: 3 }),
+        fc.integer({ min: 0, max: 3 }),
+        fc.constantFrom(...channels),
+        fc.constantFrom(...agents),
+        fc.string({ minLength: 1, maxLength: 20 }),
+        async (i, j, channel, agentId, text) => {
+          const actor = customers[i]!;
+          const target = customers[j]!;
+          if (i !== j) {
+            // Another customer writing into this session, on the right or a wrong channel.
+            const said = await stack.request(asActorSubject(SUBJECTS.imMessage, target.channel), {
+              messageId: `x-${text}`,
+              channel: target.channel,
+              from: actor.from,
+              to: target.sessionAddress,
+              body: text,
+            });
+            expect(said, `${actor.from} → ${target.sessionId}`).toMatchObject({ error: { code: expect.stringMatching(/^(forbidden|not-found)$/) } });
+          }
+          if (channel !== target.channel) {
+            // The right customer through another channel's subject or payload.
+            const viaOther = await stack.request(asActorSubject(SUBJECTS.imMessage, channel), {
+              messageId: `y-${text}`,
+              channel: target.channel,
+              from: target.from,
+              to: target.sessionAddress,
+              body: text,
+            });
+            expect(viaOther).toMatchObject({ error: { code: 'forbidden' } });
+            // Defect 2: the customer's address on another channel cannot end the session either.
+            const leftViaOther = await stack.request(asActorSubject(SUBJECTS.imUnsubscribe, channel), { channel, from: target.from, to: target.sessionAddress });
+            expect(leftViaOther, `unsubscribe of ${target.sessionId} via ${channel}`).toMatchObject({ error: { code: 'forbidden' } });
+          }
+          if (i !== j) {
+            const leftByOther = await stack.request(asActorSubject(SUBJECTS.imUnsubscribe, target.channel), { channel: target.channel, from: actor.from, to: target.sessionAddress });
+            expect(leftByOther, `${actor.from} ends ${target.sessionId}`).toMatchObject({ error: { code: expect.stringMatching(/^(forbidden|not-found)$/) } });
+          }
+          // No agent holds these sessions (they wait in a queue no agent serves): no agent may write or end them.
+          expect(await stack.request(asActorSubject(SUBJECTS.agentMessage, agentId), { agentId, sessionId: target.sessionId, messageId: `z-${text}`, body: text })).toMatchObject({
+            error: { code: expect.stringMatching(/^(forbidden|not-found|conflict)$/) },
+          });
+          expect(await stack.request(asActorSubject(SUBJECTS.agentSessionEnd, agentId), { agentId, sessionId: target.sessionId })).toMatchObject({
+            error: { code: expect.stringMatching(/^(forbidden|not-found|conflict)$/) },
+          });
+          expect(await stack.request(asActorSubject(SUBJECTS.agentTransfer, agentId), { agentId, sessionId: target.sessionId, toQueueId: 'elsewhere' })).toMatchObject({
+            error: { code: expect.stringMatching(/^(forbidden|not-found|conflict)$/) },
+          });
+        },
+      ),
       { numRuns: RUNS },
     );
     const after = await Promise.all(customers.map(async (c) => (await written(c.sessionId)).map((e) => `${e.type} ${JSON.stringify(e.data).slice(0, 120)}`)));
-    expect(after.map((events) => events.length), JSON.stringify(after, null, 1)).toEqual(before);
+    expect(
+      after.map((events) => events.length),
+      JSON.stringify(after, null, 1),
+    ).toEqual(before);
   });
 });
 
@@ -245,8 +305,12 @@ describe('web tokens (defect 7)', () => {
   it('a signed-out token is refused by every gateway instance, and a token without exp by any', async () => {
     const other = await stack.launchExtra('gateway-web', { WEB_JWT_SECRET: secret, WEB_USERS_FILE: users });
     const otherBase = `http://127.0.0.1:${other.httpPort}`;
-    const { token } = (await (await fetch(`${base}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'sam', password: 'sam-pass' }) })).json()) as { token: string };
-    const agent = (await (await fetch(`${base}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'alex', password: 'alex-pass' }) })).json()) as { token: string };
+    const { token } = (await (
+      await fetch(`${base}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'sam', password: 'sam-pass' }) })
+    ).json()) as { token: string };
+    const agent = (await (
+      await fetch(`${base}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'alex', password: 'alex-pass' }) })
+    ).json()) as { token: string };
     // The agent's desktop socket, open on the other instance: it closes when the agent signs out on this one.
     const socket = new WebSocket(`ws://127.0.0.1:${other.httpPort}/ws?token=${agent.token}`);
     await new Promise<void>((resolve, reject) => socket.once('message', () => resolve()).once('error', reject));
@@ -258,7 +322,7 @@ describe('web tokens (defect 7)', () => {
     expect(await overview(otherBase, token)).toBe(200);
     expect((await fetch(`${base}/api/auth/logout`, { method: 'POST', headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
     expect(await overview(base, token)).toBe(401);
-    await until(async () => ((await overview(otherBase, token)) === 401) || undefined, 'the other instance to refuse the signed-out token', 10_000);
+    await until(async () => (await overview(otherBase, token)) === 401 || undefined, 'the other instance to refuse the signed-out token', 10_000);
     // Signed with the real secret, but no exp: refused.
     const { createHmac } = await import('node:crypto');
     const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');

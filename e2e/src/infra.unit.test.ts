@@ -18,7 +18,10 @@ type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-exp
 
 const K8S = 'infra/k8s/';
 const kustomization = parse(read(`${K8S}kustomization.yaml`)) as Obj;
-const load = (path: string): Obj[] => parseAllDocuments(read(path)).map((d) => d.toJS() as Obj).filter((d) => d);
+const load = (path: string): Obj[] =>
+  parseAllDocuments(read(path))
+    .map((d) => d.toJS() as Obj)
+    .filter((d) => d);
 const objects = (kustomization.resources as string[]).flatMap((f) => load(K8S + f));
 const secretFiles = readdirSync(ROOT + K8S + 'secrets').map((f) => `${K8S}secrets/${f}`);
 const secrets = secretFiles.flatMap(load);
@@ -73,10 +76,12 @@ describe('infra/k8s: the kustomization', () => {
   it('names generated ConfigMaps by content, so a changed contact-center file or setting rolls the pods', () => {
     expect(kustomization.generatorOptions?.disableNameSuffixHash ?? false).toBe(false);
     const referenced = new Set(
-      deployments.flatMap((d) => [
-        ...d.spec.template.spec.containers.flatMap((c: Obj) => (c.envFrom ?? []).map((e: Obj) => e.configMapRef?.name)),
-        ...(d.spec.template.spec.volumes ?? []).map((v: Obj) => v.configMap?.name),
-      ]).filter(Boolean),
+      deployments
+        .flatMap((d) => [
+          ...d.spec.template.spec.containers.flatMap((c: Obj) => (c.envFrom ?? []).map((e: Obj) => e.configMapRef?.name)),
+          ...(d.spec.template.spec.volumes ?? []).map((v: Obj) => v.configMap?.name),
+        ])
+        .filter(Boolean),
     );
     // Every ConfigMap a pod reads is generated (kustomize rewrites the reference to the hashed name); none is static.
     expect([...referenced].sort()).toEqual([...generators.keys()].sort());
@@ -98,7 +103,7 @@ describe('infra/k8s: the kustomization', () => {
 });
 
 describe('infra/k8s: Kubernetes API schemas', () => {
-  it('validates every object, applied or template, against its kind\'s schema', () => {
+  it("validates every object, applied or template, against its kind's schema", () => {
     for (const o of [...objects, ...secrets]) {
       const model = models[`${o.apiVersion}/${o.kind}`];
       expect(model, `no schema checked for ${o.apiVersion} ${o.kind}`).toBeDefined();
@@ -167,8 +172,16 @@ describe('infra/k8s: one Deployment per service, matching the code', () => {
     }
     expect(shared.PARLEY_STREAM_REPLICAS).toBe('3');
     // The parser sees the settings a service cannot start without (an empty default its validator refuses).
-    expect(serviceConfigVars('gateway-web').filter((v) => v.required).map((v) => v.name)).toEqual(['WEB_JWT_SECRET']);
-    expect(serviceConfigVars('gateway-xmpp').filter((v) => v.required).map((v) => v.name)).toEqual(['XMPP_COMPONENT_SECRET']);
+    expect(
+      serviceConfigVars('gateway-web')
+        .filter((v) => v.required)
+        .map((v) => v.name),
+    ).toEqual(['WEB_JWT_SECRET']);
+    expect(
+      serviceConfigVars('gateway-xmpp')
+        .filter((v) => v.required)
+        .map((v) => v.name),
+    ).toEqual(['XMPP_COMPONENT_SECRET']);
   });
 
   it('gives each service its own NATS user and password, from the NATS users Secret', () => {
@@ -276,7 +289,7 @@ describe('infra/k8s: network', () => {
     }
   });
 
-  it('lets every service reach only NATS (and DNS to find it); gateway-xmpp also its XMPP server\'s component port', () => {
+  it("lets every service reach only NATS (and DNS to find it); gateway-xmpp also its XMPP server's component port", () => {
     const component = new URL(envOf('gateway-xmpp').XMPP_COMPONENT_SERVICE!.replace(/^xmpp:/, 'http:'));
     for (const s of SERVICE_DIRS) {
       const allowed = peers(selecting(s, 'Egress').flatMap((p) => p.spec.egress ?? []));
@@ -295,14 +308,20 @@ describe('infra/k8s: network', () => {
       const from = allowed.map((a) => a.to);
       expect(allowed.every((a) => a.port === 8080)).toBe(true);
       expect(from.some((f) => f.includes('monitoring'))).toBe(true);
-      expect(from.filter((f) => !f.includes('monitoring')), s).toEqual(s === 'gateway-web' ? [expect.stringContaining('ingress-nginx')] : []);
+      expect(
+        from.filter((f) => !f.includes('monitoring')),
+        s,
+      ).toEqual(s === 'gateway-web' ? [expect.stringContaining('ingress-nginx')] : []);
     }
   });
 
   it('lets NATS accept clients only from Parley and its own tools', () => {
     const nats = policies.find((p) => p.spec.podSelector.matchLabels['app.kubernetes.io/name'] === 'nats')!;
     const clients = (nats.spec.ingress as Obj[]).find((r) => r.ports.some((p: Obj) => p.port === natsPort))!;
-    expect(clients.from.map((f: Obj) => f.podSelector.matchLabels)).toEqual([{ 'app.kubernetes.io/part-of': 'parley' }, { 'app.kubernetes.io/name': 'nats', 'app.kubernetes.io/component': 'nats-box' }]);
+    expect(clients.from.map((f: Obj) => f.podSelector.matchLabels)).toEqual([
+      { 'app.kubernetes.io/part-of': 'parley' },
+      { 'app.kubernetes.io/name': 'nats', 'app.kubernetes.io/component': 'nats-box' },
+    ]);
   });
 
   it('serves the web gateway through the Ingress on routes the gateway has, and never its health or metrics', () => {
@@ -325,7 +344,10 @@ describe('infra/k8s/nats-values.yaml: authorization', () => {
   const permissionBlocks = (conf: string): Map<string, Obj> => {
     const blocks = new Map<string, Obj>();
     for (const [, name, raw] of conf.matchAll(/^([A-Z_]+) = \{\n([\s\S]*?)^\}/gm)) {
-      const body = raw!.split('\n').filter((l) => !l.trim().startsWith('#')).join('\n');
+      const body = raw!
+        .split('\n')
+        .filter((l) => !l.trim().startsWith('#'))
+        .join('\n');
       const allow = (kind: string) => [...(new RegExp(`${kind}: \\{ allow: \\[([\\s\\S]*?)\\] \\}`).exec(body)?.[1] ?? '').matchAll(/"([^"]*)"/g)].map((m) => m[1]);
       const responses = /allow_responses: (false|\{ max: (\d+), expires: "([^"]+)" \})/.exec(body);
       blocks.set(name!, {

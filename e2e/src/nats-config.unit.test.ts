@@ -18,7 +18,8 @@ const prod = read('infra/nats/nats-server.prod.conf');
 const local = read('infra/nats/nats-server.local.conf');
 /** The body of a top-level `name { ... }` block of a nats-server configuration (no nested braces in Parley's). */
 const block = (conf: string, name: string) => new RegExp(`^${name}\\s*\\{([\\s\\S]*?)^\\}`, 'm').exec(conf)?.[1] ?? '';
-const confUsers = (conf: string) => [...block(conf, 'authorization').matchAll(/\{\s*user:\s*([a-z-]+),\s*password:\s*\$([A-Z_]+)(?:,\s*permissions:\s*\$[A-Z_]+)?\s*\}/g)].map((m) => ({ user: m[1]!, env: m[2]! }));
+const confUsers = (conf: string) =>
+  [...block(conf, 'authorization').matchAll(/\{\s*user:\s*([a-z-]+),\s*password:\s*\$([A-Z_]+)(?:,\s*permissions:\s*\$[A-Z_]+)?\s*\}/g)].map((m) => ({ user: m[1]!, env: m[2]! }));
 
 describe('NATS Helm values', () => {
   it('run three clustered servers with JetStream on persistent volumes, syncing every write', () => {
@@ -45,7 +46,7 @@ describe('NATS Helm values', () => {
     }
   });
 
-  it('point Parley at the chart\'s client service', () => {
+  it("point Parley at the chart's client service", () => {
     const literals = (parse(read('infra/k8s/kustomization.yaml')) as Obj).configMapGenerator.find((g: Obj) => g.name === 'parley-config').literals as string[];
     const url = new URL(literals.find((l) => l.startsWith('NATS_URL='))!.slice('NATS_URL='.length));
     // Release "nats" in namespace "parley": the chart's client Service is nats.parley.svc, port 4222.

@@ -44,7 +44,10 @@ const PARLEY = fileURLToPath(new URL('../../tools/parley-cli/bin/parley.mjs', im
 /** The parley CLI in its own process, connected as `role` (its nkey seed and inbox prefix). */
 function parleyAs(role: RoleName, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [PARLEY, ...args], { env: { ...process.env, ...stack.nats.serviceEnv(role), NATS_INBOX_PREFIX: stack.nats.credentials(role).inboxPrefix }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [PARLEY, ...args], {
+      env: { ...process.env, ...stack.nats.serviceEnv(role), NATS_INBOX_PREFIX: stack.nats.credentials(role).inboxPrefix },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -80,7 +83,7 @@ describe('least privilege over NATS (issue 11: each attempt is refused and chang
     await expect(connect({ servers: stack.nats.url, maxReconnectAttempts: 0 })).rejects.toBeInstanceOf(AuthorizationError);
   });
 
-  it('a bot acts only as its own agent ID: other agents\' subjects are refused by NATS, another agentId by the service', async () => {
+  it("a bot acts only as its own agent ID: other agents' subjects are refused by NATS, another agentId by the service", async () => {
     expect(await request('bot_a', asActorSubject(SUBJECTS.agentLogin, 'bot-a'), login('bot-a'))).toMatchObject({ agentId: 'bot-a' });
     const before = await snapshot();
     await refusedByNats('bot_a', SUBJECTS.agentLogin, login('human-1'));
@@ -101,16 +104,20 @@ describe('least privilege over NATS (issue 11: each attempt is refused and chang
     expect(await snapshot()).toEqual(before);
   });
 
-  it('a channel gateway acts only for its channel\'s customers', async () => {
+  it("a channel gateway acts only for its channel's customers", async () => {
     const before = await snapshot();
     await refusedByNats('gw_sms', SUBJECTS.imSubscribe, { channel: 'cli', from: 'mallory@cli.test', to: ENTRY.address });
     await refusedByNats('gw_sms', asActorSubject(SUBJECTS.imMessage, 'cli'), { messageId: 'm1', channel: 'cli', from: 'carol@cli.test', to: waiting.sessionAddress, body: 'not carol' });
-    expect(await request('gw_sms', asActorSubject(SUBJECTS.imMessage, 'sms'), { messageId: 'm1', channel: 'cli', from: 'carol@cli.test', to: waiting.sessionAddress, body: 'not carol' })).toMatchObject({ error: { code: 'forbidden' } });
-    expect(await request('gw_sms', asActorSubject(SUBJECTS.imUnsubscribe, 'sms'), { channel: 'cli', from: 'carol@cli.test', to: waiting.sessionAddress })).toMatchObject({ error: { code: 'forbidden' } });
+    expect(
+      await request('gw_sms', asActorSubject(SUBJECTS.imMessage, 'sms'), { messageId: 'm1', channel: 'cli', from: 'carol@cli.test', to: waiting.sessionAddress, body: 'not carol' }),
+    ).toMatchObject({ error: { code: 'forbidden' } });
+    expect(await request('gw_sms', asActorSubject(SUBJECTS.imUnsubscribe, 'sms'), { channel: 'cli', from: 'carol@cli.test', to: waiting.sessionAddress })).toMatchObject({
+      error: { code: 'forbidden' },
+    });
     expect(await snapshot()).toEqual(before);
   });
 
-  it('no role but its own reads deliveries: no subscription, no consumer on another channel or agent, no pulling from another\'s consumer', async () => {
+  it("no role but its own reads deliveries: no subscription, no consumer on another channel or agent, no pulling from another's consumer", async () => {
     for (const role of ['gw_sms', 'bot_a', 'desk', 'ann'] as const) {
       for (const subject of ['parley.v1.im.deliver.>', 'parley.v1.agent.deliver.>', 'parley.v1.im.deliver.cli', 'parley.v1.evt.>']) {
         const sub = as[role]!.subscribe(subject);
@@ -122,7 +129,10 @@ describe('least privilege over NATS (issue 11: each attempt is refused and chang
     const other = await jetstreamManager(as.gw_sms!);
     await expect(other.consumers.add(DELIVERY_STREAM, { durable_name: 'gw-sms', filter_subject: 'parley.v1.im.deliver.cli', ack_policy: 'explicit' as never })).rejects.toBeInstanceOf(RequestError);
     // The permitted create subject with another channel's filter in the body: the server refuses the mismatch.
-    const raw = await request('gw_sms', '$JS.API.CONSUMER.CREATE.PARLEY_DELIVERIES.gw-sms.parley.v1.im.deliver.sms', { stream_name: DELIVERY_STREAM, config: { name: 'gw-sms', durable_name: 'gw-sms', filter_subject: 'parley.v1.im.deliver.cli', ack_policy: 'explicit' } });
+    const raw = await request('gw_sms', '$JS.API.CONSUMER.CREATE.PARLEY_DELIVERIES.gw-sms.parley.v1.im.deliver.sms', {
+      stream_name: DELIVERY_STREAM,
+      config: { name: 'gw-sms', durable_name: 'gw-sms', filter_subject: 'parley.v1.im.deliver.cli', ack_policy: 'explicit' },
+    });
     expect(raw).toMatchObject({ error: { err_code: 10131 } });
     await refusedByNats('gw_sms', '$JS.API.CONSUMER.MSG.NEXT.PARLEY_DELIVERIES.gw-cli', { batch: 1 });
     await refusedByNats('bot_a', '$JS.API.CONSUMER.CREATE.PARLEY_DELIVERIES');
@@ -170,7 +180,10 @@ describe('least privilege over NATS (issue 11: each attempt is refused and chang
     const events = await parleyAs('ann', ['events', '--quiet']);
     expect(events.stderr).toBe('');
     expect(events.code).toBe(0);
-    const read = events.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { position: number }).position);
+    const read = events.stdout
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { position: number }).position);
     const stored: number[] = [];
     for await (const e of stack.store.readAll({ fromPosition: 1 })) stored.push(e.position);
     expect(read.slice(0, stored.length)).toEqual(stored);
@@ -224,13 +237,35 @@ describe('least privilege over NATS (issue 11: each attempt is refused and chang
     expect(grants('publish', 'parley.v1.im.deliver.>')).toEqual(['SVC_BUFFER', 'SVC_PRESENCE_PROXY', 'SVC_ROUTER']);
   });
 
-  it('each Parley service\'s own user is refused outside its block (a compromised service stays contained)', async () => {
+  it("each Parley service's own user is refused outside its block (a compromised service stays contained)", async () => {
     const attempts: Record<string, [string, unknown][]> = {
-      registration: [[SUBJECTS.bufferStatus, {}], ['parley.v1.im.deliver.cli', {}], ['$JS.API.STREAM.DELETE.PARLEY_EVENTS', {}], [SUBJECTS.reportingProjection, {}]],
-      'presence-proxy': [[SUBJECTS.agentLogin, login('x')], ['$JS.API.STREAM.PURGE.PARLEY_DELIVERIES', {}], ['$KV.parley_router_queues.queue.support', {}]],
-      buffer: [[SUBJECTS.registrationRegister, ENTRY], ['$JS.API.STREAM.DELETE.PARLEY_DELIVERIES', {}], ['$KV.parley_customer_sessions.x', {}]],
-      router: [[SUBJECTS.bufferStatus, {}], ['$JS.API.STREAM.DELETE.PARLEY_EVENTS', {}], ['$JS.API.STREAM.UPDATE.PARLEY_DELIVERIES', {}]],
-      reporting: [['parley.v1.im.deliver.cli', {}], [SUBJECTS.imSubscribe, {}], ['$JS.API.STREAM.DELETE.PARLEY_EVENTS', {}], ['parley.v1.evt.session.forged', {}]],
+      registration: [
+        [SUBJECTS.bufferStatus, {}],
+        ['parley.v1.im.deliver.cli', {}],
+        ['$JS.API.STREAM.DELETE.PARLEY_EVENTS', {}],
+        [SUBJECTS.reportingProjection, {}],
+      ],
+      'presence-proxy': [
+        [SUBJECTS.agentLogin, login('x')],
+        ['$JS.API.STREAM.PURGE.PARLEY_DELIVERIES', {}],
+        ['$KV.parley_router_queues.queue.support', {}],
+      ],
+      buffer: [
+        [SUBJECTS.registrationRegister, ENTRY],
+        ['$JS.API.STREAM.DELETE.PARLEY_DELIVERIES', {}],
+        ['$KV.parley_customer_sessions.x', {}],
+      ],
+      router: [
+        [SUBJECTS.bufferStatus, {}],
+        ['$JS.API.STREAM.DELETE.PARLEY_EVENTS', {}],
+        ['$JS.API.STREAM.UPDATE.PARLEY_DELIVERIES', {}],
+      ],
+      reporting: [
+        ['parley.v1.im.deliver.cli', {}],
+        [SUBJECTS.imSubscribe, {}],
+        ['$JS.API.STREAM.DELETE.PARLEY_EVENTS', {}],
+        ['parley.v1.evt.session.forged', {}],
+      ],
       // gateway-web reads the events through an ephemeral tail (its screens' read model) but may keep no durable
       // consumer on them, write none, nor change the stream.
       'gateway-web': [
@@ -241,14 +276,22 @@ describe('least privilege over NATS (issue 11: each attempt is refused and chang
         ['$JS.API.STREAM.UPDATE.PARLEY_EVENTS', {}],
         ['parley.v1.evt.session.x', {}],
       ],
-      'gateway-xmpp': [[SUBJECTS.imMessage, {}], [asActorSubject(SUBJECTS.imMessage, 'web'), {}], [SUBJECTS.reportingProjection, {}], ['$JS.API.CONSUMER.CREATE.PARLEY_EVENTS', {}]],
+      'gateway-xmpp': [
+        [SUBJECTS.imMessage, {}],
+        [asActorSubject(SUBJECTS.imMessage, 'web'), {}],
+        [SUBJECTS.reportingProjection, {}],
+        ['$JS.API.CONSUMER.CREATE.PARLEY_EVENTS', {}],
+      ],
     };
     const before = await snapshot();
     for (const [service, list] of Object.entries(attempts)) {
       const nc = await connect(stack.nats.connectOptions(service, { name: `probe-as-${service}` }));
       try {
         for (const [subject, payload] of list) {
-          const err = await nc.request(subject, JSON.stringify(payload), { timeout: 5_000 }).then(() => undefined, (e: unknown) => e);
+          const err = await nc.request(subject, JSON.stringify(payload), { timeout: 5_000 }).then(
+            () => undefined,
+            (e: unknown) => e,
+          );
           expect((err as RequestError | undefined)?.cause, `${service} → ${subject}`).toBeInstanceOf(PermissionViolationError);
         }
       } finally {
@@ -262,7 +305,7 @@ describe('least privilege over NATS (issue 11: each attempt is refused and chang
     const res = await until(async () => {
       const r = (await (await fetch(`http://127.0.0.1:${stack.nats.monitorPort}/connz?auth=true&limit=100`)).json()) as { connections: { name?: string; authorized_user?: string }[] };
       return r.connections.filter((c) => c.name?.startsWith('parley-')).length >= 5 ? r : undefined;
-    }, 'the services\' connections');
+    }, "the services' connections");
     for (const c of res.connections.filter((x) => x.name?.startsWith('parley-'))) expect(c.authorized_user, c.name).toMatch(/^U[A-Z0-9]{55}$/);
   });
 });

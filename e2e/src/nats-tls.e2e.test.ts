@@ -36,7 +36,16 @@ describe('TLS between the services and NATS (certificates generated for this run
     const plain = `nats://127.0.0.1:${stack.nats.port}`;
     await expect(connect({ servers: plain, authenticator, inboxPrefix, maxReconnectAttempts: 0, timeout: 5_000, tls: null })).rejects.toThrow();
     await expect(connect({ servers: stack.nats.url, authenticator, inboxPrefix, maxReconnectAttempts: 0, timeout: 5_000, tls: { caFile: certs.caFile } })).rejects.toThrow();
-    await expect(connect({ servers: stack.nats.url, authenticator, inboxPrefix, maxReconnectAttempts: 0, timeout: 5_000, tls: { caFile: certs.caFile, certFile: certs.strangerCertFile, keyFile: certs.strangerKeyFile } })).rejects.toThrow();
+    await expect(
+      connect({
+        servers: stack.nats.url,
+        authenticator,
+        inboxPrefix,
+        maxReconnectAttempts: 0,
+        timeout: 5_000,
+        tls: { caFile: certs.caFile, certFile: certs.strangerCertFile, keyFile: certs.strangerKeyFile },
+      }),
+    ).rejects.toThrow();
     const ok = await connect(stack.nats.connectOptions('admin'));
     await ok.flush();
     await ok.close();

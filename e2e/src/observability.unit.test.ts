@@ -58,7 +58,8 @@ function checkExpressions(exprs: string[]): string[] {
     // Grouping labels of an expression over Parley's metrics only must be labels those metrics have.
     if (selected.length > 0 && !/\b(kube_|up\b)/.test(expr)) {
       const labels = new Set([...TARGET_LABELS, ...selected.flatMap((s) => metricOf(s.metric)?.labels ?? [])]);
-      for (const by of expr.matchAll(/\bby\s*\(([^)]*)\)/g)) for (const l of by[1]!.split(',').map((x) => x.trim())) if (!labels.has(l)) problems.push(`${expr}: groups by ${l}, which its metrics lack`);
+      for (const by of expr.matchAll(/\bby\s*\(([^)]*)\)/g))
+        for (const l of by[1]!.split(',').map((x) => x.trim())) if (!labels.has(l)) problems.push(`${expr}: groups by ${l}, which its metrics lack`);
     }
   }
   return problems;
@@ -69,7 +70,7 @@ const dashboardExprs = (dashboard.panels as Obj[]).flatMap((p) => (p.targets ?? 
 const rules = ((parse(read('infra/prometheus/alerts.yaml')) as Obj).groups as Obj[]).flatMap((g) => g.rules as Obj[]);
 
 describe('metric names', () => {
-  it('reads what the code exports, from the service kit\'s registry and the services\' own registrations', () => {
+  it("reads what the code exports, from the service kit's registry and the services' own registrations", () => {
     expect(exported.get('parley_requests_total')?.labels).toEqual(['subject', 'outcome']);
     expect(exported.get('parley_request_duration_seconds')?.histogram).toBe(true);
     expect(exported.get('parley_offers_total')?.labels).toEqual(['outcome']);
@@ -91,7 +92,11 @@ describe('infra/grafana/parley-dashboard.json', () => {
   });
 
   it('has the panels an operator looks at', () => {
-    const has = (re: RegExp) => expect(dashboardExprs.some((e) => re.test(e)), String(re)).toBe(true);
+    const has = (re: RegExp) =>
+      expect(
+        dashboardExprs.some((e) => re.test(e)),
+        String(re),
+      ).toBe(true);
     has(/by \(consumer, outcome\) \(rate\(parley_events_handled_total/);
     has(/by \(subject\) \(rate\(parley_requests_total/);
     has(/by \(subject, outcome\) \(rate\(parley_requests_total\{[^}]*outcome!="ok"/);
@@ -101,7 +106,7 @@ describe('infra/grafana/parley-dashboard.json', () => {
     has(/parley_offers_total\{[^}]*outcome="expired"/);
   });
 
-  it('queries the dashboard\'s Prometheus data source in every panel', () => {
+  it("queries the dashboard's Prometheus data source in every panel", () => {
     for (const p of (dashboard.panels as Obj[]).filter((x) => x.type !== 'row')) {
       expect(p.datasource).toEqual({ type: 'prometheus', uid: '${datasource}' });
       expect(p.targets.length).toBeGreaterThan(0);

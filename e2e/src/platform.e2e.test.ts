@@ -81,9 +81,9 @@ describe('operations', () => {
 
   it('turns readiness to 503 while nats-server is down and back to 200 when it returns, without a restart', async () => {
     await stack.nats.pause();
-    for (const name of SERVICES) await until(async () => ((await ready(stack.service(name).httpPort)) === 503) || undefined, `${name} to report not ready`, 30_000);
+    for (const name of SERVICES) await until(async () => (await ready(stack.service(name).httpPort)) === 503 || undefined, `${name} to report not ready`, 30_000);
     await stack.nats.start();
-    for (const name of SERVICES) await until(async () => ((await ready(stack.service(name).httpPort)) === 200) || undefined, `${name} to report ready again`, 30_000);
+    for (const name of SERVICES) await until(async () => (await ready(stack.service(name).httpPort)) === 200 || undefined, `${name} to report ready again`, 30_000);
     for (const name of SERVICES) expect(stack.service(name).running).toBe(true);
   });
 });

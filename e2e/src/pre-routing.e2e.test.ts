@@ -24,14 +24,20 @@ const center = {
       start: 'topic',
       questions: [
         {
-          id: 'topic', kind: 'menu', attribute: 'topic', prompt: { en: 'What is it about?', de: 'Worum geht es?' },
+          id: 'topic',
+          kind: 'menu',
+          attribute: 'topic',
+          prompt: { en: 'What is it about?', de: 'Worum geht es?' },
           options: [
             { key: '1', label: { en: 'Billing', de: 'Rechnung' }, route: { queue: 'pr-billing', skills: { billing: 2 } }, next: 'language' },
             { key: '2', label: { en: 'Technical support', de: 'Technik' }, route: { queue: 'pr-tech', skills: { tech: 3 } }, next: 'language' },
           ],
         },
         {
-          id: 'language', kind: 'menu', attribute: 'language', prompt: { en: 'Which language?', de: 'Welche Sprache?' },
+          id: 'language',
+          kind: 'menu',
+          attribute: 'language',
+          prompt: { en: 'Which language?', de: 'Welche Sprache?' },
           options: [
             { key: '1', label: { en: 'English', de: 'Englisch' }, route: { language: 'en' } },
             { key: '2', label: { en: 'German', de: 'Deutsch' }, route: { language: 'de' } },
@@ -74,12 +80,18 @@ afterAll(async () => {
 
 const login = async (agentId: string, queues: string[], extra: Record<string, unknown> = {}) => {
   const inbox = await stack.agentInbox(agentId);
-  expect(await stack.request(SUBJECTS.agentLogin, { agentId, displayName: agentId, kind: 'human', skills: {}, languages: ['en'], capacity: 1, capabilities: [], queues, leaseSeconds: 600, ...extra })).toMatchObject({ state: 'available' });
+  expect(
+    await stack.request(SUBJECTS.agentLogin, { agentId, displayName: agentId, kind: 'human', skills: {}, languages: ['en'], capacity: 1, capabilities: [], queues, leaseSeconds: 600, ...extra }),
+  ).toMatchObject({ state: 'available' });
   return inbox;
 };
 const subscribe = (entryPointId: string, channel: string, from: string, client = { name: 'Psi+', version: '1.5.1', capabilities: ['xhtml-im'] }) =>
   stack.request<{ status: string; sessionId: string; sessionAddress: string; reason?: string; message?: string; opensAt?: string }>(SUBJECTS.imSubscribe, {
-    channel, from, to: `${entryPointId}@support.example.test`, client, locale: 'en',
+    channel,
+    from,
+    to: `${entryPointId}@support.example.test`,
+    client,
+    locale: 'en',
   });
 let m = 0;
 const say = (channel: string, from: string, to: string, body: string) => stack.request(SUBJECTS.imMessage, { messageId: `pr-${++m}`, channel, from, to, body });
@@ -161,9 +173,9 @@ describe('client compatibility and overload', () => {
     expect(earlier.items.filter((d) => d.kind === 'offer')).toEqual([]);
   });
 
-  it('answers overloaded beyond the queue\'s maximum of waiting sessions', async () => {
+  it("answers overloaded beyond the queue's maximum of waiting sessions", async () => {
     expect(await subscribe('pr-busy', 'pr-busy', 'first@customers.example.test')).toMatchObject({ status: 'available' });
-    await until(async () => ((await stack.request<{ waiting: number }>('parley.v1.stats.queue.pr-busy', {})).waiting === 1) || undefined, 'the first customer in the queue');
+    await until(async () => (await stack.request<{ waiting: number }>('parley.v1.stats.queue.pr-busy', {})).waiting === 1 || undefined, 'the first customer in the queue');
     const second = await subscribe('pr-busy', 'pr-busy', 'second@customers.example.test');
     expect(second).toEqual({ status: 'unavailable', reason: 'overloaded', message: 'Too busy, sorry.' });
     // Turning a customer away leaves no session behind, and the first customer keeps theirs.

@@ -30,14 +30,25 @@ beforeAll(async () => {
         .then((r) => {
           if (!r.sessionId) return;
           accepted.set(r.sessionId, agentId);
-          setTimeout(() => {
-            if (driving) stack.request(SUBJECTS.agentSessionEnd, { agentId, sessionId: r.sessionId, disposition: 'done' }).catch(() => undefined);
-          }, 50 + Math.random() * 200);
+          setTimeout(
+            () => {
+              if (driving) stack.request(SUBJECTS.agentSessionEnd, { agentId, sessionId: r.sessionId, disposition: 'done' }).catch(() => undefined);
+            },
+            50 + Math.random() * 200,
+          );
         })
         .catch(() => undefined);
     });
     await stack.request(SUBJECTS.agentLogin, {
-      agentId, displayName: agentId, kind: 'human', skills: {}, languages: ['en'], capacity: CAPACITY, capabilities: [], queues: [QUEUES[i % 6], QUEUES[(i + 1) % 6]], leaseSeconds: 600,
+      agentId,
+      displayName: agentId,
+      kind: 'human',
+      skills: {},
+      languages: ['en'],
+      capacity: CAPACITY,
+      capabilities: [],
+      queues: [QUEUES[i % 6], QUEUES[(i + 1) % 6]],
+      leaseSeconds: 600,
     });
   }
 });
@@ -92,7 +103,10 @@ describe('two router instances on the same queues', () => {
     await until(() => sessions.every((s) => accepted.has(s)) || undefined, `all ${CUSTOMERS} sessions accepted`, 90_000);
     for (const sessionId of sessions) {
       const { events } = await stack.store.readStream({ aggregate: 'session', id: sessionId });
-      expect(events.filter((e) => e.type === 'SessionAssigned'), sessionId).toHaveLength(1);
+      expect(
+        events.filter((e) => e.type === 'SessionAssigned'),
+        sessionId,
+      ).toHaveLength(1);
     }
     for (let i = 0; i < AGENTS; i++) expect(await peakLoad(`rs-agent-${i}`)).toBeLessThanOrEqual(CAPACITY);
     expect(new Set((await owners()).values())).toEqual(new Set(['router-a', 'router-b']));
@@ -104,14 +118,20 @@ describe('two router instances on the same queues', () => {
     const moving = QUEUES.filter((q) => before.get(q) === 'router-b');
     expect(moving.length).toBeGreaterThan(0);
     await second.kill();
-    await until(async () => {
-      const now = await owners();
-      return QUEUES.every((q) => now.get(q) === 'router-a') || undefined;
-    }, 'every queue owned by the surviving router', 15_000);
+    await until(
+      async () => {
+        const now = await owners();
+        return QUEUES.every((q) => now.get(q) === 'router-a') || undefined;
+      },
+      'every queue owned by the surviving router',
+      15_000,
+    );
     const log = readFileSync(stack.service('router').logFile, 'utf8');
     for (const q of moving) expect(log).toContain(`"msg":"routing queue","queueId":"${q}","instanceId":"router-a"`);
     // And it routes them: a customer on every queue gets an agent.
-    const replies = await Promise.all(QUEUES.map((q, i) => stack.request<{ sessionId: string }>(SUBJECTS.imSubscribe, { channel: 'rs', from: `rs-after-${i}@customers.example.test`, to: `${q}@support.example.test` })));
+    const replies = await Promise.all(
+      QUEUES.map((q, i) => stack.request<{ sessionId: string }>(SUBJECTS.imSubscribe, { channel: 'rs', from: `rs-after-${i}@customers.example.test`, to: `${q}@support.example.test` })),
+    );
     await until(() => replies.every((r) => accepted.has(r.sessionId)) || undefined, 'the customers after the failover to be accepted', 30_000);
   });
 });

@@ -11,7 +11,14 @@ writeFileSync(
   centerFile,
   stringify({
     queues: [
-      { id: 'rr-front', strategy: 'longest-idle', steps: [{ afterSeconds: 0, agentKind: 'bot' }, { afterSeconds: 120, agentKind: 'human' }] },
+      {
+        id: 'rr-front',
+        strategy: 'longest-idle',
+        steps: [
+          { afterSeconds: 0, agentKind: 'bot' },
+          { afterSeconds: 120, agentKind: 'human' },
+        ],
+      },
       { id: 'rr-people', strategy: 'best-skill' },
     ],
   }),
@@ -21,7 +28,12 @@ let stack: ParleyStack;
 
 beforeAll(async () => {
   stack = await ParleyStack.start({ PARLEY_CENTER_FILE: centerFile, OFFER_TIMEOUT_SECONDS: '30', ROUTING_TICK_MS: '100' });
-  for (const [entryPointId, queueId] of [['rr-front', 'rr-front'], ['rr-arrival', 'rr-arrival'], ['rr-named', 'rr-named'], ['rr-wrap', 'rr-wrap']]) {
+  for (const [entryPointId, queueId] of [
+    ['rr-front', 'rr-front'],
+    ['rr-arrival', 'rr-arrival'],
+    ['rr-named', 'rr-named'],
+    ['rr-wrap', 'rr-wrap'],
+  ]) {
     await stack.request(SUBJECTS.registrationRegister, { entryPointId, address: `${entryPointId}@support.example.test`, queueId, leaseSeconds: 600 });
   }
 });
@@ -54,7 +66,9 @@ describe('bot first, people after', () => {
     await c.say('My invoice is wrong and I want a person.');
     await bot.waitFor((d) => d.kind === 'message', 'the customer line at the bot');
     await agentSays('rr-bot', c.sessionId, 'I am handing you to a colleague.');
-    expect(await stack.request(SUBJECTS.agentTransfer, { agentId: 'rr-bot', sessionId: c.sessionId, toQueueId: 'rr-people', reason: 'customer asked for a person' })).toEqual({ sessionId: c.sessionId });
+    expect(await stack.request(SUBJECTS.agentTransfer, { agentId: 'rr-bot', sessionId: c.sessionId, toQueueId: 'rr-people', reason: 'customer asked for a person' })).toEqual({
+      sessionId: c.sessionId,
+    });
     await bot.waitFor((d) => d.kind === 'session-ended' && d.body === 'transferred', 'the end of the session at the bot');
     await customers.waitFor((d) => d.sessionId === c.sessionId && d.kind === 'system' && d.body.includes('transferred'), 'the transfer notice to the customer');
     const offer = await person.waitFor((d) => d.kind === 'offer', 'the offer to the person');
@@ -67,11 +81,14 @@ describe('bot first, people after', () => {
     ]);
     expect(transcript.from).toBe(c.sessionAddress);
     // The supervisor's question: why did this session go where it went?
-    const why = await stack.request<{ offers: { agentId: string; outcome: string; decision: { queueId: string; rule: string; strategy: string; eligible: string[]; tieBreak: string } }[]; timeline: { type: string }[] }>(
-      SUBJECTS.supervisorSessionExplain,
-      { sessionId: c.sessionId },
-    );
-    expect(why.offers.map((o) => [o.agentId, o.outcome])).toEqual([['rr-bot', 'accepted'], ['rr-person', 'accepted']]);
+    const why = await stack.request<{
+      offers: { agentId: string; outcome: string; decision: { queueId: string; rule: string; strategy: string; eligible: string[]; tieBreak: string } }[];
+      timeline: { type: string }[];
+    }>(SUBJECTS.supervisorSessionExplain, { sessionId: c.sessionId });
+    expect(why.offers.map((o) => [o.agentId, o.outcome])).toEqual([
+      ['rr-bot', 'accepted'],
+      ['rr-person', 'accepted'],
+    ]);
     expect(why.offers[0]!.decision).toMatchObject({ queueId: 'rr-front', strategy: 'longest-idle', rule: expect.stringContaining('bots only'), eligible: ['rr-bot'] });
     expect(why.offers[1]!.decision).toMatchObject({ queueId: 'rr-people', strategy: 'best-skill', eligible: ['rr-person'] });
     expect(why.timeline.map((t) => t.type)).toContain('SessionTransferred');
@@ -109,7 +126,9 @@ describe('transfers', () => {
     const offer = await owner.waitFor((d) => d.kind === 'offer' && d.sessionId === c.sessionId, 'the offer to the owner');
     await stack.request(SUBJECTS.agentOfferAccept, { agentId: 'rr-owner', offerId: offer.offerId });
     expect(await stack.request(SUBJECTS.agentTransfer, { agentId: 'rr-stranger', sessionId: c.sessionId, toQueueId: 'rr-named' })).toMatchObject({ error: { code: 'forbidden' } });
-    expect(await stack.request(SUBJECTS.agentTransfer, { agentId: 'rr-owner', sessionId: c.sessionId })).toMatchObject({ error: { code: 'invalid-payload', details: { fields: { toQueueId: expect.any(Array) } } } });
+    expect(await stack.request(SUBJECTS.agentTransfer, { agentId: 'rr-owner', sessionId: c.sessionId })).toMatchObject({
+      error: { code: 'invalid-payload', details: { fields: { toQueueId: expect.any(Array) } } },
+    });
     const bystander = await login('rr-bystander', ['rr-named']); // free, and of the session's queue
     const expert = await login('rr-expert', ['elsewhere']);
     await stack.request(SUBJECTS.agentTransfer, { agentId: 'rr-owner', sessionId: c.sessionId, toAgentId: 'rr-expert' });
@@ -126,13 +145,18 @@ describe('wrap-up', () => {
     const o1 = await inbox.waitFor((d) => d.kind === 'offer' && d.sessionId === c1.sessionId, 'the first offer');
     await stack.request(SUBJECTS.agentOfferAccept, { agentId: 'rr-wrapper', offerId: o1.offerId });
     await stack.request(SUBJECTS.agentSessionEnd, { agentId: 'rr-wrapper', sessionId: c1.sessionId, disposition: 'done' });
-    const end = await until(async () => (await stack.store.readStream({ aggregate: 'agent', id: 'rr-wrapper' })).events.find((e) => e.type === 'AgentConversationEnded'), 'the end of the conversation on the agent');
+    const end = await until(
+      async () => (await stack.store.readStream({ aggregate: 'agent', id: 'rr-wrapper' })).events.find((e) => e.type === 'AgentConversationEnded'),
+      'the end of the conversation on the agent',
+    );
     const wrapUpUntil = (end.data as { wrapUpUntil?: string }).wrapUpUntil;
     expect(wrapUpUntil).toBeTruthy();
     expect(await stack.request(SUBJECTS.agentState, { agentId: 'rr-wrapper', state: 'available' })).toEqual({ agentId: 'rr-wrapper', state: 'wrap-up' });
     const c2 = await customer('rr-wrap', 'rr-wrap', 'gina');
     const o2 = await inbox.waitFor((d) => d.kind === 'offer' && d.sessionId === c2.sessionId, 'the offer after wrap-up', 20_000);
-    const offered = (await stack.store.readStream({ aggregate: 'session', id: c2.sessionId })).events.find((e) => e.type === 'SessionOffered' && (e.data as { offerId: string }).offerId === o2.offerId)!;
+    const offered = (await stack.store.readStream({ aggregate: 'session', id: c2.sessionId })).events.find(
+      (e) => e.type === 'SessionOffered' && (e.data as { offerId: string }).offerId === o2.offerId,
+    )!;
     expect(Date.parse(offered.metadata.at)).toBeGreaterThanOrEqual(Date.parse(wrapUpUntil!));
   });
 });

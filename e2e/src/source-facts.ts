@@ -82,7 +82,10 @@ export function registeredMetrics(): Map<string, string[]> {
       if (entry.isDirectory()) walk(path);
       else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts')) {
         for (const m of read(path).matchAll(/name:\s*'(parley_[a-z0-9_]+)'([^}]*?labelNames:\s*\[([^\]]*)\])?/g)) {
-          metrics.set(m[1]!, [...(m[3] ?? '').matchAll(/'([a-z_]+)'/g)].map((x) => x[1]!));
+          metrics.set(
+            m[1]!,
+            [...(m[3] ?? '').matchAll(/'([a-z_]+)'/g)].map((x) => x[1]!),
+          );
         }
       }
     }

@@ -32,10 +32,11 @@ function run(file: string, args: string[], env: Record<string, string | undefine
   return { child, output: () => output, exited };
 }
 
-const portFree = (port: number) => new Promise<boolean>((r) => {
-  const s = tcp({ host: '127.0.0.1', port }, () => (s.destroy(), r(false)));
-  s.on('error', () => r(true));
-});
+const portFree = (port: number) =>
+  new Promise<boolean>((r) => {
+    const s = tcp({ host: '127.0.0.1', port }, () => (s.destroy(), r(false)));
+    s.on('error', () => r(true));
+  });
 /** A base with its seven service ports free (below the ephemeral range, as freePort's ports are). */
 async function freeBase(): Promise<number> {
   for (;;) {
@@ -77,14 +78,33 @@ let componentPort = 0;
 // The server runs with the repository's users and permissions (as the start command's own does); the start
 // command and the demo customer find their keys in keyDir.
 let keyDir: string;
-const env = () => ({ NATS_URL: nats.url, PARLEY_NATS_KEY_DIR: keyDir, PARLEY_HTTP_PORT_BASE: String(base), PARLEY_SKIP_BUILD: '1', PARLEY_XMPP_PORT: String(xmppPort), PARLEY_XMPP_COMPONENT_PORT: String(componentPort), PARLEY_DATA_DIR: mkdtempSync(join(tmpdir(), 'parley-start-')) });
+const env = () => ({
+  NATS_URL: nats.url,
+  PARLEY_NATS_KEY_DIR: keyDir,
+  PARLEY_HTTP_PORT_BASE: String(base),
+  PARLEY_SKIP_BUILD: '1',
+  PARLEY_XMPP_PORT: String(xmppPort),
+  PARLEY_XMPP_COMPONENT_PORT: String(componentPort),
+  PARLEY_DATA_DIR: mkdtempSync(join(tmpdir(), 'parley-start-')),
+});
 const ports = () => [1, 2, 3, 4, 5, 6, 7].map((i) => base + i);
 
 /** A customer on the command line (scripts/demo-customer.mjs) who finds Parley by PARLEY_NATS_PORT only. */
 async function demoConversation() {
-  const customer = run(customerScript, [], { NATS_URL: undefined, PARLEY_NATS_PORT: String(nats.port), PARLEY_DEMO_CLI_SEED_FILE: join(keyDir, 'demo_cli.nk'), LANG: 'en_US.UTF-8', LC_ALL: undefined, LC_MESSAGES: undefined }, true);
+  const customer = run(
+    customerScript,
+    [],
+    { NATS_URL: undefined, PARLEY_NATS_PORT: String(nats.port), PARLEY_DEMO_CLI_SEED_FILE: join(keyDir, 'demo_cli.nk'), LANG: 'en_US.UTF-8', LC_ALL: undefined, LC_MESSAGES: undefined },
+    true,
+  );
   const said = (text: string | RegExp, what: string, from = 0) =>
-    until(() => (typeof text === 'string' ? customer.output().slice(from).includes(text) : text.test(customer.output().slice(from))) || (customer.child.exitCode !== null ? Promise.reject(new Error(customer.output())) : undefined), what, 30_000);
+    until(
+      () =>
+        (typeof text === 'string' ? customer.output().slice(from).includes(text) : text.test(customer.output().slice(from))) ||
+        (customer.child.exitCode !== null ? Promise.reject(new Error(customer.output())) : undefined),
+      what,
+      30_000,
+    );
   await said('connected: write to s-', 'the customer to connect');
   await said('What can we help you with?', 'the intake question');
   customer.child.stdin!.write('1\n');
@@ -106,7 +126,11 @@ beforeAll(async () => {
   xmppPort = await freePort();
   componentPort = await freePort();
   first = run(script, ['--xmpp'], env());
-  await until(() => first.output().includes('Ctrl-C stops everything') || (first.child.exitCode !== null ? Promise.reject(new Error(first.output())) : undefined), 'the start command to report Parley running', 120_000);
+  await until(
+    () => first.output().includes('Ctrl-C stops everything') || (first.child.exitCode !== null ? Promise.reject(new Error(first.output())) : undefined),
+    'the start command to report Parley running',
+    120_000,
+  );
 });
 
 afterAll(async () => {
@@ -117,7 +141,7 @@ afterAll(async () => {
       .map(async (child) => {
         const exited = new Promise((r) => child.once('exit', r));
         child.kill('SIGINT');
-        await until(() => (child.exitCode !== null || child.signalCode !== null) || undefined, 'a start command to stop', 60_000).catch(() => child.kill('SIGKILL'));
+        await until(() => child.exitCode !== null || child.signalCode !== null || undefined, 'a start command to stop', 60_000).catch(() => child.kill('SIGKILL'));
         await exited;
       }),
   );
@@ -153,13 +177,25 @@ describe('npm start (scripts/start.mjs) with NATS_URL', () => {
     expect(transcript).not.toContain('[error]');
   });
 
-  it('demo: the bot first, in the customer\'s language, hands over to a person on request; the person\'s desk receives the transcript', async () => {
+  it("demo: the bot first, in the customer's language, hands over to a person on request; the person's desk receives the transcript", async () => {
     const nc = await connect(nats.connectOptions('admin'));
     const ask = async (subject: string, payload: unknown) => (await nc.request(subject, JSON.stringify(payload), { timeout: 10_000 })).json<Record<string, any>>(); // eslint-disable-line @typescript-eslint/no-explicit-any -- replies of several subjects
     const person = await Inbox.open<AgentDelivery>(nc, 'parley.v1.agent.deliver.demo-person');
     const customer = await Inbox.open<CustomerDelivery>(nc, 'parley.v1.im.deliver.e2e-de');
     // A person signs in before the customer arrives, so they are longer idle than the bot: the bot still goes first.
-    expect(await ask('parley.v1.agent.login', { agentId: 'demo-person', displayName: 'Petra', kind: 'human', skills: { general: 4 }, languages: ['de', 'en'], capacity: 2, capabilities: ['text'], queues: ['support', 'people'], leaseSeconds: 120 })).not.toHaveProperty('error');
+    expect(
+      await ask('parley.v1.agent.login', {
+        agentId: 'demo-person',
+        displayName: 'Petra',
+        kind: 'human',
+        skills: { general: 4 },
+        languages: ['de', 'en'],
+        capacity: 2,
+        capabilities: ['text'],
+        queues: ['support', 'people'],
+        leaseSeconds: 120,
+      }),
+    ).not.toHaveProperty('error');
     const from = 'kunde@e2e.example.test';
     const sub = await ask('parley.v1.im.subscribe', { channel: 'e2e-de', from, to: 'support@parley.example.test', locale: 'de-DE', client: { name: 'e2e', version: '1', capabilities: ['text'] } });
     expect(sub.status).toBe('available');
@@ -168,7 +204,7 @@ describe('npm start (scripts/start.mjs) with NATS_URL', () => {
     try {
       await customer.waitFor((d) => mine(d) && d.body.includes('Wobei können wir helfen?'), 'the German intake question');
       await say('de-1', '1');
-      const hello = await customer.waitFor((d) => mine(d) && d.kind === 'text' && d.body.startsWith('Hallo! Ich bin der Parley-Demo-Bot'), 'the bot\'s greeting in German', 30_000);
+      const hello = await customer.waitFor((d) => mine(d) && d.kind === 'text' && d.body.startsWith('Hallo! Ich bin der Parley-Demo-Bot'), "the bot's greeting in German", 30_000);
       expect(hello.agentName).toBe('Parley demo bot');
       expect(person.items.filter((d) => d.kind === 'offer' && d.sessionId === sub.sessionId)).toEqual([]);
       await say('de-2', 'Ich möchte mit einem Menschen sprechen.');
@@ -185,7 +221,7 @@ describe('npm start (scripts/start.mjs) with NATS_URL', () => {
         ['agent', expect.stringContaining('Ich verbinde Sie')],
       ]);
       await ask('parley.v1.agent.message', { agentId: 'demo-person', sessionId: sub.sessionId, messageId: 'petra-1', body: 'Guten Tag, hier ist Petra.' });
-      const fromPerson = await customer.waitFor((d) => mine(d) && d.body === 'Guten Tag, hier ist Petra.', 'the person\'s line at the customer');
+      const fromPerson = await customer.waitFor((d) => mine(d) && d.body === 'Guten Tag, hier ist Petra.', "the person's line at the customer");
       expect(fromPerson.agentName).toBe('Petra');
       expect(await ask('parley.v1.agent.session.end', { agentId: 'demo-person', sessionId: sub.sessionId })).not.toHaveProperty('error');
     } finally {
@@ -196,9 +232,13 @@ describe('npm start (scripts/start.mjs) with NATS_URL', () => {
     }
   });
 
-  it('demo: the command-line customer speaks the terminal\'s language (LANG=de_DE.UTF-8: German intake and bot)', async () => {
+  it("demo: the command-line customer speaks the terminal's language (LANG=de_DE.UTF-8: German intake and bot)", async () => {
     const customer = run(customerScript, [], { NATS_URL: nats.url, PARLEY_DEMO_CLI_SEED_FILE: join(keyDir, 'demo_cli.nk'), LANG: 'de_DE.UTF-8', LC_ALL: undefined, LC_MESSAGES: undefined }, true);
-    await until(() => customer.output().includes('Wobei können wir helfen?') || (customer.child.exitCode !== null ? Promise.reject(new Error(customer.output())) : undefined), 'the German intake question', 30_000);
+    await until(
+      () => customer.output().includes('Wobei können wir helfen?') || (customer.child.exitCode !== null ? Promise.reject(new Error(customer.output())) : undefined),
+      'the German intake question',
+      30_000,
+    );
     customer.child.stdin!.write('1\n');
     await until(() => customer.output().includes('Hallo! Ich bin der Parley-Demo-Bot') || undefined, 'the German bot', 30_000);
     customer.child.stdin!.write('tschüss\n');
@@ -209,7 +249,8 @@ describe('npm start (scripts/start.mjs) with NATS_URL', () => {
 
   it('tells a waiting customer "Thanks! Connecting you" before the first queue status, not after', async () => {
     const nc = await connect(nats.connectOptions('admin'));
-    const state = async (s: 'away' | 'available') => expect((await nc.request('parley.v1.agent.state', JSON.stringify({ agentId: 'demo-bot', state: s }), { timeout: 5_000 })).json()).not.toHaveProperty('error');
+    const state = async (s: 'away' | 'available') =>
+      expect((await nc.request('parley.v1.agent.state', JSON.stringify({ agentId: 'demo-bot', state: s }), { timeout: 5_000 })).json()).not.toHaveProperty('error');
     await state('away'); // nobody to take the customer: they wait and get their position
     try {
       const customer = run(customerScript, [], { NATS_URL: nats.url, PARLEY_DEMO_CLI_SEED_FILE: join(keyDir, 'demo_cli.nk'), LANG: 'en_US.UTF-8', LC_ALL: undefined, LC_MESSAGES: undefined }, true);
@@ -249,7 +290,13 @@ describe('npm start (scripts/start.mjs) with NATS_URL', () => {
     expect(out).not.toContain('Parley is running');
     expect(out).not.toContain('EADDRINUSE');
     // Without NATS_URL, on the first one's NATS port: refused the same way, naming that port.
-    const third = run(script, [], { PARLEY_SKIP_BUILD: '1', PARLEY_NATS_PORT: String(nats.port), PARLEY_NATS_MONITOR_PORT: String(await freePort()), PARLEY_HTTP_PORT_BASE: String(await freeBase()), PARLEY_DATA_DIR: mkdtempSync(join(tmpdir(), 'parley-start-')) });
+    const third = run(script, [], {
+      PARLEY_SKIP_BUILD: '1',
+      PARLEY_NATS_PORT: String(nats.port),
+      PARLEY_NATS_MONITOR_PORT: String(await freePort()),
+      PARLEY_HTTP_PORT_BASE: String(await freeBase()),
+      PARLEY_DATA_DIR: mkdtempSync(join(tmpdir(), 'parley-start-')),
+    });
     expect(await third.exited).toBe(1);
     expect(third.output()).toContain(`${nats.port}  nats-server  (PARLEY_NATS_PORT)`);
     expect(third.output()).toMatch(/To run a second, separate Parley beside it: PARLEY_NATS_PORT=\d+ .*PARLEY_DATA_DIR=/);
@@ -261,9 +308,9 @@ describe('npm start (scripts/start.mjs) with NATS_URL', () => {
 
   it('turns readiness to 503 while nats-server is down and back to 200 when it returns, without a restart', async () => {
     await nats.pause();
-    for (const port of ports().slice(0, 5)) await until(async () => ((await ready(port)) === 503) || undefined, `503 on ${port}`, 30_000);
+    for (const port of ports().slice(0, 5)) await until(async () => (await ready(port)) === 503 || undefined, `503 on ${port}`, 30_000);
     await nats.start();
-    for (const port of ports().slice(0, 5)) await until(async () => ((await ready(port)) === 200) || undefined, `200 on ${port}`, 30_000);
+    for (const port of ports().slice(0, 5)) await until(async () => (await ready(port)) === 200 || undefined, `200 on ${port}`, 30_000);
     expect(first.child.exitCode).toBeNull();
   });
 
@@ -303,7 +350,13 @@ describe('npm start refuses bad input clearly, before starting anything', () => 
 
   it('stops quietly on Ctrl-C during the build: no "build failed", nothing left running', async () => {
     const b = await freeBase();
-    const building = run(script, [], { NATS_URL: nats.url, PARLEY_NATS_KEY_DIR: keyDir, PARLEY_HTTP_PORT_BASE: String(b), PARLEY_SKIP_BUILD: '', PARLEY_DATA_DIR: mkdtempSync(join(tmpdir(), 'parley-start-')) }, false, true);
+    const building = run(
+      script,
+      [],
+      { NATS_URL: nats.url, PARLEY_NATS_KEY_DIR: keyDir, PARLEY_HTTP_PORT_BASE: String(b), PARLEY_SKIP_BUILD: '', PARLEY_DATA_DIR: mkdtempSync(join(tmpdir(), 'parley-start-')) },
+      false,
+      true,
+    );
     await until(() => building.output().includes('building ...') || (building.child.exitCode !== null ? Promise.reject(new Error(building.output())) : undefined), 'the build to start', 60_000);
     // Ctrl-C in a terminal signals the whole foreground process group.
     process.kill(-building.child.pid!, 'SIGINT');
@@ -320,7 +373,11 @@ describe('npm start killed outright (SIGKILL)', () => {
     const b = await freeBase();
     const dataDir = mkdtempSync(join(tmpdir(), 'parley-start-'));
     const killed = run(script, [], { NATS_URL: nats.url, PARLEY_NATS_KEY_DIR: keyDir, PARLEY_HTTP_PORT_BASE: String(b), PARLEY_SKIP_BUILD: '1', PARLEY_DATA_DIR: dataDir });
-    await until(() => killed.output().includes('Ctrl-C stops everything') || (killed.child.exitCode !== null ? Promise.reject(new Error(killed.output())) : undefined), 'the start command to report Parley running', 120_000);
+    await until(
+      () => killed.output().includes('Ctrl-C stops everything') || (killed.child.exitCode !== null ? Promise.reject(new Error(killed.output())) : undefined),
+      'the start command to report Parley running',
+      120_000,
+    );
     const started = JSON.parse(readFileSync(join(dataDir, 'processes.json'), 'utf8')) as { name: string; pid: number }[];
     expect(started.map((p) => p.name)).toEqual(expect.arrayContaining(['registration', 'presence-proxy', 'buffer', 'router', 'reporting', 'gateway-web']));
     for (const i of [1, 2, 3, 4, 5, 7]) expect(await ready(b + i)).toBe(200);

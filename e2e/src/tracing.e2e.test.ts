@@ -55,7 +55,9 @@ class OtlpReceiver {
 
   private take(body: string): void {
     this.bodies.push(body);
-    const request = JSON.parse(body) as { resourceSpans?: { resource?: { attributes?: OtlpAttribute[] }; scopeSpans?: { spans?: (Omit<ReceivedSpan, 'service' | 'attributes'> & { attributes?: OtlpAttribute[] })[] }[] }[] };
+    const request = JSON.parse(body) as {
+      resourceSpans?: { resource?: { attributes?: OtlpAttribute[] }; scopeSpans?: { spans?: (Omit<ReceivedSpan, 'service' | 'attributes'> & { attributes?: OtlpAttribute[] })[] }[] }[];
+    };
     for (const rs of request.resourceSpans ?? []) {
       const service = String(attributesOf(rs.resource?.attributes)['service.name']);
       for (const ss of rs.scopeSpans ?? []) {
@@ -95,7 +97,13 @@ beforeAll(async () => {
   writeFileSync(centerFile, stringify(center));
   // Every service, the web gateway included (launchExtra passes the same variables), exports to the receiver;
   // batches leave every 100 ms instead of 5 s, so the test waits on spans, not on timers.
-  stack = await ParleyStack.start({ PARLEY_CENTER_FILE: centerFile, ROUTING_TICK_MS: '100', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_BSP_SCHEDULE_DELAY: '100' });
+  stack = await ParleyStack.start({
+    PARLEY_CENTER_FILE: centerFile,
+    ROUTING_TICK_MS: '100',
+    OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+    OTEL_BSP_SCHEDULE_DELAY: '100',
+  });
   await stack.request(SUBJECTS.registrationRegister, { entryPointId: 'tr-flow', address: 'tr-flow@support.example.test', queueId: 'tr-intake', leaseSeconds: 600 });
   web = await stack.launchExtra('gateway-web', { WEB_JWT_SECRET: randomBytes(32).toString('hex') });
 });
@@ -106,7 +114,11 @@ afterAll(async () => {
 });
 
 const post = async (path: string, body: unknown, token?: string) => {
-  const res = await fetch(`http://127.0.0.1:${web.httpPort}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) });
+  const res = await fetch(`http://127.0.0.1:${web.httpPort}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify(body),
+  });
   expect(res.status, path).toBe(200);
   return (await res.json()) as Record<string, string>;
 };
@@ -114,7 +126,17 @@ const post = async (path: string, body: unknown, token?: string) => {
 describe('one customer message, one trace', () => {
   it('spans the web gateway, buffer, presence-proxy and router, and ends at the delivery the gateway pushes', async () => {
     const agent = await stack.agentInbox('tr-agent');
-    await stack.request(SUBJECTS.agentLogin, { agentId: 'tr-agent', displayName: 'Tracy', kind: 'human', skills: {}, languages: ['en'], capacity: 1, capabilities: [], queues: ['tr-billing'], leaseSeconds: 600 });
+    await stack.request(SUBJECTS.agentLogin, {
+      agentId: 'tr-agent',
+      displayName: 'Tracy',
+      kind: 'human',
+      skills: {},
+      languages: ['en'],
+      capacity: 1,
+      capabilities: [],
+      queues: ['tr-billing'],
+      leaseSeconds: 600,
+    });
     const chat = await post('/api/widget/sessions', { address: 'tr-flow@support.example.test' });
     expect(chat.status).toBe('available');
     // The customer's answer to the intake question: buffer stores it, presence-proxy's intake queues the session on
@@ -156,7 +178,10 @@ describe('one customer message, one trace', () => {
     // Buffer's own consumer of the message is in the trace too.
     expect(spans.some((s) => s.service === 'parley-buffer' && s.name === 'process CustomerMessageReceived' && s.attributes['messaging.consumer.group.name'] === 'buffer-deliveries')).toBe(true);
     expect(spans.find((s) => s.name === 'route offer')!.attributes).toMatchObject({ 'parley.session.id': chat.sessionId, 'parley.agent.id': 'tr-agent', 'parley.queue.id': 'tr-billing' });
-    expect(spans.find((s) => s.service === 'parley-presence-proxy' && s.name === 'append session')!.attributes).toMatchObject({ 'parley.session.id': chat.sessionId, 'parley.event.types': ['IntakeAnswered', 'SessionQueued'] });
+    expect(spans.find((s) => s.service === 'parley-presence-proxy' && s.name === 'append session')!.attributes).toMatchObject({
+      'parley.session.id': chat.sessionId,
+      'parley.event.types': ['IntakeAnswered', 'SessionQueued'],
+    });
   });
 
   it('exports no message body and no customer address', async () => {
@@ -164,7 +189,17 @@ describe('one customer message, one trace', () => {
     const words = `please keep this private ${randomUUID()}`;
     await post('/api/widget/messages', { messageId: randomUUID(), body: words }, chat.token);
     // Its retry prompt is delivered in the message's trace: once that is exported, the message's spans are too.
-    await until(() => receiver.spans.find((s) => s.name === 'push delivery' && s.attributes['parley.session.id'] === chat.sessionId && s.attributes['parley.delivery.kind'] === 'system' && receiver.spans.some((r) => r.name === 'POST /api/widget/messages' && r.traceId === s.traceId)), 'the retry prompt pushed in the message trace');
+    await until(
+      () =>
+        receiver.spans.find(
+          (s) =>
+            s.name === 'push delivery' &&
+            s.attributes['parley.session.id'] === chat.sessionId &&
+            s.attributes['parley.delivery.kind'] === 'system' &&
+            receiver.spans.some((r) => r.name === 'POST /api/widget/messages' && r.traceId === s.traceId),
+        ),
+      'the retry prompt pushed in the message trace',
+    );
     const exported = receiver.bodies.join('\n');
     expect(exported).toContain(chat.sessionId);
     expect(exported).not.toContain(words.slice(0, 24));

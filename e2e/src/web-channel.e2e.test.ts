@@ -30,8 +30,18 @@ beforeAll(async () => {
     users,
     stringify({
       users: [
-        { username: 'alex', passwordHash: hashPassword('alex-pass', randomBytes(16)), role: 'agent', agent: { agentId: 'web-alex', displayName: 'Alex', skills: { general: 4 }, capacity: 2, queues: ['support'] } },
-        { username: 'blair', passwordHash: hashPassword('blair-pass', randomBytes(16)), role: 'agent', agent: { agentId: 'web-blair', displayName: 'Blair', skills: { general: 4 }, capacity: 2, queues: ['support'] } },
+        {
+          username: 'alex',
+          passwordHash: hashPassword('alex-pass', randomBytes(16)),
+          role: 'agent',
+          agent: { agentId: 'web-alex', displayName: 'Alex', skills: { general: 4 }, capacity: 2, queues: ['support'] },
+        },
+        {
+          username: 'blair',
+          passwordHash: hashPassword('blair-pass', randomBytes(16)),
+          role: 'agent',
+          agent: { agentId: 'web-blair', displayName: 'Blair', skills: { general: 4 }, capacity: 2, queues: ['support'] },
+        },
         { username: 'sam', passwordHash: hashPassword('sam-pass', randomBytes(16)), role: 'supervisor', displayName: 'Sam', permissions: ['whisper', 'take-over'] },
         { username: 'sue', passwordHash: hashPassword('sue-pass', randomBytes(16)), role: 'supervisor' },
       ],
@@ -43,7 +53,17 @@ beforeAll(async () => {
   base = `http://127.0.0.1:${web.httpPort}`;
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_BIN ?? '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--autoplay-policy=no-user-gesture-required',
+    ],
   });
 });
 
@@ -58,7 +78,8 @@ afterAll(async () => {
 afterEach(async (ctx) => {
   if (ctx.task.result?.state !== 'fail') return;
   let i = 0;
-  for (const c of contexts) for (const p of c.pages()) await p.screenshot({ path: join(artifacts, `failed-${ctx.task.name.slice(0, 30).replace(/\W+/g, '-')}-${i++}.png`), fullPage: true }).catch(() => undefined);
+  for (const c of contexts)
+    for (const p of c.pages()) await p.screenshot({ path: join(artifacts, `failed-${ctx.task.name.slice(0, 30).replace(/\W+/g, '-')}-${i++}.png`), fullPage: true }).catch(() => undefined);
 });
 
 /** What pages said that a person would have seen: dialogs and console errors, reported if a test fails. */
@@ -134,7 +155,9 @@ const agentEvents = async (agentId: string) => (await stack.store.readStream({ a
 describe('the web API', () => {
   it('serves every path docs/openapi-gateway-web.yaml documents, with a documented status', async () => {
     const { parse } = await import('yaml');
-    const doc = parse(readFileSync(fileURLToPath(new URL('../../docs/openapi-gateway-web.yaml', import.meta.url)), 'utf8')) as { paths: Record<string, Record<string, { responses: Record<string, unknown> }>> };
+    const doc = parse(readFileSync(fileURLToPath(new URL('../../docs/openapi-gateway-web.yaml', import.meta.url)), 'utf8')) as {
+      paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+    };
     for (const [path, methods] of Object.entries(doc.paths)) {
       for (const [method, op] of Object.entries(methods)) {
         const url = `${base}${path.replace('{offerId}', 'o1').replace('{answer}', 'accept').replace('{sessionId}', 's1')}${path.endsWith('availability') ? '?address=nobody@example.test' : ''}`;
@@ -184,7 +207,7 @@ describe('the web channel in a real browser', () => {
     expect(await queue.textContent()).toMatch(/^You are 1st in the queue · (less than a minute|about \d+–\d+ minutes)$/);
     expect(await menu.isVisible()).toBe(false);
     sessionId = (await tokenOf(customer)).sessionId;
-    await until(async () => ((await waitingIn(supervisor)) === 1) || undefined, 'the dashboard to show one waiting');
+    await until(async () => (await waitingIn(supervisor)) === 1 || undefined, 'the dashboard to show one waiting');
     // The waiting table fits its card: "Why?" is inside it.
     // (the dashboard is re-rendered on each push: measure both in one go)
     const boxes = await until(
@@ -223,7 +246,7 @@ describe('the web channel in a real browser', () => {
     expect(await desk.title()).toMatch(/^\(1\) New offer — /);
     await desk.screenshot({ path: join(artifacts, 'desk-offer.png'), fullPage: true });
     await offer.getByRole('button', { name: 'Accept' }).click();
-    await until(async () => ((await waitingIn(supervisor)) === 0) || undefined, 'the dashboard to show nobody waiting');
+    await until(async () => (await waitingIn(supervisor)) === 0 || undefined, 'the dashboard to show nobody waiting');
     expect(await desk.title()).not.toMatch(/New offer/);
 
     // The tab is named by the customer; the customer panel shows who they are and what they answered.
@@ -307,7 +330,11 @@ describe('the web channel in a real browser', () => {
     await elsewhere.getByRole('tab', { name: /Dana Doe/ }).waitFor();
     await elsewhere.locator('[data-d="log"] li').filter({ hasText: 'Yes, still here.' }).waitFor();
     const history = await elsewhere.locator('[data-d="log"] li').allTextContents();
-    for (const said of ['<b>help</b>', 'Hello, I am here.', 'Are you still with me?', 'Yes, I am.', 'Are you still there after my reload?']) expect(history.some((l) => l.includes(said)), said).toBe(true);
+    for (const said of ['<b>help</b>', 'Hello, I am here.', 'Are you still with me?', 'Yes, I am.', 'Are you still there after my reload?'])
+      expect(
+        history.some((l) => l.includes(said)),
+        said,
+      ).toBe(true);
     expect(await elsewhere.evaluate(() => Object.keys(JSON.parse(localStorage.getItem('parley-desk') ?? '{}')))).not.toContain('conversations');
     await elsewhere.context().close();
   });
@@ -410,17 +437,28 @@ describe('the web channel in a real browser', () => {
     await desk.screenshot({ path: join(artifacts, 'desk-whisper.png'), fullPage: true });
     // An agent cannot whisper; a supervisor without the permission cannot either.
     const alexToken = (await desk.evaluate(() => JSON.parse(localStorage.getItem('parley-desk') ?? '{}').token)) as string;
-    expect(await post(desk, `/api/supervisor/sessions/${sessionId}/whisper`, alexToken, { whisperId: 'w1', body: 'hi' })).toMatchObject({ status: 403, body: { error: { code: 'forbidden', message: 'not allowed for this role' } } });
-    const sue = (await (await fetch(`${base}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'sue', password: 'sue-pass' }) })).json()) as { token: string };
-    expect(await post(desk, `/api/supervisor/sessions/${sessionId}/whisper`, sue.token, { whisperId: 'w2', body: 'hi' })).toMatchObject({ status: 403, body: { error: { message: 'this supervisor may not whisper' } } });
-    expect(await post(desk, `/api/supervisor/sessions/${sessionId}/takeover`, sue.token)).toMatchObject({ status: 403, body: { error: { message: 'this supervisor may not take conversations over' } } });
+    expect(await post(desk, `/api/supervisor/sessions/${sessionId}/whisper`, alexToken, { whisperId: 'w1', body: 'hi' })).toMatchObject({
+      status: 403,
+      body: { error: { code: 'forbidden', message: 'not allowed for this role' } },
+    });
+    const sue = (await (
+      await fetch(`${base}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'sue', password: 'sue-pass' }) })
+    ).json()) as { token: string };
+    expect(await post(desk, `/api/supervisor/sessions/${sessionId}/whisper`, sue.token, { whisperId: 'w2', body: 'hi' })).toMatchObject({
+      status: 403,
+      body: { error: { message: 'this supervisor may not whisper' } },
+    });
+    expect(await post(desk, `/api/supervisor/sessions/${sessionId}/takeover`, sue.token)).toMatchObject({
+      status: 403,
+      body: { error: { message: 'this supervisor may not take conversations over' } },
+    });
   });
 
   let blair: Page;
   it('transfers with a picker of queues and available colleagues; the colleague gets the whole history; the ended tab closes', async () => {
     blair = await page({ viewport: { width: 1280, height: 900 } });
     await signIn(blair, '/desk', 'blair', 'blair-pass', 'd');
-    await until(async () => (await blair.locator('[data-d="state-now"]').textContent()) === 'You are Offline' || undefined, 'Blair\'s real state');
+    await until(async () => (await blair.locator('[data-d="state-now"]').textContent()) === 'You are Offline' || undefined, "Blair's real state");
     await blair.selectOption('[data-d="state"]', 'available');
     await blair.getByRole('button', { name: 'Set' }).click();
     await until(async () => (await blair.locator('[data-d="state-now"]').textContent()) === 'You are Available' || undefined, 'Blair available');
@@ -455,8 +493,14 @@ describe('the web channel in a real browser', () => {
     await blair.locator('[data-d="takeover"]').filter({ hasText: 'Sam took this conversation over' }).waitFor();
     expect(await blair.locator('[data-d="say-input"]').isDisabled()).toBe(true);
     const blairToken = (await blair.evaluate(() => JSON.parse(localStorage.getItem('parley-desk') ?? '{}').token)) as string;
-    expect(await post(blair, `/api/desk/sessions/${sessionId}/messages`, blairToken, { messageId: 'm-late', body: 'me too' })).toMatchObject({ status: 409, body: { error: { message: 'Sam took this conversation over' } } });
-    expect((await sessionEvents(sessionId)).filter((e) => e.type === 'SessionTakenOver' || e.type === 'SupervisorMessageSent').map((e) => e.type)).toEqual(['SessionTakenOver', 'SupervisorMessageSent']);
+    expect(await post(blair, `/api/desk/sessions/${sessionId}/messages`, blairToken, { messageId: 'm-late', body: 'me too' })).toMatchObject({
+      status: 409,
+      body: { error: { message: 'Sam took this conversation over' } },
+    });
+    expect((await sessionEvents(sessionId)).filter((e) => e.type === 'SessionTakenOver' || e.type === 'SupervisorMessageSent').map((e) => e.type)).toEqual([
+      'SessionTakenOver',
+      'SupervisorMessageSent',
+    ]);
     await customer.screenshot({ path: join(artifacts, 'widget-takeover.png') });
     await blair.screenshot({ path: join(artifacts, 'desk-taken-over.png'), fullPage: true });
   });
@@ -480,7 +524,8 @@ describe('the web channel in a real browser', () => {
     await customer.getByRole('button', { name: 'Download transcript' }).click();
     const file = await (await download).path();
     const transcript = readFileSync(file!, 'utf8');
-    for (const said of ['What can we help you with?', 'Alex: Hello, I am here.', 'You: Yes, I am.', 'Sam: Hello Dana, this is Sam, the team lead.', 'The conversation has ended']) expect(transcript).toContain(said);
+    for (const said of ['What can we help you with?', 'Alex: Hello, I am here.', 'You: Yes, I am.', 'Sam: Hello Dana, this is Sam, the team lead.', 'The conversation has ended'])
+      expect(transcript).toContain(said);
     await customer.screenshot({ path: join(artifacts, 'widget-ended.png') });
     // The rating and the disposition reach the timeline; the ended tab on Blair's desk can be closed.
     await blair.getByRole('button', { name: 'Close Dana Doe' }).waitFor();
@@ -542,11 +587,19 @@ describe('the web channel in a real browser', () => {
     // Signing out: offline at once.
     const before = Date.now();
     await desk.getByRole('button', { name: 'Sign out' }).click();
-    await until(async () => ((await agentEvents('web-alex')).some((e) => e.type === 'AgentLoggedOut' && Date.parse(e.metadata.at) >= before - 50) ? true : undefined), 'Alex offline after signing out', 3000);
+    await until(
+      async () => ((await agentEvents('web-alex')).some((e) => e.type === 'AgentLoggedOut' && Date.parse(e.metadata.at) >= before - 50) ? true : undefined),
+      'Alex offline after signing out',
+      3000,
+    );
     // Closing the last desk of an agent: offline after a short grace (a reload keeps the agent on).
     const closedAt = Date.now();
     await blair.context().close();
-    await until(async () => ((await agentEvents('web-blair')).some((e) => e.type === 'AgentLoggedOut' && Date.parse(e.metadata.at) >= closedAt) ? true : undefined), 'Blair offline after closing the desk', 8000);
+    await until(
+      async () => ((await agentEvents('web-blair')).some((e) => e.type === 'AgentLoggedOut' && Date.parse(e.metadata.at) >= closedAt) ? true : undefined),
+      'Blair offline after closing the desk',
+      8000,
+    );
     const offAt = Date.parse((await agentEvents('web-blair')).findLast((e) => e.type === 'AgentLoggedOut')!.metadata.at);
     expect(offAt - closedAt).toBeLessThan(7000);
     expect(dialogs).toEqual([]);
@@ -578,7 +631,7 @@ describe('the widget on a phone and in another language', () => {
     await phone.getByRole('button', { name: 'End chat' }).tap();
   });
 
-  it('speaks the customer\'s language: its own labels and the intake', async () => {
+  it("speaks the customer's language: its own labels and the intake", async () => {
     const de = await page({ locale: 'de-DE' });
     await de.goto(`${base}/demo`);
     await de.getByRole('button', { name: 'Chatten Sie mit uns' }).click();
@@ -587,7 +640,10 @@ describe('the widget on a phone and in another language', () => {
     await de.getByRole('button', { name: 'Chat starten' }).click();
     await de.locator('.parley-widget li').filter({ hasText: 'Wobei können wir helfen?' }).waitFor();
     await de.getByRole('group', { name: 'Antwort wählen' }).getByRole('button', { name: '1 · Rechnung' }).click();
-    await de.locator('[data-pw="queue"]').filter({ hasText: /^Sie sind 1\. in der Warteschlange · / }).waitFor();
+    await de
+      .locator('[data-pw="queue"]')
+      .filter({ hasText: /^Sie sind 1\. in der Warteschlange · / })
+      .waitFor();
     expect(await de.getByRole('button', { name: 'Senden' }).count()).toBe(1);
     expect(await de.getByRole('button', { name: 'Chat beenden' }).count()).toBe(1);
     await de.screenshot({ path: join(artifacts, 'widget-de.png') });
@@ -627,7 +683,14 @@ describe('accessibility (axe-core in the browser)', () => {
     await s.locator('[data-s="viewer-log"] li').first().waitFor();
     await s.locator('svg.chart').first().waitFor();
     const dashboard = await seriousViolations(s);
-    expect({ widgetClosed, widgetChat, widgetConversation, deskOffer, deskChat, dashboard }).toEqual({ widgetClosed: [], widgetChat: [], widgetConversation: [], deskOffer: [], deskChat: [], dashboard: [] });
+    expect({ widgetClosed, widgetChat, widgetConversation, deskOffer, deskChat, dashboard }).toEqual({
+      widgetClosed: [],
+      widgetChat: [],
+      widgetConversation: [],
+      deskOffer: [],
+      deskChat: [],
+      dashboard: [],
+    });
     await s.screenshot({ path: join(artifacts, 'supervisor-dashboard.png'), fullPage: true });
   });
 });

@@ -49,13 +49,16 @@ afterAll(async () => {
 });
 
 const sessionAddressOf = (user: XmppUser) =>
-  user.messages(SUPPORT).map((m) => m.getChild('session', 'urn:parley:session:0')).find(Boolean)?.attrs.address as string | undefined;
+  user
+    .messages(SUPPORT)
+    .map((m) => m.getChild('session', 'urn:parley:session:0'))
+    .find(Boolean)?.attrs.address as string | undefined;
 
 describe('customers and agents on XMPP', () => {
   it('subscribes, queues, offers to an XMPP agent who accepts by reply, and relays both ways without leaking JIDs', async () => {
     // The agent comes online from their own client: directed presence to the gateway's domain.
     await agent.send(xml('presence', { to: `desk@${DOMAIN}` }));
-    await until(async () => ((await stack.request<{ agentsAvailable: number }>('parley.v1.stats.queue.xq', {})).agentsAvailable === 1) || undefined, 'the XMPP agent to be available');
+    await until(async () => (await stack.request<{ agentsAvailable: number }>('parley.v1.stats.queue.xq', {})).agentsAvailable === 1 || undefined, 'the XMPP agent to be available');
 
     await alice.send(xml('presence', { type: 'subscribe', to: SUPPORT }));
     await until(() => alice.stanzas.find((s) => s.is('presence') && s.attrs.type === 'subscribed' && s.attrs.from === SUPPORT), 'subscribed from the published address');
@@ -99,8 +102,12 @@ describe('customers and agents on XMPP', () => {
     for (let i = 5; i < 8; i++) await agent.say(sessionAddress, `agent burst ${i}`, `ada-burst-${i}`);
     // Every message the server did not bounce back with an error reaches the other side.
     const bounced = (user: XmppUser) => new Set(user.errors().map((e) => e.attrs.id));
-    const expectedAtAgent = Array.from({ length: 8 }, (_, i) => i).filter((i) => !bounced(alice).has(`alice-burst-${i}`)).map((i) => `customer burst ${i}`);
-    const expectedAtAlice = Array.from({ length: 8 }, (_, i) => i).filter((i) => !bounced(agent).has(`ada-burst-${i}`)).map((i) => `agent burst ${i}`);
+    const expectedAtAgent = Array.from({ length: 8 }, (_, i) => i)
+      .filter((i) => !bounced(alice).has(`alice-burst-${i}`))
+      .map((i) => `customer burst ${i}`);
+    const expectedAtAlice = Array.from({ length: 8 }, (_, i) => i)
+      .filter((i) => !bounced(agent).has(`ada-burst-${i}`))
+      .map((i) => `agent burst ${i}`);
     // Lines sent while the gateway stops are either handled or bounced, depending on the machine's load; the
     // three sent after the restart are never bounced.
     expect(expectedAtAgent.length).toBeGreaterThanOrEqual(3);
@@ -138,19 +145,38 @@ describe('customers and agents on XMPP', () => {
 
   it('finds the open session on a logout or unsubscribe without opening one: after the end, leaving opens nothing', async () => {
     // bob still waits: the lookup finds his session and says so, without touching it.
-    const bobsAddress = await until(() => bob.messages(SUPPORT).map((m) => m.getChild('session', 'urn:parley:session:0')).find(Boolean)?.attrs.address, 'bob\'s session address');
-    expect(await stack.request(SUBJECTS.imSessionLookup, { channel: 'xmpp', from: `bob@${prosody.host}`, to: SUPPORT })).toEqual({ open: true, sessionId: bobsAddress!.split('@')[0]!.slice(2), sessionAddress: bobsAddress });
+    const bobsAddress = await until(
+      () =>
+        bob
+          .messages(SUPPORT)
+          .map((m) => m.getChild('session', 'urn:parley:session:0'))
+          .find(Boolean)?.attrs.address,
+      "bob's session address",
+    );
+    expect(await stack.request(SUBJECTS.imSessionLookup, { channel: 'xmpp', from: `bob@${prosody.host}`, to: SUPPORT })).toEqual({
+      open: true,
+      sessionId: bobsAddress!.split('@')[0]!.slice(2),
+      sessionAddress: bobsAddress,
+    });
     expect(await stack.request(SUBJECTS.imSessionLookup, { channel: 'xmpp', from: 'nobody@example.test', to: SUPPORT })).toEqual({ open: false });
-    expect(await stack.request(SUBJECTS.imSessionLookup, { channel: 'xmpp', from: 'not an address', to: SUPPORT })).toMatchObject({ error: { code: 'invalid-payload', message: 'invalid fields: from' } });
+    expect(await stack.request(SUBJECTS.imSessionLookup, { channel: 'xmpp', from: 'not an address', to: SUPPORT })).toMatchObject({
+      error: { code: 'invalid-payload', message: 'invalid fields: from' },
+    });
 
     // alice's conversation has ended (previous test). She unsubscribes again and logs out of a device.
     const aliceBare = `alice@${prosody.host}`;
     const seen: { subject: string; from: string }[] = [];
     // The gateway asks on its channel's own subjects (parley.v1.as.channel.xmpp.im.*): seen as the v1 subject.
-    const record = (_err: unknown, m: { subject: string; json(): unknown }) => seen.push({ subject: m.subject.replace('parley.v1.as.channel.xmpp.', 'parley.v1.'), from: (m.json() as { from: string }).from });
+    const record = (_err: unknown, m: { subject: string; json(): unknown }) =>
+      seen.push({ subject: m.subject.replace('parley.v1.as.channel.xmpp.', 'parley.v1.'), from: (m.json() as { from: string }).from });
     const watch = stack.nc.subscribe('parley.v1.im.>', { callback: record });
     const watchBound = stack.nc.subscribe('parley.v1.as.channel.xmpp.im.>', { callback: record });
-    const sessionsBefore = new Set(alice.messages().map((m) => m.attrs.from?.split('/')[0]).filter((a) => a?.startsWith('s-')));
+    const sessionsBefore = new Set(
+      alice
+        .messages()
+        .map((m) => m.attrs.from?.split('/')[0])
+        .filter((a) => a?.startsWith('s-')),
+    );
     await alice.send(xml('presence', { type: 'unsubscribe', to: SUPPORT }));
     await alice.send(xml('presence', { type: 'unavailable', to: SUPPORT }));
     await until(() => seen.filter((x) => x.subject === SUBJECTS.imSessionLookup && x.from === aliceBare).length >= 2 || undefined, 'two session lookups for alice');
@@ -158,7 +184,12 @@ describe('customers and agents on XMPP', () => {
     watchBound.unsubscribe();
     expect(seen.filter((x) => x.from === aliceBare).map((x) => x.subject)).not.toContain(SUBJECTS.imSubscribe);
     expect(seen.filter((x) => x.from === aliceBare).map((x) => x.subject)).not.toContain(SUBJECTS.imUnsubscribe);
-    const sessionsAfter = new Set(alice.messages().map((m) => m.attrs.from?.split('/')[0]).filter((a) => a?.startsWith('s-')));
+    const sessionsAfter = new Set(
+      alice
+        .messages()
+        .map((m) => m.attrs.from?.split('/')[0])
+        .filter((a) => a?.startsWith('s-')),
+    );
     expect(sessionsAfter).toEqual(sessionsBefore);
   });
 
@@ -167,7 +198,7 @@ describe('customers and agents on XMPP', () => {
     // The desk answers the agent's presence, saying the state Parley took.
     const seen = agent.stanzas.length;
     await agent.send(xml('presence', { to: `desk@${DOMAIN}` }));
-    const desk = await until(() => agent.stanzas.slice(seen).find((s) => s.is('presence') && s.attrs.from?.startsWith(`desk@${DOMAIN}`) && !s.attrs.type), 'the desk to answer the agent\'s presence');
+    const desk = await until(() => agent.stanzas.slice(seen).find((s) => s.is('presence') && s.attrs.from?.startsWith(`desk@${DOMAIN}`) && !s.attrs.type), "the desk to answer the agent's presence");
     expect(desk.getChildText('status')).toContain('you are available');
     // The session contact carries the entry point's name (XEP-0172 nick) on the welcome and the subscription.
     const welcome = bob.messages(SUPPORT)[0]!;
@@ -176,7 +207,7 @@ describe('customers and agents on XMPP', () => {
     expect(bob.stanzas.find((s) => s.is('presence') && s.attrs.type === 'subscribed' && s.attrs.from === SUPPORT)!.getChildText('nick', NS_NICK)).toBe('Acme support');
 
     // bob waited while alice talked; his offer names his client and gives the deadline in words.
-    const offer = await agent.waitForMessage((b, s) => s.attrs.from === bobsAddress && b.startsWith('New conversation waiting'), 'bob\'s offer at the agent', 30_000);
+    const offer = await agent.waitForMessage((b, s) => s.attrs.from === bobsAddress && b.startsWith('New conversation waiting'), "bob's offer at the agent", 30_000);
     expect(offer.getChildText('body')).toContain('Psi+ 1.5');
     expect(offer.getChildText('body')).toMatch(/Reply "accept" or "reject" within \d+ s\.$/);
     await agent.say(bobsAddress, 'accept', 'ada-accept');
@@ -184,7 +215,7 @@ describe('customers and agents on XMPP', () => {
 
     // Receipts, customer to agent: the agent's client confirms, the customer gets the receipt for their id.
     await bob.send(xml('message', { type: 'chat', to: bobsAddress, id: 'bob-r1' }, xml('body', {}, 'Is anyone there?'), xml('request', { xmlns: NS_RECEIPTS })));
-    const atAgent = await agent.waitForMessage((b, s) => s.attrs.from === bobsAddress && b === 'Is anyone there?', 'bob\'s line at the agent');
+    const atAgent = await agent.waitForMessage((b, s) => s.attrs.from === bobsAddress && b === 'Is anyone there?', "bob's line at the agent");
     expect(atAgent.getChild('request', NS_RECEIPTS)).toBeTruthy();
     await agent.send(xml('message', { to: bobsAddress, id: 'ada-ack-1' }, xml('received', { xmlns: NS_RECEIPTS, id: atAgent.attrs.id })));
     const toBob = await until(() => bob.stanzas.find((s) => s.is('message') && s.getChild('received', NS_RECEIPTS)?.attrs.id === 'bob-r1'), 'the receipt at bob');
@@ -192,7 +223,7 @@ describe('customers and agents on XMPP', () => {
 
     // Agent to customer: the agent's display name as nick, and the receipt back to the agent.
     await agent.send(xml('message', { type: 'chat', to: bobsAddress, id: 'ada-r1' }, xml('body', {}, 'Yes, Ada here.'), xml('request', { xmlns: NS_RECEIPTS })));
-    const atBob = await bob.waitForMessage((b) => b === 'Yes, Ada here.', 'the agent\'s line at bob');
+    const atBob = await bob.waitForMessage((b) => b === 'Yes, Ada here.', "the agent's line at bob");
     expect(atBob.getChildText('nick', NS_NICK)).toBe('Ada');
     expect(atBob.getChild('request', NS_RECEIPTS)).toBeTruthy();
     await bob.send(xml('message', { to: bobsAddress, id: 'bob-ack-1' }, xml('received', { xmlns: NS_RECEIPTS, id: atBob.attrs.id })));
@@ -214,34 +245,43 @@ describe('customers and agents on XMPP', () => {
 
     // A customer who writes to the published address without subscribing: the offer still names the client.
     await carol.say(SUPPORT, 'Hello, a question about my bill.', 'carol-1');
-    const carols = await agent.waitForMessage((b) => b.startsWith('New conversation waiting') && b.includes('Conversations 2.16.4'), 'carol\'s offer naming her client', 30_000);
+    const carols = await agent.waitForMessage((b) => b.startsWith('New conversation waiting') && b.includes('Conversations 2.16.4'), "carol's offer naming her client", 30_000);
     expect(carols.getChildText('body')).not.toContain('unknown client');
   });
 
-  it('lets an XMPP agent serve a web customer: the session has an address on the component\'s domain for the agent', async () => {
+  it("lets an XMPP agent serve a web customer: the session has an address on the component's domain for the agent", async () => {
     // The agent finishes carol's conversation first (capacity 1).
-    const carolsAddress = agent.messages().filter((m) => m.getChildText('body')!.includes('Conversations 2.16.4')).at(-1)!.attrs.from!;
+    const carolsAddress = agent
+      .messages()
+      .filter((m) => m.getChildText('body')!.includes('Conversations 2.16.4'))
+      .at(-1)!.attrs.from!;
     await agent.say(carolsAddress, 'accept', 'ada-accept-carol');
     await agent.waitForMessage((b, s) => s.attrs.from === carolsAddress && b.startsWith('Accepted'), 'the accept of carol');
     await agent.say(carolsAddress, '/end', 'ada-end-carol');
-    await agent.waitForMessage((b, s) => s.attrs.from === carolsAddress && b.startsWith('You ended'), 'the end of carol\'s conversation');
+    await agent.waitForMessage((b, s) => s.attrs.from === carolsAddress && b.startsWith('You ended'), "the end of carol's conversation");
 
     await stack.request(SUBJECTS.registrationRegister, { entryPointId: 'web-help', address: 'help@web.example.test', queueId: 'xq', leaseSeconds: 600 });
     const web = await stack.launchExtra('gateway-web', { WEB_JWT_SECRET: 'w'.repeat(40) });
     const api = async (path: string, body: unknown, token?: string) =>
-      (await fetch(`http://127.0.0.1:${web.httpPort}/api/${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) })).json() as Promise<Record<string, string>>;
+      (
+        await fetch(`http://127.0.0.1:${web.httpPort}/api/${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+          body: JSON.stringify(body),
+        })
+      ).json() as Promise<Record<string, string>>;
     const webInbox = await stack.customerInbox('web');
     const started = await api('widget/sessions', { address: 'help@web.example.test' });
     expect(started.status).toBe('available');
     const forAgent = `s-${started.sessionId}@${DOMAIN}`;
 
-    const offer = await agent.waitForMessage((b, s) => s.attrs.from === forAgent && b.startsWith('New conversation waiting'), 'the web customer\'s offer at the XMPP agent', 30_000);
+    const offer = await agent.waitForMessage((b, s) => s.attrs.from === forAgent && b.startsWith('New conversation waiting'), "the web customer's offer at the XMPP agent", 30_000);
     expect(offer.getChildText('body')).toContain('(web, Parley web widget');
     expect(await api('widget/messages', { messageId: 'web-1', body: 'Hi from the web site' }, started.token)).toMatchObject({ accepted: true });
     await agent.say(forAgent, 'accept', 'ada-accept-web');
-    await agent.waitForMessage((b, s) => s.attrs.from === forAgent && b === 'Hi from the web site', 'the web customer\'s line at the XMPP agent');
+    await agent.waitForMessage((b, s) => s.attrs.from === forAgent && b === 'Hi from the web site', "the web customer's line at the XMPP agent");
     await agent.say(forAgent, 'Hello, web visitor.', 'ada-web-1');
-    const atCustomer = await webInbox.waitFor((d) => d.sessionId === started.sessionId && d.kind === 'text' && d.body === 'Hello, web visitor.', 'the XMPP agent\'s line at the web customer');
+    const atCustomer = await webInbox.waitFor((d) => d.sessionId === started.sessionId && d.kind === 'text' && d.body === 'Hello, web visitor.', "the XMPP agent's line at the web customer");
     expect(atCustomer.from).toBe(`s-${started.sessionId}@web.example.test`);
     expect(atCustomer.agentName).toBe('Ada');
     await agent.say(forAgent, '/end', 'ada-end-web');
@@ -254,14 +294,26 @@ describe('customers and agents on XMPP', () => {
   });
 
   it('SIGKILL of the gateway: a line is stored, bounced, or lost only if the XMPP server handed it to the dead connection (window measured)', async () => {
-    const sessionsOf = () => carol.messages(SUPPORT).map((m) => m.getChild('session', 'urn:parley:session:0')?.attrs.address).filter(Boolean);
+    const sessionsOf = () =>
+      carol
+        .messages(SUPPORT)
+        .map((m) => m.getChild('session', 'urn:parley:session:0')?.attrs.address)
+        .filter(Boolean);
     const known = sessionsOf().length;
     await carol.send(xml('presence', { type: 'subscribe', to: SUPPORT }));
-    const address = (await until(() => sessionsOf()[known], 'carol\'s new session address'))!;
+    const address = (await until(() => sessionsOf()[known], "carol's new session address"))!;
     const sessionId = address.split('@')[0]!.slice(2);
     const stored = async () =>
-      new Set((await stack.store.readStream({ aggregate: 'session', id: sessionId })).events.filter((e) => e.type === 'CustomerMessageReceived').map((e) => (e.data as { messageId: string }).messageId));
-    const bounced = () => new Set(carol.errors().map((e) => e.attrs.id!).filter((id) => id.startsWith('k-')));
+      new Set(
+        (await stack.store.readStream({ aggregate: 'session', id: sessionId })).events.filter((e) => e.type === 'CustomerMessageReceived').map((e) => (e.data as { messageId: string }).messageId),
+      );
+    const bounced = () =>
+      new Set(
+        carol
+          .errors()
+          .map((e) => e.attrs.id!)
+          .filter((id) => id.startsWith('k-')),
+      );
     const order: string[] = [];
     const sentAt = new Map<string, number>();
     const send = async (id: string) => {
@@ -282,11 +334,15 @@ describe('customers and agents on XMPP', () => {
     for (let i = 10; i < 20; i++) await send(`k-burst-${i}`);
     // Until the XMPP server notices the connection is gone, lines go into it; after that, they bounce.
     let late = 0;
-    await until(async () => {
-      if (bounced().size > 0) return true;
-      await send(`k-late-${late++}`);
-      return undefined;
-    }, 'the XMPP server to bounce lines for the dead component', 30_000);
+    await until(
+      async () => {
+        if (bounced().size > 0) return true;
+        await send(`k-late-${late++}`);
+        return undefined;
+      },
+      'the XMPP server to bounce lines for the dead component',
+      30_000,
+    );
     const noticedAt = performance.now();
     await gateway.start();
     for (let i = 0; i < 3; i++) await send(`k-after-${i}`);
@@ -297,12 +353,18 @@ describe('customers and agents on XMPP', () => {
     const b = bounced();
     const lost = order.filter((id) => !s.has(id) && !b.has(id));
     const fromKill = (id: string) => Math.round(sentAt.get(id)! - killedAt);
-    console.log(JSON.stringify({
-      sigkillWindow: {
-        sent: order.length, stored: order.filter((id) => s.has(id)).length, bounced: b.size, lost: lost.length,
-        lostSentMsFromKill: lost.map(fromKill), serverNoticedAfterMs: Math.round(noticedAt - killedAt),
-      },
-    }));
+    console.log(
+      JSON.stringify({
+        sigkillWindow: {
+          sent: order.length,
+          stored: order.filter((id) => s.has(id)).length,
+          bounced: b.size,
+          lost: lost.length,
+          lostSentMsFromKill: lost.map(fromKill),
+          serverNoticedAfterMs: Math.round(noticedAt - killedAt),
+        },
+      }),
+    );
     for (const id of [...order.filter((id) => id.startsWith('k-steady') || id.startsWith('k-after'))]) expect(s.has(id), id).toBe(true);
     expect([...b].filter((id) => s.has(id))).toEqual([]);
     // What is lost is one run of lines in send order: after every stored line of the burst and before the

@@ -18,7 +18,9 @@ export class XmppUser {
     this.xmpp = client({ service: `xmpp://127.0.0.1:${port}`, domain: host, username: jid.split('@')[0], password, resource: 'desktop' });
     this.xmpp.on('error', () => undefined);
     this.xmpp.iqCallee.get('jabber:iq:version', 'query', () => xml('query', { xmlns: 'jabber:iq:version' }, xml('name', {}, software.name), xml('version', {}, software.version)));
-    this.xmpp.iqCallee.get('http://jabber.org/protocol/disco#info', 'query', () => xml('query', { xmlns: 'http://jabber.org/protocol/disco#info' }, ...software.features.map((f) => xml('feature', { var: f }))));
+    this.xmpp.iqCallee.get('http://jabber.org/protocol/disco#info', 'query', () =>
+      xml('query', { xmlns: 'http://jabber.org/protocol/disco#info' }, ...software.features.map((f) => xml('feature', { var: f }))),
+    );
     this.xmpp.on('stanza', (st: Stanza) => {
       this.stanzas.push(st);
       // Approve whoever asks for our presence, as a person would in their client's dialog.

@@ -62,14 +62,16 @@ export function scoreEstimates(estimates: Iterable<ToldEstimate>): EstimateScore
 
 export function formatEstimateScore(s: EstimateScore): string {
   const pc = (v: number | null) => (v === null ? '-' : `${(v * 100).toFixed(1)}%`);
-  return [
-    `estimates told        ${s.told}`,
-    `scored (answered)     ${s.scored}`,
-    `median abs error      ${s.medianAbsoluteErrorSeconds === null ? '-' : `${s.medianAbsoluteErrorSeconds.toFixed(1)} s`}`,
-    `median abs % error    ${pc(s.medianAbsolutePercentageError)}`,
-    `within ±20%           ${pc(s.within20)}`,
-    `within ±50%           ${pc(s.within50)}`,
-    `ranges told           ${s.withRange}`,
-    `actual inside range   ${pc(s.rangeHit)}`,
-  ].join('\n') + '\n';
+  return (
+    [
+      `estimates told        ${s.told}`,
+      `scored (answered)     ${s.scored}`,
+      `median abs error      ${s.medianAbsoluteErrorSeconds === null ? '-' : `${s.medianAbsoluteErrorSeconds.toFixed(1)} s`}`,
+      `median abs % error    ${pc(s.medianAbsolutePercentageError)}`,
+      `within ±20%           ${pc(s.within20)}`,
+      `within ±50%           ${pc(s.within50)}`,
+      `ranges told           ${s.withRange}`,
+      `actual inside range   ${pc(s.rangeHit)}`,
+    ].join('\n') + '\n'
+  );
 }

@@ -4,11 +4,18 @@ import { EventFilter } from './event-filter.js';
 
 let pos = 0;
 const ev = (aggregate: string, aggregateId: string, type: string, data: unknown, at = '2026-11-21T09:00:00.000Z'): AnalyticsEvent => ({
-  position: ++pos, aggregate, aggregateId, id: `e${pos}`, type, schemaVersion: 1, data, metadata: { at },
+  position: ++pos,
+  aggregate,
+  aggregateId,
+  id: `e${pos}`,
+  type,
+  schemaVersion: 1,
+  data,
+  metadata: { at },
 });
 
 describe('EventFilter', () => {
-  it('lets a session\'s events through once it is queued in the queue asked for, with what came before', () => {
+  it("lets a session's events through once it is queued in the queue asked for, with what came before", () => {
     const f = new EventFilter({ queue: 'billing' });
     const opened = ev('session', 's1', 'SessionOpened', {});
     expect(f.accept(opened)).toEqual([]);
@@ -21,7 +28,7 @@ describe('EventFilter', () => {
     expect(f.accept(ev('agent', 'a3', 'AgentLoggedIn', { profile: { queues: null } }))).toHaveLength(1);
   });
 
-  it('filters by aggregate, type and the event\'s own instant', () => {
+  it("filters by aggregate, type and the event's own instant", () => {
     const f = new EventFilter({ aggregate: 'session', types: ['SessionEnded'], sinceMs: Date.parse('2026-11-21T09:00:00Z'), untilMs: Date.parse('2026-11-21T10:00:00Z') });
     expect(f.accept(ev('session', 's1', 'SessionEnded', { at: '2026-11-21T09:30:00.000Z' }))).toHaveLength(1);
     expect(f.accept(ev('session', 's1', 'SessionEnded', { at: '2026-11-21T10:00:00.000Z' }))).toHaveLength(0);

@@ -33,7 +33,9 @@ function chart(rows: readonly KpiRow[], key: keyof KpiRow, title: string, percen
     })
     .join('');
   const axis = `<line x1="${pad}" y1="${H - 20}" x2="${W}" y2="${H - 20}" stroke="#999"/><text x="0" y="12" font-size="10">${percent ? `${(max * 100).toFixed(0)}%` : max.toFixed(0)}</text><text x="0" y="${H - 22}" font-size="10">0</text>`;
-  const ticks = intervals.map((iv, i) => (i % Math.ceil(intervals.length / 8) === 0 ? `<text x="${(pad + i * slot).toFixed(1)}" y="${H - 5}" font-size="9">${esc(iv === 'all' ? 'all' : iv.slice(11, 16))}</text>` : '')).join('');
+  const ticks = intervals
+    .map((iv, i) => (i % Math.ceil(intervals.length / 8) === 0 ? `<text x="${(pad + i * slot).toFixed(1)}" y="${H - 5}" font-size="9">${esc(iv === 'all' ? 'all' : iv.slice(11, 16))}</text>` : ''))
+    .join('');
   const legend = groups.map((g, i) => `<span style="color:${COLORS[i % COLORS.length]}">■</span> ${esc(g)}`).join(' &nbsp; ');
   return `<figure><figcaption>${esc(title)}</figcaption><svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" role="img" aria-label="${esc(title)}">${axis}${bars}${ticks}</svg><div class="legend">${legend}</div></figure>`;
 }

@@ -51,7 +51,13 @@ export class KpiHistory {
 
   /** Every interval of [fromMs, toMs) (empty ones too, so a chart has no holes) and the whole range. */
   query(q: KpiHistoryQuery): { intervals: KpiHistoryInterval[]; total: KpiHistoryInterval } {
-    const common = { by: q.queueId === null ? ('all' as const) : ('queue' as const), serviceLevelSeconds: q.serviceLevelSeconds, shortAbandonSeconds: q.shortAbandonSeconds ?? 5, sinceMs: q.fromMs, untilMs: q.toMs };
+    const common = {
+      by: q.queueId === null ? ('all' as const) : ('queue' as const),
+      serviceLevelSeconds: q.serviceLevelSeconds,
+      shortAbandonSeconds: q.shortAbandonSeconds ?? 5,
+      sinceMs: q.fromMs,
+      untilMs: q.toMs,
+    };
     const perInterval = new KpiAccumulator({ ...common, intervalSeconds: q.intervalSeconds, intervalOriginMs: q.fromMs });
     const whole = new KpiAccumulator({ ...common, intervalSeconds: null });
     const group = q.queueId ?? 'all';
@@ -62,7 +68,12 @@ export class KpiHistory {
     };
     for (const row of this.ended) add(row);
     for (const row of this.builder.openSessionRows()) add(row);
-    const byStart = new Map(perInterval.result().filter((r) => r.group === group).map((r) => [r.intervalStart, r]));
+    const byStart = new Map(
+      perInterval
+        .result()
+        .filter((r) => r.group === group)
+        .map((r) => [r.intervalStart, r]),
+    );
     const figures = (r: KpiRow | undefined) => {
       if (!r) return { ...EMPTY };
       const { group: _g, intervalStart: _i, ...rest } = r;

@@ -59,7 +59,20 @@ interface Acc {
 }
 
 const newAcc = (): Acc => ({
-  offered: 0, answered: 0, abandoned: 0, shortAbandoned: 0, waitSum: 0, handleSum: 0, handled: 0, withinT: 0, longest: null, transferred: 0, botTaken: 0, botContained: 0, busySeconds: 0, staffedSeconds: 0,
+  offered: 0,
+  answered: 0,
+  abandoned: 0,
+  shortAbandoned: 0,
+  waitSum: 0,
+  handleSum: 0,
+  handled: 0,
+  withinT: 0,
+  longest: null,
+  transferred: 0,
+  botTaken: 0,
+  botContained: 0,
+  busySeconds: 0,
+  staffedSeconds: 0,
 });
 
 const ratio = (a: number, b: number) => (b > 0 ? a / b : null);

@@ -46,7 +46,10 @@ describe('computeKpis', () => {
 
   it('splits by interval and computes occupancy per agent', () => {
     const rows = [session({ q: 0, wait: 5, assigned: true }), session({ q: 1000, wait: 5, assigned: true })];
-    expect(computeKpis(rows, [], { ...opts, intervalSeconds: 900 }).map((r) => [r.intervalStart, r.offered])).toEqual([[T(0), 1], [T(900), 1]]);
+    expect(computeKpis(rows, [], { ...opts, intervalSeconds: 900 }).map((r) => [r.intervalStart, r.offered])).toEqual([
+      [T(0), 1],
+      [T(900), 1],
+    ]);
     const states: Row[] = [
       { agent_id: 'a1', state: 'available', started_at: T(0), seconds: 100 },
       { agent_id: 'a1', state: 'busy', started_at: T(100), seconds: 300 },

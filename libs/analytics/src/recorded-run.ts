@@ -52,7 +52,8 @@ export class RecordedRun {
     const handlesByQueue = new Map<string, number[]>();
     const delays: number[] = [];
     for (const s of this.sessions) {
-      if (s.handle_seconds !== null && s.queue_id) (handlesByQueue.get(s.queue_id as string) ?? handlesByQueue.set(s.queue_id as string, []).get(s.queue_id as string)!).push(s.handle_seconds as number);
+      if (s.handle_seconds !== null && s.queue_id)
+        (handlesByQueue.get(s.queue_id as string) ?? handlesByQueue.set(s.queue_id as string, []).get(s.queue_id as string)!).push(s.handle_seconds as number);
       if (s.offer_to_assign_seconds !== null) delays.push(s.offer_to_assign_seconds as number);
     }
     const all = [...handlesByQueue.values()].flat();
@@ -109,7 +110,7 @@ export function applyRosterChanges(roster: readonly SimAgent[], changes: RosterC
   }
   for (const n of changes.add ?? []) {
     if (byId.has(n.agentId)) throw new RosterChangeError(`add: agent ${n.agentId} is already in the roster`);
-    const like = n.like === undefined ? undefined : byId.get(n.like) ?? roster.find((r) => r.agentId === n.like);
+    const like = n.like === undefined ? undefined : (byId.get(n.like) ?? roster.find((r) => r.agentId === n.like));
     if (n.like !== undefined && !like) throw new RosterChangeError(`add: like names no agent ${n.like} of the recorded run`);
     const shifts = n.shifts?.map((s) => ({ fromMs: Date.parse(s.from), toMs: s.to ? Date.parse(s.to) : null })) ?? like?.shifts.map((s) => ({ ...s })) ?? [{ fromMs: allAlongFromMs, toMs: null }];
     if (shifts.some((s) => Number.isNaN(s.fromMs) || Number.isNaN(s.toMs ?? 0))) throw new RosterChangeError(`add: ${n.agentId} has a shift with an unreadable instant`);

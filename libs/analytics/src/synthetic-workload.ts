@@ -69,7 +69,17 @@ export function syntheticWorkload(o: WorkloadOptions = DEFAULT_WORKLOAD): { arri
     const handle = Math.max(5, o.medianHandleSeconds * Math.exp(o.handleSigma * normal(rand)));
     const patience = o.meanPatienceSeconds === null ? null : -Math.log(Math.max(1e-12, rand())) * o.meanPatienceSeconds;
     const at = Math.round(t);
-    arrivals.push({ sessionId: `syn-${++n}`, entryPointId: `ep-${queueId}`, openedAtMs: at, arrivedAtMs: at, queueId, priority: 0, handleSeconds: Math.round(handle), patienceSeconds: patience === null ? null : Math.round(patience), acceptDelaySeconds: o.acceptDelaySeconds });
+    arrivals.push({
+      sessionId: `syn-${++n}`,
+      entryPointId: `ep-${queueId}`,
+      openedAtMs: at,
+      arrivedAtMs: at,
+      queueId,
+      priority: 0,
+      handleSeconds: Math.round(handle),
+      patienceSeconds: patience === null ? null : Math.round(patience),
+      acceptDelaySeconds: o.acceptDelaySeconds,
+    });
   }
   const roster: SimAgent[] = [];
   for (const q of o.queues) {

@@ -292,7 +292,18 @@ export class TableBuilder {
       case 'AgentLoggedIn': {
         const d = e.data as { profile: AgentProfile };
         if (!a) {
-          a = { kind: d.profile.kind, capacity: d.profile.capacity, presence: 'offline', reason: null, conversations: 0, wrapUpUntilMs: null, state: 'offline', stateReason: null, since: at, sinceConversations: 0 };
+          a = {
+            kind: d.profile.kind,
+            capacity: d.profile.capacity,
+            presence: 'offline',
+            reason: null,
+            conversations: 0,
+            wrapUpUntilMs: null,
+            state: 'offline',
+            stateReason: null,
+            since: at,
+            sinceConversations: 0,
+          };
           this.agents.set(id, a);
         }
         a.kind = d.profile.kind;

@@ -5,15 +5,34 @@ import type { Row } from './table-schemas.js';
 
 let pos = 0;
 const ev = (aggregate: string, aggregateId: string, type: string, data: unknown, at: string): AnalyticsEvent => ({
-  position: ++pos, aggregate, aggregateId, id: `e${pos}`, type, schemaVersion: 1, data, metadata: { at, actor: 'test' },
+  position: ++pos,
+  aggregate,
+  aggregateId,
+  id: `e${pos}`,
+  type,
+  schemaVersion: 1,
+  data,
+  metadata: { at, actor: 'test' },
 });
 const T = (s: number) => new Date(Date.UTC(2026, 10, 21, 9, 0, s)).toISOString();
 const profile = { displayName: 'A', kind: 'human', skills: {}, languages: ['en'], capacity: 2, capabilities: [], queues: ['q1'], wrapUpSeconds: 10 };
-const core = { sessionId: 's1', entryPointId: 'ep1', channel: 'web', customerAddress: 'c@x', sessionAddress: 's-s1@x', client: { name: 'Gajim', version: '1.8', capabilities: [] }, locale: 'en', openedAt: T(0) };
+const core = {
+  sessionId: 's1',
+  entryPointId: 'ep1',
+  channel: 'web',
+  customerAddress: 'c@x',
+  sessionAddress: 's-s1@x',
+  client: { name: 'Gajim', version: '1.8', capabilities: [] },
+  locale: 'en',
+  openedAt: T(0),
+};
 
 function run(events: AnalyticsEvent[], includeBodies = false) {
   const out: Record<string, Row[]> = { sessions: [], offers: [], messages: [], agentStates: [] };
-  const b = new TableBuilder({ sessions: (r) => out.sessions!.push(r), offers: (r) => out.offers!.push(r), messages: (r) => out.messages!.push(r), agentStates: (r) => out.agentStates!.push(r) }, { includeBodies });
+  const b = new TableBuilder(
+    { sessions: (r) => out.sessions!.push(r), offers: (r) => out.offers!.push(r), messages: (r) => out.messages!.push(r), agentStates: (r) => out.agentStates!.push(r) },
+    { includeBodies },
+  );
   for (const e of events) b.apply(e);
   b.finish(T(100));
   return out;
@@ -26,7 +45,13 @@ const scripted = () => [
   ev('session', 's1', 'IntakeAnswered', { messageId: 'm0', questionId: 'q', attribute: 'topic', answer: 'billing', next: null, route: {} }, T(3)),
   ev('session', 's1', 'SessionQueued', { queueId: 'q1', priority: 0, arrivedAt: T(3), requirements: { skills: {}, language: 'en', capabilities: [] } }, T(3)),
   ev('session', 's1', 'CustomerMessageReceived', { messageId: 'm1', body: 'héllo', at: T(4) }, T(4)),
-  ev('session', 's1', 'SessionOffered', { offerId: 'o1', agentId: 'a1', expiresAt: T(35), at: T(5), decision: { queueId: 'q1', strategy: 'longest-idle', step: 1, rule: 'step 1', eligible: ['a1'], tieBreak: 'longest idle' } }, T(5)),
+  ev(
+    'session',
+    's1',
+    'SessionOffered',
+    { offerId: 'o1', agentId: 'a1', expiresAt: T(35), at: T(5), decision: { queueId: 'q1', strategy: 'longest-idle', step: 1, rule: 'step 1', eligible: ['a1'], tieBreak: 'longest idle' } },
+    T(5),
+  ),
   ev('session', 's1', 'SessionOfferDeclined', { offerId: 'o1', agentId: 'a1', outcome: 'rejected', reason: 'busy', at: T(7) }, T(7)),
   ev('session', 's1', 'SessionOffered', { offerId: 'o2', agentId: 'a1', expiresAt: T(40), at: T(10) }, T(10)),
   ev('session', 's1', 'SessionAssigned', { offerId: 'o2', agentId: 'a1', at: T(13) }, T(13)),
@@ -42,9 +67,29 @@ describe('TableBuilder', () => {
     const { sessions } = run(scripted());
     expect(sessions).toHaveLength(1);
     expect(sessions[0]).toMatchObject({
-      session_id: 's1', entry_point_id: 'ep1', channel: 'web', client_name: 'Gajim', client_version: '1.8', locale: 'en', intake_answers: '{"topic":"billing"}',
-      queue_id: 'q1', opened_at: T(0), queued_at: T(3), first_offer_at: T(5), assigned_at: T(13), ended_at: T(43),
-      wait_seconds: 10, offer_to_assign_seconds: 3, handle_seconds: 30, agent_id: 'a1', first_agent_kind: 'human', offers: 2, transfers: 0, disposition: 'resolved', abandoned: false, ended_by: 'agent',
+      session_id: 's1',
+      entry_point_id: 'ep1',
+      channel: 'web',
+      client_name: 'Gajim',
+      client_version: '1.8',
+      locale: 'en',
+      intake_answers: '{"topic":"billing"}',
+      queue_id: 'q1',
+      opened_at: T(0),
+      queued_at: T(3),
+      first_offer_at: T(5),
+      assigned_at: T(13),
+      ended_at: T(43),
+      wait_seconds: 10,
+      offer_to_assign_seconds: 3,
+      handle_seconds: 30,
+      agent_id: 'a1',
+      first_agent_kind: 'human',
+      offers: 2,
+      transfers: 0,
+      disposition: 'resolved',
+      abandoned: false,
+      ended_by: 'agent',
     });
   });
 
@@ -57,11 +102,14 @@ describe('TableBuilder', () => {
   });
 
   it('keeps message lengths and leaves bodies out unless asked', () => {
-    expect(run(scripted()).messages.map((m) => [m.author, m.length, m.body])).toEqual([['customer', 5, null], ['agent', 2, null]]);
+    expect(run(scripted()).messages.map((m) => [m.author, m.length, m.body])).toEqual([
+      ['customer', 5, null],
+      ['agent', 2, null],
+    ]);
     expect(run(scripted(), true).messages.map((m) => m.body)).toEqual(['héllo', 'hi']);
   });
 
-  it('cuts an agent\'s time into available, busy, wrap-up and away intervals that tile it', () => {
+  it("cuts an agent's time into available, busy, wrap-up and away intervals that tile it", () => {
     const { agentStates } = run(scripted());
     expect(agentStates.map((a) => [a.state, a.started_at, a.ended_at, a.conversations, a.reason])).toEqual([
       ['available', T(0), T(13), 0, null],

@@ -1,13 +1,4 @@
-import {
-  type AgentProfile,
-  type ContactCenterView,
-  type QueueRouting,
-  type Requirements,
-  applyToView,
-  emptyView,
-  planOffers,
-  waitingIn,
-} from '@parley/domain';
+import { type AgentProfile, type ContactCenterView, type QueueRouting, type Requirements, applyToView, emptyView, planOffers, waitingIn } from '@parley/domain';
 import type { AnalyticsEvent } from './analytics-event.js';
 import type { ToldEstimate } from './estimate-score.js';
 import { TableBuilder } from './table-builder.js';
@@ -186,7 +177,15 @@ export function simulate(arrivals: readonly SimArrival[], roster: readonly SimAg
     const outcomes = recentOutcomes.get(queueId) ?? [];
     const abandoned = outcomes.filter(Boolean).length;
     waiting.forEach((s, index) => {
-      const ctx: EstimatorContext = { view, queueId, position: index, now, recentHandleSeconds: recentHandles.get(queueId) ?? [], recentAbandoned: abandoned, recentAnswered: outcomes.length - abandoned };
+      const ctx: EstimatorContext = {
+        view,
+        queueId,
+        position: index,
+        now,
+        recentHandleSeconds: recentHandles.get(queueId) ?? [],
+        recentAbandoned: abandoned,
+        recentAnswered: outcomes.length - abandoned,
+      };
       const est: Record<string, ReturnType<SimEstimator>> = {};
       for (const [name, f] of estimators) est[name] = f(ctx);
       const list = told.get(s.core.sessionId) ?? [];
@@ -223,7 +222,13 @@ export function simulate(arrivals: readonly SimArrival[], roster: readonly SimAg
           break;
         case 'arrive': {
           const a = item.arrival;
-          emit('session', a.sessionId, 'SessionOpened', { sessionId: a.sessionId, entryPointId: a.entryPointId, channel: 'whatif', customerAddress: '', sessionAddress: '', client: null, locale: null, openedAt: iso(a.openedAtMs) }, t);
+          emit(
+            'session',
+            a.sessionId,
+            'SessionOpened',
+            { sessionId: a.sessionId, entryPointId: a.entryPointId, channel: 'whatif', customerAddress: '', sessionAddress: '', client: null, locale: null, openedAt: iso(a.openedAtMs) },
+            t,
+          );
           emit('session', a.sessionId, 'SessionQueued', { queueId: a.queueId, priority: a.priority, arrivedAt: iso(a.arrivedAtMs), requirements: a.requirements, notBefore: null }, t);
           touched.add(a.queueId);
           break;
@@ -244,7 +249,7 @@ export function simulate(arrivals: readonly SimArrival[], roster: readonly SimAg
         case 'end': {
           const a = item.arrival;
           emit('session', a.sessionId, 'SessionEnded', { endedBy: 'agent', reason: 'done', disposition: null, abandoned: false, agentId: item.agentId, at: iso(t) }, t);
-          const wrap = view.agents[item.agentId]?.status !== 'unknown' ? (view.agents[item.agentId] as { profile?: AgentProfile }).profile?.wrapUpSeconds ?? 0 : 0;
+          const wrap = view.agents[item.agentId]?.status !== 'unknown' ? ((view.agents[item.agentId] as { profile?: AgentProfile }).profile?.wrapUpSeconds ?? 0) : 0;
           emit('agent', item.agentId, 'AgentConversationEnded', { sessionId: a.sessionId, at: iso(t), wrapUpUntil: wrap ? iso(t + wrap * 1000) : null }, t);
           if (wrap) agenda.push(t + wrap * 1000, { kind: 'replan' });
           pushRecent(recentHandles, a.queueId, a.handleSeconds ?? 0);

@@ -46,14 +46,29 @@ describe('simulate', () => {
     const recorded = computeKpis(run.finish().sessions, [], opts);
     const replayed = computeKpis(replay.sessions, [], opts);
     expect(recorded.map((r) => r.group)).toEqual(['billing', 'support']);
-    for (const r of recorded) expect(withinReplayTolerance(r, replayed.find((p) => p.group === r.group)!)).toBe(true);
+    for (const r of recorded)
+      expect(
+        withinReplayTolerance(
+          r,
+          replayed.find((p) => p.group === r.group)!,
+        ),
+      ).toBe(true);
     expect(original.sessions.length).toBe(replay.sessions.length);
   });
 
   it('lowers the average speed of answer with two more agents', () => {
     const { arrivals, roster } = syntheticWorkload(small);
     const base = computeKpis(simulate(arrivals, roster).sessions, [], DEFAULT_KPI_OPTIONS);
-    const more = applyRosterChanges(roster, { add: [{ agentId: 'x1', like: 'billing-agent-1' }, { agentId: 'x2', like: 'billing-agent-1' }] }, small.startMs);
+    const more = applyRosterChanges(
+      roster,
+      {
+        add: [
+          { agentId: 'x1', like: 'billing-agent-1' },
+          { agentId: 'x2', like: 'billing-agent-1' },
+        ],
+      },
+      small.startMs,
+    );
     const after = computeKpis(simulate(arrivals, more).sessions, [], DEFAULT_KPI_OPTIONS);
     const asa = (rows: typeof base) => rows.find((r) => r.group === 'billing')!.averageSpeedOfAnswerSeconds!;
     expect(asa(after)).toBeLessThan(asa(base));
@@ -68,7 +83,15 @@ describe('simulate', () => {
   it('scores the honest estimator better than the old formula on a long-tailed day', () => {
     const { arrivals, roster } = syntheticWorkload({ ...DEFAULT_WORKLOAD, hours: 2 });
     const honest = (c: EstimatorContext) =>
-      estimateWait({ position: c.position, agents: servingAgentsOf(c.view, c.queueId, c.now), recentHandleSeconds: c.recentHandleSeconds, defaultHandleSeconds: 180, wrapUpSeconds: 20, recentAbandoned: c.recentAbandoned, recentAnswered: c.recentAnswered });
+      estimateWait({
+        position: c.position,
+        agents: servingAgentsOf(c.view, c.queueId, c.now),
+        recentHandleSeconds: c.recentHandleSeconds,
+        defaultHandleSeconds: 180,
+        wrapUpSeconds: 20,
+        recentAbandoned: c.recentAbandoned,
+        recentAnswered: c.recentAnswered,
+      });
     const legacy = (c: EstimatorContext) => ({ seconds: estimateWaitSeconds(queueSnapshot(c.view, c.queueId, c.now), c.position, 180) });
     const { estimates } = simulate(arrivals, roster, { estimators: { honest, legacy } });
     const h = scoreEstimates(estimates.honest!);

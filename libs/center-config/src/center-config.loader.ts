@@ -163,11 +163,10 @@ function toFlow(f: FlowConfig): IntakeFlow {
     maxAttempts: f.maxAttempts,
     fallback: { ...f.fallback },
     start: f.start,
-    questions: f.questions.map(
-      (q): IntakeQuestion =>
-        q.kind === 'menu'
-          ? { id: q.id, kind: 'menu', prompt: q.prompt, attribute: q.attribute, options: (q.options ?? []).map((o) => ({ key: o.key, label: o.label, route: o.route && { ...o.route }, next: o.next })) }
-          : { id: q.id, kind: 'text', prompt: q.prompt, attribute: q.attribute, pattern: q.pattern, route: q.route && { ...q.route }, next: q.next },
+    questions: f.questions.map((q): IntakeQuestion =>
+      q.kind === 'menu'
+        ? { id: q.id, kind: 'menu', prompt: q.prompt, attribute: q.attribute, options: (q.options ?? []).map((o) => ({ key: o.key, label: o.label, route: o.route && { ...o.route }, next: o.next })) }
+        : { id: q.id, kind: 'text', prompt: q.prompt, attribute: q.attribute, pattern: q.pattern, route: q.route && { ...q.route }, next: q.next },
     ),
   };
 }

@@ -1,22 +1,6 @@
 import 'reflect-metadata';
 import { Type } from 'class-transformer';
-import {
-  ArrayMinSize,
-  IsArray,
-  IsBoolean,
-  IsIn,
-  IsInt,
-  IsISO8601,
-  IsOptional,
-  IsString,
-  Matches,
-  Max,
-  Min,
-  MinLength,
-  ValidateBy,
-  ValidateNested,
-  type ValidationOptions,
-} from 'class-validator';
+import { ArrayMinSize, IsArray, IsBoolean, IsIn, IsInt, IsISO8601, IsOptional, IsString, Matches, Max, Min, MinLength, ValidateBy, ValidateNested, type ValidationOptions } from 'class-validator';
 import { STRATEGIES, type Strategy, WEEKDAYS, parseInterval } from '@parley/domain';
 
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -32,7 +16,8 @@ function IsSkillLevels(options?: ValidationOptions) {
     {
       name: 'isSkillLevels',
       validator: {
-        validate: (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v) && Object.entries(v).every(([k, l]) => ID.test(k) && Number.isInteger(l) && (l as number) >= 1 && (l as number) <= 5),
+        validate: (v: unknown) =>
+          typeof v === 'object' && v !== null && !Array.isArray(v) && Object.entries(v).every(([k, l]) => ID.test(k) && Number.isInteger(l) && (l as number) >= 1 && (l as number) <= 5),
         defaultMessage: () => '$property must map skill names to levels 1..5',
       },
     },
@@ -84,8 +69,12 @@ function IsWeeklyHours(options?: ValidationOptions) {
       name: 'isWeeklyHours',
       validator: {
         validate: (v: unknown) =>
-          typeof v === 'object' && v !== null && !Array.isArray(v) &&
-          Object.entries(v).every(([day, intervals]) => (WEEKDAYS as readonly string[]).includes(day) && Array.isArray(intervals) && intervals.every((i) => typeof i === 'string' && parseInterval(i) !== null)),
+          typeof v === 'object' &&
+          v !== null &&
+          !Array.isArray(v) &&
+          Object.entries(v).every(
+            ([day, intervals]) => (WEEKDAYS as readonly string[]).includes(day) && Array.isArray(intervals) && intervals.every((i) => typeof i === 'string' && parseInterval(i) !== null),
+          ),
         defaultMessage: () => '$property must map mon..sun to lists of "HH:MM-HH:MM" intervals',
       },
     },

@@ -34,30 +34,36 @@ describe('the contact-center file', () => {
   });
 
   it('names the file, line and field of each problem', () => {
-    const file = write('broken.yaml', [
-      'flows:',
-      '  - id: f1',
-      '    greeting: { en: Hi }',
-      '    fallback: { queue: "no spaces allowed" }',
-      '    start: missing',
-      '    maxAttempts: 0',
-      '    questions:',
-      '      - id: q1',
-      '        kind: menu',
-      '        prompt: { en: Pick }',
-      '        options:',
-      '          - { key: "1", label: { en: One }, next: nowhere }',
-      'hours:',
-      '  - id: h',
-      '    timeZone: Mars/Olympus',
-      '    weekly: { mon: ["17:00-09:00"] }',
-      'entryPoints:',
-      '  - { id: ep, flow: f2 }',
-      '',
-    ].join('\n'));
+    const file = write(
+      'broken.yaml',
+      [
+        'flows:',
+        '  - id: f1',
+        '    greeting: { en: Hi }',
+        '    fallback: { queue: "no spaces allowed" }',
+        '    start: missing',
+        '    maxAttempts: 0',
+        '    questions:',
+        '      - id: q1',
+        '        kind: menu',
+        '        prompt: { en: Pick }',
+        '        options:',
+        '          - { key: "1", label: { en: One }, next: nowhere }',
+        'hours:',
+        '  - id: h',
+        '    timeZone: Mars/Olympus',
+        '    weekly: { mon: ["17:00-09:00"] }',
+        'entryPoints:',
+        '  - { id: ep, flow: f2 }',
+        '',
+      ].join('\n'),
+    );
     const problems = problemsOf(file);
     const expectProblem = (line: number, field: string) =>
-      expect(problems.some((p) => p.startsWith(`${file}:${line}:`) && p.includes(field)), `${field} at line ${line} in\n${problems.join('\n')}`).toBe(true);
+      expect(
+        problems.some((p) => p.startsWith(`${file}:${line}:`) && p.includes(field)),
+        `${field} at line ${line} in\n${problems.join('\n')}`,
+      ).toBe(true);
     expectProblem(4, 'flows[0].fallback.queue');
     expectProblem(5, 'flows[0].start');
     expectProblem(6, 'flows[0].maxAttempts');
@@ -93,21 +99,28 @@ describe('the contact-center file', () => {
 });
 
 describe('queue routing rules', () => {
-  it('reads a queue\'s strategy and widening steps', () => {
-    const file = write('rules.yaml', [
-      'queues:',
-      '  - id: billing',
-      '    strategy: best-skill',
-      '    steps:',
-      '      - { afterSeconds: 0, minProficiency: 4 }',
-      '      - { afterSeconds: 30, minProficiency: 2 }',
-      '      - { afterSeconds: 90, overflowTo: [general] }',
-      '  - id: plain',
-    ].join('\n'));
+  it("reads a queue's strategy and widening steps", () => {
+    const file = write(
+      'rules.yaml',
+      [
+        'queues:',
+        '  - id: billing',
+        '    strategy: best-skill',
+        '    steps:',
+        '      - { afterSeconds: 0, minProficiency: 4 }',
+        '      - { afterSeconds: 30, minProficiency: 2 }',
+        '      - { afterSeconds: 90, overflowTo: [general] }',
+        '  - id: plain',
+      ].join('\n'),
+    );
     const settings = CenterSettings.load(file);
     expect(settings.routingOf('billing')).toEqual({
       strategy: 'best-skill',
-      steps: [{ afterSeconds: 0, minProficiency: 4 }, { afterSeconds: 30, minProficiency: 2 }, { afterSeconds: 90, overflowTo: ['general'] }],
+      steps: [
+        { afterSeconds: 0, minProficiency: 4 },
+        { afterSeconds: 30, minProficiency: 2 },
+        { afterSeconds: 90, overflowTo: ['general'] },
+      ],
     });
     expect(settings.routingOf('plain')).toEqual({ strategy: 'longest-idle', steps: [{ afterSeconds: 0 }] });
     expect(settings.routingOf('unknown')).toBeUndefined();

@@ -34,10 +34,7 @@ interface Online {
 }
 
 export type AgentState =
-  | { status: 'unknown' }
-  | { status: 'offline'; profile: AgentProfile; conversations: string[] }
-  | ({ status: 'available' } & Online)
-  | ({ status: 'away'; reason: string | null } & Online);
+  { status: 'unknown' } | { status: 'offline'; profile: AgentProfile; conversations: string[] } | ({ status: 'available' } & Online) | ({ status: 'away'; reason: string | null } & Online);
 
 export type AgentEvent =
   | { type: 'AgentLoggedIn'; data: { profile: AgentProfile; leaseSeconds: number; expiresAt: string; at: string } }
@@ -197,7 +194,12 @@ export const agentDecider = {
       case 'AgentConversationEnded':
         if (state.status === 'unknown') return state;
         if (state.status === 'offline') return { ...state, conversations: state.conversations.filter((c) => c !== event.data.sessionId) };
-        return { ...state, conversations: state.conversations.filter((c) => c !== event.data.sessionId), idleSince: event.data.wrapUpUntil ?? event.data.at, wrapUpUntil: event.data.wrapUpUntil ?? null };
+        return {
+          ...state,
+          conversations: state.conversations.filter((c) => c !== event.data.sessionId),
+          idleSince: event.data.wrapUpUntil ?? event.data.at,
+          wrapUpUntil: event.data.wrapUpUntil ?? null,
+        };
       default:
         return assertNever(event);
     }

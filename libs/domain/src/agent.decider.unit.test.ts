@@ -55,10 +55,16 @@ describe('agent decider', () => {
 });
 
 describe('wrap-up', () => {
-  it('follows each conversation for the agent\'s wrap-up time and shows as a state of its own', async () => {
+  it("follows each conversation for the agent's wrap-up time and shows as a state of its own", async () => {
     const { presenceOf, inWrapUp } = await import('./agent.decider.js');
     let s = run([{ ...login, profile: { ...profile, wrapUpSeconds: 45 } } as AgentCommand, reserve('o1')]);
-    s = run([{ kind: 'start-conversation', sessionId: 'S-o1', offerId: 'o1' }, { kind: 'end-conversation', sessionId: 'S-o1', now: at(100) }], s);
+    s = run(
+      [
+        { kind: 'start-conversation', sessionId: 'S-o1', offerId: 'o1' },
+        { kind: 'end-conversation', sessionId: 'S-o1', now: at(100) },
+      ],
+      s,
+    );
     expect(s).toMatchObject({ wrapUpUntil: at(145), idleSince: at(145) });
     expect(presenceOf(s, at(120))).toBe('wrap-up');
     expect(inWrapUp(s, at(145))).toBe(false);

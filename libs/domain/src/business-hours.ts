@@ -33,7 +33,11 @@ function formatter(timeZone: string): Intl.DateTimeFormat {
 }
 
 function localTime(instant: number, timeZone: string): LocalTime & { y: number; mo: number; d: number; h: number; mi: number; s: number } {
-  const parts = Object.fromEntries(formatter(timeZone).formatToParts(new Date(instant)).map((p) => [p.type, p.value]));
+  const parts = Object.fromEntries(
+    formatter(timeZone)
+      .formatToParts(new Date(instant))
+      .map((p) => [p.type, p.value]),
+  );
   const [y, mo, d, h, mi, s] = [parts.year, parts.month, parts.day, parts.hour, parts.minute, parts.second].map(Number) as [number, number, number, number, number, number];
   return { date: `${parts.year}-${parts.month}-${parts.day}`, weekday: parts.weekday!.toLowerCase().slice(0, 3) as Weekday, minutes: h * 60 + mi, y, mo, d, h, mi, s };
 }

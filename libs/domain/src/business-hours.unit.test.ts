@@ -12,7 +12,7 @@ const berlin: BusinessHours = {
 const t = (iso: string) => Date.parse(iso);
 
 describe('business hours', () => {
-  it('reads weekly hours in the entry point\'s time zone, with holidays and closures', () => {
+  it("reads weekly hours in the entry point's time zone, with holidays and closures", () => {
     // Monday 2026-11-23: Berlin is UTC+1 in November.
     expect(isOpen(berlin, t('2026-11-23T07:59:00Z'))).toBe(false);
     expect(isOpen(berlin, t('2026-11-23T08:00:00Z'))).toBe(true);

@@ -17,13 +17,10 @@ export interface CannedResponse {
 
 export type CannedResponsesState = { responses: Record<string, CannedResponse> };
 
-export type CannedResponsesEvent =
-  | { type: 'CannedResponseSaved'; data: CannedResponse }
-  | { type: 'CannedResponseRemoved'; data: { cannedId: string; by: string; at: string } };
+export type CannedResponsesEvent = { type: 'CannedResponseSaved'; data: CannedResponse } | { type: 'CannedResponseRemoved'; data: { cannedId: string; by: string; at: string } };
 
 export type CannedResponsesCommand =
-  | { kind: 'save'; cannedId: string; shortcut: string; title: string; body: string; by: string; now: string }
-  | { kind: 'remove'; cannedId: string; by: string; now: string };
+  { kind: 'save'; cannedId: string; shortcut: string; title: string; body: string; by: string; now: string } | { kind: 'remove'; cannedId: string; by: string; now: string };
 
 const assertNever = (x: never): never => {
   throw new Error(`unhandled: ${JSON.stringify(x)}`);

@@ -70,8 +70,7 @@ export interface ContactCenterView {
 
 export const emptyView = (): ContactCenterView => ({ sessions: {}, declines: {}, agents: {}, totals: {}, lastOffered: {}, queued: {}, targeted: {} });
 
-const totalsOf = (view: ContactCenterView, queueId: string): QueueTotals =>
-  (view.totals[queueId] ??= { answered: 0, totalWaitSeconds: 0, handled: 0, totalHandleSeconds: 0, abandoned: 0 });
+const totalsOf = (view: ContactCenterView, queueId: string): QueueTotals => (view.totals[queueId] ??= { answered: 0, totalWaitSeconds: 0, handled: 0, totalHandleSeconds: 0, abandoned: 0 });
 
 const seconds = (from: string, to: string) => Math.max(0, (Date.parse(to) - Date.parse(from)) / 1000);
 
@@ -168,9 +167,7 @@ export type WaitingSession = Extract<SessionState, { status: 'queued' }>;
 /** Priority first (higher first), then original arrival, then ID for a total order. */
 export function compareWaiting(a: WaitingSession, b: WaitingSession): number {
   return (
-    b.place.priority - a.place.priority ||
-    Date.parse(a.place.arrivedAt) - Date.parse(b.place.arrivedAt) ||
-    (a.core.sessionId < b.core.sessionId ? -1 : a.core.sessionId > b.core.sessionId ? 1 : 0)
+    b.place.priority - a.place.priority || Date.parse(a.place.arrivedAt) - Date.parse(b.place.arrivedAt) || (a.core.sessionId < b.core.sessionId ? -1 : a.core.sessionId > b.core.sessionId ? 1 : 0)
   );
 }
 
@@ -214,8 +211,7 @@ export function waitingIn(view: ContactCenterView, queueId: string): WaitingSess
   return [...waitingOrder(view, queueId)];
 }
 
-export const servesQueue = (agent: AgentState, queueId: string) =>
-  agent.status !== 'unknown' && (agent.profile.queues === null || agent.profile.queues.includes(queueId));
+export const servesQueue = (agent: AgentState, queueId: string) => agent.status !== 'unknown' && (agent.profile.queues === null || agent.profile.queues.includes(queueId));
 
 export interface QueueSnapshot {
   queueId: string;

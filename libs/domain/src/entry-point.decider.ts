@@ -9,10 +9,7 @@ export interface EntryPointRegistration {
   leaseSeconds: number;
 }
 
-export type EntryPointState =
-  | { status: 'none' }
-  | ({ status: 'registered'; expiresAt: string } & EntryPointRegistration)
-  | { status: 'unregistered'; address: string };
+export type EntryPointState = { status: 'none' } | ({ status: 'registered'; expiresAt: string } & EntryPointRegistration) | { status: 'unregistered'; address: string };
 
 export type EntryPointEvent =
   | { type: 'EntryPointRegistered'; data: EntryPointRegistration & { expiresAt: string; at: string } }
@@ -20,10 +17,7 @@ export type EntryPointEvent =
   | { type: 'EntryPointUnregistered'; data: { reason: 'requested' | 'lease-expired'; at: string } };
 
 export type EntryPointCommand =
-  | { kind: 'register'; registration: EntryPointRegistration; now: string }
-  | { kind: 'heartbeat'; now: string }
-  | { kind: 'unregister'; now: string }
-  | { kind: 'expire-lease'; now: string };
+  { kind: 'register'; registration: EntryPointRegistration; now: string } | { kind: 'heartbeat'; now: string } | { kind: 'unregister'; now: string } | { kind: 'expire-lease'; now: string };
 
 const assertNever = (x: never): never => {
   throw new Error(`unhandled: ${JSON.stringify(x)}`);

@@ -103,5 +103,9 @@ export interface CapabilityRule {
 /** Capabilities an agent must have for this client (claim 37: compatible IM software). */
 export function requiredAgentCapabilities(rules: readonly CapabilityRule[], clientCapabilities: readonly string[] | null): string[] {
   const has = new Set(clientCapabilities ?? []);
-  return [...new Set(rules.filter((r) => (r.whenClientHas !== undefined && has.has(r.whenClientHas)) || (r.whenClientLacks !== undefined && !has.has(r.whenClientLacks))).map((r) => r.requireAgentCapability))];
+  return [
+    ...new Set(
+      rules.filter((r) => (r.whenClientHas !== undefined && has.has(r.whenClientHas)) || (r.whenClientLacks !== undefined && !has.has(r.whenClientLacks))).map((r) => r.requireAgentCapability),
+    ),
+  ];
 }

@@ -14,7 +14,10 @@ const flow: IntakeFlow = {
   start: 'topic',
   questions: [
     {
-      id: 'topic', kind: 'menu', prompt: { en: 'What is it about?', de: 'Worum geht es?' }, attribute: 'topic',
+      id: 'topic',
+      kind: 'menu',
+      prompt: { en: 'What is it about?', de: 'Worum geht es?' },
+      attribute: 'topic',
       options: [
         { key: '1', label: { en: 'Billing', de: 'Rechnung' }, route: { queue: 'billing', skills: { billing: 2 } }, next: 'account' },
         { key: '2', label: { en: 'Technical support', de: 'Technik' }, route: { queue: 'tech', skills: { tech: 3 }, priority: 1 } },
@@ -35,7 +38,7 @@ describe('intake flows', () => {
     expect(judgeAnswer(flow, 'account', '123456', 1)).toMatchObject({ kind: 'accepted', attribute: 'account' });
   });
 
-  it('renders questions in the customer\'s language, menus with their options', () => {
+  it("renders questions in the customer's language, menus with their options", () => {
     expect(renderQuestion(flow, 'topic', 'de-AT')).toBe('Worum geht es?\n1 Rechnung, 2 Technik');
     expect(renderQuestion(flow, 'topic', 'fr')).toBe('What is it about?\n1 Billing, 2 Technical support');
     expect(pickText({ 'pt-BR': 'Olá', en: 'Hi' }, 'pt-br', 'en')).toBe('Olá');
@@ -84,7 +87,8 @@ describe('intake flows', () => {
       { kind: 'open', core, route: base, intake: { flowId: 'support', start: 'topic' }, notBefore: null },
       { kind: 'answer-intake', flow, messageId: 'm1', text: 'x', now: core.openedAt },
       { kind: 'answer-intake', flow, messageId: 'm2', text: 'y', now: core.openedAt },
-    ] as SessionCommand[]) state = sessionDecider.decide(c, state).reduce(sessionDecider.evolve, state);
+    ] as SessionCommand[])
+      state = sessionDecider.decide(c, state).reduce(sessionDecider.evolve, state);
     expect(state).toMatchObject({ status: 'queued', place: { queueId: 'general' } });
   });
 });

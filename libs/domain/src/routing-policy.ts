@@ -216,7 +216,12 @@ export function planOffers(view: ContactCenterView, options: RoutingOptions): Pl
         }
         for (const c of everyQueue) if (!seen.has(c.agentId)) pool.push(c);
       }
-      const eligible = pool.filter((c) => free(c) && fresh(c) && (session.place.targetAgentId ? meetsRequirements(c.agent.profile, session, { afterSeconds: 0, ignoreSkills: true }) : meetsRequirements(c.agent.profile, session, step)));
+      const eligible = pool.filter(
+        (c) =>
+          free(c) &&
+          fresh(c) &&
+          (session.place.targetAgentId ? meetsRequirements(c.agent.profile, session, { afterSeconds: 0, ignoreSkills: true }) : meetsRequirements(c.agent.profile, session, step)),
+      );
       if (eligible.length === 0) continue;
       const { pick, tieBreak } = choose(routing.strategy, eligible, session, load, lastOffered[queueId]);
       planned.push({
@@ -228,7 +233,10 @@ export function planOffers(view: ContactCenterView, options: RoutingOptions): Pl
           strategy: routing.strategy,
           step: index + 1,
           rule: describeStep(index, step, session),
-          eligible: eligible.map((c) => c.agentId).sort().slice(0, MAX_RECORDED_ELIGIBLE),
+          eligible: eligible
+            .map((c) => c.agentId)
+            .sort()
+            .slice(0, MAX_RECORDED_ELIGIBLE),
           tieBreak,
         },
       });
@@ -280,4 +288,3 @@ function candidatesFor(
   }
   return { agents, queues };
 }
-

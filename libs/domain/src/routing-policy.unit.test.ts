@@ -39,7 +39,12 @@ function buildView(agents: fc.infer<typeof agentArb>[], sessions: fc.infer<typeo
     const profile = { displayName: `A${i}`, kind: 'human' as const, skills: a.skills, languages: a.languages, capacity: a.capacity, capabilities: a.capabilities, queues: a.queues };
     const conversations = Array.from({ length: a.conversations }, (_, k) => `busy-${i}-${k}`);
     const online = {
-      profile, leaseSeconds: 60, expiresAt: iso(1000), conversations, missedOffers: 0, idleSince: iso(a.idle),
+      profile,
+      leaseSeconds: 60,
+      expiresAt: iso(1000),
+      conversations,
+      missedOffers: 0,
+      idleSince: iso(a.idle),
       wrapUpUntil: a.wrapUpUntil === null ? null : iso(a.wrapUpUntil),
       reservations: a.reservations.map((e, k) => ({ offerId: `r-${i}-${k}`, sessionId: `rs-${i}-${k}`, expiresAt: iso(e) })),
     };
@@ -52,7 +57,9 @@ function buildView(agents: fc.infer<typeof agentArb>[], sessions: fc.infer<typeo
       status: 'queued',
       core: { sessionId: id, entryPointId: 'ep', channel: 'c', customerAddress: `c${i}@x.test`, sessionAddress: `s-${id}@x.test`, client: null, locale: null, openedAt: iso(s.arrived) },
       place: {
-        queueId: s.queueId, priority: s.priority, arrivedAt: iso(s.arrived),
+        queueId: s.queueId,
+        priority: s.priority,
+        arrivedAt: iso(s.arrived),
         requirements: { skills: s.skills, language: s.language, capabilities: s.capabilities },
         notBefore: s.notBefore === null ? null : iso(s.notBefore),
       },
@@ -158,8 +165,20 @@ describe('incremental routing', () => {
         }
         change.arrivals.forEach((arrival, k) => {
           const id = `new-${k}`;
-          ev('session', id, { type: 'SessionOpened', data: { sessionId: id, entryPointId: 'ep', channel: 'c', customerAddress: `${id}@x.test`, sessionAddress: `s-${id}@x.test`, client: null, locale: null, openedAt: NOW } });
-          ev('session', id, { type: 'SessionQueued', data: { queueId: arrival.queueId, priority: arrival.priority, arrivedAt: iso(arrival.arrived), requirements: { skills: arrival.skills, language: arrival.language, capabilities: arrival.capabilities }, notBefore: null } });
+          ev('session', id, {
+            type: 'SessionOpened',
+            data: { sessionId: id, entryPointId: 'ep', channel: 'c', customerAddress: `${id}@x.test`, sessionAddress: `s-${id}@x.test`, client: null, locale: null, openedAt: NOW },
+          });
+          ev('session', id, {
+            type: 'SessionQueued',
+            data: {
+              queueId: arrival.queueId,
+              priority: arrival.priority,
+              arrivedAt: iso(arrival.arrived),
+              requirements: { skills: arrival.skills, language: arrival.language, capabilities: arrival.capabilities },
+              notBefore: null,
+            },
+          });
           touched.sessions.add(id);
         });
         const offered = Object.values(view.sessions).filter((x): x is Extract<SessionState, { status: 'queued' }> => x.status === 'queued' && !!x.offer);
@@ -265,7 +284,12 @@ function simulate(actions: Action[]) {
   for (const a of actions) {
     switch (a.t) {
       case 'login':
-        applyAgent(`a${a.agent}`, { kind: 'login', profile: { displayName: 'x', kind: 'human', skills: {}, languages: [], capacity: a.capacity, capabilities: [], queues: null }, leaseSeconds: 3600, now: now() });
+        applyAgent(`a${a.agent}`, {
+          kind: 'login',
+          profile: { displayName: 'x', kind: 'human', skills: {}, languages: [], capacity: a.capacity, capabilities: [], queues: null },
+          leaseSeconds: 3600,
+          now: now(),
+        });
         break;
       case 'away':
       case 'available':
@@ -273,7 +297,13 @@ function simulate(actions: Action[]) {
         break;
       case 'open': {
         const id = `s${++seq}`;
-        applySession(id, { kind: 'open', route: { queueId: `q${a.queue}`, priority: 0, requirements: { skills: {}, language: null, capabilities: [] } }, intake: null, notBefore: null, core: { sessionId: id, entryPointId: 'ep', channel: 'c', customerAddress: `${id}@c.test`, sessionAddress: `s-${id}@x.test`, client: null, locale: null, openedAt: now() } });
+        applySession(id, {
+          kind: 'open',
+          route: { queueId: `q${a.queue}`, priority: 0, requirements: { skills: {}, language: null, capabilities: [] } },
+          intake: null,
+          notBefore: null,
+          core: { sessionId: id, entryPointId: 'ep', channel: 'c', customerAddress: `${id}@c.test`, sessionAddress: `s-${id}@x.test`, client: null, locale: null, openedAt: now() },
+        });
         break;
       }
       case 'route':
@@ -297,9 +327,12 @@ function simulate(actions: Action[]) {
         if (offered.length === 0) break;
         const [id, s] = offered[a.pick % offered.length]!;
         tryIt(() =>
-          applySession(id, a.t === 'accept'
-            ? { kind: 'accept-offer', offerId: s.offer!.offerId, agentId: s.offer!.agentId, now: now() }
-            : { kind: 'decline-offer', offerId: s.offer!.offerId, agentId: s.offer!.agentId, outcome: 'rejected', reason: null, now: now() }),
+          applySession(
+            id,
+            a.t === 'accept'
+              ? { kind: 'accept-offer', offerId: s.offer!.offerId, agentId: s.offer!.agentId, now: now() }
+              : { kind: 'decline-offer', offerId: s.offer!.offerId, agentId: s.offer!.agentId, outcome: 'rejected', reason: null, now: now() },
+          ),
         );
         break;
       }
@@ -375,7 +408,10 @@ function simulate(actions: Action[]) {
 
 describe('deciders and policy together (properties over random event orders)', () => {
   it('never over-assigns an agent, never assigns a session twice, never offers a session to two agents', () => {
-    fc.assert(fc.property(fc.array(actionArb, { minLength: 30, maxLength: 120 }), (actions) => simulate(actions)), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.array(actionArb, { minLength: 30, maxLength: 120 }), (actions) => simulate(actions)),
+      { numRuns: 300 },
+    );
     // The runs must have reached the interesting states, or the invariants above proved nothing.
     expect(exercised.offers).toBeGreaterThan(200);
     expect(exercised.assignments).toBeGreaterThan(50);

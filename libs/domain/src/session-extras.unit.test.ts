@@ -14,7 +14,7 @@ const accept: SessionCommand = { kind: 'accept-offer', offerId: 'o1', agentId: '
 const assigned = () => run([open, offer, accept]).state;
 
 describe('session decider: what people around a conversation add', () => {
-  it('takes a rating from the session\'s customer only, also after the end, 1 to 5', () => {
+  it("takes a rating from the session's customer only, also after the end, 1 to 5", () => {
     const rate = (from: string, score = 4): SessionCommand => ({ kind: 'rate', channel: 'web', from, ratingId: 'r1', score, comment: 'ok', now: at(9) });
     const ended = run([{ kind: 'end', endedBy: 'agent', agentId: 'a1', from: null, reason: 'done', disposition: 'resolved', now: at(8) }], assigned()).state;
     expect(sessionDecider.decide(rate('v-1@visitors.test'), ended)).toEqual([{ type: 'SessionRated', data: { ratingId: 'r1', score: 4, comment: 'ok', at: at(9) } }]);
@@ -37,7 +37,13 @@ describe('session decider: what people around a conversation add', () => {
     expect(run([{ kind: 'whisper', supervisor: 'sam', whisperId: 'w1', body: 'psst', now: at(3) }], state).events).toEqual([
       { type: 'SupervisorWhispered', data: { whisperId: 'w1', supervisor: 'sam', agentId: 'a1', body: 'psst', at: at(3) } },
     ]);
-    const taken = run([{ kind: 'take-over', supervisor: 'sam', displayName: 'Sam', now: at(4) }, { kind: 'send-supervisor-message', supervisor: 'sam', displayName: 'Sam', messageId: 'm1', body: 'Hello', now: at(5) }], state);
+    const taken = run(
+      [
+        { kind: 'take-over', supervisor: 'sam', displayName: 'Sam', now: at(4) },
+        { kind: 'send-supervisor-message', supervisor: 'sam', displayName: 'Sam', messageId: 'm1', body: 'Hello', now: at(5) },
+      ],
+      state,
+    );
     expect(taken.events.map((e) => e.type)).toEqual(['SessionTakenOver', 'SupervisorMessageSent']);
     expect(taken.events[0]!.data).toMatchObject({ fromAgentId: 'a1' });
     // The agent keeps the session for capacity and can still end it.

@@ -187,7 +187,7 @@ export const sessionDecider = {
       }
       case 'receive-customer-message': {
         const s = live(state);
-        if (!isCustomer(s, command.channel, command.from)) throw forbidden('the sender is not this session\'s customer');
+        if (!isCustomer(s, command.channel, command.from)) throw forbidden("the sender is not this session's customer");
         if (s.messages.customer.includes(command.messageId)) return [];
         return [{ type: 'CustomerMessageReceived', data: { messageId: command.messageId, body: command.body, at: command.now } }];
       }
@@ -246,7 +246,7 @@ export const sessionDecider = {
       case 'end': {
         if (state.status === 'ended') return [];
         const s = live(state);
-        if (command.endedBy === 'customer' && !isCustomer(s, command.channel ?? null, command.from)) throw forbidden('the sender is not this session\'s customer');
+        if (command.endedBy === 'customer' && !isCustomer(s, command.channel ?? null, command.from)) throw forbidden("the sender is not this session's customer");
         if (command.endedBy === 'agent' && (s.status !== 'assigned' || s.agentId !== command.agentId)) {
           throw forbidden('this session is not assigned to this agent');
         }
@@ -267,7 +267,7 @@ export const sessionDecider = {
       case 'rate': {
         // After the end too: the customer rates the conversation they just had, once per rating ID.
         if (state.status === 'none') throw notFound('no session with this id');
-        if (state.core.customerAddress !== command.from || state.core.channel !== command.channel) throw forbidden('the sender is not this session\'s customer');
+        if (state.core.customerAddress !== command.from || state.core.channel !== command.channel) throw forbidden("the sender is not this session's customer");
         if (!Number.isInteger(command.score) || command.score < 1 || command.score > 5) throw invalidPayload('score must be 1 to 5', { fields: { score: ['1..5'] } });
         return [{ type: 'SessionRated', data: { ratingId: command.ratingId, score: command.score, comment: command.comment, at: command.now } }];
       }
@@ -340,7 +340,13 @@ export const sessionDecider = {
         return {
           ...state,
           answers: { ...state.answers, [event.data.attribute]: event.data.answer },
-          intake: { ...state.intake, questionId: event.data.next ?? state.intake.questionId, attempts: 0, route: event.data.route, answeredMessageIds: [...state.intake.answeredMessageIds, event.data.messageId] },
+          intake: {
+            ...state.intake,
+            questionId: event.data.next ?? state.intake.questionId,
+            attempts: 0,
+            route: event.data.route,
+            answeredMessageIds: [...state.intake.answeredMessageIds, event.data.messageId],
+          },
         };
       case 'IntakeAnswerRejected':
         if (state.status !== 'intake') return state;
@@ -389,9 +395,7 @@ export const sessionDecider = {
       case 'SessionIdleWarned':
         return state.status === 'none' || state.status === 'ended' ? state : { ...state, activity: { ...state.activity, idleWarnedAt: event.data.at } };
       case 'SessionEnded':
-        return state.status === 'none' || state.status === 'ended'
-          ? state
-          : { status: 'ended', core: state.core, endedBy: event.data.endedBy, abandoned: event.data.abandoned };
+        return state.status === 'none' || state.status === 'ended' ? state : { status: 'ended', core: state.core, endedBy: event.data.endedBy, abandoned: event.data.abandoned };
       case 'SessionRated':
       case 'SessionNoteAdded':
       case 'SupervisorWhispered':

@@ -5,8 +5,14 @@ import { type SessionCommand, type SessionState, sessionAddressFor, sessionDecid
 const T0 = '2026-11-21T10:00:00.000Z';
 const at = (s: number) => new Date(Date.parse(T0) + s * 1000).toISOString();
 const core = {
-  sessionId: 'S1', entryPointId: 'ep', channel: 'xmpp', customerAddress: 'ann@example.test', sessionAddress: 's-S1@support.example.test',
-  client: null, locale: 'en', openedAt: T0,
+  sessionId: 'S1',
+  entryPointId: 'ep',
+  channel: 'xmpp',
+  customerAddress: 'ann@example.test',
+  sessionAddress: 's-S1@support.example.test',
+  client: null,
+  locale: 'en',
+  openedAt: T0,
 };
 
 const run = (commands: SessionCommand[], state?: SessionState) => decideAll(sessionDecider, commands, state);
@@ -84,8 +90,12 @@ describe('session decider', () => {
 describe('transfers', () => {
   it('puts the session back in a queue with its original arrival, answers and history, optionally for one agent', () => {
     const assigned = run([open, { ...offer, now: at(1) }, { kind: 'accept-offer', offerId: 'o1', agentId: 'a1', now: at(2) }]).state;
-    expect(() => sessionDecider.decide({ kind: 'transfer', agentId: 'a2', toQueueId: 'q2', toAgentId: null, reason: null, now: at(3) }, assigned)).toThrow(expect.objectContaining({ code: 'forbidden' }));
-    expect(() => sessionDecider.decide({ kind: 'transfer', agentId: 'a1', toQueueId: null, toAgentId: 'a1', reason: null, now: at(3) }, assigned)).toThrow(expect.objectContaining({ code: 'conflict' }));
+    expect(() => sessionDecider.decide({ kind: 'transfer', agentId: 'a2', toQueueId: 'q2', toAgentId: null, reason: null, now: at(3) }, assigned)).toThrow(
+      expect.objectContaining({ code: 'forbidden' }),
+    );
+    expect(() => sessionDecider.decide({ kind: 'transfer', agentId: 'a1', toQueueId: null, toAgentId: 'a1', reason: null, now: at(3) }, assigned)).toThrow(
+      expect.objectContaining({ code: 'conflict' }),
+    );
     const { state, events } = run([{ kind: 'transfer', agentId: 'a1', toQueueId: 'humans', toAgentId: null, reason: 'needs a person', now: at(60) }], assigned);
     expect(events[0]).toMatchObject({ type: 'SessionTransferred', data: { fromAgentId: 'a1', toQueueId: 'humans', toAgentId: null } });
     expect(state).toMatchObject({ status: 'queued', offer: null, place: { queueId: 'humans', arrivedAt: T0, targetAgentId: null } });
@@ -101,7 +111,7 @@ describe('transfers', () => {
     expect(() => sessionDecider.decide(offer, opened)).toThrow(expect.objectContaining({ code: 'conflict' }));
   });
 
-  it('keeps each author\'s message IDs their own: a customer\'s X and an agent\'s X are two messages (defect 1)', () => {
+  it("keeps each author's message IDs their own: a customer's X and an agent's X are two messages (defect 1)", () => {
     const assigned = run([open, offer, { kind: 'accept-offer', offerId: 'o1', agentId: 'a1', now: at(2) }]).state;
     const { events } = run(
       [
@@ -114,7 +124,7 @@ describe('transfers', () => {
     expect(events.map((e) => e.type)).toEqual(['CustomerMessageReceived', 'AgentMessageSent']);
   });
 
-  it('refuses the end of a session by its customer\'s address on another channel (defect 2)', () => {
+  it("refuses the end of a session by its customer's address on another channel (defect 2)", () => {
     const { state } = run([open]);
     expect(() => sessionDecider.decide({ kind: 'end', endedBy: 'customer', agentId: null, from: core.customerAddress, channel: 'web', reason: 'x', disposition: null, now: at(1) }, state)).toThrow(
       expect.objectContaining({ code: 'forbidden' }),
@@ -136,4 +146,3 @@ describe('transfers', () => {
     expect(sessionDecider.decide(check(10_000), run([open]).state)).toEqual([]);
   });
 });
-

@@ -19,7 +19,7 @@ describe('estimateWait', () => {
     expect(e).toMatchObject({ seconds: 40, basis: 'after-wrap-up' });
   });
 
-  it('drains at the queue\'s handle time over its busy slots', () => {
+  it("drains at the queue's handle time over its busy slots", () => {
     // Two busy single-slot agents, 120 s conversations: the 3rd in line (position 2) needs 3 endings, ~180 s.
     const e = estimateWait({ position: 2, agents: [agent(1, 1), agent(1, 1)], recentHandleSeconds: [120, 120, 120, 120, 120], defaultHandleSeconds: 60 });
     expect(e.basis).toBe('drain');
@@ -40,7 +40,7 @@ describe('estimateWait', () => {
     expect(estimateWait({ ...base, recentAbandoned: 5, recentAnswered: 5 }).seconds).toBeLessThan(estimateWait(base).seconds);
   });
 
-  it('adds the queue\'s offer-to-accept delay to every wait, and to every slot\'s cycle', () => {
+  it("adds the queue's offer-to-accept delay to every wait, and to every slot's cycle", () => {
     expect(estimateWait({ position: 0, agents: [agent(2, 1)], recentHandleSeconds: [300], defaultHandleSeconds: 180, acceptSeconds: 4 })).toMatchObject({ seconds: 4, basis: 'free-now' });
     expect(estimateWait({ position: 0, agents: [agent(1, 0, 40)], recentHandleSeconds: [300], defaultHandleSeconds: 180, acceptSeconds: 4 }).seconds).toBe(44);
     // Two busy slots, 120 s conversations and 10 s accepts: 3 endings of a 130 s cycle over 2 slots, then 10 s.
@@ -62,7 +62,14 @@ describe('estimateWait', () => {
   it('keeps low ≤ point ≤ high, and never tells a customer further back a shorter wait', () => {
     fc.assert(
       fc.property(arbAgents, arbHandles, fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 50 }), arbDelays, (agents, handles, position, abandoned, delays) => {
-        const input = { agents: agents.map((a) => ({ ...a, busy: Math.min(a.busy, a.capacity) })), recentHandleSeconds: handles, defaultHandleSeconds: 180, recentAbandoned: abandoned, recentAnswered: 50, ...delays };
+        const input = {
+          agents: agents.map((a) => ({ ...a, busy: Math.min(a.busy, a.capacity) })),
+          recentHandleSeconds: handles,
+          defaultHandleSeconds: 180,
+          recentAbandoned: abandoned,
+          recentAnswered: 50,
+          ...delays,
+        };
         const here = estimateWait({ ...input, position });
         const behind = estimateWait({ ...input, position: position + 1 });
         expect(here.lowSeconds).toBeLessThanOrEqual(here.seconds);
@@ -75,7 +82,15 @@ describe('estimateWait', () => {
   it('never gets longer when an idle agent joins', () => {
     fc.assert(
       fc.property(arbAgents, arbHandles, fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 50 }), arbDelays, (agents, handles, position, abandoned, delays) => {
-        const input = { position, agents: agents.map((a) => ({ ...a, busy: Math.min(a.busy, a.capacity) })), recentHandleSeconds: handles, defaultHandleSeconds: 180, recentAbandoned: abandoned, recentAnswered: 50, ...delays };
+        const input = {
+          position,
+          agents: agents.map((a) => ({ ...a, busy: Math.min(a.busy, a.capacity) })),
+          recentHandleSeconds: handles,
+          defaultHandleSeconds: 180,
+          recentAbandoned: abandoned,
+          recentAnswered: 50,
+          ...delays,
+        };
         const more = { ...input, agents: [...input.agents, agent(1, 0)] };
         expect(estimateWait(more).seconds).toBeLessThanOrEqual(estimateWait(input).seconds);
       }),
@@ -89,7 +104,7 @@ describe('estimateWait', () => {
 });
 
 describe('estimateQueueWait', () => {
-  it('reads the queue\'s offer-to-accept delays from the events', () => {
+  it("reads the queue's offer-to-accept delays from the events", () => {
     const view = emptyView();
     const at = (s: number) => new Date(Date.UTC(2026, 10, 2, 9, 0, s)).toISOString();
     const profile = { displayName: 'A', kind: 'human', skills: {}, languages: ['en'], capacity: 1, capabilities: [], queues: ['billing'] };

@@ -2,15 +2,7 @@
  * The one error taxonomy of Parley. Codes are the v1 contract's error codes, so the edge maps an error to
  * `{"error": {"code", "message", "details"}}` without a lookup table that could drift.
  */
-export const ERROR_CODES = [
-  'invalid-payload',
-  'not-found',
-  'forbidden',
-  'conflict',
-  'unavailable',
-  'rate-limited',
-  'internal',
-] as const;
+export const ERROR_CODES = ['invalid-payload', 'not-found', 'forbidden', 'conflict', 'unavailable', 'rate-limited', 'internal'] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
 export interface ErrorBody {
@@ -31,20 +23,15 @@ export class ParleyError extends Error {
   }
 
   toBody(): ErrorBody {
-    return this.details === undefined
-      ? { code: this.code, message: this.message }
-      : { code: this.code, message: this.message, details: this.details };
+    return this.details === undefined ? { code: this.code, message: this.message } : { code: this.code, message: this.message, details: this.details };
   }
 }
 
-export const invalidPayload = (message: string, details?: Record<string, unknown>) =>
-  new ParleyError('invalid-payload', message, details);
+export const invalidPayload = (message: string, details?: Record<string, unknown>) => new ParleyError('invalid-payload', message, details);
 export const notFound = (message: string, details?: Record<string, unknown>) => new ParleyError('not-found', message, details);
 export const forbidden = (message: string, details?: Record<string, unknown>) => new ParleyError('forbidden', message, details);
-export const conflict = (message: string, details?: Record<string, unknown>, cause?: unknown) =>
-  new ParleyError('conflict', message, details, { cause });
-export const unavailable = (message: string, details?: Record<string, unknown>, cause?: unknown) =>
-  new ParleyError('unavailable', message, details, { cause });
+export const conflict = (message: string, details?: Record<string, unknown>, cause?: unknown) => new ParleyError('conflict', message, details, { cause });
+export const unavailable = (message: string, details?: Record<string, unknown>, cause?: unknown) => new ParleyError('unavailable', message, details, { cause });
 
 /** Anything thrown that is not a ParleyError becomes `internal`, keeping the original as the cause for logs. */
 export function toParleyError(err: unknown): ParleyError {

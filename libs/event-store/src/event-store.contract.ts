@@ -49,7 +49,10 @@ export function describeEventStoreContract(adapter: string, makeStore: StoreFact
       const { version } = await store.append(s1, [ev('SessionOpened', { n: 1 }), ev('MessageReceived', { n: 2 })], 'no-stream');
       const read = await store.readStream(s1);
       expect(read.version).toBe(version);
-      expect(read.events.map((e) => [e.type, e.data])).toEqual([['SessionOpened', { n: 1 }], ['MessageReceived', { n: 2 }]]);
+      expect(read.events.map((e) => [e.type, e.data])).toEqual([
+        ['SessionOpened', { n: 1 }],
+        ['MessageReceived', { n: 2 }],
+      ]);
       expect(read.events[0]).toMatchObject({ aggregate: 'session', aggregateId: 'contract-a', schemaVersion: 1, metadata: { actor: 'test' } });
       expect(read.events[0]!.position).toBeLessThan(read.events[1]!.position);
       expect(await store.readStream({ aggregate: 'session', id: 'absent' })).toEqual({ version: 0, events: [] });

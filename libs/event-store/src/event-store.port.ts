@@ -147,12 +147,7 @@ export class VersionConflictError extends ParleyError {
     readonly actual: number,
     cause?: unknown,
   ) {
-    super(
-      'conflict',
-      `stream ${stream.aggregate}.${stream.id} is at version ${actual}, expected ${String(expected)}`,
-      { stream: `${stream.aggregate}.${stream.id}`, expected, actual },
-      { cause },
-    );
+    super('conflict', `stream ${stream.aggregate}.${stream.id} is at version ${actual}, expected ${String(expected)}`, { stream: `${stream.aggregate}.${stream.id}`, expected, actual }, { cause });
   }
 }
 

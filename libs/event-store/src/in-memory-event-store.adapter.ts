@@ -53,9 +53,7 @@ export class InMemoryEventStore implements EventStore {
 
   async readStream(stream: StreamId): Promise<StreamRead> {
     const subject = streamSubject(stream);
-    const events = this.log
-      .filter((e) => e.aggregate === stream.aggregate && e.aggregateId === stream.id)
-      .map((e) => this.upcasters.apply(copy(e)));
+    const events = this.log.filter((e) => e.aggregate === stream.aggregate && e.aggregateId === stream.id).map((e) => this.upcasters.apply(copy(e)));
     return { version: this.lastBySubject.get(subject) ?? 0, events };
   }
 

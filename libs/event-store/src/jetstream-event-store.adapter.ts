@@ -470,19 +470,21 @@ export async function consumeDurably(js: JetStreamClient, jsm: JetStreamManager,
         for await (const m of messages) {
           lastSeen = Date.now();
           if (killed) return;
-        if (o.partition && o.partition.count > 1 && partitionOf(m.subject, o.partition.count) !== o.partition.index) {
-          m.ack();
-          continue;
-        }
-        inHand++;
-        const previous = lanes.get(m.subject) ?? Promise.resolve();
-        const next = previous.then(() => settle(m)).finally(() => {
-          inHand--;
-          const w = wake;
-          wake = undefined;
-          w?.();
-        });
-        lanes.set(m.subject, next);
+          if (o.partition && o.partition.count > 1 && partitionOf(m.subject, o.partition.count) !== o.partition.index) {
+            m.ack();
+            continue;
+          }
+          inHand++;
+          const previous = lanes.get(m.subject) ?? Promise.resolve();
+          const next = previous
+            .then(() => settle(m))
+            .finally(() => {
+              inHand--;
+              const w = wake;
+              wake = undefined;
+              w?.();
+            });
+          lanes.set(m.subject, next);
           void next.then(() => {
             if (lanes.get(m.subject) === next) lanes.delete(m.subject);
           });

@@ -83,7 +83,14 @@ describe('JetStreamPublisher', () => {
       expect(Date.now() - dropped).toBeLessThan(10_000);
       await server.start();
       // Once reconnected and JetStream has loaded the stream again (a condition, polled), the same publisher works.
-      for (let tries = 0; !(await jsm.streams.info('PUB').then(() => true, () => false)); tries++) {
+      for (
+        let tries = 0;
+        !(await jsm.streams.info('PUB').then(
+          () => true,
+          () => false,
+        ));
+        tries++
+      ) {
         if (tries > 100) throw new Error('JetStream did not come back');
         await new Promise((r) => setTimeout(r, 100));
       }

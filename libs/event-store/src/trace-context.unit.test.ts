@@ -17,7 +17,7 @@ describe('trace context in NATS headers', () => {
     expect(back).toMatchObject({ traceId, spanId, traceFlags: TraceFlags.SAMPLED, isRemote: true });
   });
 
-  it('carries tracestate along, and keeps both on a stored event\'s carrier', () => {
+  it("carries tracestate along, and keeps both on a stored event's carrier", () => {
     const h = injectTraceHeaders(headers(), withSpan('parley=1,vendor=x'))!;
     expect(h.get('tracestate')).toBe('parley=1,vendor=x');
     const carrier = traceCarrierOf(h);

@@ -78,16 +78,19 @@ export async function runService<C extends ServiceConfig>(definition: ServiceDef
     }, config.SHUTDOWN_TIMEOUT_MS);
     force.unref();
     // Spans still batched are exported before the process goes.
-    app.close().then(stopTracing).then(
-      () => {
-        logger.log({ msg: 'stopped' });
-        process.exit(0);
-      },
-      (err: unknown) => {
-        logger.error(err as Error);
-        process.exit(1);
-      },
-    );
+    app
+      .close()
+      .then(stopTracing)
+      .then(
+        () => {
+          logger.log({ msg: 'stopped' });
+          process.exit(0);
+        },
+        (err: unknown) => {
+          logger.error(err as Error);
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
@@ -96,5 +99,12 @@ export async function runService<C extends ServiceConfig>(definition: ServiceDef
     throw err;
   });
   const address = app.getHttpServer().address() as { port: number } | null;
-  logger.log({ msg: 'ready', nats: redactUrls(config.NATS_URL), natsUser: config.NATS_NKEY_SEED_FILE ? 'nkey' : 'none', natsTls: config.NATS_TLS_CA_FILE ? 'on' : 'off', tracing: tracing ? redactUrls(config.OTEL_EXPORTER_OTLP_ENDPOINT) : 'off', http: `http://${config.HTTP_HOST}:${address?.port ?? config.HTTP_PORT}` });
+  logger.log({
+    msg: 'ready',
+    nats: redactUrls(config.NATS_URL),
+    natsUser: config.NATS_NKEY_SEED_FILE ? 'nkey' : 'none',
+    natsTls: config.NATS_TLS_CA_FILE ? 'on' : 'off',
+    tracing: tracing ? redactUrls(config.OTEL_EXPORTER_OTLP_ENDPOINT) : 'off',
+    http: `http://${config.HTTP_HOST}:${address?.port ?? config.HTTP_PORT}`,
+  });
 }

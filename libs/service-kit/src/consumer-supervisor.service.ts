@@ -3,7 +3,18 @@ import { DiscoveryService } from '@nestjs/core';
 import { DiscardPolicy, RetentionPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import { type NatsConnection, nanos } from '@nats-io/transport-node';
-import { CommandHandler, type Consumption, DEFAULT_DURABILITY, type EventStore, type ParkedEvent, type StoredEvent, type StreamDurability, consumeDurably, ensureDurableStream, openKvBucket } from '@parley/event-store';
+import {
+  CommandHandler,
+  type Consumption,
+  DEFAULT_DURABILITY,
+  type EventStore,
+  type ParkedEvent,
+  type StoredEvent,
+  type StreamDurability,
+  consumeDurably,
+  ensureDurableStream,
+  openKvBucket,
+} from '@parley/event-store';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { type ConsumerDefinition, consumerDefinitionOf } from './event-consumer.decorator.js';
@@ -38,7 +49,9 @@ interface RunningConsumer {
 export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('ConsumerSupervisor');
   private readonly running = new Map<string, RunningConsumer>();
-  private readonly instanceId = `${hostname().replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 40)}-${randomBytes(4).toString('hex')}`;
+  private readonly instanceId = `${hostname()
+    .replace(/[^A-Za-z0-9_-]/g, '-')
+    .slice(0, 40)}-${randomBytes(4).toString('hex')}`;
   private leases?: KV;
   private readonly starting = new Set<string>();
   private timer?: NodeJS.Timeout;
@@ -78,9 +91,12 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
     this.leases = await openKvBucket(this.nc, 'parley_consumer_leases', { history: 1, ttl: this.config.CONSUMER_LEASE_SECONDS * 1000 }, streamDurability(this.config));
     await this.renew();
     for (const c of this.running.values()) c.replay = await this.startReplay(c);
-    this.timer = setInterval(() => {
-      if (!this.renewing) this.renewing = this.renew().finally(() => (this.renewing = undefined));
-    }, Math.max(200, Math.floor((this.config.CONSUMER_LEASE_SECONDS * 1000) / 3)));
+    this.timer = setInterval(
+      () => {
+        if (!this.renewing) this.renewing = this.renew().finally(() => (this.renewing = undefined));
+      },
+      Math.max(200, Math.floor((this.config.CONSUMER_LEASE_SECONDS * 1000) / 3)),
+    );
   }
 
   /** Names of the consumers this process runs (for the events × consumers table and tests). */
@@ -127,7 +143,10 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
               continue;
             }
             // Held but not running (its restart after a server outage failed): start it again now.
-            if (!c.partitions.has(p)) await this.startPartition(c, p).catch((err: unknown) => this.logger.warn({ msg: 'consumer partition did not start; retrying at the next renewal', consumer: name, partition: p, err: String(err) }));
+            if (!c.partitions.has(p))
+              await this.startPartition(c, p).catch((err: unknown) =>
+                this.logger.warn({ msg: 'consumer partition did not start; retrying at the next renewal', consumer: name, partition: p, err: String(err) }),
+              );
             continue;
           }
           if (c.partitions.has(p)) await this.lose(c, p); // someone else holds it now
@@ -207,7 +226,8 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
       this.metrics.consumersRecreated.inc({ consumer: name });
       this.logger.warn({ msg: 'consumer stopped delivering; starting it again', consumer: name, partition, reason: String(reason) });
       setTimeout(() => {
-        if (!this.stopped && !c.partitions.has(partition)) void this.startPartition(c, partition).catch((err: unknown) => this.logger.warn({ msg: 'restart failed; the next lease renewal retries', consumer: name, err: String(err) }));
+        if (!this.stopped && !c.partitions.has(partition))
+          void this.startPartition(c, partition).catch((err: unknown) => this.logger.warn({ msg: 'restart failed; the next lease renewal retries', consumer: name, err: String(err) }));
       }, 500);
     });
   }
@@ -238,7 +258,14 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
       this.metrics.eventsHandled.inc({ consumer: c.definition.name, outcome: 'ok' });
     } catch (err) {
       this.metrics.eventsHandled.inc({ consumer: c.definition.name, outcome: 'error' });
-      this.logger.warn({ msg: 'event handler failed; retrying it before later events of its stream', consumer: c.definition.name, eventId: event.id, type: event.type, position: event.position, err: String((err as Error)?.message ?? err) });
+      this.logger.warn({
+        msg: 'event handler failed; retrying it before later events of its stream',
+        consumer: c.definition.name,
+        eventId: event.id,
+        type: event.type,
+        position: event.position,
+        err: String((err as Error)?.message ?? err),
+      });
       throw err;
     }
   }
@@ -247,7 +274,15 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
     const js = jetstream(this.nc);
     await js.publish(parkedSubject(parked.consumer.replace(/-p\d+$/, '')), JSON.stringify(parked), { msgID: `${parked.consumer}.${parked.event.id}` });
     this.metrics.eventsParked.inc({ consumer: parked.consumer });
-    this.logger.error({ msg: 'event parked after repeated failures; the others go on', consumer: parked.consumer, eventId: parked.event.id, type: parked.event.type, position: parked.event.position, attempts: parked.attempts, err: parked.error.split('\n')[0] });
+    this.logger.error({
+      msg: 'event parked after repeated failures; the others go on',
+      consumer: parked.consumer,
+      eventId: parked.event.id,
+      type: parked.event.type,
+      position: parked.event.position,
+      attempts: parked.attempts,
+      err: parked.error.split('\n')[0],
+    });
   }
 
   /** Operators send a parked event back with `scripts/parked.mjs replay`: it is handled again, its state read afresh. */

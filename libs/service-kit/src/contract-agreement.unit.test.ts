@@ -12,7 +12,7 @@ import { checkSubjectTokens, parsePayload, validatePayload } from './request-rou
 
 interface Doc {
   info: { 'x-parley-limits': { maxBytes: number; maxDepth: number; maxNodes: number; reservedKeys: string[] } };
-  channels: Record<string, { address: string | null; messages: Record<string, unknown>; parameters?: Record<string, { "x-pattern"?: string }> }>;
+  channels: Record<string, { address: string | null; messages: Record<string, unknown>; parameters?: Record<string, { 'x-pattern'?: string }> }>;
   operations: Record<string, { action: string; channel: { $ref: string } }>;
   components: { schemas: Record<string, JsonSchema> };
 }
@@ -72,7 +72,7 @@ describe('docs/asyncapi.yaml and the validators say the same thing', () => {
     const withParams = received.filter(({ channel }) => channel.address?.includes('{'));
     expect(withParams.length).toBeGreaterThan(0);
     for (const { channel } of withParams) {
-      for (const p of Object.values(channel.parameters ?? {})) expect(p["x-pattern"]).toBe('^[A-Za-z0-9_-]{1,64}$');
+      for (const p of Object.values(channel.parameters ?? {})) expect(p['x-pattern']).toBe('^[A-Za-z0-9_-]{1,64}$');
       const pattern = channel.address!.replace(/\{\w+\}/g, '*');
       expect(() => checkSubjectTokens(pattern, pattern.replace('*', 'support'))).not.toThrow();
       for (const bad of ['x'.repeat(65), 'a+b', '%', 'é']) expect(() => checkSubjectTokens(pattern, pattern.replace('*', bad))).toThrow(ParleyError);
@@ -107,7 +107,9 @@ describe('bounded bodies (defect 3) and reserved keys (defect 4)', () => {
 
   it('refuses a statusId that cannot be a header, and a client that is an array (defects 5 and 6)', async () => {
     for (const statusId of ['a\nb', 'a\r\nb', 'a b', '', 'x'.repeat(129)]) {
-      await expect(validatePayload(requests.StatusReportRequest, { sessionId: 's1', statusId, position: 0, estimatedWaitSeconds: 0 }), JSON.stringify(statusId)).rejects.toMatchObject({ code: 'invalid-payload' });
+      await expect(validatePayload(requests.StatusReportRequest, { sessionId: 's1', statusId, position: 0, estimatedWaitSeconds: 0 }), JSON.stringify(statusId)).rejects.toMatchObject({
+        code: 'invalid-payload',
+      });
     }
     await expect(validatePayload(requests.StatusReportRequest, { sessionId: 's1', statusId: 's1.status.p0.12', position: 0, estimatedWaitSeconds: 0 })).resolves.toBeDefined();
     await expect(validatePayload(requests.SubscribeRequest, { channel: 'web', from: 'a@b.test', to: 'c@d.test', client: [] })).rejects.toMatchObject({ code: 'invalid-payload' });

@@ -91,7 +91,7 @@ export function consumerTableRows(service: string, definitions: readonly Consume
 export const CONSUMER_TABLE_BEGIN = '<!-- events-x-consumers:begin (generated: node scripts/consumer-table.mjs) -->';
 export const CONSUMER_TABLE_END = '<!-- events-x-consumers:end -->';
 
-/** The rows of the table as the document has them, for one service. */
+/** The rows of the table as the document has them, for one service, with the formatter's column padding removed. */
 export function documentedConsumerRows(markdown: string, service: string): string[] {
   const begin = markdown.indexOf(CONSUMER_TABLE_BEGIN);
   const end = markdown.indexOf(CONSUMER_TABLE_END);
@@ -100,5 +100,13 @@ export function documentedConsumerRows(markdown: string, service: string): strin
     .slice(begin, end)
     .split('\n')
     .filter((line) => line.startsWith('| ') && line.split('|')[3]?.trim() === service)
+    .map(
+      (line) =>
+        `| ${line
+          .split('|')
+          .slice(1, -1)
+          .map((cell) => cell.trim())
+          .join(' | ')} |`,
+    )
     .sort();
 }

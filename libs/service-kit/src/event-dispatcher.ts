@@ -94,7 +94,15 @@ export class EventDispatcher {
     const routes = this.definition.routes.filter((r) => r.view.aggregate === event.aggregate);
     const views = new Set(routes.map((r) => r.view));
     const around = new Map<StreamView<unknown, DomainEvent>, { before: unknown; after: unknown } | undefined>();
-    for (const view of views) around.set(view, await this.around(view, event, routes.some((r) => r.view === view && r.types.includes(event.type))));
+    for (const view of views)
+      around.set(
+        view,
+        await this.around(
+          view,
+          event,
+          routes.some((r) => r.view === view && r.types.includes(event.type)),
+        ),
+      );
     try {
       for (const route of routes) {
         if (!route.types.includes(event.type)) continue;

@@ -48,7 +48,14 @@ export abstract class LiveProjection<S> implements OnModuleInit, OnApplicationSh
       },
       checkpointEveryMs: support.config.CHECKPOINT_INTERVAL_MS,
       onApplyError: (event, err) =>
-        this.logger.error({ msg: 'projection skipped an event it cannot apply', projection: projection.name, eventId: event.id, type: event.type, position: event.position, err: String((err as Error)?.message ?? err) }),
+        this.logger.error({
+          msg: 'projection skipped an event it cannot apply',
+          projection: projection.name,
+          eventId: event.id,
+          type: event.type,
+          position: event.position,
+          err: String((err as Error)?.message ?? err),
+        }),
     });
     // Events seen here keep the command handler's states current, so commands on these streams need no read.
     this.runner.onApplied((event) => support.commands.observe(event));

@@ -17,7 +17,12 @@ export class MetricsService {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'parley_' });
-    this.requests = new Counter({ name: 'parley_requests_total', help: 'NATS requests answered, by subject and outcome (ok or error code)', labelNames: ['subject', 'outcome'], registers: [this.registry] });
+    this.requests = new Counter({
+      name: 'parley_requests_total',
+      help: 'NATS requests answered, by subject and outcome (ok or error code)',
+      labelNames: ['subject', 'outcome'],
+      registers: [this.registry],
+    });
     this.requestSeconds = new Histogram({
       name: 'parley_request_duration_seconds',
       help: 'Time to answer a NATS request',
@@ -27,7 +32,12 @@ export class MetricsService {
     });
     this.eventsHandled = new Counter({ name: 'parley_events_handled_total', help: 'Events handled by durable consumers', labelNames: ['consumer', 'outcome'], registers: [this.registry] });
     this.deliveries = new Counter({ name: 'parley_deliveries_total', help: 'Deliveries published to customers and agents', labelNames: ['kind'], registers: [this.registry] });
-    this.eventsParked = new Counter({ name: 'parley_events_parked_total', help: 'Events a consumer gave up on after its retries, kept on PARLEY_PARKED', labelNames: ['consumer'], registers: [this.registry] });
+    this.eventsParked = new Counter({
+      name: 'parley_events_parked_total',
+      help: 'Events a consumer gave up on after its retries, kept on PARLEY_PARKED',
+      labelNames: ['consumer'],
+      registers: [this.registry],
+    });
     this.consumerLag = new Gauge({ name: 'parley_consumer_lag_events', help: 'Events stored but not yet handled by a durable consumer', labelNames: ['consumer'], registers: [this.registry] });
     this.projectionPosition = new Gauge({ name: 'parley_projection_position', help: 'Position of the last event a projection applied', labelNames: ['projection'], registers: [this.registry] });
     this.stateReads = new Counter({
@@ -36,6 +46,11 @@ export class MetricsService {
       labelNames: ['source'],
       registers: [this.registry],
     });
-    this.consumersRecreated = new Counter({ name: 'parley_consumers_recreated_total', help: 'Durable consumers started again after an error (a server restart, say)', labelNames: ['consumer'], registers: [this.registry] });
+    this.consumersRecreated = new Counter({
+      name: 'parley_consumers_recreated_total',
+      help: 'Durable consumers started again after an error (a server restart, say)',
+      labelNames: ['consumer'],
+      registers: [this.registry],
+    });
   }
 }

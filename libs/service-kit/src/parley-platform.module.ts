@@ -118,7 +118,20 @@ export class ParleyPlatformModule {
         ReadinessChecks,
         NatsConnectionCloser,
       ],
-      exports: [CLOCK, SERVICE_NAME, SERVICE_CONFIG, NATS_CONNECTION, EVENT_STORE, CommandHandler, ...(options.events === false ? [] : [ProjectionSupport]), MetricsService, RequestRouter, DeliveryPublisher, ConsumerSupervisor, ReadinessChecks],
+      exports: [
+        CLOCK,
+        SERVICE_NAME,
+        SERVICE_CONFIG,
+        NATS_CONNECTION,
+        EVENT_STORE,
+        CommandHandler,
+        ...(options.events === false ? [] : [ProjectionSupport]),
+        MetricsService,
+        RequestRouter,
+        DeliveryPublisher,
+        ConsumerSupervisor,
+        ReadinessChecks,
+      ],
     };
   }
 }

@@ -14,7 +14,6 @@ export const PAYLOAD_LIMITS = {
   maxNodes: 20_000,
 } as const;
 
-
 const refuse = (path: string, message: string) => invalidPayload(`invalid fields: ${path}`, { fields: { [path]: [message] } });
 
 /** Iterative (no recursion, so no stack to exhaust): depth, node count and reserved keys of a parsed body. */

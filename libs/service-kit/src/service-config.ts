@@ -15,7 +15,10 @@ const readable = (path: string): string | undefined => {
 
 /** A file the service can read now; its content is never part of the message. */
 function IsReadableFile(options?: ValidationOptions) {
-  return ValidateBy({ name: 'isReadableFile', validator: { validate: (v: unknown) => typeof v === 'string' && readable(v) !== undefined, defaultMessage: (a) => `${a?.property} must name a readable file` } }, options);
+  return ValidateBy(
+    { name: 'isReadableFile', validator: { validate: (v: unknown) => typeof v === 'string' && readable(v) !== undefined, defaultMessage: (a) => `${a?.property} must name a readable file` } },
+    options,
+  );
 }
 
 /** A file holding an nkey user seed (`SU…`); checked by decoding it, never echoed. */

@@ -83,7 +83,7 @@ describe('NATS credentials and TLS settings', () => {
     expect(loadConfig(ServiceConfig, { NATS_NKEY_SEED_FILE: seed, NATS_TLS_CA_FILE: ca })).toMatchObject({ NATS_NKEY_SEED_FILE: seed, NATS_TLS_CA_FILE: ca });
   });
 
-  it('stops at start on a missing or wrong seed file, naming the variable but never the file\'s content', () => {
+  it("stops at start on a missing or wrong seed file, naming the variable but never the file's content", () => {
     const secretLooking = 'SUNOTAREALSEEDBUTSECRETLOOKINGTEXT';
     const wrong = file('wrong.nk', secretLooking);
     expect(problems({ NATS_NKEY_SEED_FILE: join(dir, 'missing.nk') })).toContain('NATS_NKEY_SEED_FILE');

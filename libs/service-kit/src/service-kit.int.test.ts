@@ -35,7 +35,10 @@ beforeAll(async () => {
   nats = await startNatsServer();
   // The crash below is provoked on purpose: its error line is not wanted in the test output.
   const config = loadConfig(ServiceConfig, { NATS_URL: nats.url, LOG_LEVEL: 'silent' });
-  app = await createServiceApp({ name: 'probe', config: ServiceConfig, module: (c) => ({ module: ProbeModule, imports: [ParleyPlatformModule.forService('probe', c)], providers: [ProbeHandler] }) }, config);
+  app = await createServiceApp(
+    { name: 'probe', config: ServiceConfig, module: (c) => ({ module: ProbeModule, imports: [ParleyPlatformModule.forService('probe', c)], providers: [ProbeHandler] }) },
+    config,
+  );
   await app.init();
   nc = await connect({ servers: nats.url });
 });
@@ -53,7 +56,7 @@ describe('the request router', () => {
     expect(await ask({ address: 'ann@example.test', extra: 'ignored' })).toEqual({ address: 'ann@example.test', subject: 'parley.v1.test.echo' });
   });
 
-  it('maps bad input and failures to the contract\'s structured errors', async () => {
+  it("maps bad input and failures to the contract's structured errors", async () => {
     expect(await ask({ address: 'no-at-sign' })).toEqual({
       error: { code: 'invalid-payload', message: 'invalid fields: address', details: { fields: { address: ['address must be an IM address'] } } },
     });
@@ -68,7 +71,9 @@ describe('the HTTP surface', () => {
   it('is live, ready while NATS and JetStream answer, and exposes Prometheus metrics', async () => {
     const http = app.getHttpServer();
     await request(http).get('/health/live').expect(200, { status: 'ok' });
-    await request(http).get('/health/ready').expect(200, { status: 'ready', checks: { nats: 'ok', jetstream: 'ok' } });
+    await request(http)
+      .get('/health/ready')
+      .expect(200, { status: 'ready', checks: { nats: 'ok', jetstream: 'ok' } });
     const metrics = await request(http).get('/metrics').expect(200);
     expect(metrics.headers['content-type']).toContain('text/plain');
     expect(metrics.text).toMatch(/parley_requests_total\{subject="parley.v1.test.echo",outcome="invalid-payload"\} [1-9]/);

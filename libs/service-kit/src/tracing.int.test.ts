@@ -30,7 +30,11 @@ class ProbeHandler {
   @Handles('parley.v1.test.traced', LookupRequest)
   async happen(req: LookupRequest) {
     const id = req.address.split('@')[0]!;
-    await this.store.append({ aggregate: 'probe', id }, [{ id: `probe-${id}`, type: 'ProbeHappened', schemaVersion: 1, data: {}, metadata: { correlationId: id, causationId: id, at: new Date().toISOString(), actor: 'test' } }], 'any');
+    await this.store.append(
+      { aggregate: 'probe', id },
+      [{ id: `probe-${id}`, type: 'ProbeHappened', schemaVersion: 1, data: {}, metadata: { correlationId: id, causationId: id, at: new Date().toISOString(), actor: 'test' } }],
+      'any',
+    );
     return { sessionId: id };
   }
 }
@@ -61,7 +65,10 @@ beforeAll(async () => {
   // In one process the whole chain shares one exporter: what a real deployment spreads over services.
   await startTracing('probe', {}, { spanProcessor: new SimpleSpanProcessor(exporter) });
   const config = loadConfig(ServiceConfig, { NATS_URL: nats.url, LOG_LEVEL: 'silent' });
-  app = await createServiceApp({ name: 'probe', config: ServiceConfig, module: (c) => ({ module: ProbeModule, imports: [ParleyPlatformModule.forService('probe', c)], providers: [ProbeHandler, ProbeFollowUps] }) }, config);
+  app = await createServiceApp(
+    { name: 'probe', config: ServiceConfig, module: (c) => ({ module: ProbeModule, imports: [ParleyPlatformModule.forService('probe', c)], providers: [ProbeHandler, ProbeFollowUps] }) },
+    config,
+  );
   await app.init();
   nc = await connect({ servers: nats.url });
   // The gateway's end of it: the delivery relayed in the trace its headers carry.

@@ -107,9 +107,7 @@ export function traced<T>(name: string, options: TracedOptions, fn: (span?: Span
  * multiply with IDs.
  */
 export function subjectTemplate(subject: string): string {
-  return subject
-    .replace(/^(parley\.v1\.as\.(?:agent|channel))\.[^.]+\./, '$1.*.')
-    .replace(/^(parley\.v1\.(?:evt\.[^.]+|agent\.deliver|im\.deliver|stats\.queue|parked))\.[^.]+$/, '$1.*');
+  return subject.replace(/^(parley\.v1\.as\.(?:agent|channel))\.[^.]+\./, '$1.*.').replace(/^(parley\.v1\.(?:evt\.[^.]+|agent\.deliver|im\.deliver|stats\.queue|parked))\.[^.]+$/, '$1.*');
 }
 
 const messaging = (operation: 'send' | 'process' | 'receive', subject: string): Attributes => ({
@@ -166,10 +164,14 @@ export function tracedEvent(consumer: Pick<ConsumerDefinition, 'name' | 'routes'
 
 /** A delivery published on the deliveries stream (producer span; its context leaves in the message headers). */
 export const tracedPublish = (subject: string, delivery: { kind: string; sessionId?: string; deliveryId: string }, recipient: Attributes, fn: () => Promise<void>): Promise<void> =>
-  traced(`publish ${subjectTemplate(subject)}`, {
-    kind: SpanKind.PRODUCER,
-    attributes: { ...idAttributes(delivery, messaging('send', subject)), ...recipient, 'parley.delivery.kind': delivery.kind, 'messaging.message.id': delivery.deliveryId },
-  }, fn);
+  traced(
+    `publish ${subjectTemplate(subject)}`,
+    {
+      kind: SpanKind.PRODUCER,
+      attributes: { ...idAttributes(delivery, messaging('send', subject)), ...recipient, 'parley.delivery.kind': delivery.kind, 'messaging.message.id': delivery.deliveryId },
+    },
+    fn,
+  );
 
 /** A message taken from a stream or subject (a delivery a gateway relays): a child of the context its headers carry. */
 export const tracedReceive = (name: string, subject: string, headers: MsgHdrs | undefined, attributes: Attributes, fn: () => Promise<void>): Promise<void> =>

@@ -23,7 +23,13 @@ const event = (traceContext?: StoredEvent['traceContext']): StoredEvent => ({
 describe('the OTEL_* settings', () => {
   it('leave tracing off by default and take the standard variables', () => {
     expect(loadConfig(ServiceConfig, {}).OTEL_EXPORTER_OTLP_ENDPOINT).toBeUndefined();
-    const c = loadConfig(ServiceConfig, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_SERVICE_NAME: 'acme-router', OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.25' });
+    const c = loadConfig(ServiceConfig, {
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      OTEL_SERVICE_NAME: 'acme-router',
+      OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+      OTEL_TRACES_SAMPLER_ARG: '0.25',
+    });
     expect(c).toMatchObject({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_SERVICE_NAME: 'acme-router', OTEL_TRACES_SAMPLER_ARG: 0.25 });
     expect(loadConfig(ServiceConfig, {}).OTEL_EXPORTER_OTLP_PROTOCOL).toBe('http/protobuf');
   });
@@ -31,13 +37,26 @@ describe('the OTEL_* settings', () => {
   it('name each bad one', () => {
     let error: unknown;
     try {
-      loadConfig(ServiceConfig, { OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_SERVICE_NAME: 'has space', OTEL_TRACES_SAMPLER: 'sometimes', OTEL_TRACES_SAMPLER_ARG: '2' });
+      loadConfig(ServiceConfig, {
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318',
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
+        OTEL_SERVICE_NAME: 'has space',
+        OTEL_TRACES_SAMPLER: 'sometimes',
+        OTEL_TRACES_SAMPLER_ARG: '2',
+      });
     } catch (err) {
       error = err;
     }
     expect(error).toBeInstanceOf(ConfigError);
     const problems = (error as ConfigError).problems.join('\n');
-    for (const name of ['OTEL_EXPORTER_OTLP_ENDPOINT="collector:4318"', 'OTEL_EXPORTER_OTLP_PROTOCOL="grpc"', 'OTEL_SERVICE_NAME="has space"', 'OTEL_TRACES_SAMPLER="sometimes"', 'OTEL_TRACES_SAMPLER_ARG="2"']) expect(problems).toContain(name);
+    for (const name of [
+      'OTEL_EXPORTER_OTLP_ENDPOINT="collector:4318"',
+      'OTEL_EXPORTER_OTLP_PROTOCOL="grpc"',
+      'OTEL_SERVICE_NAME="has space"',
+      'OTEL_TRACES_SAMPLER="sometimes"',
+      'OTEL_TRACES_SAMPLER_ARG="2"',
+    ])
+      expect(problems).toContain(name);
   });
 });
 
@@ -110,7 +129,11 @@ describe('spans in one process (in-memory exporter)', () => {
 
   it('starts a new trace for an event or request without a (valid) context, and marks failures by code only', async () => {
     await on();
-    await tracedEvent({ name: 'c', routes: [{ view: { aggregate: 'session', initialState: () => 0, evolve: () => 0 }, types: ['CustomerMessageReceived'], method: 'm' }] }, event({ traceparent: '00-zzzz-01' }), async () => undefined);
+    await tracedEvent(
+      { name: 'c', routes: [{ view: { aggregate: 'session', initialState: () => 0, evolve: () => 0 }, types: ['CustomerMessageReceived'], method: 'm' }] },
+      event({ traceparent: '00-zzzz-01' }),
+      async () => undefined,
+    );
     const h = headers();
     h.set('traceparent', 'garbage');
     await expect(tracedAnswer('p', 'p', h, async () => Promise.reject(Object.assign(new Error('no session for ann@example.test'), { code: 'not-found' })))).rejects.toThrow();

@@ -31,10 +31,7 @@ export async function freePort(): Promise<number> {
 }
 
 /** Resolves once something on `port` answers with bytes that satisfy `ready` (or just accepts, without one). */
-export async function waitForPort(
-  port: number,
-  { timeoutMs = 15_000, ready, isAlive }: { timeoutMs?: number; ready?: (banner: string) => boolean; isAlive?: () => boolean } = {},
-): Promise<void> {
+export async function waitForPort(port: number, { timeoutMs = 15_000, ready, isAlive }: { timeoutMs?: number; ready?: (banner: string) => boolean; isAlive?: () => boolean } = {}): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let delay = 10;
   for (;;) {

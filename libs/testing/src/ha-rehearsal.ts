@@ -141,7 +141,14 @@ class Load {
 }
 
 /** A request answered by Parley: retried (same payload, so same message ID) on timeouts and `unavailable`, not on a refusal. */
-async function request(nc: NatsConnection, load: Load, subject: string, payload: unknown, giveUpMs = 60_000, active = () => load.running): Promise<Record<string, unknown> & { error?: { code: string; message: string } }> {
+async function request(
+  nc: NatsConnection,
+  load: Load,
+  subject: string,
+  payload: unknown,
+  giveUpMs = 60_000,
+  active = () => load.running,
+): Promise<Record<string, unknown> & { error?: { code: string; message: string } }> {
   const deadline = Date.now() + giveUpMs;
   let delay = 100;
   for (;;) {
@@ -262,7 +269,11 @@ export async function runHaRehearsal(options: RehearsalOptions = {}): Promise<Re
       instances.set(service, [...(instances.get(service) ?? []), instance]);
       return instance;
     };
-    const retire = (instance: Instance) => instances.set(instance.service, (instances.get(instance.service) ?? []).filter((i) => i !== instance));
+    const retire = (instance: Instance) =>
+      instances.set(
+        instance.service,
+        (instances.get(instance.service) ?? []).filter((i) => i !== instance),
+      );
     const readyOf = async (i: Instance) => {
       try {
         return (await fetch(`http://127.0.0.1:${i.handle.httpPort}/health/ready`, { signal: AbortSignal.timeout(2_000) })).status === 200;
@@ -343,7 +354,17 @@ export async function runHaRehearsal(options: RehearsalOptions = {}): Promise<Re
     );
     await Promise.all([agentFeed.ready, customerFeed.ready]);
     for (const agentId of agentIds) {
-      await request(nc, load, 'parley.v1.agent.login', { agentId, displayName: agentId, kind: 'human', skills: {}, languages: ['en'], capabilities: [], capacity, queues: [ENTRY.queueId], leaseSeconds: 3_600 });
+      await request(nc, load, 'parley.v1.agent.login', {
+        agentId,
+        displayName: agentId,
+        kind: 'human',
+        skills: {},
+        languages: ['en'],
+        capabilities: [],
+        capacity,
+        queues: [ENTRY.queueId],
+        leaseSeconds: 3_600,
+      });
     }
 
     let customerSeq = 0;
@@ -508,10 +529,10 @@ export async function runHaRehearsal(options: RehearsalOptions = {}): Promise<Re
     checks = await checkEvents(nc, capacity);
     const lostCustomer = [...load.ackedCustomer].filter((b) => !load.atAgents.has(b)).slice(0, 3);
     for (const body of lostCustomer) {
-    // Bounded: the explanation must not cost the run its figures.
-    const explained = await Promise.race([explainLost(nc, body), new Promise<string>((r) => setTimeout(() => r('not explained within 10 s'), 10_000).unref())]);
-    log(`lost ${body}: ${explained}`);
-  }
+      // Bounded: the explanation must not cost the run its figures.
+      const explained = await Promise.race([explainLost(nc, body), new Promise<string>((r) => setTimeout(() => r('not explained within 10 s'), 10_000).unref())]);
+      log(`lost ${body}: ${explained}`);
+    }
     const notReadyAtEnd: string[] = [];
     for (const [service, list] of instances) {
       if (service === 'gateway-xmpp') {
@@ -526,7 +547,10 @@ export async function runHaRehearsal(options: RehearsalOptions = {}): Promise<Re
       acknowledged: ackedSet.size,
       delivered: [...sent].filter((b) => delivered.has(b)).length,
       lost: [...ackedSet].filter((b) => !delivered.has(b)).length,
-      lostSample: [...ackedSet].filter((b) => !delivered.has(b)).slice(0, 5).map(at),
+      lostSample: [...ackedSet]
+        .filter((b) => !delivered.has(b))
+        .slice(0, 5)
+        .map(at),
       duplicated: [...delivered.values()].filter((ids) => ids.size > 1).length,
       redelivered: [...counts.entries()].filter(([b, c]) => c > (delivered.get(b)?.size ?? 0)).length,
     });

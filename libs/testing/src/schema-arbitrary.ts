@@ -65,7 +65,9 @@ export function validValue(schema: JsonSchema): fc.Arbitrary<unknown> {
         const forbidden = (schema.not?.enum ?? []) as unknown[];
         return fc.stringMatching(re).filter((s) => !forbidden.includes(s) && s.length <= (schema.maxLength ?? Infinity) && s.length >= (schema.minLength ?? 0));
       }
-      return fc.string({ minLength: schema.minLength ?? 0, maxLength: Math.min(schema.maxLength ?? 30, 60), unit: 'grapheme' }).filter((s) => s.length >= (schema.minLength ?? 0) && s.length <= (schema.maxLength ?? Infinity));
+      return fc
+        .string({ minLength: schema.minLength ?? 0, maxLength: Math.min(schema.maxLength ?? 30, 60), unit: 'grapheme' })
+        .filter((s) => s.length >= (schema.minLength ?? 0) && s.length <= (schema.maxLength ?? Infinity));
     }
     case 'integer':
       return fc.integer({ min: schema.minimum ?? -1_000_000, max: schema.maximum ?? 1_000_000 });

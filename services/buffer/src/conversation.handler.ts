@@ -1,12 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import {
-  AgentMessageRequest,
-  AgentSessionEndRequest,
-  CustomerMessageRequest,
-  SUBJECTS,
-  StatusReportRequest,
-  UnsubscribeRequest,
-} from '@parley/contracts';
+import { AgentMessageRequest, AgentSessionEndRequest, CustomerMessageRequest, SUBJECTS, StatusReportRequest, UnsubscribeRequest } from '@parley/contracts';
 import { describeWaitRange, sessionAggregate } from '@parley/domain';
 import { notFound } from '@parley/errors';
 import { CommandHandler } from '@parley/event-store';
@@ -15,7 +8,7 @@ import { sessionIdOf, sessionStream } from './session-streams.js';
 
 const ordinal = (n: number) => {
   const tens = n % 100;
-  const suffix = tens >= 11 && tens <= 13 ? 'th' : ({ 1: 'st', 2: 'nd', 3: 'rd' } as Record<number, string>)[n % 10] ?? 'th';
+  const suffix = tens >= 11 && tens <= 13 ? 'th' : (({ 1: 'st', 2: 'nd', 3: 'rd' } as Record<number, string>)[n % 10] ?? 'th');
   return `${n}${suffix}`;
 };
 

@@ -66,13 +66,27 @@ export class DeliveryProcessManager {
     const core = state.session.core;
     if (e.data.endedBy !== 'customer') await this.toCustomer(core, stored.id, 'system', 'The conversation has ended. Thank you for contacting us.');
     if (e.data.agentId && e.data.endedBy !== 'agent') {
-      await this.deliveries.toAgent(e.data.agentId, { deliveryId: deliveryId(stored.id, e.data.agentId), kind: 'session-ended', sessionId: core.sessionId, from: core.sessionAddress, body: e.data.reason });
+      await this.deliveries.toAgent(e.data.agentId, {
+        deliveryId: deliveryId(stored.id, e.data.agentId),
+        kind: 'session-ended',
+        sessionId: core.sessionId,
+        from: core.sessionAddress,
+        body: e.data.reason,
+      });
     }
   }
 
   /** A delivery to the session's customer, from the session address, under an ID fixed by the event. */
   private toCustomer(core: SessionCore, eventId: string, kind: 'text' | 'system', body: string, extra: { agentName?: string } = {}): Promise<void> {
-    return this.deliveries.toCustomer(core.channel, { deliveryId: deliveryId(eventId, 'customer'), sessionId: core.sessionId, to: core.customerAddress, from: core.sessionAddress, kind, body, ...extra });
+    return this.deliveries.toCustomer(core.channel, {
+      deliveryId: deliveryId(eventId, 'customer'),
+      sessionId: core.sessionId,
+      to: core.customerAddress,
+      from: core.sessionAddress,
+      kind,
+      body,
+      ...extra,
+    });
   }
 
   /** Agents only ever see the session address, never the customer's own. */

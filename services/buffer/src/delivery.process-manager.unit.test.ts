@@ -110,7 +110,11 @@ describe('buffer delivery process manager (in-memory store)', () => {
     const consumption = await runConsumer(store, new DeliveryProcessManager(failing as unknown as DeliveryPublisher), { maxAttempts: 3, park: async (p) => void parked.push(p.event.type) });
     const commands = new CommandHandler(store);
     const session = sessionAggregate.stream('s1');
-    await commands.handle(session, { kind: 'open', core, route: { queueId: 'q', priority: 0, requirements: { skills: {}, language: null, capabilities: [] } }, intake: null, notBefore: null }, ctx('open', 0));
+    await commands.handle(
+      session,
+      { kind: 'open', core, route: { queueId: 'q', priority: 0, requirements: { skills: {}, language: null, capabilities: [] } }, intake: null, notBefore: null },
+      ctx('open', 0),
+    );
     await commands.handle(session, { kind: 'offer', offerId: 'o1', agentId: 'alex', expiresAt: at(60), now: at(1) }, ctx('offer', 1));
     await commands.handle(session, { kind: 'accept-offer', offerId: 'o1', agentId: 'alex', now: at(2) }, ctx('accept', 2));
     await commands.handle(session, { kind: 'receive-customer-message', channel: 'web', from: core.customerAddress, messageId: 'p', body: 'poison', now: at(3) }, ctx('p', 3));

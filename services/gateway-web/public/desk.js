@@ -4,7 +4,13 @@
 (() => {
   const KEY = 'parley-desk';
   const $ = (name) => document.querySelector(`[data-d="${name}"]`);
-  const load = () => { try { return JSON.parse(localStorage.getItem(KEY)) ?? null; } catch { return null; } };
+  const load = () => {
+    try {
+      return JSON.parse(localStorage.getItem(KEY)) ?? null;
+    } catch {
+      return null;
+    }
+  };
   let st = load();
   const save = () => st && localStorage.setItem(KEY, JSON.stringify({ token: st.token, agent: st.agent, lastSeq: st.lastSeq, closed: st.closed, read: st.read, active: st.active }));
   let socket;
@@ -15,7 +21,13 @@
   /** Offers already announced (a sound and a notification once each, even across reloads of the list). */
   const alerted = new Set();
 
-  const text = (tag, content, cls, attrs = {}) => { const e = document.createElement(tag); if (content !== undefined) e.textContent = content; if (cls) e.className = cls; for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v); return e; };
+  const text = (tag, content, cls, attrs = {}) => {
+    const e = document.createElement(tag);
+    if (content !== undefined) e.textContent = content;
+    if (cls) e.className = cls;
+    for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+    return e;
+  };
   const clock = (iso) => new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
   const mmss = (s) => `${Math.floor(s / 60)}:${String(Math.round(s % 60)).padStart(2, '0')}`;
 
@@ -25,13 +37,22 @@
     e.hidden = false;
     e.textContent = message;
     clearTimeout(errorTimer);
-    errorTimer = setTimeout(() => { e.hidden = true; }, 10000);
+    errorTimer = setTimeout(() => {
+      e.hidden = true;
+    }, 10000);
   }
 
   const request = async (method, path, body) => {
-    const res = await fetch(`/api/${path}`, { method, headers: { 'content-type': 'application/json', ...(st?.token ? { authorization: `Bearer ${st.token}` } : {}) }, ...(method === 'POST' ? { body: JSON.stringify(body ?? {}) } : {}) });
+    const res = await fetch(`/api/${path}`, {
+      method,
+      headers: { 'content-type': 'application/json', ...(st?.token ? { authorization: `Bearer ${st.token}` } : {}) },
+      ...(method === 'POST' ? { body: JSON.stringify(body ?? {}) } : {}),
+    });
     const json = await res.json().catch(() => ({}));
-    if (res.status === 401) { signOut(false); throw new Error('Signed out: please sign in again.'); }
+    if (res.status === 401) {
+      signOut(false);
+      throw new Error('Signed out: please sign in again.');
+    }
     if (!res.ok) throw new Error(json.error?.message ?? `HTTP ${res.status}`);
     return json;
   };
@@ -50,12 +71,21 @@
       o.connect(g).connect(audio.destination);
       o.start();
       o.stop(audio.currentTime + 0.25);
-    } catch { /* no audio: the other alerts remain */ }
+    } catch {
+      /* no audio: the other alerts remain */
+    }
   }
   function alertOffer(o) {
     beep();
     if ('Notification' in window && Notification.permission === 'granted') {
-      try { new Notification('New conversation offered', { body: `${o.alias ?? 'A customer'} on ${o.customer?.channel ?? 'chat'} — accept within ${Math.max(0, Math.round((Date.parse(o.expiresAt) - Date.now()) / 1000))} s`, tag: o.offerId }); } catch { /* ignored */ }
+      try {
+        new Notification('New conversation offered', {
+          body: `${o.alias ?? 'A customer'} on ${o.customer?.channel ?? 'chat'} — accept within ${Math.max(0, Math.round((Date.parse(o.expiresAt) - Date.now()) / 1000))} s`,
+          tag: o.offerId,
+        });
+      } catch {
+        /* ignored */
+      }
     }
   }
   function renderTitle() {
@@ -74,7 +104,10 @@
     $('state-form').hidden = !st;
     $('signout').hidden = !st;
     $('state-now').hidden = !st || !live.me;
-    if (!st) { document.title = baseTitle; return; }
+    if (!st) {
+      document.title = baseTitle;
+      return;
+    }
     $('me').textContent = `${st.agent.displayName} (${st.agent.agentId})`;
     if (live.me) {
       const label = { available: 'Available', away: `Away${live.me.reason ? ` — ${live.me.reason}` : ''}`, offline: 'Offline', 'wrap-up': 'Wrap-up' }[live.me.state] ?? live.me.state;
@@ -88,46 +121,56 @@
   }
 
   function renderOffers() {
-    $('offers').replaceChildren(...Object.values(live.offers).map((o) => {
-      const card = text('article', undefined, 'card offer');
-      card.dataset.offer = o.offerId;
-      card.setAttribute('aria-label', `Offer: ${o.alias ?? 'customer'}`);
-      const c = o.customer ?? {};
-      card.append(text('h3', `New conversation: ${o.alias ?? o.sessionId.slice(0, 6)}`));
-      card.append(text('p', `Channel ${c.channel ?? '?'} · ${c.client ? `${c.client.name} ${c.client.version}` : 'unknown client'}${c.locale ? ` · ${c.locale}` : ''}`));
-      const answers = Object.entries(c.answers ?? {});
-      if (answers.length) card.append(text('p', `Answers: ${answers.map(([k, v]) => `${k} = ${v}`).join(', ')}`));
-      const left = Math.max(0, Math.round((Date.parse(o.expiresAt) - Date.now()) / 1000));
-      card.append(text('p', `Expires in ${left} s`, 'muted countdown'));
-      const accept = text('button', 'Accept', 'primary');
-      accept.dataset.action = 'accept';
-      accept.onclick = () => answer(o, 'accept');
-      const reject = text('button', 'Reject');
-      reject.onclick = () => answer(o, 'reject');
-      const row = text('div', undefined, 'row');
-      row.append(accept, reject);
-      card.append(row);
-      return card;
-    }));
+    $('offers').replaceChildren(
+      ...Object.values(live.offers).map((o) => {
+        const card = text('article', undefined, 'card offer');
+        card.dataset.offer = o.offerId;
+        card.setAttribute('aria-label', `Offer: ${o.alias ?? 'customer'}`);
+        const c = o.customer ?? {};
+        card.append(text('h3', `New conversation: ${o.alias ?? o.sessionId.slice(0, 6)}`));
+        card.append(text('p', `Channel ${c.channel ?? '?'} · ${c.client ? `${c.client.name} ${c.client.version}` : 'unknown client'}${c.locale ? ` · ${c.locale}` : ''}`));
+        const answers = Object.entries(c.answers ?? {});
+        if (answers.length) card.append(text('p', `Answers: ${answers.map(([k, v]) => `${k} = ${v}`).join(', ')}`));
+        const left = Math.max(0, Math.round((Date.parse(o.expiresAt) - Date.now()) / 1000));
+        card.append(text('p', `Expires in ${left} s`, 'muted countdown'));
+        const accept = text('button', 'Accept', 'primary');
+        accept.dataset.action = 'accept';
+        accept.onclick = () => answer(o, 'accept');
+        const reject = text('button', 'Reject');
+        reject.onclick = () => answer(o, 'reject');
+        const row = text('div', undefined, 'row');
+        row.append(accept, reject);
+        card.append(row);
+        return card;
+      }),
+    );
   }
 
   function renderTabs() {
     const list = visible();
-    $('tabs').replaceChildren(...list.map((c) => {
-      const b = text('button', `${c.customer.alias}${c.status === 'ended' ? ' (ended)' : c.held ? '' : ' (handed on)'}`, undefined, { role: 'tab', id: `tab-${c.sessionId}`, 'aria-selected': String(c.sessionId === st.active), 'aria-controls': 'd-conversation', tabindex: c.sessionId === st.active ? '0' : '-1' });
-      b.dataset.session = c.sessionId;
-      const n = unreadOf(c);
-      if (n) b.append(' ', text('span', String(n), 'badge', { 'aria-label': `${n} unread` }));
-      b.onclick = () => activate(c.sessionId);
-      b.onkeydown = (ev) => {
-        if (ev.key !== 'ArrowRight' && ev.key !== 'ArrowLeft') return;
-        const i = list.indexOf(c) + (ev.key === 'ArrowRight' ? 1 : -1);
-        const next = list[(i + list.length) % list.length];
-        activate(next.sessionId);
-        document.getElementById(`tab-${next.sessionId}`)?.focus();
-      };
-      return b;
-    }));
+    $('tabs').replaceChildren(
+      ...list.map((c) => {
+        const b = text('button', `${c.customer.alias}${c.status === 'ended' ? ' (ended)' : c.held ? '' : ' (handed on)'}`, undefined, {
+          role: 'tab',
+          id: `tab-${c.sessionId}`,
+          'aria-selected': String(c.sessionId === st.active),
+          'aria-controls': 'd-conversation',
+          tabindex: c.sessionId === st.active ? '0' : '-1',
+        });
+        b.dataset.session = c.sessionId;
+        const n = unreadOf(c);
+        if (n) b.append(' ', text('span', String(n), 'badge', { 'aria-label': `${n} unread` }));
+        b.onclick = () => activate(c.sessionId);
+        b.onkeydown = (ev) => {
+          if (ev.key !== 'ArrowRight' && ev.key !== 'ArrowLeft') return;
+          const i = list.indexOf(c) + (ev.key === 'ArrowRight' ? 1 : -1);
+          const next = list[(i + list.length) % list.length];
+          activate(next.sessionId);
+          document.getElementById(`tab-${next.sessionId}`)?.focus();
+        };
+        return b;
+      }),
+    );
     $('empty').hidden = list.length > 0;
   }
 
@@ -161,14 +204,29 @@
     $('takeover').hidden = !c.takenOverBy;
     $('takeover').textContent = c.takenOverBy ? `${c.takenOverBy} took this conversation over; you can read along.` : '';
     const items = [...c.items, ...(pending[c.sessionId] ?? [])];
-    $('log').replaceChildren(...items.map((i) => {
-      const li = text('li', undefined, `item ${i.kind}${i.pending ? ' pending' : ''}`);
-      const who = i.kind === 'customer' ? c.customer.alias : i.kind === 'agent' ? (i.agentId === st.agent.agentId ? 'You' : i.name) : i.kind === 'note' ? `Note by ${i.agentId === st.agent.agentId ? 'you' : i.name}` : i.kind === 'whisper' ? `Whisper from ${i.name}` : i.kind === 'supervisor' ? `${i.name} (supervisor)` : '';
-      if (i.kind === 'system') li.append(text('span', i.body, 'system'));
-      else li.append(text('span', who, 'who'), document.createTextNode(i.body));
-      if (i.at) li.append(text('time', clock(i.at), 'time', { datetime: i.at }));
-      return li;
-    }));
+    $('log').replaceChildren(
+      ...items.map((i) => {
+        const li = text('li', undefined, `item ${i.kind}${i.pending ? ' pending' : ''}`);
+        const who =
+          i.kind === 'customer'
+            ? c.customer.alias
+            : i.kind === 'agent'
+              ? i.agentId === st.agent.agentId
+                ? 'You'
+                : i.name
+              : i.kind === 'note'
+                ? `Note by ${i.agentId === st.agent.agentId ? 'you' : i.name}`
+                : i.kind === 'whisper'
+                  ? `Whisper from ${i.name}`
+                  : i.kind === 'supervisor'
+                    ? `${i.name} (supervisor)`
+                    : '';
+        if (i.kind === 'system') li.append(text('span', i.body, 'system'));
+        else li.append(text('span', who, 'who'), document.createTextNode(i.body));
+        if (i.at) li.append(text('time', clock(i.at), 'time', { datetime: i.at }));
+        return li;
+      }),
+    );
     $('logbox').scrollTop = $('logbox').scrollHeight;
     const canWrite = c.mine;
     for (const name of ['say-input', 'transfer', 'transfer-to', 'note-input']) $(name).disabled = !canWrite;
@@ -208,7 +266,16 @@
     const entries = Object.entries(p.answers ?? {});
     if (!entries.length) answers.append(text('dd', 'none'));
     for (const [k, v] of entries) fact(answers, k, v);
-    $('panel-earlier').replaceChildren(...(c.earlier.length ? c.earlier.map((e) => text('li', `${new Date(e.openedAt).toLocaleString()} · ${e.queueId ?? '—'} · ${e.agents.join(', ') || 'no agent'} · ${e.disposition ?? e.status}${e.rating ? ` · rated ${e.rating}/5` : ''} · ${e.messages} messages`)) : [text('li', 'None: this is the first session of this customer.', 'muted')]));
+    $('panel-earlier').replaceChildren(
+      ...(c.earlier.length
+        ? c.earlier.map((e) =>
+            text(
+              'li',
+              `${new Date(e.openedAt).toLocaleString()} · ${e.queueId ?? '—'} · ${e.agents.join(', ') || 'no agent'} · ${e.disposition ?? e.status}${e.rating ? ` · rated ${e.rating}/5` : ''} · ${e.messages} messages`,
+            ),
+          )
+        : [text('li', 'None: this is the first session of this customer.', 'muted')]),
+    );
   }
 
   function renderTransferOptions() {
@@ -234,7 +301,12 @@
     const me = await get('desk/me');
     live.me = me;
     live.offers = Object.fromEntries(me.offers.map((o) => [o.offerId, { ...live.offers[o.offerId], ...o }]));
-    for (const o of Object.values(live.offers)) if (!o.alerted && !alerted.has(o.offerId)) { o.alerted = true; alerted.add(o.offerId); alertOffer(o); }
+    for (const o of Object.values(live.offers))
+      if (!o.alerted && !alerted.has(o.offerId)) {
+        o.alerted = true;
+        alerted.add(o.offerId);
+        alertOffer(o);
+      }
     // Only when the state changed and the agent is not choosing another one: a refresh must not undo their choice.
     if ($('state').dataset.shown !== me.state && !$('state').dataset.dirty) {
       $('state').value = me.state === 'wrap-up' ? 'available' : me.state;
@@ -253,14 +325,24 @@
     const isNew = !live.conversations[sessionId];
     live.conversations[sessionId] = c;
     delete pending[sessionId];
-    if (isNew && c.mine) { st.closed = (st.closed ?? []).filter((x) => x !== sessionId); st.active = sessionId; }
+    if (isNew && c.mine) {
+      st.closed = (st.closed ?? []).filter((x) => x !== sessionId);
+      st.active = sessionId;
+    }
   }
-  async function loadDirectory() { live.directory = await get('desk/directory'); }
-  async function loadCanned() { live.canned = (await get('desk/canned')).responses; renderCannedManager(); }
+  async function loadDirectory() {
+    live.directory = await get('desk/directory');
+  }
+  async function loadCanned() {
+    live.canned = (await get('desk/canned')).responses;
+    renderCannedManager();
+  }
   async function refreshAll() {
     try {
       await Promise.all([loadMe(), loadConversations(), loadDirectory(), loadCanned()]);
-    } catch (err) { showError(err.message); }
+    } catch (err) {
+      showError(err.message);
+    }
     save();
     render();
   }
@@ -269,7 +351,10 @@
     try {
       await api(`desk/offers/${o.offerId}/${what}`);
       delete live.offers[o.offerId];
-      if (what === 'accept') { await loadConversation(o.sessionId); st.active = o.sessionId; }
+      if (what === 'accept') {
+        await loadConversation(o.sessionId);
+        st.active = o.sessionId;
+      }
     } catch (err) {
       delete live.offers[o.offerId];
       showError(`Could not ${what} the offer: ${err.message}`);
@@ -293,7 +378,9 @@
 
   function connect() {
     socket = new WebSocket(`${location.origin.replace(/^http/, 'ws')}/ws?token=${encodeURIComponent(st.token)}${st.lastSeq ? `&since=${st.lastSeq}` : ''}`);
-    socket.onopen = () => { retry = 0; };
+    socket.onopen = () => {
+      retry = 0;
+    };
     socket.onmessage = async (ev) => {
       const m = JSON.parse(ev.data);
       if (!st) return;
@@ -301,7 +388,9 @@
         if (m.sessionId === st.active) {
           $('typing').hidden = false;
           clearTimeout(connect.t);
-          connect.t = setTimeout(() => { $('typing').hidden = true; }, 3000);
+          connect.t = setTimeout(() => {
+            $('typing').hidden = true;
+          }, 3000);
         }
         return;
       }
@@ -314,19 +403,26 @@
         }
         if (m.type === 'agent-changed') await Promise.all([loadMe(), loadDirectory()]);
         if (m.type === 'ready') await refreshAll();
-      } catch (err) { showError(err.message); }
+      } catch (err) {
+        showError(err.message);
+      }
       save();
       render();
     };
     // 4401: the token was signed out (here or in another tab) or expired: sign in again.
-    socket.onclose = (ev) => { if (ev.code === 4401) return signOut(); if (st) setTimeout(() => st && connect(), Math.min(10000, 300 * 2 ** retry++)); };
+    socket.onclose = (ev) => {
+      if (ev.code === 4401) return signOut();
+      if (st) setTimeout(() => st && connect(), Math.min(10000, 300 * 2 ** retry++));
+    };
   }
 
   function signOut(local = true) {
     if (local) localStorage.removeItem(KEY);
     else localStorage.removeItem(KEY);
     st = null;
-    live.me = null; live.offers = {}; live.conversations = {};
+    live.me = null;
+    live.offers = {};
+    live.conversations = {};
     socket?.close();
     render();
   }
@@ -348,7 +444,9 @@
     }
   });
 
-  $('state').addEventListener('change', () => { $('state').dataset.dirty = '1'; });
+  $('state').addEventListener('change', () => {
+    $('state').dataset.dirty = '1';
+  });
   $('state-form').addEventListener('submit', async (ev) => {
     ev.preventDefault();
     delete $('state').dataset.dirty;
@@ -377,12 +475,17 @@
     ul.hidden = list.length === 0;
     $('say-input').setAttribute('aria-expanded', String(list.length > 0));
     activeSuggestion = Math.min(activeSuggestion, Math.max(0, list.length - 1));
-    ul.replaceChildren(...list.map((r, i) => {
-      const li = text('li', undefined, i === activeSuggestion ? 'active' : '', { role: 'option', id: `canned-${i}`, 'aria-selected': String(i === activeSuggestion) });
-      li.append(text('b', `/${r.shortcut}`), ` ${r.title} `, text('span', r.owner, 'muted'));
-      li.onmousedown = (ev) => { ev.preventDefault(); useCanned(r); };
-      return li;
-    }));
+    ul.replaceChildren(
+      ...list.map((r, i) => {
+        const li = text('li', undefined, i === activeSuggestion ? 'active' : '', { role: 'option', id: `canned-${i}`, 'aria-selected': String(i === activeSuggestion) });
+        li.append(text('b', `/${r.shortcut}`), ` ${r.title} `, text('span', r.owner, 'muted'));
+        li.onmousedown = (ev) => {
+          ev.preventDefault();
+          useCanned(r);
+        };
+        return li;
+      }),
+    );
     if (list.length) $('say-input').setAttribute('aria-activedescendant', `canned-${activeSuggestion}`);
     else $('say-input').removeAttribute('aria-activedescendant');
   }
@@ -437,11 +540,15 @@
   });
 
   function renderCannedManager() {
-    $('canned-all').replaceChildren(...(live.canned.length ? live.canned.map((r) => {
-      const li = text('li');
-      li.append(text('b', `/${r.shortcut}`), ` ${r.title} — ${r.body} `, text('span', `(${r.owner})`, 'muted'));
-      return li;
-    }) : [text('li', 'None yet.', 'muted')]));
+    $('canned-all').replaceChildren(
+      ...(live.canned.length
+        ? live.canned.map((r) => {
+            const li = text('li');
+            li.append(text('b', `/${r.shortcut}`), ` ${r.title} — ${r.body} `, text('span', `(${r.owner})`, 'muted'));
+            return li;
+          })
+        : [text('li', 'None yet.', 'muted')]),
+    );
   }
   $('canned-form').addEventListener('submit', async (ev) => {
     ev.preventDefault();
@@ -463,7 +570,9 @@
     }
   });
 
-  $('transfer-to').addEventListener('focus', () => { loadDirectory().then(renderTransferOptions, () => undefined); });
+  $('transfer-to').addEventListener('focus', () => {
+    loadDirectory().then(renderTransferOptions, () => undefined);
+  });
   $('transfer').addEventListener('click', async () => {
     const to = $('transfer-to').value;
     if (!to) return showError('Choose a queue or a colleague to transfer to.');
@@ -495,7 +604,9 @@
   });
 
   $('close-tab').addEventListener('click', () => st.active && closeTab(st.active));
-  document.addEventListener('visibilitychange', () => { if (st && !document.hidden) render(); });
+  document.addEventListener('visibilitychange', () => {
+    if (st && !document.hidden) render();
+  });
 
   setInterval(() => {
     if (!st) return;
@@ -503,7 +614,11 @@
       const o = live.offers[el.closest('[data-offer]').dataset.offer];
       if (o) el.textContent = `Expires in ${Math.max(0, Math.round((Date.parse(o.expiresAt) - Date.now()) / 1000))} s`;
     }
-    for (const o of Object.values(live.offers)) if (Date.parse(o.expiresAt) < Date.now() - 1000) { delete live.offers[o.offerId]; render(); }
+    for (const o of Object.values(live.offers))
+      if (Date.parse(o.expiresAt) < Date.now() - 1000) {
+        delete live.offers[o.offerId];
+        render();
+      }
     const left = st.wrapUpUntil ? Math.round((st.wrapUpUntil - Date.now()) / 1000) : 0;
     $('wrapup').textContent = left > 0 ? `Wrap-up: ${left} s` : '';
   }, 1000);

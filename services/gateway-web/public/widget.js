@@ -5,46 +5,163 @@
   const base = new URL(script.src).origin;
   const address = script.dataset.address;
   const storeKey = `parley-widget:${address}`;
-  const load = () => { try { return JSON.parse(localStorage.getItem(storeKey)) ?? null; } catch { return null; } };
+  const load = () => {
+    try {
+      return JSON.parse(localStorage.getItem(storeKey)) ?? null;
+    } catch {
+      return null;
+    }
+  };
   let state = load();
   const save = () => localStorage.setItem(storeKey, JSON.stringify(state));
-  const ui = (() => { try { return JSON.parse(localStorage.getItem(`${storeKey}:ui`)) ?? {}; } catch { return {}; } })();
+  const ui = (() => {
+    try {
+      return JSON.parse(localStorage.getItem(`${storeKey}:ui`)) ?? {};
+    } catch {
+      return {};
+    }
+  })();
   const saveUi = () => localStorage.setItem(`${storeKey}:ui`, JSON.stringify(ui));
   // A lasting random ID of this browser: the agent sees earlier chats of the same visitor.
   let visitorId = localStorage.getItem('parley-visitor');
-  if (!visitorId) { visitorId = crypto.randomUUID().replace(/-/g, ''); localStorage.setItem('parley-visitor', visitorId); }
+  if (!visitorId) {
+    visitorId = crypto.randomUUID().replace(/-/g, '');
+    localStorage.setItem('parley-visitor', visitorId);
+  }
 
   // The widget's own words, in the customer's language (the intake's words come localized from Parley).
   const WORDS = {
     en: {
-      title: 'Chat with us', launcher: 'Chat with us', minimise: 'Minimise the chat', checking: 'Checking whether we are available…', open: 'We are here to help.',
-      closed: 'We are closed{until}.', closedLeave: 'We are closed{until}. Leave us a message.', until: ' until {time}', unavailable: 'Chat is not available right now.',
-      start: 'Start a chat', again: 'Start a new chat', end: 'End chat', send: 'Send', placeholder: 'Write a message', message: 'Your message', you: 'You', agent: 'Agent', parley: 'Support',
-      typing: '{name} is typing…', queue: 'You are {ord} in the queue · {wait}', under: 'less than a minute', range: 'about {a}–{b} minutes',
-      joined: '{name} joined the chat', tookOver: '{name} took over the conversation', left: 'You left the conversation.', notSent: 'Not sent: {error}', couldNot: 'Could not start the chat: {error}',
-      rate: 'How was this chat?', stars: '{n} of 5', comment: 'Comment (optional)', sendRating: 'Send rating', rated: 'Thank you for your rating.',
-      transcript: 'Download transcript', transcriptShort: 'Transcript', name: 'Your name', email: 'Your e-mail', optional: '(optional)', unread: '{n} unread', log: 'Conversation', choose: 'Choose an answer',
-      cannot: 'We cannot take your chat right now.', required: 'Please fill in: {fields}',
+      title: 'Chat with us',
+      launcher: 'Chat with us',
+      minimise: 'Minimise the chat',
+      checking: 'Checking whether we are available…',
+      open: 'We are here to help.',
+      closed: 'We are closed{until}.',
+      closedLeave: 'We are closed{until}. Leave us a message.',
+      until: ' until {time}',
+      unavailable: 'Chat is not available right now.',
+      start: 'Start a chat',
+      again: 'Start a new chat',
+      end: 'End chat',
+      send: 'Send',
+      placeholder: 'Write a message',
+      message: 'Your message',
+      you: 'You',
+      agent: 'Agent',
+      parley: 'Support',
+      typing: '{name} is typing…',
+      queue: 'You are {ord} in the queue · {wait}',
+      under: 'less than a minute',
+      range: 'about {a}–{b} minutes',
+      joined: '{name} joined the chat',
+      tookOver: '{name} took over the conversation',
+      left: 'You left the conversation.',
+      notSent: 'Not sent: {error}',
+      couldNot: 'Could not start the chat: {error}',
+      rate: 'How was this chat?',
+      stars: '{n} of 5',
+      comment: 'Comment (optional)',
+      sendRating: 'Send rating',
+      rated: 'Thank you for your rating.',
+      transcript: 'Download transcript',
+      transcriptShort: 'Transcript',
+      name: 'Your name',
+      email: 'Your e-mail',
+      optional: '(optional)',
+      unread: '{n} unread',
+      log: 'Conversation',
+      choose: 'Choose an answer',
+      cannot: 'We cannot take your chat right now.',
+      required: 'Please fill in: {fields}',
     },
     de: {
-      title: 'Chatten Sie mit uns', launcher: 'Chatten Sie mit uns', minimise: 'Chat minimieren', checking: 'Wir prüfen, ob wir erreichbar sind …', open: 'Wir helfen Ihnen gern.',
-      closed: 'Wir haben geschlossen{until}.', closedLeave: 'Wir haben geschlossen{until}. Hinterlassen Sie uns eine Nachricht.', until: ' bis {time}', unavailable: 'Der Chat ist gerade nicht verfügbar.',
-      start: 'Chat starten', again: 'Neuen Chat starten', end: 'Chat beenden', send: 'Senden', placeholder: 'Nachricht schreiben', message: 'Ihre Nachricht', you: 'Sie', agent: 'Mitarbeiter', parley: 'Support',
-      typing: '{name} schreibt …', queue: 'Sie sind {ord} in der Warteschlange · {wait}', under: 'weniger als eine Minute', range: 'etwa {a}–{b} Minuten',
-      joined: '{name} ist dem Chat beigetreten', tookOver: '{name} hat das Gespräch übernommen', left: 'Sie haben das Gespräch verlassen.', notSent: 'Nicht gesendet: {error}', couldNot: 'Der Chat konnte nicht gestartet werden: {error}',
-      rate: 'Wie war dieser Chat?', stars: '{n} von 5', comment: 'Kommentar (optional)', sendRating: 'Bewertung senden', rated: 'Danke für Ihre Bewertung.',
-      transcript: 'Verlauf herunterladen', transcriptShort: 'Verlauf', name: 'Ihr Name', email: 'Ihre E-Mail-Adresse', optional: '(optional)', unread: '{n} ungelesen', log: 'Gespräch', choose: 'Antwort wählen',
-      cannot: 'Wir können Ihren Chat gerade nicht annehmen.', required: 'Bitte ausfüllen: {fields}',
+      title: 'Chatten Sie mit uns',
+      launcher: 'Chatten Sie mit uns',
+      minimise: 'Chat minimieren',
+      checking: 'Wir prüfen, ob wir erreichbar sind …',
+      open: 'Wir helfen Ihnen gern.',
+      closed: 'Wir haben geschlossen{until}.',
+      closedLeave: 'Wir haben geschlossen{until}. Hinterlassen Sie uns eine Nachricht.',
+      until: ' bis {time}',
+      unavailable: 'Der Chat ist gerade nicht verfügbar.',
+      start: 'Chat starten',
+      again: 'Neuen Chat starten',
+      end: 'Chat beenden',
+      send: 'Senden',
+      placeholder: 'Nachricht schreiben',
+      message: 'Ihre Nachricht',
+      you: 'Sie',
+      agent: 'Mitarbeiter',
+      parley: 'Support',
+      typing: '{name} schreibt …',
+      queue: 'Sie sind {ord} in der Warteschlange · {wait}',
+      under: 'weniger als eine Minute',
+      range: 'etwa {a}–{b} Minuten',
+      joined: '{name} ist dem Chat beigetreten',
+      tookOver: '{name} hat das Gespräch übernommen',
+      left: 'Sie haben das Gespräch verlassen.',
+      notSent: 'Nicht gesendet: {error}',
+      couldNot: 'Der Chat konnte nicht gestartet werden: {error}',
+      rate: 'Wie war dieser Chat?',
+      stars: '{n} von 5',
+      comment: 'Kommentar (optional)',
+      sendRating: 'Bewertung senden',
+      rated: 'Danke für Ihre Bewertung.',
+      transcript: 'Verlauf herunterladen',
+      transcriptShort: 'Verlauf',
+      name: 'Ihr Name',
+      email: 'Ihre E-Mail-Adresse',
+      optional: '(optional)',
+      unread: '{n} ungelesen',
+      log: 'Gespräch',
+      choose: 'Antwort wählen',
+      cannot: 'Wir können Ihren Chat gerade nicht annehmen.',
+      required: 'Bitte ausfüllen: {fields}',
     },
     fr: {
-      title: 'Discutez avec nous', launcher: 'Discutez avec nous', minimise: 'Réduire la discussion', checking: 'Vérification de notre disponibilité…', open: 'Nous sommes là pour vous aider.',
-      closed: 'Nous sommes fermés{until}.', closedLeave: 'Nous sommes fermés{until}. Laissez-nous un message.', until: ' jusqu’à {time}', unavailable: 'La discussion n’est pas disponible pour le moment.',
-      start: 'Démarrer une discussion', again: 'Nouvelle discussion', end: 'Terminer', send: 'Envoyer', placeholder: 'Écrire un message', message: 'Votre message', you: 'Vous', agent: 'Conseiller', parley: 'Support',
-      typing: '{name} écrit…', queue: 'Vous êtes {ord} dans la file · {wait}', under: 'moins d’une minute', range: 'environ {a} à {b} minutes',
-      joined: '{name} a rejoint la discussion', tookOver: '{name} a repris la discussion', left: 'Vous avez quitté la conversation.', notSent: 'Non envoyé : {error}', couldNot: 'Impossible de démarrer la discussion : {error}',
-      rate: 'Comment s’est passée cette discussion ?', stars: '{n} sur 5', comment: 'Commentaire (facultatif)', sendRating: 'Envoyer la note', rated: 'Merci pour votre note.',
-      transcript: 'Télécharger la transcription', transcriptShort: 'Transcription', name: 'Votre nom', email: 'Votre e-mail', optional: '(facultatif)', unread: '{n} non lus', log: 'Conversation', choose: 'Choisissez une réponse',
-      cannot: 'Nous ne pouvons pas prendre votre discussion pour le moment.', required: 'Veuillez remplir : {fields}',
+      title: 'Discutez avec nous',
+      launcher: 'Discutez avec nous',
+      minimise: 'Réduire la discussion',
+      checking: 'Vérification de notre disponibilité…',
+      open: 'Nous sommes là pour vous aider.',
+      closed: 'Nous sommes fermés{until}.',
+      closedLeave: 'Nous sommes fermés{until}. Laissez-nous un message.',
+      until: ' jusqu’à {time}',
+      unavailable: 'La discussion n’est pas disponible pour le moment.',
+      start: 'Démarrer une discussion',
+      again: 'Nouvelle discussion',
+      end: 'Terminer',
+      send: 'Envoyer',
+      placeholder: 'Écrire un message',
+      message: 'Votre message',
+      you: 'Vous',
+      agent: 'Conseiller',
+      parley: 'Support',
+      typing: '{name} écrit…',
+      queue: 'Vous êtes {ord} dans la file · {wait}',
+      under: 'moins d’une minute',
+      range: 'environ {a} à {b} minutes',
+      joined: '{name} a rejoint la discussion',
+      tookOver: '{name} a repris la discussion',
+      left: 'Vous avez quitté la conversation.',
+      notSent: 'Non envoyé : {error}',
+      couldNot: 'Impossible de démarrer la discussion : {error}',
+      rate: 'Comment s’est passée cette discussion ?',
+      stars: '{n} sur 5',
+      comment: 'Commentaire (facultatif)',
+      sendRating: 'Envoyer la note',
+      rated: 'Merci pour votre note.',
+      transcript: 'Télécharger la transcription',
+      transcriptShort: 'Transcription',
+      name: 'Votre nom',
+      email: 'Votre e-mail',
+      optional: '(facultatif)',
+      unread: '{n} non lus',
+      log: 'Conversation',
+      choose: 'Choisissez une réponse',
+      cannot: 'Nous ne pouvons pas prendre votre discussion pour le moment.',
+      required: 'Veuillez remplir : {fields}',
     },
   };
   const lang = (navigator.language || 'en').toLowerCase().split('-')[0];
@@ -53,7 +170,8 @@
   const ordinal = (n) => {
     if (lang === 'de') return `${n}.`;
     if (lang === 'fr') return n === 1 ? '1er' : `${n}e`;
-    const s = ['th', 'st', 'nd', 'rd'], v = n % 100;
+    const s = ['th', 'st', 'nd', 'rd'],
+      v = n % 100;
     return `${n}${s[(v - 20) % 10] || s[v] || s[0]}`;
   };
   const waitWords = (seconds) => {
@@ -123,7 +241,12 @@
 </section>`;
   document.body.appendChild(root);
   const $ = (name) => root.querySelector(`[data-pw="${name}"]`);
-  const el = (tag, text, attrs = {}) => { const e = document.createElement(tag); if (text !== undefined) e.textContent = text; for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v); return e; };
+  const el = (tag, text, attrs = {}) => {
+    const e = document.createElement(tag);
+    if (text !== undefined) e.textContent = text;
+    for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+    return e;
+  };
 
   // Labels in the customer's language.
   document.getElementById('pw-title').textContent = t('title');
@@ -156,7 +279,10 @@
     saveUi();
     $('panel').hidden = !open;
     $('launcher').setAttribute('aria-expanded', String(open));
-    if (open) { ui.unread = 0; saveUi(); }
+    if (open) {
+      ui.unread = 0;
+      saveUi();
+    }
     renderCount();
   };
   const renderCount = () => {
@@ -168,19 +294,21 @@
 
   const render = () => {
     const log = $('log');
-    log.replaceChildren(...(state?.items ?? []).map((item) => {
-      const li = el('li');
-      if (item.who === 'system') {
-        li.className = 'pw-sys';
+    log.replaceChildren(
+      ...(state?.items ?? []).map((item) => {
+        const li = el('li');
+        if (item.who === 'system') {
+          li.className = 'pw-sys';
+          li.append(document.createTextNode(item.text));
+          return li;
+        }
+        li.className = item.who === 'you' ? 'pw-bubble pw-me' : 'pw-bubble';
+        li.append(el('span', item.who === 'you' ? t('you') : item.who === 'parley' ? t('parley') : item.who, { class: item.who === 'you' ? 'pw-sr' : 'pw-who' }));
         li.append(document.createTextNode(item.text));
+        if (item.at) li.append(el('time', clock(item.at), { class: 'pw-meta', datetime: item.at }));
         return li;
-      }
-      li.className = item.who === 'you' ? 'pw-bubble pw-me' : 'pw-bubble';
-      li.append(el('span', item.who === 'you' ? t('you') : item.who === 'parley' ? t('parley') : item.who, { class: item.who === 'you' ? 'pw-sr' : 'pw-who' }));
-      li.append(document.createTextNode(item.text));
-      if (item.at) li.append(el('time', clock(item.at), { class: 'pw-meta', datetime: item.at }));
-      return li;
-    }));
+      }),
+    );
     $('logbox').scrollTop = $('logbox').scrollHeight;
     const q = $('queue');
     if (state?.queue && !state.ended && !state.joined) {
@@ -193,11 +321,13 @@
     const last = state?.items?.at(-1);
     const menu = !state?.ended && !state?.joined && last?.who === 'parley' ? menuOf(last.text) : null;
     $('menu').hidden = !menu;
-    $('menu').replaceChildren(...(menu ?? []).map((o) => {
-      const b = el('button', `${o.key} · ${o.label}`, { type: 'button' });
-      b.onclick = () => say(o.key);
-      return b;
-    }));
+    $('menu').replaceChildren(
+      ...(menu ?? []).map((o) => {
+        const b = el('button', `${o.key} · ${o.label}`, { type: 'button' });
+        b.onclick = () => say(o.key);
+        return b;
+      }),
+    );
     const active = !!state?.token && !state.ended;
     $('form').hidden = !active;
     $('leave').hidden = !active;
@@ -237,7 +367,11 @@
 
   const add = (item) => {
     state.items.push({ at: new Date().toISOString(), ...item });
-    if (!ui.open && item.who !== 'you') { ui.unread = (ui.unread ?? 0) + 1; saveUi(); renderCount(); }
+    if (!ui.open && item.who !== 'you') {
+      ui.unread = (ui.unread ?? 0) + 1;
+      saveUi();
+      renderCount();
+    }
     save();
     render();
   };
@@ -257,19 +391,27 @@
   const connect = () => {
     const url = `${base.replace(/^http/, 'ws')}/ws?token=${encodeURIComponent(state.token)}${state.lastSeq ? `&since=${state.lastSeq}` : ''}`;
     socket = new WebSocket(url);
-    socket.onopen = () => { retry = 0; };
+    socket.onopen = () => {
+      retry = 0;
+    };
     socket.onmessage = (ev) => {
       const m = JSON.parse(ev.data);
       if (m.type === 'typing' && m.by === 'agent') {
         $('typing').hidden = false;
         $('typing').textContent = t('typing', { name: state.agentName ?? t('agent') });
         clearTimeout(connect.typingTimer);
-        connect.typingTimer = setTimeout(() => { $('typing').hidden = true; }, 3000);
+        connect.typingTimer = setTimeout(() => {
+          $('typing').hidden = true;
+        }, 3000);
       }
       if (m.type === 'joined') return joined(m.id, m.agentName, !!m.takeover);
       if (m.type === 'session') {
         if (m.agentName && m.status === 'assigned') joined(m.joinedId, m.agentName, !!m.takeover);
-        for (const s of m.supervisorMessages ?? []) if (!state.seen.includes(s.id)) { state.seen.push(s.id); add({ who: s.name, text: s.body, at: s.at }); }
+        for (const s of m.supervisorMessages ?? [])
+          if (!state.seen.includes(s.id)) {
+            state.seen.push(s.id);
+            add({ who: s.name, text: s.body, at: s.at });
+          }
         return;
       }
       if (m.type === 'message') {
@@ -293,7 +435,9 @@
         if (d.agentName && !state.joined) joined(`name:${d.agentName}`, d.agentName);
         add({ who: d.agentName ?? t('agent'), text: d.body });
       } else {
-        if (/has ended|transferred/.test(d.body)) { state.joined = false; }
+        if (/has ended|transferred/.test(d.body)) {
+          state.joined = false;
+        }
         if (/has ended/.test(d.body)) state.ended = true;
         add({ who: state.joinedOnce || /has ended/.test(d.body) ? 'system' : 'parley', text: d.body });
       }
@@ -305,7 +449,11 @@
   };
 
   const api = async (path, body) => {
-    const res = await fetch(`${base}/api/widget/${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(state?.token ? { authorization: `Bearer ${state.token}` } : {}) }, body: JSON.stringify(body ?? {}) });
+    const res = await fetch(`${base}/api/widget/${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(state?.token ? { authorization: `Bearer ${state.token}` } : {}) },
+      body: JSON.stringify(body ?? {}),
+    });
     const json = await res.json();
     if (!res.ok) throw new Error(json.error?.message ?? `HTTP ${res.status}`);
     return json;
@@ -324,8 +472,16 @@
     setOpen(!ui.open);
     if (ui.open) (state?.token && !state.ended ? $('input') : $('start').hidden ? $('minimise') : $('start')).focus();
   });
-  $('minimise').addEventListener('click', () => { setOpen(false); $('launcher').focus(); });
-  root.addEventListener('keydown', (ev) => { if (ev.key === 'Escape' && ui.open) { setOpen(false); $('launcher').focus(); } });
+  $('minimise').addEventListener('click', () => {
+    setOpen(false);
+    $('launcher').focus();
+  });
+  root.addEventListener('keydown', (ev) => {
+    if (ev.key === 'Escape' && ui.open) {
+      setOpen(false);
+      $('launcher').focus();
+    }
+  });
 
   $('start').addEventListener('click', async () => {
     const details = {};
@@ -336,7 +492,10 @@
         if (v) details[f.name] = v;
         else if (f.required) missing.push(t(f.name));
       }
-      if (missing.length) { $('availability').textContent = t('required', { fields: missing.join(', ') }); return; }
+      if (missing.length) {
+        $('availability').textContent = t('required', { fields: missing.join(', ') });
+        return;
+      }
     }
     $('start').disabled = true;
     try {
@@ -369,7 +528,10 @@
   $('rating').addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const score = Number(root.querySelector('input[name="pw-score"]:checked')?.value ?? 0);
-    if (!score) { $('rating-error').textContent = t('rate'); return; }
+    if (!score) {
+      $('rating-error').textContent = t('rate');
+      return;
+    }
     try {
       state.ratingId ??= crypto.randomUUID();
       await api('rating', { ratingId: state.ratingId, score, ...(root.querySelector('#pw-comment').value.trim() ? { comment: root.querySelector('#pw-comment').value.trim() } : {}) });
@@ -382,12 +544,18 @@
   });
 
   $('transcript').addEventListener('click', () => {
-    const lines = (state?.items ?? []).map((i) => `${i.at ? `[${new Date(i.at).toLocaleString(navigator.language)}] ` : ''}${i.who === 'system' ? '' : `${i.who === 'you' ? t('you') : i.who === 'parley' ? t('parley') : i.who}: `}${i.text}`);
+    const lines = (state?.items ?? []).map(
+      (i) =>
+        `${i.at ? `[${new Date(i.at).toLocaleString(navigator.language)}] ` : ''}${i.who === 'system' ? '' : `${i.who === 'you' ? t('you') : i.who === 'parley' ? t('parley') : i.who}: `}${i.text}`,
+    );
     const blob = new Blob([`${t('title')} — ${address}\n\n${lines.join('\n')}\n`], { type: 'text/plain;charset=utf-8' });
     const a = el('a', undefined, { href: URL.createObjectURL(blob), download: `chat-transcript-${new Date().toISOString().slice(0, 10)}.txt` });
     document.body.append(a);
     a.click();
-    setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
+    setTimeout(() => {
+      URL.revokeObjectURL(a.href);
+      a.remove();
+    }, 1000);
   });
 
   let lastTyping = 0;
@@ -417,13 +585,23 @@
 
   function buildPreChat() {
     const form = $('prechat');
-    form.replaceChildren(...preChat.fields.map((f) => {
-      const d = el('div', undefined, { class: 'pw-field' });
-      const input = el('input', undefined, { id: `pw-pre-${f.name}`, type: f.name === 'email' ? 'email' : 'text', autocomplete: f.name === 'email' ? 'email' : 'name', ...(f.required ? { required: '', 'aria-required': 'true' } : {}) });
-      d.append(el('label', `${t(f.name)}${f.required ? '' : ` ${t('optional')}`}`, { for: `pw-pre-${f.name}` }), input);
-      return d;
-    }));
-    form.onsubmit = (ev) => { ev.preventDefault(); $('start').click(); };
+    form.replaceChildren(
+      ...preChat.fields.map((f) => {
+        const d = el('div', undefined, { class: 'pw-field' });
+        const input = el('input', undefined, {
+          id: `pw-pre-${f.name}`,
+          type: f.name === 'email' ? 'email' : 'text',
+          autocomplete: f.name === 'email' ? 'email' : 'name',
+          ...(f.required ? { required: '', 'aria-required': 'true' } : {}),
+        });
+        d.append(el('label', `${t(f.name)}${f.required ? '' : ` ${t('optional')}`}`, { for: `pw-pre-${f.name}` }), input);
+        return d;
+      }),
+    );
+    form.onsubmit = (ev) => {
+      ev.preventDefault();
+      $('start').click();
+    };
   }
 
   (async () => {
@@ -434,7 +612,10 @@
       av.dataset.status = a.status ?? 'unavailable';
       const until = a.opensAt ? t('until', { time: new Date(a.opensAt).toLocaleString(navigator.language) }) : '';
       av.textContent = a.status === 'open' ? t('open') : a.status === 'closed-leave-message' ? t('closedLeave', { until }) : a.status === 'closed' ? t('closed', { until }) : t('unavailable');
-      if (a.preChat?.fields?.length) { preChat = a.preChat; buildPreChat(); }
+      if (a.preChat?.fields?.length) {
+        preChat = a.preChat;
+        buildPreChat();
+      }
     } catch {
       $('availability').dataset.status = 'unavailable';
       $('availability').textContent = t('unavailable');

@@ -13,7 +13,12 @@ simulate(arrivals, roster, { onEvent: (e) => simulated.push(e) });
 const cutAt = DEFAULT_WORKLOAD.startMs + 3 * 3_600_000 + 7 * 60_000;
 const stored = simulated
   .filter((e) => Date.parse(e.metadata.at) < cutAt)
-  .map((e, i) => ({ subject: `parley.v1.evt.${e.aggregate}.${e.aggregateId}`, seq: i + 1, payload: JSON.stringify({ id: e.id, type: e.type, schemaVersion: 1, aggregateId: e.aggregateId, data: e.data, metadata: e.metadata }), atMs: Date.parse(e.metadata.at) }));
+  .map((e, i) => ({
+    subject: `parley.v1.evt.${e.aggregate}.${e.aggregateId}`,
+    seq: i + 1,
+    payload: JSON.stringify({ id: e.id, type: e.type, schemaVersion: 1, aggregateId: e.aggregateId, data: e.data, metadata: e.metadata }),
+    atMs: Date.parse(e.metadata.at),
+  }));
 
 /** What `parley kpis` computes (tools/parley-cli kpis-command): every event into the table builder, rows into the accumulator, open sessions at the end. */
 function cliKpis(options: KpiOptions): KpiRow[] {
@@ -45,7 +50,7 @@ const figures = (r: Partial<KpiRow>) => ({
   botContainment: r.botContainment ?? null,
 });
 
-describe('the dashboard\'s KPI history and parley kpis', () => {
+describe("the dashboard's KPI history and parley kpis", () => {
   const from = new Date(DEFAULT_WORKLOAD.startMs).toISOString();
   const to = new Date(DEFAULT_WORKLOAD.startMs + 4 * 3_600_000).toISOString();
   const range = { sinceMs: Date.parse(from), untilMs: Date.parse(to), serviceLevelSeconds: 20, shortAbandonSeconds: 5 };

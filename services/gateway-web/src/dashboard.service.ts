@@ -64,7 +64,17 @@ export class DashboardService {
   liveConversations() {
     return [...this.live.sessions.values()]
       .filter((s) => s.status === 'assigned')
-      .map((s) => ({ sessionId: s.sessionId, customer: s.alias, queueId: s.queueId, channel: s.channel, agentId: s.agentId, agentName: s.agentId ? this.live.displayNameOf(s.agentId) : null, assignedAt: s.assignedAt, messages: s.items.filter((i) => i.kind === 'customer' || i.kind === 'agent' || i.kind === 'supervisor').length, takenOverBy: s.takenOverBy?.displayName ?? null }))
+      .map((s) => ({
+        sessionId: s.sessionId,
+        customer: s.alias,
+        queueId: s.queueId,
+        channel: s.channel,
+        agentId: s.agentId,
+        agentName: s.agentId ? this.live.displayNameOf(s.agentId) : null,
+        assignedAt: s.assignedAt,
+        messages: s.items.filter((i) => i.kind === 'customer' || i.kind === 'agent' || i.kind === 'supervisor').length,
+        takenOverBy: s.takenOverBy?.displayName ?? null,
+      }))
       .sort((a, b) => (a.assignedAt ?? '').localeCompare(b.assignedAt ?? ''));
   }
 
@@ -81,7 +91,11 @@ export class DashboardService {
         'wrap-up': serving.filter((a) => a.state === 'wrap-up').length,
         offline: serving.filter((a) => a.state === 'offline').length,
       };
-      const waitingSessions = q.waitingSessions.map((w) => ({ ...w, customer: this.live.sessions.get(w.sessionId)?.alias ?? w.sessionId.slice(0, 8), offeredToName: w.offeredTo ? this.live.displayNameOf(w.offeredTo) : null }));
+      const waitingSessions = q.waitingSessions.map((w) => ({
+        ...w,
+        customer: this.live.sessions.get(w.sessionId)?.alias ?? w.sessionId.slice(0, 8),
+        offeredToName: w.offeredTo ? this.live.displayNameOf(w.offeredTo) : null,
+      }));
       return { ...q, agentsByState: byState, waitingSessions };
     });
     return { at: reporting.at, queues, agents, conversations: this.liveConversations() };

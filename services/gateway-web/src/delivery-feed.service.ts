@@ -52,7 +52,14 @@ export class DeliveryFeed implements OnApplicationBootstrap, BeforeApplicationSh
         };
         if (!tracingEnabled()) fanOut();
         // The last hop of the trace that made the delivery: pushed to the recipient's open pages.
-        else void tracedReceive('push delivery', m.subject, m.headers, { 'parley.session.id': String(item.delivery.sessionId ?? ''), 'parley.delivery.kind': String(item.delivery.kind ?? '') }, async () => fanOut());
+        else
+          void tracedReceive(
+            'push delivery',
+            m.subject,
+            m.headers,
+            { 'parley.session.id': String(item.delivery.sessionId ?? ''), 'parley.delivery.kind': String(item.delivery.kind ?? '') },
+            async () => fanOut(),
+          );
       }
     })().catch((err: unknown) => this.logger.error({ msg: 'delivery feed stopped', subject, err: String(err) }));
   }

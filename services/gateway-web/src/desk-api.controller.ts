@@ -33,7 +33,16 @@ export function conversationView(live: LiveEvents, s: SessionRecord, opts: { for
     .filter(Boolean)
     .reverse()
     .slice(0, 20)
-    .map((e) => ({ sessionId: e.sessionId, openedAt: e.openedAt, queueId: e.queueId, agents: e.agents.map((a) => live.displayNameOf(a)), status: e.status, disposition: e.disposition, rating: e.rating?.score ?? null, messages: e.items.filter((i) => i.kind === 'customer' || i.kind === 'agent').length }));
+    .map((e) => ({
+      sessionId: e.sessionId,
+      openedAt: e.openedAt,
+      queueId: e.queueId,
+      agents: e.agents.map((a) => live.displayNameOf(a)),
+      status: e.status,
+      disposition: e.disposition,
+      rating: e.rating?.score ?? null,
+      messages: e.items.filter((i) => i.kind === 'customer' || i.kind === 'agent').length,
+    }));
   const pre = live.names.get(s.sessionId);
   return {
     sessionId: s.sessionId,
@@ -82,7 +91,14 @@ export class DeskApiController {
     const state = a?.state ?? { status: 'unknown' as const };
     const offers = [...this.live.sessions.values()]
       .filter((s) => s.status === 'queued' && s.offer?.agentId === c.agentId && Date.parse(s.offer!.expiresAt) > Date.now())
-      .map((s) => ({ kind: 'offer', offerId: s.offer!.offerId, sessionId: s.sessionId, expiresAt: s.offer!.expiresAt, customer: { channel: s.channel, client: s.client, locale: s.locale, answers: s.answers }, alias: s.alias }));
+      .map((s) => ({
+        kind: 'offer',
+        offerId: s.offer!.offerId,
+        sessionId: s.sessionId,
+        expiresAt: s.offer!.expiresAt,
+        customer: { channel: s.channel, client: s.client, locale: s.locale, answers: s.answers },
+        alias: s.alias,
+      }));
     return {
       agent: this.users.profileOf(c.sub) ?? null,
       state: presenceOf(state, now),
@@ -113,7 +129,7 @@ export class DeskApiController {
     await this.live.caughtUp();
     const s = this.live.sessions.get(sessionId);
     if (!s) throw notFound('no such session');
-    if (!s.agents.includes(c.agentId!) && s.offer?.agentId !== c.agentId) throw forbidden('not this agent\'s session');
+    if (!s.agents.includes(c.agentId!) && s.offer?.agentId !== c.agentId) throw forbidden("not this agent's session");
     return conversationView(this.live, s, { forAgent: c.agentId });
   }
 
@@ -139,7 +155,14 @@ export class DeskApiController {
       for (const q of a.state.profile.queues ?? []) queues.add(q);
       if (a.agentId === c.agentId) continue;
       const presence = presenceOf(a.state, now);
-      colleagues.push({ agentId: a.agentId, displayName: a.state.profile.displayName, state: presence, conversations: a.state.conversations.length, capacity: a.state.profile.capacity, available: presence === 'available' && a.state.conversations.length < a.state.profile.capacity });
+      colleagues.push({
+        agentId: a.agentId,
+        displayName: a.state.profile.displayName,
+        state: presence,
+        conversations: a.state.conversations.length,
+        capacity: a.state.profile.capacity,
+        available: presence === 'available' && a.state.conversations.length < a.state.profile.capacity,
+      });
     }
     return { queues: [...queues].sort(), colleagues: colleagues.sort((x, y) => Number(y.available) - Number(x.available) || x.displayName.localeCompare(y.displayName)) };
   }

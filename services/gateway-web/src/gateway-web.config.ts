@@ -30,7 +30,9 @@ export class GatewayWebConfig extends ServiceConfig {
    * after a field making it required (`support@acme.example=name!,email`). No form when an address is absent.
    */
   @IsOptional()
-  @Matches(/^[^\s@=;]+@[^\s@=;]+=(name|email)!?(,(name|email)!?)*(;[^\s@=;]+@[^\s@=;]+=(name|email)!?(,(name|email)!?)*)*$/, { message: 'WEB_PRE_CHAT_FORMS must look like support@acme.example=name!,email' })
+  @Matches(/^[^\s@=;]+@[^\s@=;]+=(name|email)!?(,(name|email)!?)*(;[^\s@=;]+@[^\s@=;]+=(name|email)!?(,(name|email)!?)*)*$/, {
+    message: 'WEB_PRE_CHAT_FORMS must look like support@acme.example=name!,email',
+  })
   WEB_PRE_CHAT_FORMS?: string = undefined;
 }
 

@@ -79,7 +79,8 @@ export class SocketHub implements OnApplicationBootstrap, BeforeApplicationShutd
     const customers = this.customerSocketsOf(s.sessionId);
     if (!customers.length) return;
     const last = s.items.at(-1);
-    if (change.type === 'SessionAssigned' || change.type === 'SessionTakenOver') this.sendTo(customers, { type: 'joined', sessionId: s.sessionId, id: last?.id, agentName: last?.name ?? 'An agent', takeover: change.type === 'SessionTakenOver' });
+    if (change.type === 'SessionAssigned' || change.type === 'SessionTakenOver')
+      this.sendTo(customers, { type: 'joined', sessionId: s.sessionId, id: last?.id, agentName: last?.name ?? 'An agent', takeover: change.type === 'SessionTakenOver' });
     if (change.type === 'SupervisorMessageSent' && last) this.sendTo(customers, { type: 'message', sessionId: s.sessionId, id: last.id, name: last.name, body: last.body, at: last.at });
   }
 
@@ -209,7 +210,17 @@ export class SocketHub implements OnApplicationBootstrap, BeforeApplicationShutd
         const s = this.live.sessions.get(claims.sid);
         const joined = s ? [...s.items].reverse().find((i) => i.kind === 'system' && i.name && (i.body.endsWith('joined the chat') || i.body.endsWith('took over the conversation'))) : undefined;
         if (s && ws.readyState === WebSocket.OPEN) {
-          ws.send(JSON.stringify({ type: 'session', sessionId: s.sessionId, status: s.status, agentName: joined?.name ?? null, joinedId: joined?.id ?? null, takeover: !!joined?.body.endsWith('took over the conversation'), supervisorMessages: s.items.filter((i) => i.kind === 'supervisor') }));
+          ws.send(
+            JSON.stringify({
+              type: 'session',
+              sessionId: s.sessionId,
+              status: s.status,
+              agentName: joined?.name ?? null,
+              joinedId: joined?.id ?? null,
+              takeover: !!joined?.body.endsWith('took over the conversation'),
+              supervisorMessages: s.items.filter((i) => i.kind === 'supervisor'),
+            }),
+          );
         }
       }
     }

@@ -134,6 +134,13 @@ export class SupervisorApiController {
   async saveCanned(@Body() body: unknown, @Headers('authorization') auth?: string) {
     const me = this.supervisor(auth);
     const req = await validatePayload(Canned, body);
-    return natsRequest(this.nc, SUBJECTS.cannedSave, { owner: SHARED_CANNED_OWNER, cannedId: req.cannedId ?? randomUUID(), shortcut: req.shortcut, title: req.title, body: req.body, by: `supervisor:${me.username}` });
+    return natsRequest(this.nc, SUBJECTS.cannedSave, {
+      owner: SHARED_CANNED_OWNER,
+      cannedId: req.cannedId ?? randomUUID(),
+      shortcut: req.shortcut,
+      title: req.title,
+      body: req.body,
+      by: `supervisor:${me.username}`,
+    });
   }
 }

@@ -81,7 +81,11 @@ export class WebApiController {
   async availability(@Query('address') address: string, @Headers('origin') origin?: string, @Headers('host') host?: string) {
     this.checkOrigin(origin, host);
     if (!address || !/^[^\s@]+@[^\s@]+$/.test(address)) throw invalidPayload('invalid fields: address', { fields: { address: ['address must be an IM address'] } });
-    const lookup = await natsRequest<{ registered: boolean; open: boolean; opensAt?: string | null; leaveMessage?: boolean; closedMessage?: Record<string, string>; queueId?: string }>(this.nc, SUBJECTS.registrationLookup, { address });
+    const lookup = await natsRequest<{ registered: boolean; open: boolean; opensAt?: string | null; leaveMessage?: boolean; closedMessage?: Record<string, string>; queueId?: string }>(
+      this.nc,
+      SUBJECTS.registrationLookup,
+      { address },
+    );
     const status = !lookup.registered ? 'unavailable' : lookup.open ? 'open' : lookup.leaveMessage ? 'closed-leave-message' : 'closed';
     return { status, opensAt: lookup.opensAt ?? null, message: lookup.closedMessage?.en ?? null, preChat: this.forms.get(address) ?? null };
   }

@@ -44,7 +44,12 @@ export class WebUsers {
   }
 
   static load(file: string | undefined): WebUsers {
-    return new WebUsers(file ? loadValidatedFile(file, WebUsersFile, (f) => f.users.flatMap((u, i) => (u.role === 'agent' && !u.agent ? [{ path: ['users', i, 'agent'], message: 'an agent needs an agent profile' }] : []))).users : []);
+    return new WebUsers(
+      file
+        ? loadValidatedFile(file, WebUsersFile, (f) => f.users.flatMap((u, i) => (u.role === 'agent' && !u.agent ? [{ path: ['users', i, 'agent'], message: 'an agent needs an agent profile' }] : [])))
+            .users
+        : [],
+    );
   }
 
   get(username: string): WebUser | undefined {

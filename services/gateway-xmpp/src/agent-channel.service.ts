@@ -50,9 +50,12 @@ export class AgentChannel implements OnModuleInit, BeforeApplicationShutdown {
     await natsRequest(this.nc, asActorSubject(SUBJECTS.agentLogin, agent.agentId), agentLoginPayload(agent, this.config.AGENT_LEASE_SECONDS));
     if (!this.present.has(agent.agentId)) {
       // The lease is renewed while the agent's client is online; a lost gateway lets it run out.
-      const beat = setInterval(() => {
-        natsRequest(this.nc, asActorSubject(SUBJECTS.agentHeartbeat, agent.agentId), { agentId: agent.agentId }).catch(() => this.login(agent).catch(() => undefined));
-      }, (this.config.AGENT_LEASE_SECONDS * 1000) / 3);
+      const beat = setInterval(
+        () => {
+          natsRequest(this.nc, asActorSubject(SUBJECTS.agentHeartbeat, agent.agentId), { agentId: agent.agentId }).catch(() => this.login(agent).catch(() => undefined));
+        },
+        (this.config.AGENT_LEASE_SECONDS * 1000) / 3,
+      );
       this.present.set(agent.agentId, beat);
     }
   }
@@ -122,10 +125,12 @@ export class AgentChannel implements OnModuleInit, BeforeApplicationShutdown {
         return;
       }
       const undo = this.signals.forwarding(stanza, 'agent', me, sessionId, sessionAddress, body);
-      await natsRequest(this.nc, asActorSubject(SUBJECTS.agentMessage, agent.agentId), { agentId: agent.agentId, sessionId, messageId: stanza.attrs.id || randomUUID(), body }).catch((err: unknown) => {
-        undo();
-        throw err;
-      });
+      await natsRequest(this.nc, asActorSubject(SUBJECTS.agentMessage, agent.agentId), { agentId: agent.agentId, sessionId, messageId: stanza.attrs.id || randomUUID(), body }).catch(
+        (err: unknown) => {
+          undo();
+          throw err;
+        },
+      );
       this.signals.linkAgent(sessionId, me);
     } catch (err) {
       const e = toParleyError(err);
@@ -154,7 +159,9 @@ export class AgentChannel implements OnModuleInit, BeforeApplicationShutdown {
       case 'offer': {
         const c = d.customer;
         const client = c?.client ? (c.client.version && c.client.version !== 'unknown' ? `${c.client.name} ${c.client.version}` : c.client.name) : 'client not identified';
-        const answers = Object.entries(c?.answers ?? {}).map(([k, v]) => `${k}: ${v}`).join(', ');
+        const answers = Object.entries(c?.answers ?? {})
+          .map(([k, v]) => `${k}: ${v}`)
+          .join(', ');
         const deadline = d.expiresAt ? ` within ${inWords((Date.parse(d.expiresAt) - Date.now()) / 1000)}` : '';
         const text = `New conversation waiting (${c?.channel ?? 'unknown'}, ${client}${c?.locale ? `, ${c.locale}` : ''}).${answers ? ` Answers: ${answers}.` : ''} Reply "accept" or "reject"${deadline}.`;
         return chat(from, agent.jid, text, d.deliveryId);

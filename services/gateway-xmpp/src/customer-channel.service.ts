@@ -72,7 +72,11 @@ export class CustomerChannel implements OnModuleInit {
   /** A customer's stanza starts a trace (the customer's address stays out of it). */
   private traced(kind: 'presence' | 'message', stanza: Element, fn: () => Promise<void>): Promise<void> {
     if (!tracingEnabled()) return fn();
-    const attributes = { 'parley.channel': CHANNEL, 'parley.stanza.type': stanza.attrs.type ?? 'normal', ...(kind === 'message' ? { 'parley.session.id': sessionIdFromAddress(stanza.attrs.to ?? '') ?? '' } : {}) };
+    const attributes = {
+      'parley.channel': CHANNEL,
+      'parley.stanza.type': stanza.attrs.type ?? 'normal',
+      ...(kind === 'message' ? { 'parley.session.id': sessionIdFromAddress(stanza.attrs.to ?? '') ?? '' } : {}),
+    };
     return traced(`xmpp customer ${kind}`, { kind: SpanKind.SERVER, attributes }, fn);
   }
 
@@ -129,7 +133,12 @@ export class CustomerChannel implements OnModuleInit {
       })(),
     ]);
     if (version.status === 'rejected' || disco.status === 'rejected') {
-      this.logger.log({ msg: 'client did not say who it is', jid: fullJid, version: version.status === 'rejected' ? String(version.reason) : 'ok', disco: disco.status === 'rejected' ? String(disco.reason) : 'ok' });
+      this.logger.log({
+        msg: 'client did not say who it is',
+        jid: fullJid,
+        version: version.status === 'rejected' ? String(version.reason) : 'ok',
+        disco: disco.status === 'rejected' ? String(disco.reason) : 'ok',
+      });
     }
     // The iq result wraps the answer in its query element.
     const query = version.status === 'fulfilled' ? version.value.getChild('query', 'jabber:iq:version') : undefined;
@@ -145,14 +154,21 @@ export class CustomerChannel implements OnModuleInit {
     this.pending.delete(key);
     let reply: SubscribeReply;
     try {
-      reply = await natsRequest<SubscribeReply>(this.nc, asActorSubject(SUBJECTS.imSubscribe, CHANNEL), { channel: CHANNEL, from: customer, to: address, ...(client ? { client } : {}), ...(locale ? { locale } : {}) });
+      reply = await natsRequest<SubscribeReply>(this.nc, asActorSubject(SUBJECTS.imSubscribe, CHANNEL), {
+        channel: CHANNEL,
+        from: customer,
+        to: address,
+        ...(client ? { client } : {}),
+        ...(locale ? { locale } : {}),
+      });
     } catch (err) {
       this.logger.warn({ msg: 'subscribe failed', customer, address, err: String(err) });
       await this.xmpp.send(xml('presence', { type: 'unavailable', from: address, to: customer }, xml('status', {}, 'Temporarily unavailable, please try again.')));
       return null;
     }
     if (reply.status !== 'available' || !reply.sessionAddress || !reply.sessionId) {
-      const text = reply.message ?? ({ 'not-registered': 'This address is not in service.', closed: 'We are closed.', overloaded: 'We are very busy right now.' } as const)[reply.reason ?? 'not-registered'];
+      const text =
+        reply.message ?? ({ 'not-registered': 'This address is not in service.', closed: 'We are closed.', overloaded: 'We are very busy right now.' } as const)[reply.reason ?? 'not-registered'];
       await this.xmpp.send(xml('presence', { type: 'unavailable', from: address, to: customer }, xml('status', {}, text)));
       await this.xmpp.send(chat(address, customer, text));
       return null;
@@ -178,7 +194,9 @@ export class CustomerChannel implements OnModuleInit {
       return null;
     });
     if (reply?.open && reply.sessionAddress) {
-      await natsRequest(this.nc, asActorSubject(SUBJECTS.imUnsubscribe, CHANNEL), { channel: CHANNEL, from: customer, to: reply.sessionAddress }).catch((err: unknown) => this.logger.warn({ msg: 'unsubscribe failed', err: String(err) }));
+      await natsRequest(this.nc, asActorSubject(SUBJECTS.imUnsubscribe, CHANNEL), { channel: CHANNEL, from: customer, to: reply.sessionAddress }).catch((err: unknown) =>
+        this.logger.warn({ msg: 'unsubscribe failed', err: String(err) }),
+      );
     }
   }
 
@@ -243,7 +261,8 @@ export class CustomerChannel implements OnModuleInit {
    */
   stanzaFor(d: CustomerDelivery): Element {
     this.signals.linkCustomer(d.sessionId, d.to, d.from);
-    const extra = d.kind === 'status' && d.status ? [xml('queue-status', { xmlns: NS_STATUS, position: String(d.status.position), 'estimated-wait-seconds': String(d.status.estimatedWaitSeconds) })] : [];
+    const extra =
+      d.kind === 'status' && d.status ? [xml('queue-status', { xmlns: NS_STATUS, position: String(d.status.position), 'estimated-wait-seconds': String(d.status.estimatedWaitSeconds) })] : [];
     const name = d.kind === 'text' && d.agentName ? d.agentName : this.sessionNames.get(d.sessionId);
     const receipt = d.kind === 'text' ? this.signals.requestFor('agent', d.sessionId, d.body, d.deliveryId, d.to) : [];
     return chat(d.from, d.to, d.body, d.deliveryId, ...extra, ...nick(name), ...receipt);

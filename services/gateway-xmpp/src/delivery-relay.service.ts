@@ -54,13 +54,19 @@ export class DeliveryRelay implements OnApplicationBootstrap, BeforeApplicationS
         handle: (m) => {
           const agentId = m.subject.split('.').at(-1)!;
           const delivery = m.json<AgentDelivery>();
-          return tracedReceive('relay agent delivery', m.subject, m.headers, { 'parley.agent.id': agentId, 'parley.session.id': delivery.sessionId, 'parley.delivery.kind': delivery.kind }, async () => {
-            const stanza = this.agents.stanzaFor(agentId, delivery);
-            if (!stanza) return; // an agent who does not work over XMPP
-            await this.xmpp.send(stanza);
-            await this.xmpp.flushed();
-            this.metrics.deliveries.inc({ kind: 'xmpp-agent' });
-          });
+          return tracedReceive(
+            'relay agent delivery',
+            m.subject,
+            m.headers,
+            { 'parley.agent.id': agentId, 'parley.session.id': delivery.sessionId, 'parley.delivery.kind': delivery.kind },
+            async () => {
+              const stanza = this.agents.stanzaFor(agentId, delivery);
+              if (!stanza) return; // an agent who does not work over XMPP
+              await this.xmpp.send(stanza);
+              await this.xmpp.flushed();
+              this.metrics.deliveries.inc({ kind: 'xmpp-agent' });
+            },
+          );
         },
       }),
     );

@@ -51,14 +51,27 @@ describe('presence-proxy intake process manager (in-memory store)', () => {
     const pm = await runConsumer(store, new IntakeProcessManager(center, commands, deliveries));
     const session = sessionAggregate.stream('s1');
     const core = { sessionId: 's1', entryPointId: 'ep', channel: 'web', customerAddress: 'jo@customers.test', sessionAddress: 's-s1@acme.test', client: null, locale: 'de', openedAt: at(0) };
-    await commands.handle(session, { kind: 'open', core, route: { queueId: 'general', priority: 0, requirements: { skills: {}, language: null, capabilities: [] } }, intake: { flowId: 'intake', start: 'topic' }, notBefore: null }, ctx('open', 0), { isNew: true });
-    await eventually(() => said, (s) => s.length === 1, 'the greeting');
+    await commands.handle(
+      session,
+      { kind: 'open', core, route: { queueId: 'general', priority: 0, requirements: { skills: {}, language: null, capabilities: [] } }, intake: { flowId: 'intake', start: 'topic' }, notBefore: null },
+      ctx('open', 0),
+      { isNew: true },
+    );
+    await eventually(
+      () => said,
+      (s) => s.length === 1,
+      'the greeting',
+    );
     expect(said[0]!.body).toContain('Hallo!');
     expect(said[0]!.body).toContain('Rechnung oder Technik?');
     const write = (id: string, body: string, s: number) =>
       commands.handle(session, { kind: 'receive-customer-message', channel: 'web', from: core.customerAddress, messageId: id, body, now: at(s) }, ctx(id, s));
     await write('m1', 'banana', 1);
-    await eventually(() => said, (s) => s.length === 2, 'the re-ask');
+    await eventually(
+      () => said,
+      (s) => s.length === 2,
+      'the re-ask',
+    );
     expect(said[1]!.body).toContain('Wie bitte?');
     await write('m2', '2', 2);
     const queued = await eventually(
@@ -67,7 +80,11 @@ describe('presence-proxy intake process manager (in-memory store)', () => {
       'the session to be queued',
     );
     expect(queued).toMatchObject({ status: 'queued', place: { queueId: 'tech', priority: 1 }, answers: { topic: '2' } });
-    await eventually(() => said, (s) => s.length === 3, 'the closing words');
+    await eventually(
+      () => said,
+      (s) => s.length === 3,
+      'the closing words',
+    );
     expect(said[2]!.body).toBe('Wir verbinden Sie.');
     await pm.stop();
   });

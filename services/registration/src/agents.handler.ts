@@ -30,7 +30,8 @@ export class AgentsHandler {
       queues: req.queues ?? null,
       wrapUpSeconds: req.wrapUpSeconds ?? this.config.DEFAULT_WRAP_UP_SECONDS,
     };
-    const { state } = await this.commands.handle(stream(req.agentId),
+    const { state } = await this.commands.handle(
+      stream(req.agentId),
       { kind: 'login', profile, leaseSeconds: req.leaseSeconds ?? this.config.AGENT_LEASE_SECONDS, now: ctx.now },
       commandContext(ctx.now, `agent:${req.agentId}`),
     );
@@ -45,7 +46,8 @@ export class AgentsHandler {
 
   @Handles(SUBJECTS.agentState, AgentStateRequest)
   async changeState(req: AgentStateRequest, ctx: RequestContext) {
-    const { state } = await this.commands.handle(stream(req.agentId),
+    const { state } = await this.commands.handle(
+      stream(req.agentId),
       { kind: 'change-state', state: req.state, reason: req.reason ?? null, now: ctx.now },
       commandContext(ctx.now, `agent:${req.agentId}`),
     );

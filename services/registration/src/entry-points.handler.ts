@@ -28,7 +28,8 @@ export class EntryPointsHandler {
     if (held && isEntryPointRegistered(held, ctx.now)) {
       throw conflict('this address is registered by another entry point', { address: req.address, entryPointId: holder });
     }
-    const result = await this.commands.handle(stream(req.entryPointId),
+    const result = await this.commands.handle(
+      stream(req.entryPointId),
       {
         kind: 'register',
         registration: { address: req.address, queueId: req.queueId, displayName: req.displayName ?? null, flowId: req.flowId ?? null, leaseSeconds: req.leaseSeconds },

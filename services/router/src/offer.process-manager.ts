@@ -8,8 +8,7 @@ import { RoutingViewService } from './routing-view.service.js';
 const sessions = stateOf(sessionAggregate);
 const agents = stateOf(agentAggregate);
 
-const followUp = (consumed: Consumed<unknown>, what: string) =>
-  commandContext(consumed.stored.metadata.at, 'system:router', `${what}:${consumed.stored.id}`, consumed.stored.metadata.correlationId);
+const followUp = (consumed: Consumed<unknown>, what: string) => commandContext(consumed.stored.metadata.at, 'system:router', `${what}:${consumed.stored.id}`, consumed.stored.metadata.correlationId);
 
 /**
  * Keeps agents' streams in step with sessions', from the session events, idempotently: offers are delivered to
@@ -49,7 +48,13 @@ export class SessionFollowUps {
       followUp(consumed, 'release'),
     );
     if (e.data.outcome !== 'rejected') {
-      await this.deliveries.toAgent(e.data.agentId, { deliveryId: `${e.data.offerId}.revoked`, kind: 'offer-revoked', sessionId: consumed.stored.aggregateId, offerId: e.data.offerId, body: e.data.outcome });
+      await this.deliveries.toAgent(e.data.agentId, {
+        deliveryId: `${e.data.offerId}.revoked`,
+        kind: 'offer-revoked',
+        sessionId: consumed.stored.aggregateId,
+        offerId: e.data.offerId,
+        body: e.data.outcome,
+      });
     }
   }
 
@@ -61,7 +66,11 @@ export class SessionFollowUps {
   @On(sessions, 'SessionEnded')
   async ended(e: SessionEventOf<'SessionEnded'>, consumed: Consumed<SessionState>): Promise<void> {
     if (!e.data.agentId) return;
-    await this.commands.handle(agentAggregate.stream(e.data.agentId), { kind: 'end-conversation', sessionId: consumed.stored.aggregateId, now: consumed.stored.metadata.at }, followUp(consumed, 'end'));
+    await this.commands.handle(
+      agentAggregate.stream(e.data.agentId),
+      { kind: 'end-conversation', sessionId: consumed.stored.aggregateId, now: consumed.stored.metadata.at },
+      followUp(consumed, 'end'),
+    );
   }
 
   @On(sessions, 'SessionTransferred')

@@ -10,7 +10,16 @@ import type { RoutingViewService } from './routing-view.service.js';
 
 const at = (s: number) => new Date(Date.UTC(2026, 10, 21, 10, 0, s)).toISOString();
 const ctx = (id: string, s: number) => ({ commandId: id, metadata: { correlationId: id, at: at(s), actor: 'test' } });
-const core = (id: string) => ({ sessionId: id, entryPointId: 'ep', channel: 'web', customerAddress: `${id}@customers.test`, sessionAddress: `s-${id}@acme.test`, client: null, locale: 'de', openedAt: at(0) });
+const core = (id: string) => ({
+  sessionId: id,
+  entryPointId: 'ep',
+  channel: 'web',
+  customerAddress: `${id}@customers.test`,
+  sessionAddress: `s-${id}@acme.test`,
+  client: null,
+  locale: 'de',
+  openedAt: at(0),
+});
 const profile = { displayName: 'Alex', kind: 'human' as const, skills: {}, languages: [], capacity: 2, capabilities: [], queues: null };
 
 const until = (probe: () => boolean, what: string) => eventually(probe, (x) => x, what);
@@ -26,7 +35,13 @@ function world() {
   return { store, commands, sent, deliveries, session, agent, agentState };
 }
 
-const open = (id: string): SessionCommand => ({ kind: 'open', core: core(id), route: { queueId: 'q', priority: 0, requirements: { skills: {}, language: null, capabilities: [] } }, intake: null, notBefore: null });
+const open = (id: string): SessionCommand => ({
+  kind: 'open',
+  core: core(id),
+  route: { queueId: 'q', priority: 0, requirements: { skills: {}, language: null, capabilities: [] } },
+  intake: null,
+  notBefore: null,
+});
 
 describe('router session follow-ups (in-memory store)', () => {
   it('delivers an offer with the customer details, turns an accept into a conversation and frees it at the end', async () => {

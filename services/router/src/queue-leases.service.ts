@@ -30,7 +30,11 @@ export class QueueLeases implements OnModuleInit, OnApplicationBootstrap, Before
     @Inject(SERVICE_CONFIG) private readonly config: RouterConfig,
     private readonly view: RoutingViewService,
   ) {
-    this.instanceId = config.ROUTER_INSTANCE_ID ?? `${hostname().replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 40)}-${randomBytes(4).toString('hex')}`;
+    this.instanceId =
+      config.ROUTER_INSTANCE_ID ??
+      `${hostname()
+        .replace(/[^A-Za-z0-9_-]/g, '-')
+        .slice(0, 40)}-${randomBytes(4).toString('hex')}`;
   }
 
   async onModuleInit(): Promise<void> {

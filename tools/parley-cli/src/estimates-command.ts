@@ -20,7 +20,14 @@ for estimates told as a range, how often the actual wait fell inside.
   --deliveries-stream NAME  (default PARLEY_DELIVERIES)
 ${CONNECTION_HELP}`;
 
-const OPTIONS = { ...CONNECTION_OPTIONS, since: { type: 'string' }, until: { type: 'string' }, 'by-queue': { type: 'boolean' }, json: { type: 'boolean' }, 'deliveries-stream': { type: 'string' } } as const;
+const OPTIONS = {
+  ...CONNECTION_OPTIONS,
+  since: { type: 'string' },
+  until: { type: 'string' },
+  'by-queue': { type: 'boolean' },
+  json: { type: 'boolean' },
+  'deliveries-stream': { type: 'string' },
+} as const;
 
 const told = (r: Row): ToldEstimate => ({
   estimatedSeconds: r.estimated_wait_seconds as number,

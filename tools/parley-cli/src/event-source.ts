@@ -25,19 +25,23 @@ export async function readEvents(nc: NatsConnection, o: EventReadOptions, onEven
   const progress = new ProgressReporter('events', null, o.quiet);
   const decoder = new TextDecoder();
   try {
-    await readStream(nc, {
-      stream: o.stream,
-      subjectPrefix: EVENT_PREFIX,
-      fromSeq: o.fromSeq,
-      sinceMs: o.sinceMs != null && o.fromSeq == null ? o.sinceMs - STORE_SLACK_MS : null,
-      stopAfterMs: o.untilMs != null && !o.follow ? o.untilMs + STORE_SLACK_MS : null,
-      follow: o.follow,
-      onTotal: (t) => progress.setTotal(t),
-      signal: o.signal,
-    }, (subject, seq, _t, data) => {
-      progress.tick();
-      onEvent(decodeEvent(subject, seq, decoder.decode(data)));
-    });
+    await readStream(
+      nc,
+      {
+        stream: o.stream,
+        subjectPrefix: EVENT_PREFIX,
+        fromSeq: o.fromSeq,
+        sinceMs: o.sinceMs != null && o.fromSeq == null ? o.sinceMs - STORE_SLACK_MS : null,
+        stopAfterMs: o.untilMs != null && !o.follow ? o.untilMs + STORE_SLACK_MS : null,
+        follow: o.follow,
+        onTotal: (t) => progress.setTotal(t),
+        signal: o.signal,
+      },
+      (subject, seq, _t, data) => {
+        progress.tick();
+        onEvent(decodeEvent(subject, seq, decoder.decode(data)));
+      },
+    );
   } finally {
     progress.done();
   }
@@ -54,36 +58,45 @@ interface StatusDelivery {
  * Every position and estimate told to a waiting customer: the `status` deliveries already stored on
  * PARLEY_DELIVERIES, joined with what happened to the session next.
  */
-export async function readWaitEstimates(nc: NatsConnection, outcomes: ReadonlyMap<string, SessionOutcome>, o: { sinceMs?: number | null; untilMs?: number | null; quiet: boolean; stream?: string }, onRow: (r: Row) => void): Promise<void> {
+export async function readWaitEstimates(
+  nc: NatsConnection,
+  outcomes: ReadonlyMap<string, SessionOutcome>,
+  o: { sinceMs?: number | null; untilMs?: number | null; quiet: boolean; stream?: string },
+  onRow: (r: Row) => void,
+): Promise<void> {
   const progress = new ProgressReporter('deliveries', null, o.quiet);
   const decoder = new TextDecoder();
   try {
-    await readStream(nc, {
-      stream: o.stream ?? DELIVERY_STREAM,
-      subjectPrefix: CUSTOMER_DELIVERIES,
-      sinceMs: o.sinceMs ?? null,
-      stopAfterMs: o.untilMs ?? null,
-      onTotal: (t) => progress.setTotal(t),
-    }, (_subject, _seq, timestampMs, data) => {
-      progress.tick();
-      if (o.sinceMs != null && timestampMs < o.sinceMs) return;
-      const d = JSON.parse(decoder.decode(data)) as StatusDelivery;
-      if (d.kind !== 'status' || !d.status) return;
-      const outcome = outcomes.get(d.sessionId);
-      const actual = outcome?.assignedAtMs != null ? Math.max(0, (outcome.assignedAtMs - timestampMs) / 1000) : null;
-      onRow({
-        delivery_id: d.deliveryId,
-        session_id: d.sessionId,
-        queue_id: outcome?.queueId ?? null,
-        told_at: new Date(timestampMs).toISOString(),
-        position: d.status.position,
-        estimated_wait_seconds: d.status.estimatedWaitSeconds,
-        low_seconds: d.status.lowSeconds ?? null,
-        high_seconds: d.status.highSeconds ?? null,
-        actual_wait_seconds: actual,
-        outcome: outcome?.assignedAtMs != null ? 'answered' : outcome?.abandoned ? 'abandoned' : 'open',
-      });
-    });
+    await readStream(
+      nc,
+      {
+        stream: o.stream ?? DELIVERY_STREAM,
+        subjectPrefix: CUSTOMER_DELIVERIES,
+        sinceMs: o.sinceMs ?? null,
+        stopAfterMs: o.untilMs ?? null,
+        onTotal: (t) => progress.setTotal(t),
+      },
+      (_subject, _seq, timestampMs, data) => {
+        progress.tick();
+        if (o.sinceMs != null && timestampMs < o.sinceMs) return;
+        const d = JSON.parse(decoder.decode(data)) as StatusDelivery;
+        if (d.kind !== 'status' || !d.status) return;
+        const outcome = outcomes.get(d.sessionId);
+        const actual = outcome?.assignedAtMs != null ? Math.max(0, (outcome.assignedAtMs - timestampMs) / 1000) : null;
+        onRow({
+          delivery_id: d.deliveryId,
+          session_id: d.sessionId,
+          queue_id: outcome?.queueId ?? null,
+          told_at: new Date(timestampMs).toISOString(),
+          position: d.status.position,
+          estimated_wait_seconds: d.status.estimatedWaitSeconds,
+          low_seconds: d.status.lowSeconds ?? null,
+          high_seconds: d.status.highSeconds ?? null,
+          actual_wait_seconds: actual,
+          outcome: outcome?.assignedAtMs != null ? 'answered' : outcome?.abandoned ? 'abandoned' : 'open',
+        });
+      },
+    );
   } finally {
     progress.done();
   }

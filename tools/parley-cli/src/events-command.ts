@@ -44,7 +44,10 @@ export async function eventsCommand(argv: string[]): Promise<number> {
   const sinceMs = parseInstant('since', f.since, now);
   const untilMs = parseInstant('until', f.until, now);
   checkRange(sinceMs, untilMs);
-  const types = (f.type ?? []).flatMap((t) => t.split(',')).map((t) => t.trim()).filter(Boolean);
+  const types = (f.type ?? [])
+    .flatMap((t) => t.split(','))
+    .map((t) => t.trim())
+    .filter(Boolean);
   const filter = new EventFilter({ aggregate: f.aggregate ?? null, types, queue: f.queue ?? null, sinceMs, untilMs });
 
   const nc = await connectNats({ natsUrl: f['nats-url'], creds: f.creds });
@@ -83,7 +86,9 @@ export async function eventsCommand(argv: string[]): Promise<number> {
     await nc.close().catch(() => undefined);
   }
   if (written === 0 && !f.follow && (sinceMs !== null || untilMs !== null || fromSeq !== null)) {
-    throw new CliError(`no events in the range asked for${sinceMs !== null ? ` since ${new Date(sinceMs).toISOString()}` : ''}${untilMs !== null ? ` until ${new Date(untilMs).toISOString()}` : ''}${fromSeq !== null ? ` from position ${fromSeq}` : ''}`);
+    throw new CliError(
+      `no events in the range asked for${sinceMs !== null ? ` since ${new Date(sinceMs).toISOString()}` : ''}${untilMs !== null ? ` until ${new Date(untilMs).toISOString()}` : ''}${fromSeq !== null ? ` from position ${fromSeq}` : ''}`,
+    );
   }
   return 0;
 }

@@ -1,6 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { DeliverPolicy, JetStreamApiError, type JsMsg, jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { type Authenticator, type Msg, type NatsConnection, connect, createInbox, credsAuthenticator, nkeyAuthenticator, tokenAuthenticator, usernamePasswordAuthenticator } from '@nats-io/transport-node';
+import {
+  type Authenticator,
+  type Msg,
+  type NatsConnection,
+  connect,
+  createInbox,
+  credsAuthenticator,
+  nkeyAuthenticator,
+  tokenAuthenticator,
+  usernamePasswordAuthenticator,
+} from '@nats-io/transport-node';
 import { CliError } from './cli-errors.js';
 
 export interface ConnectionOptions {
@@ -81,7 +91,8 @@ export async function readStream(nc: NatsConnection, o: StreamReadOptions, onMes
     firstSeq = info.state.first_seq;
     allowDirect = !!info.config.allow_direct;
   } catch (err) {
-    if (err instanceof JetStreamApiError && err.status === 404) throw new CliError(`stream ${o.stream} not found on this NATS server (is this Parley's NATS? check NATS_URL / --nats-url and --stream)`);
+    if (err instanceof JetStreamApiError && err.status === 404)
+      throw new CliError(`stream ${o.stream} not found on this NATS server (is this Parley's NATS? check NATS_URL / --nats-url and --stream)`);
     throw new CliError(`cannot read stream ${o.stream}: ${(err as Error).message}`);
   }
   const from = Math.max(o.fromSeq ?? 1, firstSeq);
@@ -111,7 +122,8 @@ const isPermissionError = (err: unknown): boolean => {
 
 async function readByConsumer(nc: NatsConnection, o: StreamReadOptions, from: number, lastSeq: number, onMessage: OnMessage): Promise<void> {
   const js = jetstream(nc);
-  const start =    o.fromSeq != null && o.fromSeq > 1
+  const start =
+    o.fromSeq != null && o.fromSeq > 1
       ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: o.fromSeq }
       : o.sinceMs != null
         ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(o.sinceMs).toISOString() }

@@ -44,7 +44,20 @@ beforeAll(async () => {
   nats = await startNatsServer();
   nc = await connect({ servers: nats.url });
   // A recorded run: a simulated 2-hour day of two queues, stored in the services' wire shape.
-  const { arrivals, roster } = syntheticWorkload({ seed: 7, startMs: Date.UTC(2026, 10, 2, 8), hours: 2, peakPerHour: 60, queues: ['billing', 'support'], agentsPerQueue: 3, capacity: 1, medianHandleSeconds: 240, handleSigma: 0.9, meanPatienceSeconds: 600, wrapUpSeconds: 20, acceptDelaySeconds: 3 });
+  const { arrivals, roster } = syntheticWorkload({
+    seed: 7,
+    startMs: Date.UTC(2026, 10, 2, 8),
+    hours: 2,
+    peakPerHour: 60,
+    queues: ['billing', 'support'],
+    agentsPerQueue: 3,
+    capacity: 1,
+    medianHandleSeconds: 240,
+    handleSigma: 0.9,
+    meanPatienceSeconds: 600,
+    wrapUpSeconds: 20,
+    acceptDelaySeconds: 3,
+  });
   events = [];
   recorded = simulate(arrivals, roster, { onEvent: (e) => events.push(e) });
   await storeEvents(nc, events);
@@ -59,7 +72,10 @@ describe('parley events', () => {
   it('prints exactly the stored events in order as NDJSON', async () => {
     const r = await parley(['events', '--quiet']);
     expect(r.code).toBe(0);
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as AnalyticsEvent);
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as AnalyticsEvent);
     expect(lines.map((e) => e.position)).toEqual(events.map((_, i) => i + 1));
     expect(lines.map((e) => e.id)).toEqual(events.map((e) => e.id));
     expect(lines[0]).toMatchObject({ aggregate: events[0]!.aggregate, type: events[0]!.type, data: events[0]!.data });
@@ -69,7 +85,10 @@ describe('parley events', () => {
     const out = join(dir, 'events.ndjson');
     const r = await parley(['events', '--from-seq', '100', '--aggregate', 'session', '--type', 'SessionAssigned,SessionEnded', '--out', out, '--quiet']);
     expect(r.code).toBe(0);
-    const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as AnalyticsEvent);
+    const lines = readFileSync(out, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as AnalyticsEvent);
     const expected = events.slice(99).filter((e) => e.aggregate === 'session' && ['SessionAssigned', 'SessionEnded'].includes(e.type));
     expect(lines.map((e) => e.id)).toEqual(expected.map((e) => e.id));
   });
@@ -91,7 +110,9 @@ describe('parley export', () => {
       const db = await DuckDBInstance.create(':memory:');
       const c = await db.connect();
       const read = format === 'parquet' ? 'read_parquet' : 'read_csv_auto';
-      const rows = await c.runAndReadAll(`SELECT count(*)::INTEGER AS n, count(DISTINCT session_id)::INTEGER AS d, sum(CASE WHEN abandoned THEN 1 ELSE 0 END)::INTEGER AS ab FROM ${read}('${out}/sessions.${format}')`);
+      const rows = await c.runAndReadAll(
+        `SELECT count(*)::INTEGER AS n, count(DISTINCT session_id)::INTEGER AS d, sum(CASE WHEN abandoned THEN 1 ELSE 0 END)::INTEGER AS ab FROM ${read}('${out}/sessions.${format}')`,
+      );
       const [n, d, ab] = rows.getRows()[0]!;
       expect(n).toBe(recorded.sessions.length);
       expect(d).toBe(recorded.sessions.length);
@@ -136,7 +157,10 @@ describe('parley whatif', () => {
       expect(Math.abs(p.abandonRate! - r.abandonRate!)).toBeLessThanOrEqual(0.05);
     }
     const center = join(dir, 'center.yaml');
-    writeFileSync(center, 'queues:\n  - id: billing\n    strategy: round-robin\n  - id: support\n    strategy: least-occupied\n    steps: [{afterSeconds: 0}, {afterSeconds: 120, overflowTo: [billing]}]\n');
+    writeFileSync(
+      center,
+      'queues:\n  - id: billing\n    strategy: round-robin\n  - id: support\n    strategy: least-occupied\n    steps: [{afterSeconds: 0}, {afterSeconds: 120, overflowTo: [billing]}]\n',
+    );
     const proposed = await parley(['whatif', '--center', center, '--quiet']);
     expect(proposed.code).toBe(0);
     expect(proposed.stdout).toMatch(/support\n\s+metric\s+recorded\s+what-if\n\s+offered\s+\d+\s+\d+/);
@@ -192,7 +216,10 @@ describe('bad input', () => {
 // Stores one more event: runs last, after every test that compares with the recorded run.
 describe('parley events --follow', () => {
   it('keeps tailing with --follow and prints an event stored after it started', async () => {
-    const child = spawn(process.execPath, [BIN, 'events', '--follow', '--from-seq', String(events.length), '--quiet'], { env: { ...process.env, NATS_URL: nats.url }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'events', '--follow', '--from-seq', String(events.length), '--quiet'], {
+      env: { ...process.env, NATS_URL: nats.url },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     child.stdout.on('data', (d) => (stdout += d));
     const closed = new Promise<number | null>((resolve) => child.once('close', resolve));
@@ -201,7 +228,10 @@ describe('parley events --follow', () => {
       const late: AnalyticsEvent = { ...events[0]!, id: 'late-event', aggregateId: 'late-session', position: 0 };
       await storeEvents(nc, [late]);
       await until(() => stdout.includes('"late-event"'), 'the event stored after the tail started');
-      const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as AnalyticsEvent);
+      const lines = stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as AnalyticsEvent);
       expect(lines.map((e) => e.position)).toEqual([events.length, events.length + 1]);
     } finally {
       child.kill('SIGTERM');

@@ -8,7 +8,9 @@ import type { AnalyticsEvent } from '@parley/analytics';
  */
 export async function storeEvents(nc: NatsConnection, events: Iterable<AnalyticsEvent>, { stream = 'PARLEY_EVENTS', inFlight = 2_000 } = {}): Promise<number> {
   const jsm = await jetstreamManager(nc);
-  await jsm.streams.add({ name: stream, subjects: ['parley.v1.evt.>'], storage: StorageType.File, retention: RetentionPolicy.Limits, discard: DiscardPolicy.Old }).catch(async () => jsm.streams.info(stream));
+  await jsm.streams
+    .add({ name: stream, subjects: ['parley.v1.evt.>'], storage: StorageType.File, retention: RetentionPolicy.Limits, discard: DiscardPolicy.Old })
+    .catch(async () => jsm.streams.info(stream));
   const js = jetstream(nc);
   const window = new Set<Promise<unknown>>();
   let n = 0;
