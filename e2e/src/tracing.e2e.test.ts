@@ -147,14 +147,27 @@ describe('one customer message, one trace', () => {
     const root = await until(() => receiver.spans.find((s) => s.name === 'POST /api/widget/messages'), 'the gateway span of the customer message');
     const traceOf = () => receiver.spans.filter((s) => s.traceId === root.traceId);
     const pushedOffer = (s: ReceivedSpan) => s.service === 'parley-gateway-web' && s.name === 'push delivery' && s.attributes['parley.delivery.kind'] === 'offer';
-    await until(() => traceOf().some(pushedOffer), 'the offer pushed by the gateway, in the same trace');
-    const spans = traceOf();
-    const byId = new Map(spans.map((s) => [s.spanId, s]));
-    const ancestry = (span: ReceivedSpan): ReceivedSpan[] => {
+    // Each service exports its own batches: wait until every part of the trace has arrived (the pushed offer's
+    // ancestry reaches the gateway's root, and buffer's consumer and presence-proxy's append are in), not just the
+    // first service's.
+    const ancestryIn = (spans: ReceivedSpan[], span: ReceivedSpan): ReceivedSpan[] => {
+      const byId = new Map(spans.map((s) => [s.spanId, s]));
       const chain = [span];
       for (let p = byId.get(span.parentSpanId); p; p = byId.get(p.parentSpanId)) chain.unshift(p);
       return chain;
     };
+    const spans = await until(() => {
+      const all = traceOf();
+      const pushed = all.find(pushedOffer);
+      const whole =
+        pushed !== undefined &&
+        ancestryIn(all, pushed)[0] === root &&
+        all.some((s) => s.service === 'parley-buffer' && s.name === 'process CustomerMessageReceived') &&
+        all.some((s) => s.service === 'parley-presence-proxy' && s.name === 'append session');
+      return whole ? all : undefined;
+    }, 'the whole trace, up to the offer pushed by the gateway');
+    const byId = new Map(spans.map((s) => [s.spanId, s]));
+    const ancestry = (span: ReceivedSpan) => ancestryIn(spans, span);
 
     expect(new Set(spans.map((s) => s.service))).toEqual(new Set(['parley-gateway-web', 'parley-buffer', 'parley-presence-proxy', 'parley-router']));
     // Every span's parent was exported in the same trace: no link broke on the way between processes.
@@ -188,18 +201,19 @@ describe('one customer message, one trace', () => {
     const chat = await post('/api/widget/sessions', { address: 'tr-flow@support.example.test' });
     const words = `please keep this private ${randomUUID()}`;
     await post('/api/widget/messages', { messageId: randomUUID(), body: words }, chat.token);
-    // Its retry prompt is delivered in the message's trace: once that is exported, the message's spans are too.
-    await until(
-      () =>
-        receiver.spans.find(
-          (s) =>
-            s.name === 'push delivery' &&
-            s.attributes['parley.session.id'] === chat.sessionId &&
-            s.attributes['parley.delivery.kind'] === 'system' &&
-            receiver.spans.some((r) => r.name === 'POST /api/widget/messages' && r.traceId === s.traceId),
-        ),
-      'the retry prompt pushed in the message trace',
-    );
+    // Its retry prompt is delivered in the message's trace: once that trace holds the prompt's push and the spans
+    // of buffer and presence-proxy (which handled the words), every service that saw them has exported.
+    await until(() => {
+      const prompt = receiver.spans.find(
+        (s) =>
+          s.name === 'push delivery' &&
+          s.attributes['parley.session.id'] === chat.sessionId &&
+          s.attributes['parley.delivery.kind'] === 'system' &&
+          receiver.spans.some((r) => r.name === 'POST /api/widget/messages' && r.traceId === s.traceId),
+      );
+      const services = new Set(receiver.spans.filter((s) => s.traceId === prompt?.traceId).map((s) => s.service));
+      return prompt && services.has('parley-buffer') && services.has('parley-presence-proxy') ? prompt : undefined;
+    }, 'the retry prompt pushed in the message trace, with buffer and presence-proxy in it');
     const exported = receiver.bodies.join('\n');
     expect(exported).toContain(chat.sessionId);
     expect(exported).not.toContain(words.slice(0, 24));
