@@ -73,9 +73,15 @@ export interface MessageFigures {
   acknowledged: number;
   delivered: number;
   /** Acknowledged and never delivered. */
+  /** Acknowledged, its session assigned to an agent, and never delivered. */
   lost: number;
   /** The first few lost (`<sessionId>:c|a:<n>`), to look up in the services' logs. */
   lostSample: string[];
+  /**
+   * Acknowledged and still stored for a session no agent was ever assigned by the end (Parley delivers them on
+   * assignment): not lost, but a session left waiting through the drain, counted apart.
+   */
+  awaitingAssignment: string[];
   /** Delivered under two or more delivery IDs (a desktop could not tell the repeat). */
   duplicated: number;
   /** Delivered again under the same delivery ID (at-least-once; a desktop drops it). */
@@ -449,7 +455,12 @@ export async function runHaRehearsal(options: RehearsalOptions = {}): Promise<Re
     };
 
     let baseline = { offerGapMs: 0, deliveryGapMs: 0 };
-    let checks: Pick<RehearsalFigures, 'doubleAssignments' | 'doubleHolds' | 'overCapacity'> = { doubleAssignments: [], doubleHolds: [], overCapacity: [] };
+    let checks: Pick<RehearsalFigures, 'doubleAssignments' | 'doubleHolds' | 'overCapacity'> & { assignedSessions: Set<string> } = {
+      doubleAssignments: [],
+      doubleHolds: [],
+      overCapacity: [],
+      assignedSessions: new Set(),
+    };
     try {
       await flowing(progress * 2, 'at the start');
       const b0 = now();
@@ -541,14 +552,19 @@ export async function runHaRehearsal(options: RehearsalOptions = {}): Promise<Re
       }
       for (const i of list) if (!(await readyOf(i))) notReadyAtEnd.push(i.name);
     }
+    const assignedOf = (body: string) => checks.assignedSessions.has(body.split(':')[0]!);
     const at = (body: string) => `${body} (sent at ${((load.sentAt.get(body) ?? 0) / 1000).toFixed(1)} s)`;
     const count = (sent: Set<string>, ackedSet: Set<string>, delivered: Map<string, Set<string>>, counts: Map<string, number>) => ({
       sent: sent.size,
       acknowledged: ackedSet.size,
       delivered: [...sent].filter((b) => delivered.has(b)).length,
-      lost: [...ackedSet].filter((b) => !delivered.has(b)).length,
+      lost: [...ackedSet].filter((b) => !delivered.has(b) && assignedOf(b)).length,
       lostSample: [...ackedSet]
-        .filter((b) => !delivered.has(b))
+        .filter((b) => !delivered.has(b) && assignedOf(b))
+        .slice(0, 5)
+        .map(at),
+      awaitingAssignment: [...ackedSet]
+        .filter((b) => !delivered.has(b) && !assignedOf(b))
         .slice(0, 5)
         .map(at),
       duplicated: [...delivered.values()].filter((ids) => ids.size > 1).length,
@@ -562,7 +578,9 @@ export async function runHaRehearsal(options: RehearsalOptions = {}): Promise<Re
       agentMessages: count(load.sentAgent, load.ackedAgent, load.atCustomers, load.atCustomersCount),
       baseline,
       faults: results,
-      ...checks,
+      doubleAssignments: checks.doubleAssignments,
+      doubleHolds: checks.doubleHolds,
+      overCapacity: checks.overCapacity,
       notReadyAtEnd,
       xmpp: prosody ? 'active/standby' : (options.services ?? REHEARSAL_SERVICES).includes('gateway-xmpp') ? 'not run (prosody missing)' : 'not run',
       requestRetries: load.retries,
@@ -626,7 +644,7 @@ async function explainLost(nc: NatsConnection, body: string): Promise<string> {
   }
 }
 
-async function checkEvents(nc: NatsConnection, capacity: number): Promise<Pick<RehearsalFigures, 'doubleAssignments' | 'doubleHolds' | 'overCapacity'>> {
+async function checkEvents(nc: NatsConnection, capacity: number): Promise<Pick<RehearsalFigures, 'doubleAssignments' | 'doubleHolds' | 'overCapacity'> & { assignedSessions: Set<string> }> {
   const js = jetstream(nc);
   const info = (await nc.request('$JS.API.STREAM.INFO.PARLEY_EVENTS', '', { timeout: 5_000 })).json<{ state: { last_seq: number } }>();
   const assigned = new Map<string, number>();
@@ -662,6 +680,7 @@ async function checkEvents(nc: NatsConnection, capacity: number): Promise<Pick<R
     doubleAssignments: [...assigned.entries()].filter(([, n]) => n > 1).map(([s]) => s),
     doubleHolds: [...doubleHolds],
     overCapacity: [...overCapacity],
+    assignedSessions: new Set(assigned.keys()),
   };
 }
 
@@ -669,7 +688,7 @@ async function checkEvents(nc: NatsConnection, capacity: number): Promise<Pick<R
 export function formatRehearsalFigures(f: RehearsalFigures): string {
   const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
   const msg = (label: string, m: RehearsalFigures['customerMessages']) =>
-    `${label}: sent ${m.sent}, acknowledged ${m.acknowledged}, delivered ${m.delivered}, lost ${m.lost}, duplicated ${m.duplicated} (same delivery ID again: ${m.redelivered})${m.lost ? `; lost e.g. ${m.lostSample.join(', ')}` : ''}`;
+    `${label}: sent ${m.sent}, acknowledged ${m.acknowledged}, delivered ${m.delivered}, lost ${m.lost}, duplicated ${m.duplicated} (same delivery ID again: ${m.redelivered})${m.lost ? `; lost e.g. ${m.lostSample.join(', ')}` : ''}${m.awaitingAssignment.length ? `; stored for a session never assigned by the end: ${m.awaitingAssignment.join(', ')}` : ''}`;
   const lines = [
     `rehearsal: ${f.seconds} s, ${f.sessions} sessions, ${f.offers} offers, ${f.requestRetries} request retries; gateway-xmpp ${f.xmpp}`,
     msg('customer -> agent messages', f.customerMessages),
