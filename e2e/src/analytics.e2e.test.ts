@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { SUBJECTS } from '@parley/contracts';
 import type { StoredEvent } from '@parley/event-store';
+import { type ProcessOutcome, runNode } from '@parley/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ParleyStack, until } from './parley-stack.js';
 
@@ -22,18 +22,9 @@ const QA = uid('qa');
 const QB = uid('qb');
 const ANALYST = 'ann';
 
-function parley(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    // As an analyst (infra/nats/templates/analyst.conf): read-only, no consumer of its own (docs/analytics.md).
-    const analyst = { ...stack.nats.serviceEnv(ANALYST), NATS_INBOX_PREFIX: stack.nats.credentials(ANALYST).inboxPrefix };
-    const child = spawn(process.execPath, [PARLEY, ...args], { env: { ...process.env, ...analyst }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+function parley(args: string[]): Promise<ProcessOutcome> {
+  // As an analyst (infra/nats/templates/analyst.conf): read-only, no consumer of its own (docs/analytics.md).
+  return runNode(PARLEY, args, { ...stack.nats.serviceEnv(ANALYST), NATS_INBOX_PREFIX: stack.nats.credentials(ANALYST).inboxPrefix });
 }
 
 interface Available {

@@ -1,8 +1,7 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { AuthorizationError, type NatsConnection, PermissionViolationError, RequestError, connect } from '@nats-io/transport-node';
 import { DELIVERY_STREAM, SUBJECTS, asActorSubject } from '@parley/contracts';
-import { NATS_CONFIG_DIR } from '@parley/testing';
-import { spawn } from 'node:child_process';
+import { NATS_CONFIG_DIR, type ProcessOutcome, runNode } from '@parley/testing';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,19 +41,8 @@ afterAll(async () => {
 const PARLEY = fileURLToPath(new URL('../../tools/parley-cli/bin/parley.mjs', import.meta.url));
 
 /** The parley CLI in its own process, connected as `role` (its nkey seed and inbox prefix). */
-function parleyAs(role: RoleName, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [PARLEY, ...args], {
-      env: { ...process.env, ...stack.nats.serviceEnv(role), NATS_INBOX_PREFIX: stack.nats.credentials(role).inboxPrefix },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+function parleyAs(role: RoleName, args: string[]): Promise<ProcessOutcome> {
+  return runNode(PARLEY, args, { ...stack.nats.serviceEnv(role), NATS_INBOX_PREFIX: stack.nats.credentials(role).inboxPrefix });
 }
 
 async function request<T = Record<string, unknown>>(role: RoleName, subject: string, payload: unknown): Promise<T> {

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
@@ -15,4 +16,23 @@ export function findExecutable(name: string): string | undefined {
     }
   }
   return undefined;
+}
+
+export interface ProcessOutcome {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a Node script to its end (the CLI, a script under test) with `env` added, and collects what it printed. */
+export function runNode(file: string, args: readonly string[], env: Record<string, string | undefined> = {}): Promise<ProcessOutcome> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [file, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
 }

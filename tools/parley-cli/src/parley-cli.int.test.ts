@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { type AnalyticsEvent, DEFAULT_KPI_OPTIONS, type KpiRow, computeKpis, simulate, syntheticWorkload } from '@parley/analytics';
-import { type NatsServerHandle, startNatsServer } from '@parley/testing';
+import { type NatsServerHandle, type ProcessOutcome, runNode, startNatsServer } from '@parley/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storeEvents } from './stored-events.fixture.js';
 
@@ -28,16 +28,8 @@ async function until<T>(probe: () => T | undefined | false, what: string, timeou
   }
 }
 
-function parley(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, NATS_URL: nats.url, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+function parley(args: string[], env: Record<string, string> = {}): Promise<ProcessOutcome> {
+  return runNode(BIN, args, { NATS_URL: nats.url, ...env });
 }
 
 beforeAll(async () => {
