@@ -1,5 +1,5 @@
 import { JetStreamApiError, JetStreamError, type PubAck } from '@nats-io/jetstream';
-import { type Msg, type MsgHdrs, type NatsConnection, type Subscription, createInbox, headers as newHeaders } from '@nats-io/transport-node';
+import { type Msg, type MsgHdrs, type NatsConnection, type Status, type Subscription, createInbox, headers as newHeaders } from '@nats-io/transport-node';
 
 export interface PublishOptions {
   /** `Nats-Msg-Id`: a repeat within the stream's duplicate window is stored once. */
@@ -69,7 +69,8 @@ export class JetStreamPublisher {
   private readonly subscription: Subscription;
   private readonly sweep: NodeJS.Timeout;
   private next = 0;
-  private closed = false;
+  /** The connection's status events, stopped with the publisher (each publisher listens on its own). */
+  private readonly statuses: AsyncIterable<Status> & { stop(): void };
 
   constructor(
     private readonly nc: NatsConnection,
@@ -80,13 +81,14 @@ export class JetStreamPublisher {
     this.prefix = `${createInbox(inboxPrefix)}.`;
     this.subscription = nc.subscribe(`${this.prefix}*`, { callback: (err, m) => (err ? this.failAll(err) : this.settle(m)) });
     this.sweep = setInterval(() => this.expire(), Math.min(250, timeoutMs)).unref();
+    this.statuses = nc.status() as AsyncIterable<Status> & { stop(): void };
     void this.watchConnection();
   }
 
   /** A dropped connection loses every reply in flight: fail those publishes at once (a node lost, a restart). */
   private async watchConnection(): Promise<void> {
-    for await (const status of this.nc.status()) {
-      if (status.type !== 'disconnect' || this.closed) continue;
+    for await (const status of this.statuses) {
+      if (status.type !== 'disconnect') continue;
       for (const [token, p] of this.pending) {
         this.pending.delete(token);
         p.reject(new PublishInterruptedError(p.subject));
@@ -113,7 +115,7 @@ export class JetStreamPublisher {
 
   /** Rejects what is still waiting and stops listening (the connection stays open). */
   close(): void {
-    this.closed = true;
+    this.statuses.stop();
     clearInterval(this.sweep);
     this.subscription.unsubscribe();
     this.failAll(new JetStreamError('publisher closed'));

@@ -8,6 +8,7 @@ import {
   type Consumption,
   DEFAULT_DURABILITY,
   type EventStore,
+  JetStreamPublisher,
   type ParkedEvent,
   type StoredEvent,
   type StreamDurability,
@@ -54,6 +55,7 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
     .slice(0, 40)}-${randomBytes(4).toString('hex')}`;
   private leases?: KV;
   private readonly starting = new Set<string>();
+  private publisher?: JetStreamPublisher;
   private timer?: NodeJS.Timeout;
   private renewing?: Promise<void>;
   private stopped = false;
@@ -271,8 +273,9 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
   }
 
   private async park(parked: ParkedEvent): Promise<void> {
-    const js = jetstream(this.nc);
-    await js.publish(parkedSubject(parked.consumer.replace(/-p\d+$/, '')), JSON.stringify(parked), { msgID: `${parked.consumer}.${parked.event.id}` });
+    // Parked like every other publish of the event path: through the one reply subscription.
+    this.publisher ??= new JetStreamPublisher(this.nc);
+    await this.publisher.publish(parkedSubject(parked.consumer.replace(/-p\d+$/, '')), JSON.stringify(parked), { msgID: `${parked.consumer}.${parked.event.id}` });
     this.metrics.eventsParked.inc({ consumer: parked.consumer });
     this.logger.error({
       msg: 'event parked after repeated failures; the others go on',
