@@ -8,10 +8,10 @@ import { ensureDebianProgram, ensureDependencies, nxEnv, run } from './prerequis
 
 export const CORE = ['registration', 'presence-proxy', 'buffer', 'router', 'reporting'];
 
-export function buildOnce() {
+export function buildOnce(extraProjects = []) {
   ensureDependencies();
   ensureDebianProgram('nats-server');
-  if (run('npx', ['nx', 'run-many', '-t', 'build', '-p', 'testing', ...CORE, '--output-style=static'], { env: nxEnv, stdio: ['ignore', 'ignore', 'inherit'] }) !== 0) process.exit(1);
+  if (run('npx', ['nx', 'run-many', '-t', 'build', '-p', 'testing', ...CORE, ...extraProjects, '--output-style=static'], { env: nxEnv, stdio: ['ignore', 'ignore', 'inherit'] }) !== 0) process.exit(1);
 }
 
 export async function libs() {
@@ -119,13 +119,13 @@ export async function startStack({ env = {}, logDir = mkdtempSync(join(tmpdir(),
   };
 }
 
-/** Every delivery on a subject of PARLEY_DELIVERIES from now on, to a callback (an ordered consumer: no state kept). */
+/** Every delivery on a subject of PARLEY_DELIVERIES from now on, to a callback with its subject (an ordered consumer: no state kept). */
 export async function onDeliveries(nc, subject, callback) {
   const { jetstream, DeliverPolicy } = await libs();
   const consumer = await jetstream(nc).consumers.get('PARLEY_DELIVERIES', { filter_subjects: subject, deliver_policy: DeliverPolicy.New });
   const messages = await consumer.consume({ max_messages: 5_000 });
   void (async () => {
-    for await (const m of messages) callback(m.json());
+    for await (const m of messages) callback(m.json(), m.subject);
   })();
   return () => messages.stop();
 }

@@ -30,7 +30,16 @@ export function median(values: number[]): number | null {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-export function scoreEstimates(estimates: Iterable<ToldEstimate>): EstimateScore {
+export interface ScoreOptions {
+  /**
+   * Percentage errors are taken over max(actual, this). A benchmark that runs a day faster than real time scales
+   * it with the clock, so a compressed wait is judged as the real one would be.
+   */
+  percentFloorSeconds?: number;
+}
+
+export function scoreEstimates(estimates: Iterable<ToldEstimate>, options: ScoreOptions = {}): EstimateScore {
+  const floor = options.percentFloorSeconds ?? PERCENT_FLOOR_SECONDS;
   let told = 0;
   const abs: number[] = [];
   const pct: number[] = [];
@@ -41,7 +50,7 @@ export function scoreEstimates(estimates: Iterable<ToldEstimate>): EstimateScore
     if (e.actualSeconds === null || !Number.isFinite(e.actualSeconds)) continue;
     const err = Math.abs(e.estimatedSeconds - e.actualSeconds);
     abs.push(err);
-    pct.push(err / Math.max(PERCENT_FLOOR_SECONDS, e.actualSeconds));
+    pct.push(err / Math.max(floor, e.actualSeconds));
     if (e.lowSeconds != null && e.highSeconds != null) {
       withRange++;
       if (e.actualSeconds >= e.lowSeconds && e.actualSeconds <= e.highSeconds) hits++;

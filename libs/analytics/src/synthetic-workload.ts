@@ -85,9 +85,11 @@ export function syntheticWorkload(o: WorkloadOptions = DEFAULT_WORKLOAD): { arri
   for (const q of o.queues) {
     for (let i = 0; i < o.agentsPerQueue; i++) {
       const profile: AgentProfile = { displayName: `${q} ${i + 1}`, kind: 'human', skills: {}, languages: ['en'], capacity: o.capacity, capabilities: [], queues: [q], wrapUpSeconds: o.wrapUpSeconds };
-      // Staggered shifts: a third start later and a third leave earlier, so staffing changes through the day.
-      const from = o.startMs + (i % 3 === 1 ? 3_600_000 : 0);
-      const to = i % 3 === 2 ? endMs - 3_600_000 : null;
+      // Staggered shifts: a third start later and a third leave earlier (an eighth of the day: an hour of eight), so
+      // staffing changes through the day.
+      const stagger = (o.hours * 3_600_000) / 8;
+      const from = o.startMs + (i % 3 === 1 ? stagger : 0);
+      const to = i % 3 === 2 ? endMs - stagger : null;
       roster.push({ agentId: `${q}-agent-${i + 1}`, profile, shifts: [{ fromMs: from, toMs: to }] });
     }
   }

@@ -177,6 +177,9 @@ describe('bad input', () => {
     const bad = await parley(['kpis', '--interval', 'soon']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--interval must be a duration');
+    const floor = await parley(['estimates', '--percent-floor', 'zero']);
+    expect(floor.code).toBe(2);
+    expect(floor.stderr).toContain('--percent-floor must be a number of seconds above 0');
     expect((await parley(['nonsense'])).code).toBe(2);
   });
 
