@@ -39,6 +39,13 @@ npm run bench:estimates -- --simulated [--seed N --hours 8 --peak 120 --agents 6
   The estimator over a whole simulated day in the what-if simulator (no services; see its --help).`);
     process.exit(0);
   }
+  for (const flag of ['seed', 'hours', 'scale', 'peak', 'agents', 'capacity', 'sigma']) {
+    const n = Number(values[flag]);
+    if (!Number.isFinite(n) || n <= 0 || (['agents', 'capacity', 'seed'].includes(flag) && !Number.isInteger(n))) {
+      process.stderr.write(`bench:estimates: --${flag} must be a positive ${['agents', 'capacity', 'seed'].includes(flag) ? 'integer' : 'number'} (got "${values[flag]}"); see --help\n`);
+      process.exit(2);
+    }
+  }
   const SCALE = Number(values.scale);
   const { buildOnce, startStack, onDeliveries, status, done } = await import('./bench-stack.mjs');
   buildOnce(['analytics', 'parley-cli']);
