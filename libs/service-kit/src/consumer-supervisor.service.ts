@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnAppl
 import { DiscoveryService } from '@nestjs/core';
 import { DiscardPolicy, RetentionPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
-import { type NatsConnection, nanos } from '@nats-io/transport-node';
+import { type NatsConnection, type Subscription, nanos } from '@nats-io/transport-node';
 import {
   CommandHandler,
   type Consumption,
@@ -18,6 +18,7 @@ import {
 } from '@parley/event-store';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
+import { CoalescingTask, renewSoon } from './coalescing-task.js';
 import { type ConsumerDefinition, consumerDefinitionOf } from './event-consumer.decorator.js';
 import { EventDispatcher } from './event-dispatcher.js';
 import { MetricsService } from './metrics.service.js';
@@ -56,8 +57,8 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
   private leases?: KV;
   private readonly starting = new Set<string>();
   private publisher?: JetStreamPublisher;
-  private timer?: NodeJS.Timeout;
-  private renewing?: Promise<void>;
+  private readonly renewal = new CoalescingTask('consumer lease renewal', () => this.renew(), this.logger);
+  private readonly watches: Subscription[] = [];
   private stopped = false;
 
   constructor(
@@ -91,14 +92,33 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
     });
     await ensureParkedStream(this.nc, streamDurability(this.config));
     this.leases = await openKvBucket(this.nc, 'parley_consumer_leases', { history: 1, ttl: this.config.CONSUMER_LEASE_SECONDS * 1000 }, streamDurability(this.config));
+    this.watchReleases();
     await this.renew();
     for (const c of this.running.values()) c.replay = await this.startReplay(c);
-    this.timer = setInterval(
-      () => {
-        if (!this.renewing) this.renewing = this.renew().finally(() => (this.renewing = undefined));
-      },
-      Math.max(200, Math.floor((this.config.CONSUMER_LEASE_SECONDS * 1000) / 3)),
-    );
+    this.renewal.every(Math.max(200, Math.floor((this.config.CONSUMER_LEASE_SECONDS * 1000) / 3)));
+  }
+
+  /**
+   * A lease handed back (an instance shutting down, or giving back more than its fair share) is taken at once,
+   * not at the next renewal: every KV write is also a plain NATS message on `$KV.<bucket>.<key>`, so a core
+   * subscription to this service's lease keys sees each delete as it is made, with no consumer on the server (none
+   * to create while a cluster elects leaders). A lease left by a process that died is freed by the bucket's TTL,
+   * which sends nothing: the renewal tick finds it. Taking a lease is still a create or an update at the revision
+   * read, checked by the stream's leader, so two instances never both hold one.
+   */
+  private watchReleases(): void {
+    const subjects = [`$KV.parley_consumer_leases.instance.${this.service}.>`, ...[...this.running.keys()].map((name) => `$KV.parley_consumer_leases.${name}.>`)];
+    for (const subject of subjects) {
+      this.watches.push(
+        this.nc.subscribe(subject, {
+          callback: (err, m) => {
+            if (err || this.stopped) return;
+            const operation = m.headers?.get('KV-Operation');
+            if (operation === 'DEL' || operation === 'PURGE') renewSoon(this.renewal);
+          },
+        }),
+      );
+    }
   }
 
   /** Names of the consumers this process runs (for the events × consumers table and tests). */
@@ -171,7 +191,17 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
   private async countInstances(): Promise<number> {
     const jsm = await jetstreamManager(this.nc);
     const info = await jsm.streams.info('KV_parley_consumer_leases', { subjects_filter: `$KV.parley_consumer_leases.instance.${this.service}.>` });
-    return Math.max(1, Object.keys(info.state.subjects ?? {}).length);
+    // An instance that shut down leaves a delete marker on its key until the TTL: not counted.
+    const prefix = '$KV.parley_consumer_leases.';
+    const live = await Promise.all(
+      Object.keys(info.state.subjects ?? {}).map((subject) =>
+        this.leases!.get(subject.slice(prefix.length)).then(
+          (e) => e?.operation === 'PUT',
+          () => true,
+        ),
+      ),
+    );
+    return Math.max(1, live.filter(Boolean).length);
   }
 
   private async measureLag(c: RunningConsumer): Promise<void> {
@@ -310,15 +340,18 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
     });
   }
 
+  /**
+   * Hands every partition back at once, so the other instances take them over now rather than after the TTL: out
+   * of the instance count first (their fair share then covers what is freed), then each partition's work in hand
+   * finished and its lease deleted; the others see each delete as it is made (watchReleases).
+   */
   async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
-    clearInterval(this.timer);
-    await this.renewing;
-    for (const c of this.running.values()) {
-      await Promise.allSettled([...c.partitions.keys()].map((p) => this.release(c, p)));
-      await c.replay?.stop();
-    }
+    for (const watch of this.watches.splice(0)) watch.unsubscribe();
+    await this.renewal.stop();
     await this.leases?.delete(`instance.${this.service}.${this.instanceId}`).catch(() => undefined);
+    await Promise.allSettled([...this.running.values()].flatMap((c) => [...c.partitions.keys()].map((p) => this.release(c, p))));
+    await Promise.allSettled([...this.running.values()].map((c) => c.replay?.stop()));
   }
 }
 
