@@ -36,6 +36,14 @@ describe('Parley on a three-node NATS cluster under faults', () => {
     }
   });
 
+  // A CI run once ended with a session queued and never offered through the whole drain: the harness's agents,
+  // set away by Parley after offers expired unanswered during a fault, never came back. They now do, as a desktop
+  // would (figures.agentsSetAway), and every session must have been offered and assigned by the end.
+  it('assigns every session by the end: no acknowledged customer message is left waiting for an agent', () => {
+    process.stdout.write(`agents set away by Parley during the run: ${figures.agentsSetAway.length ? figures.agentsSetAway.join(', ') : 'none'}\n`);
+    expect(figures.customerMessages.awaitingAssignment).toEqual([]);
+  });
+
   it('never assigns a session twice, lets no two agents hold one, and keeps every agent within capacity', () => {
     expect(figures.sessions).toBeGreaterThan(10);
     expect(figures.doubleAssignments).toEqual([]);

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DeliverPolicy, type JsMsg, jetstream } from '@nats-io/jetstream';
+import { DeliverPolicy, type JsMsg, type MsgRequest, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { type NatsConnection, connect } from '@nats-io/transport-node';
 import { findExecutable } from './executable.js';
 import { type NatsClusterHandle, startNatsCluster } from './nats-cluster.launcher.js';
@@ -65,6 +65,14 @@ export interface FaultFigures {
   firstDeliveryAfterMs: number;
   /** Service instances seen not ready (503) while the fault lasted. */
   notReady: string[];
+  /**
+   * The NATS servers' own recovery, from the fault's start (node loss, cluster restart): a JetStream meta leader
+   * again, a leader for every stream and durable consumer, every replica current. Parley cannot be back before
+   * its streams and consumers have leaders; the difference to the gaps is Parley's own.
+   */
+  server?: { metaLeaderMs?: number; leadersMs?: number; currentMs?: number; leadersMissing?: string };
+  /** The longest time a delivery took from its publication by Parley to the harness's feed during the fault. */
+  feedLagMs: number;
   detail?: string;
 }
 
@@ -105,6 +113,8 @@ export interface RehearsalFigures {
   requestRetries: number;
   /** Waits for the load to move that timed out (60 s without deliveries). */
   stalls: string[];
+  /** Agents Parley set away during the run (each made itself available again at once, as a desktop would). */
+  agentsSetAway: string[];
 }
 
 const ENTRY = { entryPointId: 'ha-ep', address: 'support@ha.example.test', queueId: 'ha' };
@@ -132,6 +142,12 @@ class Load {
   readonly waiting = new Map<string, () => void>();
   /** When each message was first sent (ms into the run), to place a lost one among the faults. */
   readonly sentAt = new Map<string, number>();
+  /** When each delivery was last seen published (core subscription), by delivery ID. */
+  readonly publishedAt = new Map<string, number>();
+  /** [when received, how long after its publication] for every delivery the feeds read. */
+  readonly feedLags: [number, number][] = [];
+  /** Agents Parley set away during the run (each made itself available again). */
+  readonly setAway: string[] = [];
   sessions = 0;
   offers = 0;
   retries = 0;
@@ -171,42 +187,52 @@ async function request(
   }
 }
 
+/** A stored message as the harness reads it. */
+interface FedMessage {
+  subject: string;
+  seq: number;
+  json<T>(): T;
+}
+
 /**
- * Every message on `subject` of PARLEY_DELIVERIES from now on. An ordered consumer holds no state on the server;
- * when a fault ends it, it is opened again after the last message seen, so nothing is missed or counted twice.
+ * Every message on `subject` of `stream` from now on, read one after the other by the stream leader's
+ * message-get API (`next_by_subj`), as Parley's event store reads a stream: no consumer on the server, so
+ * nothing to re-create after a fault (an ordered consumer is re-created through the meta leader, and after a lost
+ * node those creations timed out for up to a minute: the harness then saw nothing while Parley went on). A get
+ * that times out (its leader moving) is asked again after 100 ms.
  */
-function follow(nc: NatsConnection, subject: string, onMessage: (m: JsMsg) => void, isRunning: () => boolean): { stop(): void; ready: Promise<void> } {
-  let lastSeq = 0;
-  let stopFn: (() => void) | undefined;
+function follow(nc: NatsConnection, stream: string, subject: string, onMessage: (m: FedMessage) => void, isRunning: () => boolean): { stop(): void; ready: Promise<void> } {
+  let stopped = false;
   let resolveReady!: () => void;
   const ready = new Promise<void>((r) => (resolveReady = r));
   void (async () => {
-    while (isRunning()) {
+    const jsm = await jetstreamManager(nc, { timeout: 1_000 });
+    let next = 0;
+    while (next === 0 && isRunning() && !stopped) {
       try {
-        const js = jetstream(nc);
-        const consumer = await js.consumers.get(
-          'PARLEY_DELIVERIES',
-          lastSeq === 0 ? { filter_subjects: subject, deliver_policy: DeliverPolicy.New } : { filter_subjects: subject, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: lastSeq + 1 },
-        );
-        // Short pulls: a pull that died with its server is noticed by missed heartbeats within seconds (the
-        // client's default, 30 s, would make the harness itself report a gap Parley did not cause).
-        const messages = await consumer.consume({ max_messages: 1_000, expires: 4_000 });
-        stopFn = () => messages.stop();
-        if (lastSeq === 0) lastSeq = -1; // opened: from here on, restarts go by sequence
-        resolveReady();
-        for await (const m of messages) {
-          if (m.seq <= lastSeq) continue;
-          lastSeq = m.seq;
-          onMessage(m);
-        }
+        next = (await jsm.streams.info(stream)).state.last_seq + 1;
       } catch {
-        // the stream is unavailable (its leader moving, the cluster restarting): open it again
+        await new Promise((r) => setTimeout(r, 100));
       }
-      if (lastSeq === -1) lastSeq = 0;
-      if (isRunning()) await new Promise((r) => setTimeout(r, 250));
+    }
+    resolveReady();
+    while (isRunning() && !stopped) {
+      try {
+        // nats-server (2.9 on) takes next_by_subj on the message-get API; nats.js types it for direct gets only.
+        const m = await jsm.streams.getMessage(stream, { seq: next, next_by_subj: subject } as MsgRequest);
+        if (!m) {
+          await new Promise((r) => setTimeout(r, 20));
+          continue;
+        }
+        next = m.seq + 1;
+        onMessage({ subject: m.subject, seq: m.seq, json: <T>() => m.json<T>() });
+      } catch {
+        // the stream's leader moving or the cluster restarting: ask again
+        await new Promise((r) => setTimeout(r, 100));
+      }
     }
   })();
-  return { stop: () => stopFn?.(), ready };
+  return { stop: () => (stopped = true), ready };
 }
 
 /** The longest time (ms) with none of `times` in [from, to]: from `from` to the first, between them, to `to`. */
@@ -314,13 +340,35 @@ export async function runHaRehearsal(options: RehearsalOptions = {}): Promise<Re
     await request(nc, load, 'parley.v1.registration.register', { ...ENTRY, leaseSeconds: 3_600 });
     const agentIds = Array.from({ length: agents }, (_, i) => `ha-agent-${i}`);
 
+    // The harness's own lag: every delivery is also a plain message on its subject, seen here as Parley publishes
+    // it; the feeds below read what was stored. How long after its publication each delivery reached the harness
+    // says whether a gap was Parley's or the harness's.
+    const witness = nc.subscribe('parley.v1.*.deliver.>', {
+      callback: (err, m) => {
+        if (err) return;
+        try {
+          const id = m.json<{ deliveryId?: string }>().deliveryId;
+          // The latest publication: a publish that timed out unstored is retried by Parley, and only a later one is read.
+          if (id) load.publishedAt.set(id, now());
+        } catch {
+          // not a delivery
+        }
+      },
+    });
+    const received = (deliveryId: string) => {
+      const published = load.publishedAt.get(deliveryId);
+      if (published !== undefined) load.feedLags.push([now(), now() - published]);
+    };
+
     // Desktops: accept every offer; answer every customer line with the same number.
     const agentFeed = follow(
       nc,
+      'PARLEY_DELIVERIES',
       'parley.v1.agent.deliver.>',
       (m) => {
         const agentId = m.subject.split('.').at(-1)!;
         const d = m.json<{ kind: string; offerId?: string; sessionId: string; body?: string; author?: string; deliveryId: string }>();
+        received(d.deliveryId);
         if (d.kind === 'offer') {
           load.offers++;
           load.offersAt.push(now());
@@ -345,9 +393,11 @@ export async function runHaRehearsal(options: RehearsalOptions = {}): Promise<Re
     );
     const customerFeed = follow(
       nc,
+      'PARLEY_DELIVERIES',
       `parley.v1.im.deliver.${CHANNEL}`,
       (m) => {
         const d = m.json<{ kind: string; body: string; deliveryId: string }>();
+        received(d.deliveryId);
         if (d.kind !== 'text') return;
         load.deliveriesAt.push(now());
         const ids = load.atCustomers.get(d.body) ?? new Set<string>();
@@ -358,7 +408,26 @@ export async function runHaRehearsal(options: RehearsalOptions = {}): Promise<Re
       },
       isRunning,
     );
-    await Promise.all([agentFeed.ready, customerFeed.ready]);
+    // A desktop shows its agent being set away (offers missed while a fault held them up) and the agent makes
+    // themself available again, as a real agent would: otherwise the harness would end with fewer agents than
+    // waiting customers (a CI run left a session queued and never offered through the whole drain).
+    const agentEvents = follow(
+      nc,
+      'PARLEY_EVENTS',
+      'parley.v1.evt.agent.>',
+      (m) => {
+        const agentId = m.subject.split('.').at(-1)!;
+        const e = m.json<{ type: string; data: { state?: string; reason?: string | null } }>();
+        if (e.type !== 'AgentStateChanged' || e.data.state !== 'away' || !agentIds.includes(agentId)) return;
+        load.setAway.push(`${agentId} at ${(now() / 1000).toFixed(1)} s (${e.data.reason ?? 'no reason'})`);
+        log(`${agentId} set away (${e.data.reason ?? 'no reason'}); making itself available again`);
+        void request(nc, load, 'parley.v1.agent.state', { agentId, state: 'available' }, 60_000, () => load.agentsRunning).catch((err: unknown) =>
+          log(`${agentId} could not make itself available again: ${(err as Error).message}`),
+        );
+      },
+      isRunning,
+    );
+    await Promise.all([agentFeed.ready, customerFeed.ready, agentEvents.ready]);
     for (const agentId of agentIds) {
       await request(nc, load, 'parley.v1.agent.login', {
         agentId,
@@ -427,7 +496,20 @@ export async function runHaRehearsal(options: RehearsalOptions = {}): Promise<Re
     };
 
     const results: FaultFigures[] = [];
+    let server: FaultFigures['server'];
+    const resetServer = () => (server = undefined);
+    /** Times the servers' own recovery from `from`: every stream and durable consumer led again. */
+    const timeLeaders = (from: number) =>
+      cluster.waitForLeaders({ timeoutMs: 120_000 }).then(
+        () => {
+          server = { ...server, leadersMs: Math.round(now() - from) };
+        },
+        (err: unknown) => {
+          server = { ...server, leadersMissing: (err as Error).message };
+        },
+      );
     const window = async (kind: FaultKind, label: string, run: () => Promise<string | void>) => {
+      resetServer();
       await flowing(progress, `before ${label}`);
       notReadySeen.clear();
       log(`${label} ...`);
@@ -448,10 +530,16 @@ export async function runHaRehearsal(options: RehearsalOptions = {}): Promise<Re
         recoveredAfterMs: Math.round(recovered - from),
         firstOfferAfterMs: Math.round((load.offersAt.find((t) => t >= recovered) ?? to) - recovered),
         firstDeliveryAfterMs: Math.round((load.deliveriesAt.find((t) => t >= recovered) ?? to) - recovered),
+        feedLagMs: Math.round(Math.max(0, ...load.feedLags.filter(([t]) => t >= from && t <= to).map(([, lag]) => lag))),
+        ...(server ? { server } : {}),
         ...(detail ? { detail } : {}),
       };
       results.push(figures);
-      log(`${label}: ${figures.seconds} s, longest gap in offers ${figures.offerGapMs} ms, in deliveries ${figures.deliveryGapMs} ms`);
+      log(
+        `${label}: ${figures.seconds} s, longest gap in offers ${figures.offerGapMs} ms, in deliveries ${figures.deliveryGapMs} ms` +
+          (figures.server ? `; servers: ${serverLine(figures.server)}` : '') +
+          `; harness feed lag up to ${figures.feedLagMs} ms`,
+      );
     };
 
     let baseline = { offerGapMs: 0, deliveryGapMs: 0 };
@@ -476,17 +564,27 @@ export async function runHaRehearsal(options: RehearsalOptions = {}): Promise<Re
             const [events] = await cluster.placements(['PARLEY_EVENTS']);
             const victim = cluster.nodes.findIndex((n) => n.name === events?.leader);
             const led = (await cluster.placements()).filter((p) => p.leader === events?.leader).map((p) => p.stream);
+            const killedAt = now();
             await cluster.kill(victim);
+            // Timed beside the load, not in its way: a consumer left without a leader until the node is back is
+            // then counted to the node's return.
+            const leaders = timeLeaders(killedAt);
             await cluster.waitForStreams();
             await flowing(outage, 'with a NATS node down');
             await cluster.start(victim);
             await cluster.waitForStreams({ current: true });
+            server = { ...server, currentMs: Math.round(now() - killedAt) };
+            await leaders;
             return `${cluster.nodes[victim]!.name}, leader of ${led.length} streams (${led.join(', ')})`;
           });
         } else if (kind === 'cluster-restart') {
           await window(kind, 'whole nats-server cluster restarted', async () => {
+            const stoppedAt = now();
             await cluster.restartAll();
+            server = { metaLeaderMs: Math.round(now() - stoppedAt) };
+            await timeLeaders(stoppedAt);
             await cluster.waitForStreams({ current: true, timeoutMs: 60_000 });
+            server = { ...server, currentMs: Math.round(now() - stoppedAt) };
           });
         } else if (kind === 'rolling-restart') {
           await window(kind, 'every service rolled, one instance at a time (SIGTERM)', async () => {
@@ -536,6 +634,8 @@ export async function runHaRehearsal(options: RehearsalOptions = {}): Promise<Re
     clearInterval(sampler);
     agentFeed.stop();
     customerFeed.stop();
+    agentEvents.stop();
+    witness.unsubscribe();
 
     checks = await checkEvents(nc, capacity);
     const lostCustomer = [...load.ackedCustomer].filter((b) => !load.atAgents.has(b)).slice(0, 3);
@@ -585,6 +685,7 @@ export async function runHaRehearsal(options: RehearsalOptions = {}): Promise<Re
       xmpp: prosody ? 'active/standby' : (options.services ?? REHEARSAL_SERVICES).includes('gateway-xmpp') ? 'not run (prosody missing)' : 'not run',
       requestRetries: load.retries,
       stalls,
+      agentsSetAway: load.setAway,
     };
 
     return figures;
@@ -684,6 +785,18 @@ async function checkEvents(nc: NatsConnection, capacity: number): Promise<Pick<R
   };
 }
 
+/** The servers' own recovery, as printed beside a fault's gaps. */
+function serverLine(x: NonNullable<FaultFigures['server']>): string {
+  const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+  return [
+    x.metaLeaderMs !== undefined ? `meta leader after ${s(x.metaLeaderMs)}` : undefined,
+    x.leadersMs !== undefined ? `every stream and durable consumer led after ${s(x.leadersMs)}` : `not every stream and durable consumer led (${x.leadersMissing ?? '?'})`,
+    x.currentMs !== undefined ? `all replicas current after ${s(x.currentMs)}` : undefined,
+  ]
+    .filter(Boolean)
+    .join(', ');
+}
+
 /** The figures as `npm run rehearsal` prints them. */
 export function formatRehearsalFigures(f: RehearsalFigures): string {
   const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
@@ -699,12 +812,15 @@ export function formatRehearsalFigures(f: RehearsalFigures): string {
         `${x.label}: ${x.seconds} s; longest gap in offers ${s(x.offerGapMs)}, in deliveries ${s(x.deliveryGapMs)}` +
         (x.targetMs ? ` (target < ${s(x.targetMs)}: ${Math.max(x.offerGapMs, x.deliveryGapMs) < x.targetMs ? 'met' : 'MISSED'})` : ' (no target)') +
         `; over after ${s(x.recoveredAfterMs)}, then first offer ${s(x.firstOfferAfterMs)}, first delivery ${s(x.firstDeliveryAfterMs)}` +
+        (x.server ? `; servers: ${serverLine(x.server)}` : '') +
+        `; harness feed lag up to ${s(x.feedLagMs)}` +
         `; not ready meanwhile: ${x.notReady.length ? x.notReady.join(', ') : 'none'}` +
         (x.detail ? `; ${x.detail}` : ''),
     ),
     `sessions assigned twice: ${f.doubleAssignments.length}; sessions held by two agents at once: ${f.doubleHolds.length}; agents over capacity: ${f.overCapacity.length}`,
     `service instances not ready at the end: ${f.notReadyAtEnd.length ? f.notReadyAtEnd.join(', ') : 'none'}`,
     `stalls (60 s without deliveries): ${f.stalls.length ? f.stalls.join('; ') : 'none'}`,
+    `agents set away by Parley (each made available again): ${f.agentsSetAway.length ? f.agentsSetAway.join(', ') : 'none'}`,
   ];
   return `${lines.join('\n')}\n`;
 }

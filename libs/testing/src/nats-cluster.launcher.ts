@@ -55,6 +55,12 @@ export interface NatsClusterHandle {
   waitForStreams(options?: { streams?: string[]; current?: boolean; timeoutMs?: number }): Promise<StreamPlacement[]>;
   /** Where each stream is now (leader and replicas), as the JetStream API says. */
   placements(streams?: string[]): Promise<StreamPlacement[]>;
+  /**
+   * Resolves once every stream and every durable consumer has a leader (the JetStream API answers for each): the
+   * servers' own recovery after a fault, whatever their clients do. Ephemeral consumers (ordered ones, re-created
+   * by their clients) are not waited for. Rejects naming those still without one after `timeoutMs`.
+   */
+  waitForLeaders(options?: { timeoutMs?: number }): Promise<void>;
   connectOptions(user: string, extra?: Partial<ConnectionOptions>): ConnectionOptions;
   /** The environment a Parley service connects to the cluster with, as `user`. */
   serviceEnv(user: string): Record<string, string>;
@@ -235,6 +241,41 @@ export async function startNatsCluster(options: NatsClusterOptions = {}): Promis
       timeoutMs,
     );
 
+  /** Durable consumers of every stream with no leader now (no answer, or an answer without one). */
+  const leaderlessConsumers = async (streams: string[]): Promise<string[]> => {
+    const missing: string[] = [];
+    await Promise.all(
+      streams.map(async (stream) => {
+        const names = (await api<{ consumers: string[] | null }>(`$JS.API.CONSUMER.NAMES.${stream}`)).consumers ?? [];
+        await Promise.all(
+          names.map(async (name) => {
+            try {
+              const info = await api<{ config: { durable_name?: string }; cluster?: { leader?: string } }>(`$JS.API.CONSUMER.INFO.${stream}.${name}`);
+              if (info.config.durable_name && !info.cluster?.leader) missing.push(`${stream}/${name}`);
+            } catch {
+              missing.push(`${stream}/${name}`);
+            }
+          }),
+        );
+      }),
+    );
+    return missing;
+  };
+
+  const waitForLeaders = ({ timeoutMs = 60_000 }: { timeoutMs?: number } = {}) =>
+    poll(
+      async () => {
+        const found = await placements();
+        const streamsWaiting = found.filter((p) => !p.leader).map((p) => p.stream);
+        if (streamsWaiting.length > 0) throw new Error(`streams without a leader: ${streamsWaiting.join(', ')}`);
+        const consumersWaiting = await leaderlessConsumers(found.map((p) => p.stream));
+        if (consumersWaiting.length > 0) throw new Error(`consumers without a leader: ${consumersWaiting.join(', ')}`);
+        return true;
+      },
+      'a leader for every stream and durable consumer',
+      timeoutMs,
+    ).then(() => undefined);
+
   const start = async (index: number) => {
     const node = nodes[index]!;
     await spawnNode(node);
@@ -263,6 +304,7 @@ export async function startNatsCluster(options: NatsClusterOptions = {}): Promis
     },
     waitForMetaLeader,
     waitForStreams,
+    waitForLeaders,
     placements,
     connectOptions,
     serviceEnv: (user) => ({ NATS_URL: url, NATS_NKEY_SEED_FILE: credentials(user).seedFile }),
