@@ -342,6 +342,19 @@ export interface DurableConsumerOptions {
   connection?: NatsConnection;
 }
 
+/** Resolves once the consumer counts no unacknowledged message, or after `maxMs` (those messages are due again). */
+async function ackPendingSettled(jsm: JetStreamManager, stream: string, name: string, maxMs: number): Promise<void> {
+  const deadline = Date.now() + maxMs;
+  for (let delay = 50; Date.now() < deadline; delay = Math.min(delay * 2, 500)) {
+    await new Promise((r) => setTimeout(r, Math.min(delay, Math.max(0, deadline - Date.now()))));
+    const pending = await jsm.consumers.info(stream, name).then(
+      (i) => i.num_ack_pending,
+      () => 1,
+    );
+    if (pending === 0) return;
+  }
+}
+
 /** How long past its expiry a pull may stay open before it is taken for lost (its server died holding it). */
 const LOST_PULL_GRACE_MS = 4_000;
 const PULL_EXPIRES_MS = 1_000;
@@ -365,8 +378,10 @@ export async function consumeDurably(js: JetStreamClient, jsm: JetStreamManager,
       await jsm.consumers.update(o.stream, o.name, { ack_wait: ackWait, max_ack_pending: maxInFlight });
     }
     // Messages a previous holder took and never acknowledged (it crashed) come back after their ack wait: start
-    // only then, so they are handled before newer messages of their subjects.
-    if (info.num_ack_pending > 0) await new Promise((r) => setTimeout(r, Math.ceil((o.ackWaitMs ?? 30_000) * 1.1)));
+    // only then, so they are handled before newer messages of their subjects. A holder that handed over in good
+    // order acknowledged all it took, its last acknowledgements possibly still on their way: start as soon as the
+    // consumer counts none pending rather than always waiting the whole ack wait.
+    if (info.num_ack_pending > 0) await ackPendingSettled(jsm, o.stream, o.name, Math.ceil((o.ackWaitMs ?? 30_000) * 1.1));
   } catch (err) {
     if (!(err instanceof JetStreamApiError) || err.status !== 404) throw err;
     await jsm.consumers.add(o.stream, {

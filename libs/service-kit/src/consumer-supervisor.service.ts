@@ -19,6 +19,7 @@ import {
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { CoalescingTask, renewSoon } from './coalescing-task.js';
+import { leaseConfirmed } from './lease-confirmation.js';
 import { type ConsumerDefinition, consumerDefinitionOf } from './event-consumer.decorator.js';
 import { EventDispatcher } from './event-dispatcher.js';
 import { MetricsService } from './metrics.service.js';
@@ -37,6 +38,8 @@ interface RunningConsumer {
   definition: ConsumerDefinition;
   dispatcher: EventDispatcher;
   partitions: Map<number, Consumption>;
+  /** Partitions whose lease this instance holds (running, or starting). */
+  leased: Set<number>;
   replay?: Consumption;
   lag: number;
 }
@@ -55,7 +58,7 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
     .replace(/[^A-Za-z0-9_-]/g, '-')
     .slice(0, 40)}-${randomBytes(4).toString('hex')}`;
   private leases?: KV;
-  private readonly starting = new Set<string>();
+  private readonly starting = new Map<string, Promise<void>>();
   private publisher?: JetStreamPublisher;
   private readonly renewal = new CoalescingTask('consumer lease renewal', () => this.renew(), this.logger);
   private readonly watches: Subscription[] = [];
@@ -81,7 +84,7 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
         observe: (event) => this.commands.observe(event),
         onState: (source) => this.metrics.stateReads.inc({ source }),
       });
-      this.running.set(dispatcher.definition.name, { definition: dispatcher.definition, dispatcher, partitions: new Map(), lag: 0 });
+      this.running.set(dispatcher.definition.name, { definition: dispatcher.definition, dispatcher, partitions: new Map(), leased: new Set(), lag: 0 });
     }
     if (this.running.size === 0) return;
     // Not ready while a consumer falls behind by more than READY_MAX_LAG_EVENTS: it says which.
@@ -154,32 +157,32 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
           const entry = await kv.get(key);
           const mine = entry?.operation === 'PUT' && entry.string() === this.instanceId;
           if (mine) {
-            if (c.partitions.size > fairShare) {
+            if (c.leased.size > fairShare) {
               await this.release(c, p);
               continue;
             }
             try {
               await kv.update(key, this.instanceId, entry.revision);
+              c.leased.add(p);
             } catch {
               await this.lose(c, p);
               continue;
             }
             // Held but not running (its restart after a server outage failed): start it again now.
-            if (!c.partitions.has(p))
-              await this.startPartition(c, p).catch((err: unknown) =>
-                this.logger.warn({ msg: 'consumer partition did not start; retrying at the next renewal', consumer: name, partition: p, err: String(err) }),
-              );
+            this.startInBackground(c, p);
             continue;
           }
-          if (c.partitions.has(p)) await this.lose(c, p); // someone else holds it now
-          if ((entry && entry.operation === 'PUT') || c.partitions.size >= fairShare) continue;
+          if (c.leased.has(p) || c.partitions.has(p)) await this.lose(c, p); // someone else holds it now
+          if ((entry && entry.operation === 'PUT') || c.leased.size >= fairShare) continue;
           try {
             if (entry) await kv.update(key, this.instanceId, entry.revision);
             else await kv.create(key, this.instanceId);
           } catch {
             continue; // another instance took it first
           }
-          await this.startPartition(c, p);
+          if (!(await leaseConfirmed(await jetstreamManager(this.nc), 'parley_consumer_leases', key, this.instanceId))) continue;
+          c.leased.add(p);
+          this.startInBackground(c, p);
         }
         await this.measureLag(c);
       }
@@ -223,17 +226,26 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
     return this.config.CONSUMER_PARTITIONS === 1 ? consumer : `${consumer}-p${partition}`;
   }
 
+  /**
+   * Starts a leased partition without holding up the renewal: a start may wait for a previous holder's
+   * unacknowledged messages (up to the ack wait), longer than the lease lasts unrenewed, and a renewal held up that
+   * long would let the lease lapse and another instance take it (the partition then went back and forth).
+   */
+  private startInBackground(c: RunningConsumer, partition: number): void {
+    if (c.partitions.has(partition)) return;
+    void this.startPartition(c, partition).catch((err: unknown) =>
+      this.logger.warn({ msg: 'consumer partition did not start; retrying at the next renewal', consumer: c.definition.name, partition, err: String(err) }),
+    );
+  }
+
   private async startPartition(c: RunningConsumer, partition: number): Promise<void> {
     const name = c.definition.name;
     // The restart after an outage and the lease renewal may both try: one consumption per partition.
     const key = this.leaseKey(name, partition);
     if (c.partitions.has(partition) || this.starting.has(key)) return;
-    this.starting.add(key);
-    try {
-      await this.consumePartition(c, partition);
-    } finally {
-      this.starting.delete(key);
-    }
+    const started = this.consumePartition(c, partition).finally(() => this.starting.delete(key));
+    this.starting.set(key, started);
+    await started;
   }
 
   private async consumePartition(c: RunningConsumer, partition: number): Promise<void> {
@@ -250,6 +262,11 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
       },
       (event) => tracedEvent(c.definition, event, () => this.dispatch(c, event)),
     );
+    // The lease went (lost, handed back, shutting down) while the consumer was starting: it never runs.
+    if (!c.leased.has(partition) || this.stopped) {
+      await consumption.stop();
+      return;
+    }
     c.partitions.set(partition, consumption);
     this.logger.log({ msg: 'consuming', consumer: name, partition, of: this.config.CONSUMER_PARTITIONS, instanceId: this.instanceId });
     void consumption.ended.then((reason) => {
@@ -258,7 +275,7 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
       this.metrics.consumersRecreated.inc({ consumer: name });
       this.logger.warn({ msg: 'consumer stopped delivering; starting it again', consumer: name, partition, reason: String(reason) });
       setTimeout(() => {
-        if (!this.stopped && !c.partitions.has(partition))
+        if (!this.stopped && c.leased.has(partition) && !c.partitions.has(partition))
           void this.startPartition(c, partition).catch((err: unknown) => this.logger.warn({ msg: 'restart failed; the next lease renewal retries', consumer: name, err: String(err) }));
       }, 500);
     });
@@ -266,6 +283,7 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
 
   /** A partition taken by another instance: stop at once (its events in hand go back to the new holder). */
   private async lose(c: RunningConsumer, partition: number): Promise<void> {
+    c.leased.delete(partition);
     const consumption = c.partitions.get(partition);
     c.partitions.delete(partition);
     if (!consumption) return;
@@ -276,6 +294,8 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
 
   /** Hands a partition back (shutdown, or more than a fair share): finish what is in hand, then free the lease. */
   private async release(c: RunningConsumer, partition: number): Promise<void> {
+    c.leased.delete(partition);
+    await this.starting.get(this.leaseKey(c.definition.name, partition))?.catch(() => undefined);
     const consumption = c.partitions.get(partition);
     c.partitions.delete(partition);
     await consumption?.stop();
@@ -350,7 +370,7 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
     for (const watch of this.watches.splice(0)) watch.unsubscribe();
     await this.renewal.stop();
     await this.leases?.delete(`instance.${this.service}.${this.instanceId}`).catch(() => undefined);
-    await Promise.allSettled([...this.running.values()].flatMap((c) => [...c.partitions.keys()].map((p) => this.release(c, p))));
+    await Promise.allSettled([...this.running.values()].flatMap((c) => [...new Set([...c.leased, ...c.partitions.keys()])].map((p) => this.release(c, p))));
     await Promise.allSettled([...this.running.values()].map((c) => c.replay?.stop()));
   }
 }

@@ -3,7 +3,7 @@ import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { openKvBucket } from '@parley/event-store';
-import { CoalescingTask, NATS_CONNECTION, SERVICE_CONFIG, renewSoon, streamDurability } from '@parley/service-kit';
+import { CoalescingTask, NATS_CONNECTION, SERVICE_CONFIG, leaseConfirmed, renewSoon, streamDurability } from '@parley/service-kit';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { RouterConfig } from './router.config.js';
@@ -120,15 +120,19 @@ export class QueueLeases implements OnModuleInit, OnApplicationBootstrap, Before
       const entry = await this.kv.get(`queue.${queueId}`);
       if (entry?.string() === this.instanceId) await this.kv.delete(`queue.${queueId}`, { previousSeq: entry.revision }).catch(() => undefined);
     }
+    const taken: string[] = [];
     for (const queueId of free) {
-      if (held.length >= fairShare) break;
+      if (held.length + taken.length >= fairShare) break;
       try {
         await this.kv.create(`queue.${queueId}`, this.instanceId);
-        held.push(queueId);
+        taken.push(queueId);
       } catch {
         // another instance took it first
       }
     }
+    // Read back before routing with them (two racing creates can both be accepted by nats-server 2.9).
+    const confirmed = await Promise.all(taken.map((queueId) => leaseConfirmed(this.jsm, 'parley_router_queues', `queue.${queueId}`, this.instanceId)));
+    held.push(...taken.filter((_, i) => confirmed[i]));
     if (this.task.isStopped) return; // shutting down: the leases are being handed back
     const now = new Set(held);
     let change = false;
