@@ -70,7 +70,7 @@ export interface FaultFigures {
    * again, a leader for every stream and durable consumer, every replica current. Parley cannot be back before
    * its streams and consumers have leaders; the difference to the gaps is Parley's own.
    */
-  server?: { metaLeaderMs?: number; leadersMs?: number; currentMs?: number; leadersMissing?: string };
+  server?: { metaLeaderMs?: number; leadersMs?: number; currentMs?: number; leadersMissing?: string; slowest?: string[] };
   /** The longest time a delivery took from its publication by Parley to the harness's feed during the fault. */
   feedLagMs: number;
   detail?: string;
@@ -499,18 +499,35 @@ export async function runHaRehearsal(options: RehearsalOptions = {}): Promise<Re
     let server: FaultFigures['server'];
     const resetServer = () => (server = undefined);
     /** Times the servers' own recovery from `from`: every stream and durable consumer led again. */
-    const timeLeaders = (from: number) =>
-      cluster.waitForLeaders({ timeoutMs: 120_000 }).then(
+    const timeLeaders = (from: number) => {
+      // When each stream and durable consumer was first seen with a leader again: the slowest are named.
+      const ledAt = new Map<string, number>();
+      const onLed = (group: string) => {
+        if (!ledAt.has(group)) ledAt.set(group, now() - from);
+      };
+      return cluster.waitForLeaders({ timeoutMs: 120_000, onLed }).then(
         () => {
-          server = { ...server, leadersMs: Math.round(now() - from) };
+          const slowest = [...ledAt.entries()]
+            .sort((a, b) => b[1] - a[1])
+            .slice(0, 3)
+            .map(([g, ms]) => `${g} ${(ms / 1000).toFixed(1)} s`);
+          server = { ...server, leadersMs: Math.round(now() - from), slowest };
         },
         (err: unknown) => {
           server = { ...server, leadersMissing: (err as Error).message };
         },
       );
+    };
     const window = async (kind: FaultKind, label: string, run: () => Promise<string | void>) => {
       resetServer();
+      // Each fault starts with the load flowing both ways (deliveries and offers), so that no fault is charged
+      // with the tail of the one before (a burst of deliveries held back by the last fault is not enough).
       await flowing(progress, `before ${label}`);
+      const offersBefore = load.offers;
+      await waitFor(async () => load.offers >= offersBefore + 2, `offers before ${label}`, 60_000).catch(() => {
+        stalls.push(`no offers before ${label} for 60 s`);
+        log(stalls.at(-1)!);
+      });
       notReadySeen.clear();
       log(`${label} ...`);
       const from = now();
@@ -790,7 +807,9 @@ function serverLine(x: NonNullable<FaultFigures['server']>): string {
   const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
   return [
     x.metaLeaderMs !== undefined ? `meta leader after ${s(x.metaLeaderMs)}` : undefined,
-    x.leadersMs !== undefined ? `every stream and durable consumer led after ${s(x.leadersMs)}` : `not every stream and durable consumer led (${x.leadersMissing ?? '?'})`,
+    x.leadersMs !== undefined
+      ? `every stream and durable consumer led after ${s(x.leadersMs)}${x.slowest?.length ? ` (last: ${x.slowest.join(', ')})` : ''}`
+      : `not every stream and durable consumer led (${x.leadersMissing ?? '?'})`,
     x.currentMs !== undefined ? `all replicas current after ${s(x.currentMs)}` : undefined,
   ]
     .filter(Boolean)

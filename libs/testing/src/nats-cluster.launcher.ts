@@ -60,7 +60,7 @@ export interface NatsClusterHandle {
    * servers' own recovery after a fault, whatever their clients do. Ephemeral consumers (ordered ones, re-created
    * by their clients) are not waited for. Rejects naming those still without one after `timeoutMs`.
    */
-  waitForLeaders(options?: { timeoutMs?: number }): Promise<void>;
+  waitForLeaders(options?: { timeoutMs?: number; onLed?: (group: string) => void }): Promise<void>;
   connectOptions(user: string, extra?: Partial<ConnectionOptions>): ConnectionOptions;
   /** The environment a Parley service connects to the cluster with, as `user`. */
   serviceEnv(user: string): Record<string, string>;
@@ -242,7 +242,7 @@ export async function startNatsCluster(options: NatsClusterOptions = {}): Promis
     );
 
   /** Durable consumers of every stream with no leader now (no answer, or an answer without one). */
-  const leaderlessConsumers = async (streams: string[]): Promise<string[]> => {
+  const leaderlessConsumers = async (streams: string[], onLed?: (group: string) => void): Promise<string[]> => {
     const missing: string[] = [];
     await Promise.all(
       streams.map(async (stream) => {
@@ -251,7 +251,9 @@ export async function startNatsCluster(options: NatsClusterOptions = {}): Promis
           names.map(async (name) => {
             try {
               const info = await api<{ config: { durable_name?: string }; cluster?: { leader?: string } }>(`$JS.API.CONSUMER.INFO.${stream}.${name}`);
-              if (info.config.durable_name && !info.cluster?.leader) missing.push(`${stream}/${name}`);
+              if (!info.config.durable_name) return;
+              if (info.cluster?.leader) onLed?.(`${stream}/${name}`);
+              else missing.push(`${stream}/${name}`);
             } catch {
               missing.push(`${stream}/${name}`);
             }
@@ -262,13 +264,17 @@ export async function startNatsCluster(options: NatsClusterOptions = {}): Promis
     return missing;
   };
 
-  const waitForLeaders = ({ timeoutMs = 60_000 }: { timeoutMs?: number } = {}) =>
+  const waitForLeaders = ({ timeoutMs = 60_000, onLed }: { timeoutMs?: number; onLed?: (group: string) => void } = {}) =>
     poll(
       async () => {
         const found = await placements();
+        for (const p of found) if (p.leader) onLed?.(p.stream);
         const streamsWaiting = found.filter((p) => !p.leader).map((p) => p.stream);
         if (streamsWaiting.length > 0) throw new Error(`streams without a leader: ${streamsWaiting.join(', ')}`);
-        const consumersWaiting = await leaderlessConsumers(found.map((p) => p.stream));
+        const consumersWaiting = await leaderlessConsumers(
+          found.map((p) => p.stream),
+          onLed,
+        );
         if (consumersWaiting.length > 0) throw new Error(`consumers without a leader: ${consumersWaiting.join(', ')}`);
         return true;
       },
