@@ -36,7 +36,7 @@ import {
   streamSubject,
 } from './event-store.port.js';
 import { JetStreamPublisher } from './jetstream-publisher.js';
-import { DEFAULT_DURABILITY, type StreamDurability, assertDurability, settingDifferences, streamInfoIfAny } from './stream-durability.js';
+import { DEFAULT_DURABILITY, JETSTREAM_API_TIMEOUT_MS, type StreamDurability, assertDurability, settingDifferences, streamInfoIfAny } from './stream-durability.js';
 import { injectTraceHeaders, traceCarrierOf } from './trace-context.js';
 import { Upcasters } from './upcasters.js';
 
@@ -99,8 +99,8 @@ export class JetStreamEventStore implements EventStore {
 
   /** Connects the adapter and creates its stream if missing (idempotent: safe for every instance at start). */
   static async create(nc: NatsConnection, options: JetStreamEventStoreOptions = {}): Promise<JetStreamEventStore> {
-    const jsm = await jetstreamManager(nc);
-    const store = new JetStreamEventStore(nc, jetstream(nc), jsm, options);
+    const jsm = await jetstreamManager(nc, { timeout: JETSTREAM_API_TIMEOUT_MS });
+    const store = new JetStreamEventStore(nc, jetstream(nc, { timeout: JETSTREAM_API_TIMEOUT_MS }), jsm, options);
     await store.ensureStream();
     return store;
   }

@@ -7,6 +7,7 @@ import {
   CommandHandler,
   type Consumption,
   DEFAULT_DURABILITY,
+  JETSTREAM_API_TIMEOUT_MS,
   type EventStore,
   JetStreamPublisher,
   type ParkedEvent,
@@ -180,7 +181,7 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
           } catch {
             continue; // another instance took it first
           }
-          if (!(await leaseConfirmed(await jetstreamManager(this.nc), 'parley_consumer_leases', key, this.instanceId))) continue;
+          if (!(await leaseConfirmed(await jetstreamManager(this.nc, { timeout: JETSTREAM_API_TIMEOUT_MS }), 'parley_consumer_leases', key, this.instanceId))) continue;
           c.leased.add(p);
           this.startInBackground(c, p);
         }
@@ -192,7 +193,7 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
   }
 
   private async countInstances(): Promise<number> {
-    const jsm = await jetstreamManager(this.nc);
+    const jsm = await jetstreamManager(this.nc, { timeout: JETSTREAM_API_TIMEOUT_MS });
     const info = await jsm.streams.info('KV_parley_consumer_leases', { subjects_filter: `$KV.parley_consumer_leases.instance.${this.service}.>` });
     // An instance that shut down leaves a delete marker on its key until the TTL: not counted.
     const prefix = '$KV.parley_consumer_leases.';
@@ -212,7 +213,7 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
       c.lag = 0;
       return;
     }
-    const jsm = await jetstreamManager(this.nc);
+    const jsm = await jetstreamManager(this.nc, { timeout: JETSTREAM_API_TIMEOUT_MS });
     let lag = 0;
     for (const p of c.partitions.keys()) {
       const info = await jsm.consumers.info('PARLEY_EVENTS', this.durableName(c.definition.name, p)).catch(() => undefined);
@@ -274,11 +275,26 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
       c.partitions.delete(partition);
       this.metrics.consumersRecreated.inc({ consumer: name });
       this.logger.warn({ msg: 'consumer stopped delivering; starting it again', consumer: name, partition, reason: String(reason) });
-      setTimeout(() => {
-        if (!this.stopped && c.leased.has(partition) && !c.partitions.has(partition))
-          void this.startPartition(c, partition).catch((err: unknown) => this.logger.warn({ msg: 'restart failed; the next lease renewal retries', consumer: name, err: String(err) }));
-      }, 500);
+      void this.restart(c, partition);
     });
+  }
+
+  /**
+   * Starts a partition again after its consumption ended (a server lost, a cluster restarting), every half second
+   * while it is leased here and not running: a start fails while the consumer's group has no leader, and waiting for
+   * the next lease renewal (itself failing meanwhile) cost seconds after the leader was back.
+   */
+  private async restart(c: RunningConsumer, partition: number): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      await new Promise((r) => setTimeout(r, 500));
+      if (this.stopped || !c.leased.has(partition) || c.partitions.has(partition)) return;
+      try {
+        await this.startPartition(c, partition);
+        return;
+      } catch (err) {
+        if (attempt === 1 || attempt % 10 === 0) this.logger.warn({ msg: 'restart failed; retrying', consumer: c.definition.name, partition, attempt, err: String(err) });
+      }
+    }
   }
 
   /** A partition taken by another instance: stop at once (its events in hand go back to the new holder). */
@@ -340,8 +356,8 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
 
   /** Operators send a parked event back with `scripts/parked.mjs replay`: it is handled again, its state read afresh. */
   private async startReplay(c: RunningConsumer): Promise<Consumption> {
-    const js = jetstream(this.nc);
-    const jsm = await jetstreamManager(this.nc);
+    const js = jetstream(this.nc, { timeout: JETSTREAM_API_TIMEOUT_MS });
+    const jsm = await jetstreamManager(this.nc, { timeout: JETSTREAM_API_TIMEOUT_MS });
     return consumeDurably(js, jsm, {
       connection: this.nc,
       stream: PARKED_STREAM,

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnAppl
 import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import { openKvBucket } from '@parley/event-store';
+import { JETSTREAM_API_TIMEOUT_MS, openKvBucket } from '@parley/event-store';
 import { CoalescingTask, NATS_CONNECTION, SERVICE_CONFIG, leaseConfirmed, renewSoon, streamDurability } from '@parley/service-kit';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -44,7 +44,7 @@ export class QueueLeases implements OnModuleInit, OnApplicationBootstrap, Before
 
   async onModuleInit(): Promise<void> {
     this.kv = await openKvBucket(this.nc, 'parley_router_queues', { history: 1, ttl: this.config.QUEUE_LEASE_SECONDS * 1000 }, streamDurability(this.config));
-    this.jsm = await jetstreamManager(this.nc);
+    this.jsm = await jetstreamManager(this.nc, { timeout: JETSTREAM_API_TIMEOUT_MS });
   }
 
   async onApplicationBootstrap(): Promise<void> {
