@@ -201,8 +201,19 @@ interface FedMessage {
  * node those creations timed out for up to a minute: the harness then saw nothing while Parley went on). A get
  * that times out (its leader moving) is asked again after 100 ms.
  */
-function follow(nc: NatsConnection, stream: string, subject: string, onMessage: (m: FedMessage) => void, isRunning: () => boolean): { stop(): void; ready: Promise<void> } {
+function follow(nc: NatsConnection, stream: string, subject: string, onMessage: (m: FedMessage) => void, isRunning: () => boolean): { stop(): void; ready: Promise<void>; wake(): void } {
   let stopped = false;
+  // Nothing new: wait until woken (a publication on the subject seen, see the witness) or 250 ms at most, rather
+  // than asking the server in a tight loop (the harness must not load the servers it measures).
+  let wake: (() => void) | undefined;
+  const idle = () =>
+    new Promise<void>((r) => {
+      const timer = setTimeout(r, 250);
+      wake = () => {
+        clearTimeout(timer);
+        r();
+      };
+    });
   let resolveReady!: () => void;
   const ready = new Promise<void>((r) => (resolveReady = r));
   void (async () => {
@@ -221,7 +232,7 @@ function follow(nc: NatsConnection, stream: string, subject: string, onMessage: 
         // nats-server (2.9 on) takes next_by_subj on the message-get API; nats.js types it for direct gets only.
         const m = await jsm.streams.getMessage(stream, { seq: next, next_by_subj: subject } as MsgRequest);
         if (!m) {
-          await new Promise((r) => setTimeout(r, 20));
+          await idle();
           continue;
         }
         next = m.seq + 1;
@@ -232,7 +243,7 @@ function follow(nc: NatsConnection, stream: string, subject: string, onMessage: 
       }
     }
   })();
-  return { stop: () => (stopped = true), ready };
+  return { stop: () => (stopped = true), ready, wake: () => wake?.() };
 }
 
 /** The longest time (ms) with none of `times` in [from, to]: from `from` to the first, between them, to `to`. */
@@ -343,9 +354,15 @@ export async function runHaRehearsal(options: RehearsalOptions = {}): Promise<Re
     // The harness's own lag: every delivery is also a plain message on its subject, seen here as Parley publishes
     // it; the feeds below read what was stored. How long after its publication each delivery reached the harness
     // says whether a gap was Parley's or the harness's.
+    const feeds: { wake(): void }[] = [];
     const witness = nc.subscribe('parley.v1.*.deliver.>', {
       callback: (err, m) => {
         if (err) return;
+        // The feeds read it now (and again shortly: the publication may be seen before the stream has stored it).
+        for (const f of feeds) {
+          f.wake();
+          setTimeout(() => f.wake(), 30);
+        }
         try {
           const id = m.json<{ deliveryId?: string }>().deliveryId;
           // The latest publication: a publish that timed out unstored is retried by Parley, and only a later one is read.
@@ -427,6 +444,7 @@ export async function runHaRehearsal(options: RehearsalOptions = {}): Promise<Re
       },
       isRunning,
     );
+    feeds.push(agentFeed, customerFeed);
     await Promise.all([agentFeed.ready, customerFeed.ready, agentEvents.ready]);
     for (const agentId of agentIds) {
       await request(nc, load, 'parley.v1.agent.login', {
@@ -499,13 +517,13 @@ export async function runHaRehearsal(options: RehearsalOptions = {}): Promise<Re
     let server: FaultFigures['server'];
     const resetServer = () => (server = undefined);
     /** Times the servers' own recovery from `from`: every stream and durable consumer led again. */
-    const timeLeaders = (from: number) => {
+    const timeLeaders = (from: number, consumers: string[]) => {
       // When each stream and durable consumer was first seen with a leader again: the slowest are named.
       const ledAt = new Map<string, number>();
       const onLed = (group: string) => {
         if (!ledAt.has(group)) ledAt.set(group, now() - from);
       };
-      return cluster.waitForLeaders({ timeoutMs: 120_000, onLed }).then(
+      return cluster.waitForLeaders({ timeoutMs: 120_000, onLed, consumers }).then(
         () => {
           const slowest = [...ledAt.entries()]
             .sort((a, b) => b[1] - a[1])
@@ -581,11 +599,12 @@ export async function runHaRehearsal(options: RehearsalOptions = {}): Promise<Re
             const [events] = await cluster.placements(['PARLEY_EVENTS']);
             const victim = cluster.nodes.findIndex((n) => n.name === events?.leader);
             const led = (await cluster.placements()).filter((p) => p.leader === events?.leader).map((p) => p.stream);
+            const durables = await cluster.durableConsumers();
             const killedAt = now();
             await cluster.kill(victim);
             // Timed beside the load, not in its way: a consumer left without a leader until the node is back is
             // then counted to the node's return.
-            const leaders = timeLeaders(killedAt);
+            const leaders = timeLeaders(killedAt, durables);
             await cluster.waitForStreams();
             await flowing(outage, 'with a NATS node down');
             await cluster.start(victim);
@@ -596,10 +615,11 @@ export async function runHaRehearsal(options: RehearsalOptions = {}): Promise<Re
           });
         } else if (kind === 'cluster-restart') {
           await window(kind, 'whole nats-server cluster restarted', async () => {
+            const durables = await cluster.durableConsumers();
             const stoppedAt = now();
             await cluster.restartAll();
             server = { metaLeaderMs: Math.round(now() - stoppedAt) };
-            await timeLeaders(stoppedAt);
+            await timeLeaders(stoppedAt, durables);
             await cluster.waitForStreams({ current: true, timeoutMs: 60_000 });
             server = { ...server, currentMs: Math.round(now() - stoppedAt) };
           });

@@ -60,7 +60,12 @@ export interface NatsClusterHandle {
    * servers' own recovery after a fault, whatever their clients do. Ephemeral consumers (ordered ones, re-created
    * by their clients) are not waited for. Rejects naming those still without one after `timeoutMs`.
    */
-  waitForLeaders(options?: { timeoutMs?: number; onLed?: (group: string) => void }): Promise<void>;
+  waitForLeaders(options?: { timeoutMs?: number; onLed?: (group: string) => void; consumers?: string[] }): Promise<void>;
+  /**
+   * The durable consumers there are now, as `<stream>/<name>` (ask while every node is up: waitForLeaders then
+   * checks exactly these; an ephemeral consumer left on a lost node is listed by name but never answers again).
+   */
+  durableConsumers(): Promise<string[]>;
   connectOptions(user: string, extra?: Partial<ConnectionOptions>): ConnectionOptions;
   /** The environment a Parley service connects to the cluster with, as `user`. */
   serviceEnv(user: string): Record<string, string>;
@@ -74,9 +79,9 @@ process.once('exit', () => {
 });
 
 /** Polls `probe` until it returns a value, backing off to 200 ms; throws with the last problem after `timeoutMs`. */
-async function poll<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs: number): Promise<T> {
+async function poll<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs: number, firstDelayMs = 20): Promise<T> {
   const deadline = Date.now() + timeoutMs;
-  let delay = 20;
+  let delay = firstDelayMs;
   let last = '';
   for (;;) {
     try {
@@ -242,11 +247,13 @@ export async function startNatsCluster(options: NatsClusterOptions = {}): Promis
     );
 
   /** Durable consumers of every stream with no leader now (no answer, or an answer without one). */
-  const leaderlessConsumers = async (streams: string[], onLed?: (group: string) => void): Promise<string[]> => {
+  const leaderlessConsumers = async (streams: string[], onLed?: (group: string) => void, only?: string[]): Promise<string[]> => {
     const missing: string[] = [];
     await Promise.all(
       streams.map(async (stream) => {
-        const names = (await api<{ consumers: string[] | null }>(`$JS.API.CONSUMER.NAMES.${stream}`)).consumers ?? [];
+        const names = only
+          ? only.filter((c) => c.startsWith(`${stream}/`)).map((c) => c.slice(stream.length + 1))
+          : ((await api<{ consumers: string[] | null }>(`$JS.API.CONSUMER.NAMES.${stream}`)).consumers ?? []);
         await Promise.all(
           names.map(async (name) => {
             try {
@@ -264,7 +271,19 @@ export async function startNatsCluster(options: NatsClusterOptions = {}): Promis
     return missing;
   };
 
-  const waitForLeaders = ({ timeoutMs = 60_000, onLed }: { timeoutMs?: number; onLed?: (group: string) => void } = {}) =>
+  const durableConsumers = async (): Promise<string[]> => {
+    const found: string[] = [];
+    for (const { stream } of await placements()) {
+      const names = (await api<{ consumers: string[] | null }>(`$JS.API.CONSUMER.NAMES.${stream}`)).consumers ?? [];
+      for (const name of names) {
+        const info = await api<{ config: { durable_name?: string } }>(`$JS.API.CONSUMER.INFO.${stream}.${name}`).catch(() => undefined);
+        if (info?.config.durable_name) found.push(`${stream}/${name}`);
+      }
+    }
+    return found;
+  };
+
+  const waitForLeaders = ({ timeoutMs = 60_000, onLed, consumers }: { timeoutMs?: number; onLed?: (group: string) => void; consumers?: string[] } = {}) =>
     poll(
       async () => {
         const found = await placements();
@@ -274,12 +293,15 @@ export async function startNatsCluster(options: NatsClusterOptions = {}): Promis
         const consumersWaiting = await leaderlessConsumers(
           found.map((p) => p.stream),
           onLed,
+          consumers,
         );
         if (consumersWaiting.length > 0) throw new Error(`consumers without a leader: ${consumersWaiting.join(', ')}`);
         return true;
       },
       'a leader for every stream and durable consumer',
       timeoutMs,
+      // A round is some twenty API requests: every 200 ms, not faster, so that measuring the servers does not load them.
+      200,
     ).then(() => undefined);
 
   const start = async (index: number) => {
@@ -311,6 +333,7 @@ export async function startNatsCluster(options: NatsClusterOptions = {}): Promis
     waitForMetaLeader,
     waitForStreams,
     waitForLeaders,
+    durableConsumers,
     placements,
     connectOptions,
     serviceEnv: (user) => ({ NATS_URL: url, NATS_NKEY_SEED_FILE: credentials(user).seedFile }),
