@@ -63,6 +63,11 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
   private publisher?: JetStreamPublisher;
   private readonly renewal = new CoalescingTask('consumer lease renewal', () => this.renew(), this.logger);
   private readonly watches: Subscription[] = [];
+  /**
+   * Leases last seen held by another instance, by key, and since when they are seen lapsed (0: not yet): a lapsed
+   * lease is left a renewal period to its holder. A key never seen held (a first start) is taken at once.
+   */
+  private readonly lapsedSince = new Map<string, number>();
   private stopped = false;
 
   constructor(
@@ -99,7 +104,7 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
     this.watchReleases();
     await this.renew();
     for (const c of this.running.values()) c.replay = await this.startReplay(c);
-    this.renewal.every(Math.max(200, Math.floor((this.config.CONSUMER_LEASE_SECONDS * 1000) / 3)));
+    this.renewal.every(this.renewalMs);
   }
 
   /**
@@ -123,6 +128,10 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
         }),
       );
     }
+  }
+
+  private get renewalMs(): number {
+    return Math.max(200, Math.floor((this.config.CONSUMER_LEASE_SECONDS * 1000) / 3));
   }
 
   /** Names of the consumers this process runs (for the events × consumers table and tests). */
@@ -173,15 +182,37 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
             this.startInBackground(c, p);
             continue;
           }
-          if (c.leased.has(p) || c.partitions.has(p)) await this.lose(c, p); // someone else holds it now
-          if ((entry && entry.operation === 'PUT') || c.leased.size >= fairShare) continue;
+          const heldByOther = entry?.operation === 'PUT';
+          const mineUntilNow = c.leased.has(p) || c.partitions.has(p);
+          if (heldByOther) {
+            this.lapsedSince.set(key, 0); // held by another: if it lapses, that holder may still be alive
+            if (mineUntilNow) await this.lose(c, p); // someone else holds it now
+            continue;
+          }
+          // Free. Handed back (a delete marker): anyone takes it at once. Lapsed (gone with the TTL: its holder could
+          // not renew, e.g. while the bucket had no leader): its holder takes it back at once and carries on, the
+          // others only once it has stayed free for a renewal period, so that a holder that is alive keeps its
+          // partition instead of stopping it and the next holder waiting for its unacknowledged messages.
+          if (!mineUntilNow) {
+            if (c.leased.size >= fairShare) continue;
+            if (!entry && this.lapsedSince.has(key)) {
+              const since = this.lapsedSince.get(key) || Date.now();
+              this.lapsedSince.set(key, since);
+              if (Date.now() - since < this.renewalMs) continue;
+            }
+          }
+          this.lapsedSince.delete(key);
           try {
             if (entry) await kv.update(key, this.instanceId, entry.revision);
             else await kv.create(key, this.instanceId);
           } catch {
+            if (mineUntilNow) await this.lose(c, p);
             continue; // another instance took it first
           }
-          if (!(await leaseConfirmed(await jetstreamManager(this.nc, { timeout: JETSTREAM_API_TIMEOUT_MS }), 'parley_consumer_leases', key, this.instanceId))) continue;
+          if (!(await leaseConfirmed(await jetstreamManager(this.nc, { timeout: JETSTREAM_API_TIMEOUT_MS }), 'parley_consumer_leases', key, this.instanceId))) {
+            if (mineUntilNow) await this.lose(c, p);
+            continue;
+          }
           c.leased.add(p);
           this.startInBackground(c, p);
         }

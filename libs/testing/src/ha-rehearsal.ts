@@ -70,7 +70,7 @@ export interface FaultFigures {
    * again, a leader for every stream and durable consumer, every replica current. Parley cannot be back before
    * its streams and consumers have leaders; the difference to the gaps is Parley's own.
    */
-  server?: { metaLeaderMs?: number; leadersMs?: number; currentMs?: number; leadersMissing?: string; slowest?: string[] };
+  server?: { metaLeaderMs?: number; eventsLeaderMs?: number; leadersMs?: number; currentMs?: number; leadersMissing?: string; slowest?: string[] };
   /** The longest time a delivery took from its publication by Parley to the harness's feed during the fault. */
   feedLagMs: number;
   detail?: string;
@@ -521,7 +521,10 @@ export async function runHaRehearsal(options: RehearsalOptions = {}): Promise<Re
       // When each stream and durable consumer was first seen with a leader again: the slowest are named.
       const ledAt = new Map<string, number>();
       const onLed = (group: string) => {
-        if (!ledAt.has(group)) ledAt.set(group, now() - from);
+        if (ledAt.has(group)) return;
+        ledAt.set(group, now() - from);
+        // The event stream first: nothing is written, so nothing offered or delivered, until it has a leader.
+        if (group === 'PARLEY_EVENTS') server = { ...server, eventsLeaderMs: Math.round(now() - from) };
       };
       return cluster.waitForLeaders({ timeoutMs: 120_000, onLed, consumers }).then(
         () => {
@@ -827,6 +830,7 @@ function serverLine(x: NonNullable<FaultFigures['server']>): string {
   const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
   return [
     x.metaLeaderMs !== undefined ? `meta leader after ${s(x.metaLeaderMs)}` : undefined,
+    x.eventsLeaderMs !== undefined ? `PARLEY_EVENTS led after ${s(x.eventsLeaderMs)}` : undefined,
     x.leadersMs !== undefined
       ? `every stream and durable consumer led after ${s(x.leadersMs)}${x.slowest?.length ? ` (last: ${x.slowest.join(', ')})` : ''}`
       : `not every stream and durable consumer led (${x.leadersMissing ?? '?'})`,

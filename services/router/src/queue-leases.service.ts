@@ -29,6 +29,11 @@ export class QueueLeases implements OnModuleInit, OnApplicationBootstrap, Before
   private watch?: Subscription;
   private readonly changed: (() => void)[] = [];
   private readonly beforeRelease: (() => Promise<void>)[] = [];
+  /**
+   * Queues last seen held by another router, and since when they are seen lapsed (0: not yet): a lapsed lease is
+   * left a renewal period to its router. A queue never seen held (a first start) is taken at once.
+   */
+  private readonly lapsedSince = new Map<string, number>();
 
   constructor(
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
@@ -57,7 +62,11 @@ export class QueueLeases implements OnModuleInit, OnApplicationBootstrap, Before
       },
     });
     await this.renew();
-    this.task.every(Math.max(200, Math.floor((this.config.QUEUE_LEASE_SECONDS * 1000) / 3)));
+    this.task.every(this.renewalMs);
+  }
+
+  private get renewalMs(): number {
+    return Math.max(200, Math.floor((this.config.QUEUE_LEASE_SECONDS * 1000) / 3));
   }
 
   /** Called whenever the queues this instance routes change (the routing loop makes a full pass at once). */
@@ -113,8 +122,25 @@ export class QueueLeases implements OnModuleInit, OnApplicationBootstrap, Before
         } catch {
           // taken over in between
         }
-      } else if (!entry || entry.operation !== 'PUT') free.push(queueId);
+      } else if (!entry || entry.operation !== 'PUT') {
+        // Handed back (a delete marker): free at once. Lapsed (gone with the TTL: its router could not renew, e.g.
+        // while the bucket had no leader): its router takes it back at once, the others only once it has stayed
+        // free for a renewal period, so that a router that is alive keeps routing its queue.
+        if (entry || this.owned.has(queueId) || !this.lapsedSince.has(queueId)) free.push(queueId);
+        else {
+          const since = this.lapsedSince.get(queueId) || Date.now();
+          this.lapsedSince.set(queueId, since);
+          if (Date.now() - since >= this.renewalMs) free.push(queueId);
+          continue;
+        }
+      } else {
+        this.lapsedSince.set(queueId, 0); // held by another router: if it lapses, that router may still be alive
+        continue;
+      }
+      this.lapsedSince.delete(queueId);
     }
+    // Those this router routed until now first, then the others.
+    free.sort((a, b) => Number(this.owned.has(b)) - Number(this.owned.has(a)));
     // More than a fair share while others are up: give the extras back for them to take.
     for (const queueId of held.splice(fairShare)) {
       const entry = await this.kv.get(`queue.${queueId}`);
