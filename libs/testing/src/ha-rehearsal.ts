@@ -517,7 +517,7 @@ export async function runHaRehearsal(options: RehearsalOptions = {}): Promise<Re
     let server: FaultFigures['server'];
     const resetServer = () => (server = undefined);
     /** Times the servers' own recovery from `from`: every stream and durable consumer led again. */
-    const timeLeaders = (from: number, consumers: string[]) => {
+    const timeLeaders = (from: number, groups: string[]) => {
       // When each stream and durable consumer was first seen with a leader again: the slowest are named.
       const ledAt = new Map<string, number>();
       const onLed = (group: string) => {
@@ -526,7 +526,7 @@ export async function runHaRehearsal(options: RehearsalOptions = {}): Promise<Re
         // The event stream first: nothing is written, so nothing offered or delivered, until it has a leader.
         if (group === 'PARLEY_EVENTS') server = { ...server, eventsLeaderMs: Math.round(now() - from) };
       };
-      return cluster.waitForLeaders({ timeoutMs: 120_000, onLed, consumers }).then(
+      return cluster.waitForLeaders({ timeoutMs: 120_000, onLed, groups }).then(
         () => {
           const slowest = [...ledAt.entries()]
             .sort((a, b) => b[1] - a[1])
@@ -602,12 +602,12 @@ export async function runHaRehearsal(options: RehearsalOptions = {}): Promise<Re
             const [events] = await cluster.placements(['PARLEY_EVENTS']);
             const victim = cluster.nodes.findIndex((n) => n.name === events?.leader);
             const led = (await cluster.placements()).filter((p) => p.leader === events?.leader).map((p) => p.stream);
-            const durables = await cluster.durableConsumers();
+            const groups = await cluster.raftGroups();
             const killedAt = now();
             await cluster.kill(victim);
             // Timed beside the load, not in its way: a consumer left without a leader until the node is back is
             // then counted to the node's return.
-            const leaders = timeLeaders(killedAt, durables);
+            const leaders = timeLeaders(killedAt, groups);
             await cluster.waitForStreams();
             await flowing(outage, 'with a NATS node down');
             await cluster.start(victim);
@@ -618,11 +618,11 @@ export async function runHaRehearsal(options: RehearsalOptions = {}): Promise<Re
           });
         } else if (kind === 'cluster-restart') {
           await window(kind, 'whole nats-server cluster restarted', async () => {
-            const durables = await cluster.durableConsumers();
+            const groups = await cluster.raftGroups();
             const stoppedAt = now();
             await cluster.restartAll();
             server = { metaLeaderMs: Math.round(now() - stoppedAt) };
-            await timeLeaders(stoppedAt, durables);
+            await timeLeaders(stoppedAt, groups);
             await cluster.waitForStreams({ current: true, timeoutMs: 60_000 });
             server = { ...server, currentMs: Math.round(now() - stoppedAt) };
           });

@@ -60,12 +60,12 @@ export interface NatsClusterHandle {
    * servers' own recovery after a fault, whatever their clients do. Ephemeral consumers (ordered ones, re-created
    * by their clients) are not waited for. Rejects naming those still without one after `timeoutMs`.
    */
-  waitForLeaders(options?: { timeoutMs?: number; onLed?: (group: string) => void; consumers?: string[] }): Promise<void>;
+  waitForLeaders(options?: { timeoutMs?: number; onLed?: (group: string) => void; groups?: string[] }): Promise<void>;
   /**
-   * The durable consumers there are now, as `<stream>/<name>` (ask while every node is up: waitForLeaders then
-   * checks exactly these; an ephemeral consumer left on a lost node is listed by name but never answers again).
+   * The streams and durable consumers (`<stream>/<name>`) there are now: ask while every node is up, and give them
+   * to waitForLeaders after a fault (an ephemeral consumer left on a lost node is listed but never answers again).
    */
-  durableConsumers(): Promise<string[]>;
+  raftGroups(): Promise<string[]>;
   connectOptions(user: string, extra?: Partial<ConnectionOptions>): ConnectionOptions;
   /** The environment a Parley service connects to the cluster with, as `user`. */
   serviceEnv(user: string): Record<string, string>;
@@ -246,31 +246,6 @@ export async function startNatsCluster(options: NatsClusterOptions = {}): Promis
       timeoutMs,
     );
 
-  /** Durable consumers of every stream with no leader now (no answer, or an answer without one). */
-  const leaderlessConsumers = async (streams: string[], onLed?: (group: string) => void, only?: string[]): Promise<string[]> => {
-    const missing: string[] = [];
-    await Promise.all(
-      streams.map(async (stream) => {
-        const names = only
-          ? only.filter((c) => c.startsWith(`${stream}/`)).map((c) => c.slice(stream.length + 1))
-          : ((await api<{ consumers: string[] | null }>(`$JS.API.CONSUMER.NAMES.${stream}`)).consumers ?? []);
-        await Promise.all(
-          names.map(async (name) => {
-            try {
-              const info = await api<{ config: { durable_name?: string }; cluster?: { leader?: string } }>(`$JS.API.CONSUMER.INFO.${stream}.${name}`);
-              if (!info.config.durable_name) return;
-              if (info.cluster?.leader) onLed?.(`${stream}/${name}`);
-              else missing.push(`${stream}/${name}`);
-            } catch {
-              missing.push(`${stream}/${name}`);
-            }
-          }),
-        );
-      }),
-    );
-    return missing;
-  };
-
   const durableConsumers = async (): Promise<string[]> => {
     const found: string[] = [];
     for (const { stream } of await placements()) {
@@ -283,26 +258,39 @@ export async function startNatsCluster(options: NatsClusterOptions = {}): Promis
     return found;
   };
 
-  const waitForLeaders = ({ timeoutMs = 60_000, onLed, consumers }: { timeoutMs?: number; onLed?: (group: string) => void; consumers?: string[] } = {}) =>
-    poll(
-      async () => {
-        const found = await placements();
-        for (const p of found) if (p.leader) onLed?.(p.stream);
-        const streamsWaiting = found.filter((p) => !p.leader).map((p) => p.stream);
-        if (streamsWaiting.length > 0) throw new Error(`streams without a leader: ${streamsWaiting.join(', ')}`);
-        const consumersWaiting = await leaderlessConsumers(
-          found.map((p) => p.stream),
-          onLed,
-          consumers,
-        );
-        if (consumersWaiting.length > 0) throw new Error(`consumers without a leader: ${consumersWaiting.join(', ')}`);
-        return true;
-      },
-      'a leader for every stream and durable consumer',
-      timeoutMs,
-      // A round is some twenty API requests: every 200 ms, not faster, so that measuring the servers does not load them.
-      200,
-    ).then(() => undefined);
+  /**
+   * Each group (stream, or durable consumer `<stream>/<name>`) asked on its own until it answers with a leader:
+   * every 100 ms, each ask waiting at most 1 s, so that the time a group got its leader is known to within about a
+   * second whatever the others do (one slow group held up a whole round of asks).
+   */
+  const waitForLeaders = async ({ timeoutMs = 60_000, onLed, groups: asked }: { timeoutMs?: number; onLed?: (group: string) => void; groups?: string[] } = {}): Promise<void> => {
+    const deadline = Date.now() + timeoutMs;
+    const groups = asked ?? [...(await placements()).map((p) => p.stream), ...(await durableConsumers())];
+    const led = async (group: string): Promise<boolean> => {
+      const [stream, consumer] = group.split('/');
+      const subject = consumer ? `$JS.API.CONSUMER.INFO.${stream}.${consumer}` : `$JS.API.STREAM.INFO.${stream}`;
+      try {
+        const reply = (await (await adminConnection()).request(subject, '', { timeout: 1_000 })).json<{ cluster?: { leader?: string }; error?: unknown }>();
+        return !reply.error && !!reply.cluster?.leader;
+      } catch {
+        return false;
+      }
+    };
+    const missing = new Set(groups);
+    await Promise.all(
+      groups.map(async (group) => {
+        while (Date.now() < deadline) {
+          if (await led(group)) {
+            missing.delete(group);
+            onLed?.(group);
+            return;
+          }
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }),
+    );
+    if (missing.size > 0) throw new Error(`timed out after ${timeoutMs} ms waiting for a leader: ${[...missing].join(', ')}`);
+  };
 
   const start = async (index: number) => {
     const node = nodes[index]!;
@@ -333,7 +321,7 @@ export async function startNatsCluster(options: NatsClusterOptions = {}): Promis
     waitForMetaLeader,
     waitForStreams,
     waitForLeaders,
-    durableConsumers,
+    raftGroups: async () => [...(await placements()).map((p) => p.stream), ...(await durableConsumers())],
     placements,
     connectOptions,
     serviceEnv: (user) => ({ NATS_URL: url, NATS_NKEY_SEED_FILE: credentials(user).seedFile }),
