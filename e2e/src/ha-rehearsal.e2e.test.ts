@@ -20,7 +20,7 @@ beforeAll(async () => {
     log: (line) => process.stderr.write(`  ${line}\n`),
   });
   process.stdout.write(formatRehearsalFigures(figures));
-}, 300_000);
+}, 360_000);
 
 const gapOf = (kind: string) => figures.faults.find((f) => f.kind === kind)!;
 
