@@ -73,6 +73,13 @@ export interface FaultFigures {
   server?: { metaLeaderMs?: number; eventsLeaderMs?: number; leadersMs?: number; currentMs?: number; leadersMissing?: string; slowest?: string[] };
   /** The longest time a delivery took from its publication by Parley to the harness's feed during the fault. */
   feedLagMs: number;
+  /**
+   * The same gaps by publication (a core subscription sees each offer and delivery as Parley publishes it): what
+   * Parley did, without the harness's own feed in between. The harness's desktops answer what their feed gives
+   * them, so a lagging feed still slows the load; the difference shows how much of a gap was the feed's.
+   */
+  publishedOfferGapMs: number;
+  publishedDeliveryGapMs: number;
   detail?: string;
 }
 
@@ -142,6 +149,9 @@ class Load {
   readonly waiting = new Map<string, () => void>();
   /** When each message was first sent (ms into the run), to place a lost one among the faults. */
   readonly sentAt = new Map<string, number>();
+  /** When offers and deliveries (as counted in offersAt, deliveriesAt) were first seen published. */
+  readonly offersPublishedAt: number[] = [];
+  readonly deliveriesPublishedAt: number[] = [];
   /** When each delivery was last seen published (core subscription), by delivery ID. */
   readonly publishedAt = new Map<string, number>();
   /** [when received, how long after its publication] for every delivery the feeds read. */
@@ -366,7 +376,12 @@ export async function runHaRehearsal(options: RehearsalOptions = {}): Promise<Re
           setTimeout(() => f.wake(), 30);
         }
         try {
-          const id = m.json<{ deliveryId?: string }>().deliveryId;
+          const d = m.json<{ deliveryId?: string; kind?: string; author?: string; body?: string }>();
+          const id = d.deliveryId;
+          if (id && !load.publishedAt.has(id)) {
+            if (d.kind === 'offer') load.offersPublishedAt.push(now());
+            else if ((d.kind === 'message' && d.author !== 'agent' && d.body) || d.kind === 'text') load.deliveriesPublishedAt.push(now());
+          }
           // The latest publication: a publish that timed out unstored is retried by Parley, and only a later one is read.
           if (id) load.publishedAt.set(id, now());
         } catch {
@@ -567,6 +582,8 @@ export async function runHaRehearsal(options: RehearsalOptions = {}): Promise<Re
         seconds: Number(((to - from) / 1000).toFixed(1)),
         offerGapMs: Math.round(longestGap(load.offersAt, from, to)),
         deliveryGapMs: Math.round(longestGap(load.deliveriesAt, from, to)),
+        publishedOfferGapMs: Math.round(longestGap(load.offersPublishedAt, from, to)),
+        publishedDeliveryGapMs: Math.round(longestGap(load.deliveriesPublishedAt, from, to)),
         targetMs: GAP_TARGETS_MS[kind],
         notReady: [...notReadySeen].sort(),
         recoveredAfterMs: Math.round(recovered - from),
@@ -862,6 +879,7 @@ export function formatRehearsalFigures(f: RehearsalFigures): string {
     ...f.faults.map(
       (x) =>
         `${x.label}: ${x.seconds} s; longest gap in offers ${s(x.offerGapMs)}, in deliveries ${s(x.deliveryGapMs)}` +
+        ` (as published: ${s(x.publishedOfferGapMs)}, ${s(x.publishedDeliveryGapMs)})` +
         (x.targetMs ? ` (target < ${s(x.targetMs)}: ${Math.max(x.offerGapMs, x.deliveryGapMs) < x.targetMs ? 'met' : 'MISSED'})` : ' (no target)') +
         `; over after ${s(x.recoveredAfterMs)}, then first offer ${s(x.firstOfferAfterMs)}, first delivery ${s(x.firstDeliveryAfterMs)}` +
         (x.server ? `; servers: ${serverLine(x.server)}` : '') +
