@@ -8,6 +8,8 @@ import {
   type Consumption,
   DEFAULT_DURABILITY,
   JETSTREAM_API_TIMEOUT_MS,
+  LEADERLESS_CONSUMER_MS,
+  LeaderlessConsumerError,
   type EventStore,
   JetStreamPublisher,
   type ParkedEvent,
@@ -31,6 +33,8 @@ import { EVENT_STORE, NATS_CONNECTION, SERVICE_CONFIG, SERVICE_NAME } from './to
 import { tracedEvent } from './tracing.js';
 
 export const PARKED_STREAM = 'PARLEY_PARKED';
+/** How long the event stream must have answered, while a durable of it does not, before that durable is re-created. */
+const STREAM_ANSWERING_MS = 5_000;
 /** `parley.v1.parked.<consumer>`: events a consumer gave up on; `….replay` sends one back to it. */
 export const parkedSubject = (consumer: string) => `parley.v1.parked.${consumer}`;
 export const replaySubject = (consumer: string) => `parley.v1.parked.${consumer}.replay`;
@@ -68,6 +72,12 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
    * lease is left a renewal period to its holder. A key never seen held (a first start) is taken at once.
    */
   private readonly lapsedSince = new Map<string, number>();
+  /** Each durable's acknowledged position at the last lease renewal (a forced re-creation starts after it). */
+  private readonly ackFloors = new Map<string, number>();
+  /** Durables deleted for want of a leader, and where their re-creation starts. */
+  private readonly recreateFrom = new Map<string, number>();
+  /** Since when the stream has answered while a durable of it did not. */
+  private readonly streamAnsweringSince = new Map<string, number>();
   private stopped = false;
 
   constructor(
@@ -247,8 +257,10 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
     const jsm = await jetstreamManager(this.nc, { timeout: JETSTREAM_API_TIMEOUT_MS });
     let lag = 0;
     for (const p of c.partitions.keys()) {
-      const info = await jsm.consumers.info('PARLEY_EVENTS', this.durableName(c.definition.name, p)).catch(() => undefined);
+      const durable = this.durableName(c.definition.name, p);
+      const info = await jsm.consumers.info('PARLEY_EVENTS', durable).catch(() => undefined);
       lag += (info?.num_pending ?? 0) + (info?.num_ack_pending ?? 0);
+      if (info) this.ackFloors.set(durable, info.ack_floor.stream_seq);
     }
     c.lag = lag;
     this.metrics.consumerLag.set({ consumer: c.definition.name }, lag);
@@ -285,6 +297,8 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
     const consumption = await this.store.consume(
       {
         name: this.durableName(name, partition),
+        // Only when the durable is created: after a forced re-creation, from its last known acknowledged event on.
+        ...(this.recreateFrom.has(this.durableName(name, partition)) ? { fromPosition: this.recreateFrom.get(this.durableName(name, partition)) } : {}),
         aggregate: c.dispatcher.aggregate,
         ackWaitMs: this.config.CONSUMER_ACK_WAIT_MS,
         maxInFlight: this.config.CONSUMER_MAX_IN_FLIGHT,
@@ -294,6 +308,7 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
       },
       (event) => tracedEvent(c.definition, event, () => this.dispatch(c, event)),
     );
+    this.recreateFrom.delete(this.durableName(name, partition));
     // The lease went (lost, handed back, shutting down) while the consumer was starting: it never runs.
     if (!c.leased.has(partition) || this.stopped) {
       await consumption.stop();
@@ -306,7 +321,7 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
       c.partitions.delete(partition);
       this.metrics.consumersRecreated.inc({ consumer: name });
       this.logger.warn({ msg: 'consumer stopped delivering; starting it again', consumer: name, partition, reason: String(reason) });
-      void this.restart(c, partition);
+      void this.restart(c, partition, reason instanceof LeaderlessConsumerError ? Date.now() - reason.sinceMs : undefined);
     });
   }
 
@@ -315,17 +330,74 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
    * while it is leased here and not running: a start fails while the consumer's group has no leader, and waiting for
    * the next lease renewal (itself failing meanwhile) cost seconds after the leader was back.
    */
-  private async restart(c: RunningConsumer, partition: number): Promise<void> {
+  private async restart(c: RunningConsumer, partition: number, unansweredSince?: number): Promise<void> {
+    let since = unansweredSince;
     for (let attempt = 1; ; attempt++) {
       await new Promise((r) => setTimeout(r, 500));
       if (this.stopped || !c.leased.has(partition) || c.partitions.has(partition)) return;
+      if (since !== undefined && Date.now() - since >= LEADERLESS_CONSUMER_MS && (await this.recreateLeaderless(c, partition, Date.now() - since))) since = undefined;
       try {
         await this.startPartition(c, partition);
         return;
       } catch (err) {
+        since ??= Date.now();
         if (attempt === 1 || attempt % 10 === 0) this.logger.warn({ msg: 'restart failed; retrying', consumer: c.definition.name, partition, attempt, err: String(err) });
       }
     }
+  }
+
+  /**
+   * Not waiting on a durable consumer left without a leader while its stream has one (nats-server 2.9.10 left
+   * buffer-deliveries so for 42 s, until the lost node came back, its stream led again after 5 s): the durable is
+   * deleted (a meta-leader operation, which needs no leader of the consumer's own) and created again from the
+   * event after the last one it was known to have acknowledged, read at the last lease renewal. The events since
+   * then are handled again, as after a crash (handlers are idempotent: derived IDs, deduplicated writes), in order.
+   * Only when the consumer still does not answer, its stream does, and its acknowledged position is known.
+   */
+  private async recreateLeaderless(c: RunningConsumer, partition: number, unansweredMs: number): Promise<boolean> {
+    const durable = this.durableName(c.definition.name, partition);
+    const floor = this.ackFloors.get(durable);
+    if (floor === undefined) return false;
+    const jsm = await jetstreamManager(this.nc, { timeout: JETSTREAM_API_TIMEOUT_MS });
+    if (
+      await jsm.consumers.info('PARLEY_EVENTS', durable).then(
+        () => true,
+        () => false,
+      )
+    )
+      return false;
+    // The stream answering for a while already (not just back: after a whole-cluster restart the consumers get
+    // their leaders a few seconds after the stream, and are not to be re-created for that).
+    if (
+      !(await this.store.headPosition().then(
+        () => true,
+        () => false,
+      ))
+    ) {
+      this.streamAnsweringSince.delete(durable);
+      return false;
+    }
+    const answering = this.streamAnsweringSince.get(durable) ?? Date.now();
+    this.streamAnsweringSince.set(durable, answering);
+    if (Date.now() - answering < STREAM_ANSWERING_MS) return false;
+    this.streamAnsweringSince.delete(durable);
+    try {
+      await jsm.consumers.delete('PARLEY_EVENTS', durable);
+    } catch (err) {
+      this.logger.warn({ msg: 'durable consumer without a leader could not be deleted; retrying', consumer: durable, err: String(err) });
+      return false;
+    }
+    this.recreateFrom.set(durable, floor + 1);
+    c.dispatcher.forgetAll();
+    this.metrics.consumersRecreated.inc({ consumer: c.definition.name });
+    this.logger.warn({
+      msg: 'durable consumer without a leader while its stream has one: created again from its last known acknowledged event',
+      consumer: durable,
+      partition,
+      unansweredMs,
+      fromPosition: floor + 1,
+    });
+    return true;
   }
 
   /** A partition taken by another instance: stop at once (its events in hand go back to the new holder). */
