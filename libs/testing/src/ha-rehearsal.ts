@@ -602,11 +602,12 @@ export async function runHaRehearsal(options: RehearsalOptions = {}): Promise<Re
     };
 
     let baseline = { offerGapMs: 0, deliveryGapMs: 0 };
-    let checks: Pick<RehearsalFigures, 'doubleAssignments' | 'doubleHolds' | 'overCapacity'> & { assignedSessions: Set<string> } = {
+    let checks: Pick<RehearsalFigures, 'doubleAssignments' | 'doubleHolds' | 'overCapacity'> & { assignedSessions: Set<string>; agentsAtEnd: string[] } = {
       doubleAssignments: [],
       doubleHolds: [],
       overCapacity: [],
       assignedSessions: new Set(),
+      agentsAtEnd: [],
     };
     try {
       await flowing(progress * 2, 'at the start');
@@ -705,6 +706,8 @@ export async function runHaRehearsal(options: RehearsalOptions = {}): Promise<Re
 
     checks = await checkEvents(nc, capacity);
     const lostCustomer = [...load.ackedCustomer].filter((b) => !load.atAgents.has(b)).slice(0, 3);
+    // A message not delivered: the agents as the events leave them say whether anyone could have taken its session.
+    if (lostCustomer.length > 0) for (const line of checks.agentsAtEnd) log(`at the end, ${line}`);
     for (const body of lostCustomer) {
       // Bounded: the explanation must not cost the run its figures.
       const explained = await Promise.race([explainLost(nc, body), new Promise<string>((r) => setTimeout(() => r('not explained within 10 s'), 10_000).unref())]);
@@ -811,7 +814,10 @@ async function explainLost(nc: NatsConnection, body: string): Promise<string> {
   }
 }
 
-async function checkEvents(nc: NatsConnection, capacity: number): Promise<Pick<RehearsalFigures, 'doubleAssignments' | 'doubleHolds' | 'overCapacity'> & { assignedSessions: Set<string> }> {
+async function checkEvents(
+  nc: NatsConnection,
+  capacity: number,
+): Promise<Pick<RehearsalFigures, 'doubleAssignments' | 'doubleHolds' | 'overCapacity'> & { assignedSessions: Set<string>; agentsAtEnd: string[] }> {
   const js = jetstream(nc);
   const info = (await nc.request('$JS.API.STREAM.INFO.PARLEY_EVENTS', '', { timeout: 5_000 })).json<{ state: { last_seq: number } }>();
   const assigned = new Map<string, number>();
@@ -819,12 +825,27 @@ async function checkEvents(nc: NatsConnection, capacity: number): Promise<Pick<R
   const talking = new Map<string, Set<string>>();
   const doubleHolds = new Set<string>();
   const overCapacity = new Set<string>();
+  // Each agent at the end, to say why a session was left waiting: its state, its open reservations, its conversations.
+  const agentState = new Map<string, string>();
+  const reservations = new Map<string, Map<string, string>>();
+  const sessionState = new Map<string, string>();
   const consumer = await js.consumers.get('PARLEY_EVENTS', { filter_subjects: 'parley.v1.evt.>', deliver_policy: DeliverPolicy.All });
   const messages = await consumer.consume({ max_messages: 2_000 });
   for await (const m of messages) {
     const [, , , aggregate, id] = m.subject.split('.');
-    const e = m.json<{ type: string; data: { sessionId?: string } }>();
+    const e = m.json<{ type: string; data: { sessionId?: string; offerId?: string; state?: string; reason?: string | null; expiresAt?: string; wrapUpUntil?: string | null } }>();
     if (aggregate === 'session' && e.type === 'SessionAssigned') assigned.set(id!, (assigned.get(id!) ?? 0) + 1);
+    if (aggregate === 'session') sessionState.set(id!, e.type);
+    if (aggregate === 'agent') {
+      const open = reservations.get(id!) ?? new Map<string, string>();
+      reservations.set(id!, open);
+      if (e.type === 'AgentStateChanged') agentState.set(id!, `${e.data.state}${e.data.reason ? ` (${e.data.reason})` : ''}`);
+      else if (e.type === 'AgentLoggedIn') agentState.set(id!, 'available');
+      else if (e.type === 'AgentLoggedOut') agentState.set(id!, `logged out (${e.data.reason ?? ''})`);
+      else if (e.type === 'AgentOfferReserved') open.set(e.data.offerId!, `${e.data.sessionId} until ${e.data.expiresAt?.slice(11, 19)}`);
+      else if (e.type === 'AgentOfferReleased' || e.type === 'AgentConversationStarted') open.delete(e.data.offerId!);
+      else if (e.type === 'AgentConversationEnded' && e.data.wrapUpUntil) agentState.set(id!, `${agentState.get(id!) ?? '?'}, wrap-up until ${e.data.wrapUpUntil.slice(11, 19)}`);
+    }
     if (aggregate === 'agent' && (e.type === 'AgentConversationStarted' || e.type === 'AgentConversationEnded')) {
       const sessionId = e.data.sessionId!;
       const mine = talking.get(id!) ?? new Set<string>();
@@ -848,6 +869,11 @@ async function checkEvents(nc: NatsConnection, capacity: number): Promise<Pick<R
     doubleHolds: [...doubleHolds],
     overCapacity: [...overCapacity],
     assignedSessions: new Set(assigned.keys()),
+    agentsAtEnd: [...agentState.keys()].sort().map((agentId) => {
+      const talkingTo = [...(talking.get(agentId) ?? [])].map((s) => `${s.slice(0, 8)} (${sessionState.get(s) ?? '?'})`);
+      const open = [...(reservations.get(agentId)?.values() ?? [])].map((r) => `${r.slice(0, 8)}${r.slice(r.indexOf(' '))}`);
+      return `${agentId}: ${agentState.get(agentId)}; conversations: ${talkingTo.join(', ') || 'none'}; reservations: ${open.join(', ') || 'none'}`;
+    }),
   };
 }
 
