@@ -499,13 +499,16 @@ export async function runHaRehearsal(options: RehearsalOptions = {}): Promise<Re
             load.sentAt.set(body, now());
             const reply = await request(nc, load, 'parley.v1.im.message', { channel: CHANNEL, from, to: sub.sessionAddress, messageId: `m${n}`, body });
             if (!reply.error) load.ackedCustomer.add(body);
+            else log(`customer ${from}: message ${n} of ${sessionId} refused (${reply.error.code}: ${reply.error.message})`);
             await echo;
             load.waiting.delete(`${sessionId}:a:${n}`);
           }
           // A customer still waiting when the load stops stays: leaving would abandon a queued session, whose
           // acknowledged first message then rightly reaches no agent and would be counted lost.
           if (!load.running) break;
-          await request(nc, load, 'parley.v1.im.unsubscribe', { channel: CHANNEL, from, to: sub.sessionAddress });
+          // A refused unsubscribe leaves the session open (and its agent's slot held until the idle timeout): said.
+          const left = await request(nc, load, 'parley.v1.im.unsubscribe', { channel: CHANNEL, from, to: sub.sessionAddress });
+          if (left.error) log(`customer ${from}: unsubscribe from ${sessionId} refused (${left.error.code}: ${left.error.message})`);
         } catch (err) {
           if (load.running) log(`customer: ${(err as Error).message}`);
         }
