@@ -846,8 +846,12 @@ async function checkEvents(
       else if (e.type === 'AgentLoggedIn') agentState.set(id!, 'available');
       else if (e.type === 'AgentLoggedOut') agentState.set(id!, `logged out (${e.data.reason ?? ''})`);
       else if (e.type === 'AgentOfferReserved') open.set(e.data.offerId!, `${e.data.sessionId} until ${e.data.expiresAt?.slice(11, 19)}`);
-      else if (e.type === 'AgentOfferReleased' || e.type === 'AgentConversationStarted') open.delete(e.data.offerId!);
-      else if (e.type === 'AgentConversationEnded' && e.data.wrapUpUntil) agentState.set(id!, `${agentState.get(id!) ?? '?'}, wrap-up until ${e.data.wrapUpUntil.slice(11, 19)}`);
+      else if (e.type === 'AgentOfferReleased') open.delete(e.data.offerId!);
+      else if (e.type === 'AgentConversationStarted') {
+        // As the agent's own fold does: the accepted offer's reservation and any other of the same session.
+        open.delete(e.data.offerId!);
+        for (const [offerId, r] of open) if (r.startsWith(`${e.data.sessionId} `)) open.delete(offerId);
+      } else if (e.type === 'AgentConversationEnded' && e.data.wrapUpUntil) agentState.set(id!, `${agentState.get(id!) ?? '?'}, wrap-up until ${e.data.wrapUpUntil.slice(11, 19)}`);
     }
     if (aggregate === 'agent' && (e.type === 'AgentConversationStarted' || e.type === 'AgentConversationEnded')) {
       const sessionId = e.data.sessionId!;
