@@ -20,7 +20,7 @@ beforeAll(async () => {
     log: (line) => process.stderr.write(`  ${line}\n`),
   });
   process.stdout.write(formatRehearsalFigures(figures));
-}, 300_000);
+}, 360_000);
 
 const gapOf = (kind: string) => figures.faults.find((f) => f.kind === kind)!;
 
@@ -36,6 +36,14 @@ describe('Parley on a three-node NATS cluster under faults', () => {
     }
   });
 
+  // A CI run once ended with a session queued and never offered through the whole drain: the harness's agents,
+  // set away by Parley after offers expired unanswered during a fault, never came back. They now do, as a desktop
+  // would (figures.agentsSetAway), and every session must have been offered and assigned by the end.
+  it('assigns every session by the end: no acknowledged customer message is left waiting for an agent', () => {
+    process.stdout.write(`agents set away by Parley during the run: ${figures.agentsSetAway.length ? figures.agentsSetAway.join(', ') : 'none'}\n`);
+    expect(figures.customerMessages.awaitingAssignment).toEqual([]);
+  });
+
   it('never assigns a session twice, lets no two agents hold one, and keeps every agent within capacity', () => {
     expect(figures.sessions).toBeGreaterThan(10);
     expect(figures.doubleAssignments).toEqual([]);
@@ -49,11 +57,14 @@ describe('Parley on a three-node NATS cluster under faults', () => {
     expect(figures.stalls.filter((s) => !s.includes('with a NATS node down'))).toEqual([]);
   });
 
-  // Issue 12's targets are 5 s (node loss, rolling restart) and 10 s (whole cluster); none is met every time on
-  // this machine's nats-server 2.9.10 (docs/benchmarks.md, "High-availability rehearsal"). These bounds guard
-  // against the minute-long stalls the rehearsal first found, with room for the spread measured on a loaded
-  // machine; each figure is printed against its target. Tighten each bound to its target once it holds.
-  const CURRENT_BOUND_MS = { 'rolling-restart': 20_000, 'cluster-restart': 45_000 } as const;
+  // Issue 12's targets are 5 s (node loss, rolling restart) and 10 s (whole cluster). The rolling restart meets its
+  // target since leases are handed over at once (1.1-3.1 s in every run of 2026-11-21 19:05-19:40, load up to 8.7),
+  // so it is asserted at its target. The node loss and the cluster restart do not every time on this machine's
+  // nats-server 2.9.10: the servers themselves take longer to elect (docs/benchmarks.md, "High-availability
+  // rehearsal"). Their bounds guard against the minute-long stalls the rehearsal first found, with room for the
+  // spread measured on a loaded machine; each figure is printed against its target. Tighten each bound to its
+  // target once it holds.
+  const CURRENT_BOUND_MS = { 'rolling-restart': 5_000, 'cluster-restart': 45_000 } as const;
 
   it.each(Object.entries(CURRENT_BOUND_MS))('recovers from %s within the bound it meets today (target printed)', (kind, bound) => {
     const fault = gapOf(kind);

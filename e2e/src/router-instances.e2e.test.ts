@@ -126,8 +126,9 @@ describe('two router instances on the same queues', () => {
       'every queue owned by the surviving router',
       15_000,
     );
-    const log = readFileSync(stack.service('router').logFile, 'utf8');
-    for (const q of moving) expect(log).toContain(`"msg":"routing queue","queueId":"${q}","instanceId":"router-a"`);
+    // The surviving router routes a queue once it has read its new lease back (100 ms after taking it): wait for it.
+    const routing = (q: string) => `"msg":"routing queue","queueId":"${q}","instanceId":"router-a"`;
+    await until(() => moving.every((q) => readFileSync(stack.service('router').logFile, 'utf8').includes(routing(q))) || undefined, 'the surviving router routing the queues it took', 5_000);
     // And it routes them: a customer on every queue gets an agent.
     const replies = await Promise.all(
       QUEUES.map((q, i) => stack.request<{ sessionId: string }>(SUBJECTS.imSubscribe, { channel: 'rs', from: `rs-after-${i}@customers.example.test`, to: `${q}@support.example.test` })),

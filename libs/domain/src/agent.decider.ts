@@ -187,7 +187,10 @@ export const agentDecider = {
         if (state.status === 'offline') return { ...state, conversations: [...state.conversations, event.data.sessionId] };
         return {
           ...state,
-          reservations: state.reservations.filter((r) => r.offerId !== event.data.offerId),
+          // Its own reservation, and any other for the same session: one left by a router that died between its
+          // two writes of an earlier offer of this session to this agent would otherwise hold a slot for as long as
+          // the conversation lasts (the router's sweep leaves a reservation whose session this agent holds).
+          reservations: state.reservations.filter((r) => r.offerId !== event.data.offerId && r.sessionId !== event.data.sessionId),
           conversations: [...state.conversations, event.data.sessionId],
           missedOffers: 0,
         };

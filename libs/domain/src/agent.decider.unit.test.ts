@@ -54,6 +54,15 @@ describe('agent decider', () => {
   });
 });
 
+describe('a reservation left behind', () => {
+  it("goes when the agent starts a conversation on the same session through another offer (a killed router's first offer)", () => {
+    let s = run([login, { kind: 'reserve-offer', offerId: 'dead', sessionId: 'S1', expiresAt: at(30), now: at(1) }]);
+    s = run([{ kind: 'reserve-offer', offerId: 'o2', sessionId: 'S1', expiresAt: at(40), now: at(10) }], s);
+    s = run([{ kind: 'start-conversation', sessionId: 'S1', offerId: 'o2' }], s);
+    expect(s).toMatchObject({ conversations: ['S1'], reservations: [] });
+  });
+});
+
 describe('wrap-up', () => {
   it("follows each conversation for the agent's wrap-up time and shows as a state of its own", async () => {
     const { presenceOf, inWrapUp } = await import('./agent.decider.js');

@@ -154,6 +154,13 @@ export const sessionDecider = {
   decide(command: SessionCommand, state: SessionState): SessionEvent[] {
     switch (command.kind) {
       case 'open':
+        // An open stored in two appends whose second never landed (the connection dropped between them) is left
+        // `opened`, neither queued nor in intake: opening it again writes what is missing, queued as it arrived.
+        if (state.status === 'opened') {
+          return command.intake
+            ? [{ type: 'IntakeStarted', data: { flowId: command.intake.flowId, questionId: command.intake.start, route: command.route } }]
+            : [queuedBy(command.route, state.core.openedAt, command.notBefore)];
+        }
         if (state.status !== 'none') return [];
         if (command.intake) {
           return [

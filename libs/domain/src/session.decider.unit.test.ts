@@ -27,6 +27,14 @@ describe('session decider', () => {
     expect(run([open, open]).events).toHaveLength(2);
   });
 
+  it('completes an open whose second event was never stored (the connection dropped between the two appends)', () => {
+    const opened = sessionDecider.evolve(sessionDecider.initialState(), run([open]).events[0]!);
+    expect(opened.status).toBe('opened');
+    const { state, events } = run([{ ...open, core: { ...core, openedAt: at(9) } } as SessionCommand], opened);
+    expect(events.map((e) => e.type)).toEqual(['SessionQueued']);
+    expect(state).toMatchObject({ status: 'queued', place: { queueId: 'q', arrivedAt: T0 } }); // queued as it arrived
+  });
+
   it('takes customer messages only from the customer on their channel, once per message ID', () => {
     const { state } = run([open]);
     const msg = (from: string, channel = 'xmpp', messageId = 'm1') => ({ kind: 'receive-customer-message' as const, channel, from, messageId, body: 'hi', now: at(2) });

@@ -36,7 +36,7 @@ import {
   streamSubject,
 } from './event-store.port.js';
 import { JetStreamPublisher } from './jetstream-publisher.js';
-import { DEFAULT_DURABILITY, type StreamDurability, assertDurability, settingDifferences, streamInfoIfAny } from './stream-durability.js';
+import { DEFAULT_DURABILITY, JETSTREAM_API_TIMEOUT_MS, type StreamDurability, assertDurability, settingDifferences, streamInfoIfAny } from './stream-durability.js';
 import { injectTraceHeaders, traceCarrierOf } from './trace-context.js';
 import { Upcasters } from './upcasters.js';
 
@@ -99,8 +99,8 @@ export class JetStreamEventStore implements EventStore {
 
   /** Connects the adapter and creates its stream if missing (idempotent: safe for every instance at start). */
   static async create(nc: NatsConnection, options: JetStreamEventStoreOptions = {}): Promise<JetStreamEventStore> {
-    const jsm = await jetstreamManager(nc);
-    const store = new JetStreamEventStore(nc, jetstream(nc), jsm, options);
+    const jsm = await jetstreamManager(nc, { timeout: JETSTREAM_API_TIMEOUT_MS });
+    const store = new JetStreamEventStore(nc, jetstream(nc, { timeout: JETSTREAM_API_TIMEOUT_MS }), jsm, options);
     await store.ensureStream();
     return store;
   }
@@ -335,11 +335,43 @@ export interface DurableConsumerOptions {
   partition?: { index: number; count: number };
   /** Resolves: acknowledged. Rejects: retried in place after a back-off (later messages of its subject wait). */
   handle: (m: JsMsg) => Promise<void>;
+  /** After a disruption, how long the consumer may not answer before the consumption ends (LeaderlessConsumerError). */
+  leaderlessMs?: number;
   /**
    * The connection `js` runs on: when it drops and reconnects (to another server of a cluster, or the same one
    * restarted), the pull in progress is abandoned at once instead of waiting for an end that never comes.
    */
   connection?: NatsConnection;
+}
+
+/** How long a durable consumer may stay without answering (no leader) before its consumption ends with LeaderlessConsumerError. */
+export const LEADERLESS_CONSUMER_MS = 10_000;
+
+/**
+ * A durable consumer that has not answered for LEADERLESS_CONSUMER_MS after a disruption: its raft group has no
+ * leader (nats-server 2.9.10 was seen leaving one without a leader for 42 s, until the lost node came back, while
+ * its stream had one again after 5 s). The consumption ends with this error so that its owner can decide.
+ */
+export class LeaderlessConsumerError extends Error {
+  constructor(
+    readonly consumer: string,
+    readonly sinceMs: number,
+  ) {
+    super(`durable consumer ${consumer} has not answered for ${Math.round(sinceMs / 1000)} s (no leader)`);
+  }
+}
+
+/** Resolves once the consumer counts no unacknowledged message, or after `maxMs` (those messages are due again). */
+async function ackPendingSettled(jsm: JetStreamManager, stream: string, name: string, maxMs: number): Promise<void> {
+  const deadline = Date.now() + maxMs;
+  for (let delay = 50; Date.now() < deadline; delay = Math.min(delay * 2, 500)) {
+    await new Promise((r) => setTimeout(r, Math.min(delay, Math.max(0, deadline - Date.now()))));
+    const pending = await jsm.consumers.info(stream, name).then(
+      (i) => i.num_ack_pending,
+      () => 1,
+    );
+    if (pending === 0) return;
+  }
 }
 
 /** How long past its expiry a pull may stay open before it is taken for lost (its server died holding it). */
@@ -365,8 +397,10 @@ export async function consumeDurably(js: JetStreamClient, jsm: JetStreamManager,
       await jsm.consumers.update(o.stream, o.name, { ack_wait: ackWait, max_ack_pending: maxInFlight });
     }
     // Messages a previous holder took and never acknowledged (it crashed) come back after their ack wait: start
-    // only then, so they are handled before newer messages of their subjects.
-    if (info.num_ack_pending > 0) await new Promise((r) => setTimeout(r, Math.ceil((o.ackWaitMs ?? 30_000) * 1.1)));
+    // only then, so they are handled before newer messages of their subjects. A holder that handed over in good
+    // order acknowledged all it took, its last acknowledgements possibly still on their way: start as soon as the
+    // consumer counts none pending rather than always waiting the whole ack wait.
+    if (info.num_ack_pending > 0) await ackPendingSettled(jsm, o.stream, o.name, Math.ceil((o.ackWaitMs ?? 30_000) * 1.1));
   } catch (err) {
     if (!(err instanceof JetStreamApiError) || err.status !== 404) throw err;
     await jsm.consumers.add(o.stream, {
@@ -391,6 +425,8 @@ export async function consumeDurably(js: JetStreamClient, jsm: JetStreamManager,
   let batch: { stop(): void } | undefined;
   /** The connection dropped or a pull was lost: check for messages lost in transit before the next pull. */
   let disrupted = false;
+  /** Since when the consumer has not answered after a disruption (its leader gone). */
+  let unansweredSince: number | undefined;
   const statuses = o.connection?.status() as (AsyncIterable<Status> & { stop(): void }) | undefined;
   void (async () => {
     if (!statuses) return;
@@ -451,10 +487,16 @@ export async function consumeDurably(js: JetStreamClient, jsm: JetStreamManager,
           () => undefined,
         );
         if (pending === undefined) {
-          // The consumer's leader is not answering yet (a cluster electing one): ask again shortly.
+          // The consumer's leader is not answering yet (a cluster electing one): ask again shortly, and end after
+          // LEADERLESS_CONSUMER_MS for the owner to decide (see LeaderlessConsumerError).
+          unansweredSince ??= Date.now();
+          if (Date.now() - unansweredSince > (o.leaderlessMs ?? LEADERLESS_CONSUMER_MS)) throw new LeaderlessConsumerError(o.name, Date.now() - unansweredSince);
           disrupted = true;
           await new Promise((r) => setTimeout(r, 500));
-        } else if (pending > inHand) await new Promise((r) => setTimeout(r, Math.ceil((o.ackWaitMs ?? 30_000) * 1.1)));
+          continue;
+        }
+        unansweredSince = undefined;
+        if (pending > inHand) await new Promise((r) => setTimeout(r, Math.ceil((o.ackWaitMs ?? 30_000) * 1.1)));
         continue;
       }
       const messages = await consumer.fetch({ max_messages: Math.min(room, 512), expires: PULL_EXPIRES_MS });

@@ -1,4 +1,4 @@
-import { JetStreamApiError, type JetStreamManager, type StreamConfig, type StreamInfo, StorageType } from '@nats-io/jetstream';
+import { JetStreamApiError, type JetStreamManager, type StreamConfig, type StreamInfo, StorageType, jetstream } from '@nats-io/jetstream';
 import { type KV, type KvOptions, Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 
@@ -10,6 +10,14 @@ export interface StreamDurability {
 }
 
 export const DEFAULT_DURABILITY: StreamDurability = { replicas: 1, storage: 'file' };
+
+/**
+ * How long Parley waits for the JetStream API (stream and consumer info, message gets, KV reads and writes, lease
+ * renewals): every such call is idempotent and answered within milliseconds by a group that has a leader. When its
+ * leader is gone (a node lost, a cluster restarting), nats.js's default 5 s was spent waiting before each retry;
+ * 2 s lets the retry reach the new leader sooner. Publishes have their own timeout (JetStreamPublisher).
+ */
+export const JETSTREAM_API_TIMEOUT_MS = 2_000;
 
 /**
  * An existing stream or bucket is stored less (or otherwise) durably than the deployment asks. Parley refuses
@@ -76,7 +84,7 @@ export async function streamInfoIfAny(jsm: JetStreamManager, stream: string): Pr
  * otherwise refuses (StreamDurabilityError). Every KV bucket of Parley is opened through here.
  */
 export async function openKvBucket(nc: NatsConnection, bucket: string, options: Partial<Omit<KvOptions, 'replicas' | 'storage'>>, durability: StreamDurability = DEFAULT_DURABILITY): Promise<KV> {
-  const kv = await new Kvm(nc).create(bucket, { ...options, replicas: durability.replicas, storage: storageType(durability.storage) });
+  const kv = await new Kvm(jetstream(nc, { timeout: JETSTREAM_API_TIMEOUT_MS })).create(bucket, { ...options, replicas: durability.replicas, storage: storageType(durability.storage) });
   const status = await kv.status();
   assertDurability(`KV_${bucket}`, { num_replicas: status.replicas, storage: status.storage }, durability);
   return kv;

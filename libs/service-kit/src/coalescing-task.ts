@@ -50,3 +50,13 @@ export class CoalescingTask {
     await this.running;
   }
 }
+
+/**
+ * A pass now and a few shortly after, for a lease seen handed back: a delete is seen on its subject as it is published, possibly before the
+ * bucket has stored it (and a read may be served by a replica a moment behind), so a renewal that still finds the
+ * lease held tries again within a second rather than at the next tick.
+ */
+export function renewSoon(task: CoalescingTask, delaysMs: readonly number[] = [50, 200, 500, 1_000]): void {
+  task.trigger();
+  for (const ms of delaysMs) setTimeout(() => task.trigger(), ms).unref();
+}

@@ -2,11 +2,14 @@ import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnAppl
 import { DiscoveryService } from '@nestjs/core';
 import { DiscardPolicy, RetentionPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
-import { type NatsConnection, nanos } from '@nats-io/transport-node';
+import { type NatsConnection, type Subscription, nanos } from '@nats-io/transport-node';
 import {
   CommandHandler,
   type Consumption,
   DEFAULT_DURABILITY,
+  JETSTREAM_API_TIMEOUT_MS,
+  LEADERLESS_CONSUMER_MS,
+  LeaderlessConsumerError,
   type EventStore,
   JetStreamPublisher,
   type ParkedEvent,
@@ -18,6 +21,8 @@ import {
 } from '@parley/event-store';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
+import { CoalescingTask, renewSoon } from './coalescing-task.js';
+import { leaseConfirmed } from './lease-confirmation.js';
 import { type ConsumerDefinition, consumerDefinitionOf } from './event-consumer.decorator.js';
 import { EventDispatcher } from './event-dispatcher.js';
 import { MetricsService } from './metrics.service.js';
@@ -28,6 +33,8 @@ import { EVENT_STORE, NATS_CONNECTION, SERVICE_CONFIG, SERVICE_NAME } from './to
 import { tracedEvent } from './tracing.js';
 
 export const PARKED_STREAM = 'PARLEY_PARKED';
+/** How long the event stream must have answered, while a durable of it does not, before that durable is re-created. */
+const STREAM_ANSWERING_MS = 5_000;
 /** `parley.v1.parked.<consumer>`: events a consumer gave up on; `….replay` sends one back to it. */
 export const parkedSubject = (consumer: string) => `parley.v1.parked.${consumer}`;
 export const replaySubject = (consumer: string) => `parley.v1.parked.${consumer}.replay`;
@@ -36,6 +43,8 @@ interface RunningConsumer {
   definition: ConsumerDefinition;
   dispatcher: EventDispatcher;
   partitions: Map<number, Consumption>;
+  /** Partitions whose lease this instance holds (running, or starting). */
+  leased: Set<number>;
   replay?: Consumption;
   lag: number;
 }
@@ -54,10 +63,21 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
     .replace(/[^A-Za-z0-9_-]/g, '-')
     .slice(0, 40)}-${randomBytes(4).toString('hex')}`;
   private leases?: KV;
-  private readonly starting = new Set<string>();
+  private readonly starting = new Map<string, Promise<void>>();
   private publisher?: JetStreamPublisher;
-  private timer?: NodeJS.Timeout;
-  private renewing?: Promise<void>;
+  private readonly renewal = new CoalescingTask('consumer lease renewal', () => this.renew(), this.logger);
+  private readonly watches: Subscription[] = [];
+  /**
+   * Leases last seen held by another instance, by key, and since when they are seen lapsed (0: not yet): a lapsed
+   * lease is left a renewal period to its holder. A key never seen held (a first start) is taken at once.
+   */
+  private readonly lapsedSince = new Map<string, number>();
+  /** Each durable's acknowledged position at the last lease renewal (a forced re-creation starts after it). */
+  private readonly ackFloors = new Map<string, number>();
+  /** Durables deleted for want of a leader, and where their re-creation starts. */
+  private readonly recreateFrom = new Map<string, number>();
+  /** Since when the stream has answered while a durable of it did not. */
+  private readonly streamAnsweringSince = new Map<string, number>();
   private stopped = false;
 
   constructor(
@@ -80,7 +100,7 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
         observe: (event) => this.commands.observe(event),
         onState: (source) => this.metrics.stateReads.inc({ source }),
       });
-      this.running.set(dispatcher.definition.name, { definition: dispatcher.definition, dispatcher, partitions: new Map(), lag: 0 });
+      this.running.set(dispatcher.definition.name, { definition: dispatcher.definition, dispatcher, partitions: new Map(), leased: new Set(), lag: 0 });
     }
     if (this.running.size === 0) return;
     // Not ready while a consumer falls behind by more than READY_MAX_LAG_EVENTS: it says which.
@@ -91,14 +111,37 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
     });
     await ensureParkedStream(this.nc, streamDurability(this.config));
     this.leases = await openKvBucket(this.nc, 'parley_consumer_leases', { history: 1, ttl: this.config.CONSUMER_LEASE_SECONDS * 1000 }, streamDurability(this.config));
+    this.watchReleases();
     await this.renew();
     for (const c of this.running.values()) c.replay = await this.startReplay(c);
-    this.timer = setInterval(
-      () => {
-        if (!this.renewing) this.renewing = this.renew().finally(() => (this.renewing = undefined));
-      },
-      Math.max(200, Math.floor((this.config.CONSUMER_LEASE_SECONDS * 1000) / 3)),
-    );
+    this.renewal.every(this.renewalMs);
+  }
+
+  /**
+   * A lease handed back (an instance shutting down, or giving back more than its fair share) is taken at once,
+   * not at the next renewal: every KV write is also a plain NATS message on `$KV.<bucket>.<key>`, so a core
+   * subscription to this service's lease keys sees each delete as it is made, with no consumer on the server (none
+   * to create while a cluster elects leaders). A lease left by a process that died is freed by the bucket's TTL,
+   * which sends nothing: the renewal tick finds it. Taking a lease is still a create or an update at the revision
+   * read, checked by the stream's leader, so two instances never both hold one.
+   */
+  private watchReleases(): void {
+    const subjects = [`$KV.parley_consumer_leases.instance.${this.service}.>`, ...[...this.running.keys()].map((name) => `$KV.parley_consumer_leases.${name}.>`)];
+    for (const subject of subjects) {
+      this.watches.push(
+        this.nc.subscribe(subject, {
+          callback: (err, m) => {
+            if (err || this.stopped) return;
+            const operation = m.headers?.get('KV-Operation');
+            if (operation === 'DEL' || operation === 'PURGE') renewSoon(this.renewal);
+          },
+        }),
+      );
+    }
+  }
+
+  private get renewalMs(): number {
+    return Math.max(200, Math.floor((this.config.CONSUMER_LEASE_SECONDS * 1000) / 3));
   }
 
   /** Names of the consumers this process runs (for the events × consumers table and tests). */
@@ -134,32 +177,54 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
           const entry = await kv.get(key);
           const mine = entry?.operation === 'PUT' && entry.string() === this.instanceId;
           if (mine) {
-            if (c.partitions.size > fairShare) {
+            if (c.leased.size > fairShare) {
               await this.release(c, p);
               continue;
             }
             try {
               await kv.update(key, this.instanceId, entry.revision);
+              c.leased.add(p);
             } catch {
               await this.lose(c, p);
               continue;
             }
             // Held but not running (its restart after a server outage failed): start it again now.
-            if (!c.partitions.has(p))
-              await this.startPartition(c, p).catch((err: unknown) =>
-                this.logger.warn({ msg: 'consumer partition did not start; retrying at the next renewal', consumer: name, partition: p, err: String(err) }),
-              );
+            this.startInBackground(c, p);
             continue;
           }
-          if (c.partitions.has(p)) await this.lose(c, p); // someone else holds it now
-          if ((entry && entry.operation === 'PUT') || c.partitions.size >= fairShare) continue;
+          const heldByOther = entry?.operation === 'PUT';
+          const mineUntilNow = c.leased.has(p) || c.partitions.has(p);
+          if (heldByOther) {
+            this.lapsedSince.set(key, 0); // held by another: if it lapses, that holder may still be alive
+            if (mineUntilNow) await this.lose(c, p); // someone else holds it now
+            continue;
+          }
+          // Free. Handed back (a delete marker): anyone takes it at once. Lapsed (gone with the TTL: its holder could
+          // not renew, e.g. while the bucket had no leader): its holder takes it back at once and carries on, the
+          // others only once it has stayed free for a renewal period, so that a holder that is alive keeps its
+          // partition instead of stopping it and the next holder waiting for its unacknowledged messages.
+          if (!mineUntilNow) {
+            if (c.leased.size >= fairShare) continue;
+            if (!entry && this.lapsedSince.has(key)) {
+              const since = this.lapsedSince.get(key) || Date.now();
+              this.lapsedSince.set(key, since);
+              if (Date.now() - since < this.renewalMs) continue;
+            }
+          }
+          this.lapsedSince.delete(key);
           try {
             if (entry) await kv.update(key, this.instanceId, entry.revision);
             else await kv.create(key, this.instanceId);
           } catch {
+            if (mineUntilNow) await this.lose(c, p);
             continue; // another instance took it first
           }
-          await this.startPartition(c, p);
+          if (!(await leaseConfirmed(await jetstreamManager(this.nc, { timeout: JETSTREAM_API_TIMEOUT_MS }), 'parley_consumer_leases', key, this.instanceId))) {
+            if (mineUntilNow) await this.lose(c, p);
+            continue;
+          }
+          c.leased.add(p);
+          this.startInBackground(c, p);
         }
         await this.measureLag(c);
       }
@@ -169,9 +234,19 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
   }
 
   private async countInstances(): Promise<number> {
-    const jsm = await jetstreamManager(this.nc);
+    const jsm = await jetstreamManager(this.nc, { timeout: JETSTREAM_API_TIMEOUT_MS });
     const info = await jsm.streams.info('KV_parley_consumer_leases', { subjects_filter: `$KV.parley_consumer_leases.instance.${this.service}.>` });
-    return Math.max(1, Object.keys(info.state.subjects ?? {}).length);
+    // An instance that shut down leaves a delete marker on its key until the TTL: not counted.
+    const prefix = '$KV.parley_consumer_leases.';
+    const live = await Promise.all(
+      Object.keys(info.state.subjects ?? {}).map((subject) =>
+        this.leases!.get(subject.slice(prefix.length)).then(
+          (e) => e?.operation === 'PUT',
+          () => true,
+        ),
+      ),
+    );
+    return Math.max(1, live.filter(Boolean).length);
   }
 
   private async measureLag(c: RunningConsumer): Promise<void> {
@@ -179,11 +254,13 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
       c.lag = 0;
       return;
     }
-    const jsm = await jetstreamManager(this.nc);
+    const jsm = await jetstreamManager(this.nc, { timeout: JETSTREAM_API_TIMEOUT_MS });
     let lag = 0;
     for (const p of c.partitions.keys()) {
-      const info = await jsm.consumers.info('PARLEY_EVENTS', this.durableName(c.definition.name, p)).catch(() => undefined);
+      const durable = this.durableName(c.definition.name, p);
+      const info = await jsm.consumers.info('PARLEY_EVENTS', durable).catch(() => undefined);
       lag += (info?.num_pending ?? 0) + (info?.num_ack_pending ?? 0);
+      if (info) this.ackFloors.set(durable, info.ack_floor.stream_seq);
     }
     c.lag = lag;
     this.metrics.consumerLag.set({ consumer: c.definition.name }, lag);
@@ -193,17 +270,26 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
     return this.config.CONSUMER_PARTITIONS === 1 ? consumer : `${consumer}-p${partition}`;
   }
 
+  /**
+   * Starts a leased partition without holding up the renewal: a start may wait for a previous holder's
+   * unacknowledged messages (up to the ack wait), longer than the lease lasts unrenewed, and a renewal held up that
+   * long would let the lease lapse and another instance take it (the partition then went back and forth).
+   */
+  private startInBackground(c: RunningConsumer, partition: number): void {
+    if (c.partitions.has(partition)) return;
+    void this.startPartition(c, partition).catch((err: unknown) =>
+      this.logger.warn({ msg: 'consumer partition did not start; retrying at the next renewal', consumer: c.definition.name, partition, err: String(err) }),
+    );
+  }
+
   private async startPartition(c: RunningConsumer, partition: number): Promise<void> {
     const name = c.definition.name;
     // The restart after an outage and the lease renewal may both try: one consumption per partition.
     const key = this.leaseKey(name, partition);
     if (c.partitions.has(partition) || this.starting.has(key)) return;
-    this.starting.add(key);
-    try {
-      await this.consumePartition(c, partition);
-    } finally {
-      this.starting.delete(key);
-    }
+    const started = this.consumePartition(c, partition).finally(() => this.starting.delete(key));
+    this.starting.set(key, started);
+    await started;
   }
 
   private async consumePartition(c: RunningConsumer, partition: number): Promise<void> {
@@ -211,6 +297,8 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
     const consumption = await this.store.consume(
       {
         name: this.durableName(name, partition),
+        // Only when the durable is created: after a forced re-creation, from its last known acknowledged event on.
+        ...(this.recreateFrom.has(this.durableName(name, partition)) ? { fromPosition: this.recreateFrom.get(this.durableName(name, partition)) } : {}),
         aggregate: c.dispatcher.aggregate,
         ackWaitMs: this.config.CONSUMER_ACK_WAIT_MS,
         maxInFlight: this.config.CONSUMER_MAX_IN_FLIGHT,
@@ -220,6 +308,12 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
       },
       (event) => tracedEvent(c.definition, event, () => this.dispatch(c, event)),
     );
+    this.recreateFrom.delete(this.durableName(name, partition));
+    // The lease went (lost, handed back, shutting down) while the consumer was starting: it never runs.
+    if (!c.leased.has(partition) || this.stopped) {
+      await consumption.stop();
+      return;
+    }
     c.partitions.set(partition, consumption);
     this.logger.log({ msg: 'consuming', consumer: name, partition, of: this.config.CONSUMER_PARTITIONS, instanceId: this.instanceId });
     void consumption.ended.then((reason) => {
@@ -227,15 +321,88 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
       c.partitions.delete(partition);
       this.metrics.consumersRecreated.inc({ consumer: name });
       this.logger.warn({ msg: 'consumer stopped delivering; starting it again', consumer: name, partition, reason: String(reason) });
-      setTimeout(() => {
-        if (!this.stopped && !c.partitions.has(partition))
-          void this.startPartition(c, partition).catch((err: unknown) => this.logger.warn({ msg: 'restart failed; the next lease renewal retries', consumer: name, err: String(err) }));
-      }, 500);
+      void this.restart(c, partition, reason instanceof LeaderlessConsumerError ? Date.now() - reason.sinceMs : undefined);
     });
+  }
+
+  /**
+   * Starts a partition again after its consumption ended (a server lost, a cluster restarting), every half second
+   * while it is leased here and not running: a start fails while the consumer's group has no leader, and waiting for
+   * the next lease renewal (itself failing meanwhile) cost seconds after the leader was back.
+   */
+  private async restart(c: RunningConsumer, partition: number, unansweredSince?: number): Promise<void> {
+    let since = unansweredSince;
+    for (let attempt = 1; ; attempt++) {
+      await new Promise((r) => setTimeout(r, 500));
+      if (this.stopped || !c.leased.has(partition) || c.partitions.has(partition)) return;
+      if (since !== undefined && Date.now() - since >= LEADERLESS_CONSUMER_MS && (await this.recreateLeaderless(c, partition, Date.now() - since))) since = undefined;
+      try {
+        await this.startPartition(c, partition);
+        return;
+      } catch (err) {
+        since ??= Date.now();
+        if (attempt === 1 || attempt % 10 === 0) this.logger.warn({ msg: 'restart failed; retrying', consumer: c.definition.name, partition, attempt, err: String(err) });
+      }
+    }
+  }
+
+  /**
+   * Not waiting on a durable consumer left without a leader while its stream has one (nats-server 2.9.10 left
+   * buffer-deliveries so for 42 s, until the lost node came back, its stream led again after 5 s): the durable is
+   * deleted (a meta-leader operation, which needs no leader of the consumer's own) and created again from the
+   * event after the last one it was known to have acknowledged, read at the last lease renewal. The events since
+   * then are handled again, as after a crash (handlers are idempotent: derived IDs, deduplicated writes), in order.
+   * Only when the consumer still does not answer, its stream does, and its acknowledged position is known.
+   */
+  private async recreateLeaderless(c: RunningConsumer, partition: number, unansweredMs: number): Promise<boolean> {
+    const durable = this.durableName(c.definition.name, partition);
+    const floor = this.ackFloors.get(durable);
+    if (floor === undefined) return false;
+    const jsm = await jetstreamManager(this.nc, { timeout: JETSTREAM_API_TIMEOUT_MS });
+    if (
+      await jsm.consumers.info('PARLEY_EVENTS', durable).then(
+        () => true,
+        () => false,
+      )
+    )
+      return false;
+    // The stream answering for a while already (not just back: after a whole-cluster restart the consumers get
+    // their leaders a few seconds after the stream, and are not to be re-created for that).
+    if (
+      !(await this.store.headPosition().then(
+        () => true,
+        () => false,
+      ))
+    ) {
+      this.streamAnsweringSince.delete(durable);
+      return false;
+    }
+    const answering = this.streamAnsweringSince.get(durable) ?? Date.now();
+    this.streamAnsweringSince.set(durable, answering);
+    if (Date.now() - answering < STREAM_ANSWERING_MS) return false;
+    this.streamAnsweringSince.delete(durable);
+    try {
+      await jsm.consumers.delete('PARLEY_EVENTS', durable);
+    } catch (err) {
+      this.logger.warn({ msg: 'durable consumer without a leader could not be deleted; retrying', consumer: durable, err: String(err) });
+      return false;
+    }
+    this.recreateFrom.set(durable, floor + 1);
+    c.dispatcher.forgetAll();
+    this.metrics.consumersRecreated.inc({ consumer: c.definition.name });
+    this.logger.warn({
+      msg: 'durable consumer without a leader while its stream has one: created again from its last known acknowledged event',
+      consumer: durable,
+      partition,
+      unansweredMs,
+      fromPosition: floor + 1,
+    });
+    return true;
   }
 
   /** A partition taken by another instance: stop at once (its events in hand go back to the new holder). */
   private async lose(c: RunningConsumer, partition: number): Promise<void> {
+    c.leased.delete(partition);
     const consumption = c.partitions.get(partition);
     c.partitions.delete(partition);
     if (!consumption) return;
@@ -246,6 +413,8 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
 
   /** Hands a partition back (shutdown, or more than a fair share): finish what is in hand, then free the lease. */
   private async release(c: RunningConsumer, partition: number): Promise<void> {
+    c.leased.delete(partition);
+    await this.starting.get(this.leaseKey(c.definition.name, partition))?.catch(() => undefined);
     const consumption = c.partitions.get(partition);
     c.partitions.delete(partition);
     await consumption?.stop();
@@ -290,8 +459,8 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
 
   /** Operators send a parked event back with `scripts/parked.mjs replay`: it is handled again, its state read afresh. */
   private async startReplay(c: RunningConsumer): Promise<Consumption> {
-    const js = jetstream(this.nc);
-    const jsm = await jetstreamManager(this.nc);
+    const js = jetstream(this.nc, { timeout: JETSTREAM_API_TIMEOUT_MS });
+    const jsm = await jetstreamManager(this.nc, { timeout: JETSTREAM_API_TIMEOUT_MS });
     return consumeDurably(js, jsm, {
       connection: this.nc,
       stream: PARKED_STREAM,
@@ -310,15 +479,18 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
     });
   }
 
+  /**
+   * Hands every partition back at once, so the other instances take them over now rather than after the TTL: out
+   * of the instance count first (their fair share then covers what is freed), then each partition's work in hand
+   * finished and its lease deleted; the others see each delete as it is made (watchReleases).
+   */
   async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
-    clearInterval(this.timer);
-    await this.renewing;
-    for (const c of this.running.values()) {
-      await Promise.allSettled([...c.partitions.keys()].map((p) => this.release(c, p)));
-      await c.replay?.stop();
-    }
+    for (const watch of this.watches.splice(0)) watch.unsubscribe();
+    await this.renewal.stop();
     await this.leases?.delete(`instance.${this.service}.${this.instanceId}`).catch(() => undefined);
+    await Promise.allSettled([...this.running.values()].flatMap((c) => [...new Set([...c.leased, ...c.partitions.keys()])].map((p) => this.release(c, p))));
+    await Promise.allSettled([...this.running.values()].map((c) => c.replay?.stop()));
   }
 }
 

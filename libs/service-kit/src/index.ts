@@ -12,6 +12,7 @@ export * from './bootstrap.js';
 export * from './command-metadata.js';
 export * from './nats-request.js';
 export * from './coalescing-task.js';
+export * from './lease-confirmation.js';
 export * from './live-projection.js';
 export * from './center-settings.provider.js';
 export * from './readiness.js';

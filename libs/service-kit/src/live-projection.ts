@@ -6,8 +6,12 @@ import { type ServiceConfig, streamDurability } from './service-config.js';
 import { ReadinessChecks } from './readiness.js';
 import { EVENT_STORE, NATS_CONNECTION, SERVICE_CONFIG } from './tokens.js';
 
-/** A projection behind the store that has not moved for this long is stalled (see `LiveProjection.watch`). */
-const STALL_MS = 10_000;
+/**
+ * A projection behind the store that has not moved for this long is stalled (see `LiveProjection.watch`). A tail
+ * that works moves within milliseconds of an append; after a lost node the router's view tail stood still until
+ * this watchdog started it again, so 10 s here was 10 s without offers (HA rehearsal, docs/benchmarks.md).
+ */
+const STALL_MS = 3_000;
 
 /** What every live projection of a service shares: the store, the checkpoint bucket, the command handler. */
 @Injectable()
@@ -92,7 +96,7 @@ export abstract class LiveProjection<S> implements OnModuleInit, OnApplicationSh
     });
     if (projection.aggregate) return;
     this.lastProgress = { position: this.runner.position, at: Date.now() };
-    this.watchdog = setInterval(() => void this.check(), Math.max(1_000, Math.floor(STALL_MS / 2)));
+    this.watchdog = setInterval(() => void this.check(), Math.max(500, Math.floor(STALL_MS / 3)));
     this.watchdog.unref?.();
   }
 
@@ -104,7 +108,11 @@ export abstract class LiveProjection<S> implements OnModuleInit, OnApplicationSh
       return;
     }
     const head = await this.support.store.headPosition().catch(() => undefined);
-    if (head === undefined || head <= position) {
+    // The store's head unknown (its stream without a leader for now): nothing to decide yet, but the time without
+    // progress keeps counting, so that the tail is started again as soon as the head answers (it was counted again
+    // from then, which cost seconds more after a lost node).
+    if (head === undefined) return;
+    if (head <= position) {
       this.lastProgress.at = Date.now();
       this.stalled = null;
       return;

@@ -55,6 +55,17 @@ export interface NatsClusterHandle {
   waitForStreams(options?: { streams?: string[]; current?: boolean; timeoutMs?: number }): Promise<StreamPlacement[]>;
   /** Where each stream is now (leader and replicas), as the JetStream API says. */
   placements(streams?: string[]): Promise<StreamPlacement[]>;
+  /**
+   * Resolves once every stream and every durable consumer has a leader (the JetStream API answers for each): the
+   * servers' own recovery after a fault, whatever their clients do. Ephemeral consumers (ordered ones, re-created
+   * by their clients) are not waited for. Rejects naming those still without one after `timeoutMs`.
+   */
+  waitForLeaders(options?: { timeoutMs?: number; onLed?: (group: string) => void; groups?: string[] }): Promise<void>;
+  /**
+   * The streams and durable consumers (`<stream>/<name>`) there are now: ask while every node is up, and give them
+   * to waitForLeaders after a fault (an ephemeral consumer left on a lost node is listed but never answers again).
+   */
+  raftGroups(): Promise<string[]>;
   connectOptions(user: string, extra?: Partial<ConnectionOptions>): ConnectionOptions;
   /** The environment a Parley service connects to the cluster with, as `user`. */
   serviceEnv(user: string): Record<string, string>;
@@ -68,9 +79,9 @@ process.once('exit', () => {
 });
 
 /** Polls `probe` until it returns a value, backing off to 200 ms; throws with the last problem after `timeoutMs`. */
-async function poll<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs: number): Promise<T> {
+async function poll<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs: number, firstDelayMs = 20): Promise<T> {
   const deadline = Date.now() + timeoutMs;
-  let delay = 20;
+  let delay = firstDelayMs;
   let last = '';
   for (;;) {
     try {
@@ -235,6 +246,52 @@ export async function startNatsCluster(options: NatsClusterOptions = {}): Promis
       timeoutMs,
     );
 
+  const durableConsumers = async (): Promise<string[]> => {
+    const found: string[] = [];
+    for (const { stream } of await placements()) {
+      const names = (await api<{ consumers: string[] | null }>(`$JS.API.CONSUMER.NAMES.${stream}`)).consumers ?? [];
+      for (const name of names) {
+        const info = await api<{ config: { durable_name?: string } }>(`$JS.API.CONSUMER.INFO.${stream}.${name}`).catch(() => undefined);
+        if (info?.config.durable_name) found.push(`${stream}/${name}`);
+      }
+    }
+    return found;
+  };
+
+  /**
+   * Each group (stream, or durable consumer `<stream>/<name>`) asked on its own until it answers with a leader:
+   * every 100 ms, each ask waiting at most 1 s, so that the time a group got its leader is known to within about a
+   * second whatever the others do (one slow group held up a whole round of asks).
+   */
+  const waitForLeaders = async ({ timeoutMs = 60_000, onLed, groups: asked }: { timeoutMs?: number; onLed?: (group: string) => void; groups?: string[] } = {}): Promise<void> => {
+    const deadline = Date.now() + timeoutMs;
+    const groups = asked ?? [...(await placements()).map((p) => p.stream), ...(await durableConsumers())];
+    const led = async (group: string): Promise<boolean> => {
+      const [stream, consumer] = group.split('/');
+      const subject = consumer ? `$JS.API.CONSUMER.INFO.${stream}.${consumer}` : `$JS.API.STREAM.INFO.${stream}`;
+      try {
+        const reply = (await (await adminConnection()).request(subject, '', { timeout: 1_000 })).json<{ cluster?: { leader?: string }; error?: unknown }>();
+        return !reply.error && !!reply.cluster?.leader;
+      } catch {
+        return false;
+      }
+    };
+    const missing = new Set(groups);
+    await Promise.all(
+      groups.map(async (group) => {
+        while (Date.now() < deadline) {
+          if (await led(group)) {
+            missing.delete(group);
+            onLed?.(group);
+            return;
+          }
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }),
+    );
+    if (missing.size > 0) throw new Error(`timed out after ${timeoutMs} ms waiting for a leader: ${[...missing].join(', ')}`);
+  };
+
   const start = async (index: number) => {
     const node = nodes[index]!;
     await spawnNode(node);
@@ -263,6 +320,8 @@ export async function startNatsCluster(options: NatsClusterOptions = {}): Promis
     },
     waitForMetaLeader,
     waitForStreams,
+    waitForLeaders,
+    raftGroups: async () => [...(await placements()).map((p) => p.stream), ...(await durableConsumers())],
     placements,
     connectOptions,
     serviceEnv: (user) => ({ NATS_URL: url, NATS_NKEY_SEED_FILE: credentials(user).seedFile }),

@@ -69,11 +69,29 @@ export class SubscribeHandler {
     if (!lookup.registered || !lookup.entryPointId || !lookup.queueId) return { status: 'unavailable', reason: 'not-registered' };
     const locale = req.locale ?? null;
     const key = this.index.key(lookup.entryPointId, req.channel, req.from);
+    const flow = this.center.flowFor(lookup.entryPointId, lookup.flowId);
+    const route: RouteDecision = {
+      queueId: lookup.queueId,
+      priority: 0,
+      requirements: { skills: {}, language: null, capabilities: requiredAgentCapabilities(this.center.capabilityRules, req.client?.capabilities ?? null) },
+    };
+    const notBefore = lookup.open ? null : (lookup.opensAt ?? null);
+    const intake = flow && lookup.open ? { flowId: flow.id, start: flow.start } : null;
     for (let attempt = 0; attempt < 5; attempt++) {
       const sessionId = newSessionId();
       const claim = await this.index.claim(key, sessionId);
       if (claim.outcome === 'taken') {
         const existing = await this.commands.load(sessionAggregate.stream(claim.sessionId));
+        if (existing.state.status === 'opened') {
+          // An earlier subscribe stored SessionOpened and lost its connection before the next event (the customer
+          // retries because it got an error): finish that open, or the session would never be queued or offered.
+          // Its own command ID: the first one's would derive the ID of the SessionOpened already stored.
+          await this.commands.handle(
+            sessionAggregate.stream(claim.sessionId),
+            { kind: 'open', route, intake, notBefore, core: existing.state.core },
+            commandContext(ctx.now, 'customer', `complete-open-${claim.sessionId}`),
+          );
+        }
         if (existing.state.status !== 'none' && existing.state.status !== 'ended') {
           return { status: 'available', sessionId: claim.sessionId, sessionAddress: existing.state.core.sessionAddress };
         }
@@ -85,19 +103,12 @@ export class SubscribeHandler {
         return refusal;
       }
       const sessionAddress = sessionAddressFor(sessionId, req.to);
-      const flow = this.center.flowFor(lookup.entryPointId, lookup.flowId);
-      const route: RouteDecision = {
-        queueId: lookup.queueId,
-        priority: 0,
-        requirements: { skills: {}, language: null, capabilities: requiredAgentCapabilities(this.center.capabilityRules, req.client?.capabilities ?? null) },
-      };
-      const notBefore = lookup.open ? null : (lookup.opensAt ?? null);
       await this.commands.handle(
         sessionAggregate.stream(sessionId),
         {
           kind: 'open',
           route,
-          intake: flow && lookup.open ? { flowId: flow.id, start: flow.start } : null,
+          intake,
           notBefore,
           core: {
             sessionId,

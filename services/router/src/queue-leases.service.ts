@@ -1,9 +1,9 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap, type OnModuleInit } from '@nestjs/common';
 import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
-import type { NatsConnection } from '@nats-io/transport-node';
-import { openKvBucket } from '@parley/event-store';
-import { CoalescingTask, NATS_CONNECTION, SERVICE_CONFIG, streamDurability } from '@parley/service-kit';
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import { JETSTREAM_API_TIMEOUT_MS, openKvBucket } from '@parley/event-store';
+import { CoalescingTask, NATS_CONNECTION, SERVICE_CONFIG, leaseConfirmed, renewSoon, streamDurability } from '@parley/service-kit';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { RouterConfig } from './router.config.js';
@@ -13,7 +13,9 @@ import { RoutingViewService } from './routing-view.service.js';
  * Partitions the queues among router instances: one owner per queue at a time, by a lease in JetStream KV
  * (`queue.<id>`) that the owner renews. Instances announce themselves (`instance.<id>`) so each takes a fair
  * share. The bucket's TTL ends whatever is not renewed, so when an instance dies its queues go to another
- * within QUEUE_LEASE_SECONDS. Ownership only spreads the work: correctness never depends on it,
+ * within QUEUE_LEASE_SECONDS. An instance shutting down stops routing, then deletes its leases, and the others
+ * take them as soon as they see the deletes (a core subscription to the bucket's subjects), not at their next
+ * renewal. Ownership only spreads the work: correctness never depends on it,
  * because offers reserve capacity on the agent's stream and offer on the session's with optimistic concurrency.
  */
 @Injectable()
@@ -24,6 +26,14 @@ export class QueueLeases implements OnModuleInit, OnApplicationBootstrap, Before
   private jsm!: JetStreamManager;
   private readonly owned = new Set<string>();
   private readonly task = new CoalescingTask('queue lease renewal', () => this.renew(), this.logger);
+  private watch?: Subscription;
+  private readonly changed: (() => void)[] = [];
+  private readonly beforeRelease: (() => Promise<void>)[] = [];
+  /**
+   * Queues last seen held by another router, and since when they are seen lapsed (0: not yet): a lapsed lease is
+   * left a renewal period to its router. A queue never seen held (a first start) is taken at once.
+   */
+  private readonly lapsedSince = new Map<string, number>();
 
   constructor(
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
@@ -39,12 +49,34 @@ export class QueueLeases implements OnModuleInit, OnApplicationBootstrap, Before
 
   async onModuleInit(): Promise<void> {
     this.kv = await openKvBucket(this.nc, 'parley_router_queues', { history: 1, ttl: this.config.QUEUE_LEASE_SECONDS * 1000 }, streamDurability(this.config));
-    this.jsm = await jetstreamManager(this.nc);
+    this.jsm = await jetstreamManager(this.nc, { timeout: JETSTREAM_API_TIMEOUT_MS });
   }
 
   async onApplicationBootstrap(): Promise<void> {
+    // Every KV write is also a plain message on `$KV.<bucket>.<key>`: a delete (a router handing its queues back)
+    // is seen as it is made, without a consumer on the server.
+    this.watch = this.nc.subscribe('$KV.parley_router_queues.>', {
+      callback: (err, m) => {
+        const operation = m?.headers?.get('KV-Operation');
+        if (!err && (operation === 'DEL' || operation === 'PURGE')) renewSoon(this.task);
+      },
+    });
     await this.renew();
-    this.task.every(Math.max(200, Math.floor((this.config.QUEUE_LEASE_SECONDS * 1000) / 3)));
+    this.task.every(this.renewalMs);
+  }
+
+  private get renewalMs(): number {
+    return Math.max(200, Math.floor((this.config.QUEUE_LEASE_SECONDS * 1000) / 3));
+  }
+
+  /** Called whenever the queues this instance routes change (the routing loop makes a full pass at once). */
+  onChange(listener: () => void): void {
+    this.changed.push(listener);
+  }
+
+  /** Awaited at shutdown before the leases are deleted: whatever routes with them stops first. */
+  onRelease(drain: () => Promise<void>): void {
+    this.beforeRelease.push(drain);
   }
 
   /** The queues this instance routes now. */
@@ -66,7 +98,17 @@ export class QueueLeases implements OnModuleInit, OnApplicationBootstrap, Before
     await this.kv.put(`instance.${this.instanceId}`, new Date().toISOString());
     // Counted from the bucket's subjects in one request: `kv.keys()` would leave an ordered consumer behind each time.
     const info = await this.jsm.streams.info('KV_parley_router_queues', { subjects_filter: '$KV.parley_router_queues.instance.>' });
-    const instances = Math.max(1, Object.keys(info.state.subjects ?? {}).length);
+    // A router that shut down leaves a purge marker on its key until the TTL: not counted.
+    const prefix = '$KV.parley_router_queues.';
+    const live = await Promise.all(
+      Object.keys(info.state.subjects ?? {}).map((subject) =>
+        this.kv.get(subject.slice(prefix.length)).then(
+          (e) => e?.operation === 'PUT',
+          () => true,
+        ),
+      ),
+    );
+    const instances = Math.max(1, live.filter(Boolean).length);
     const known = [...this.knownQueues()].sort();
     const fairShare = Math.ceil(known.length / Math.max(1, instances));
     const held: string[] = [];
@@ -80,37 +122,73 @@ export class QueueLeases implements OnModuleInit, OnApplicationBootstrap, Before
         } catch {
           // taken over in between
         }
-      } else if (!entry || entry.operation !== 'PUT') free.push(queueId);
+      } else if (!entry || entry.operation !== 'PUT') {
+        // Handed back (a delete marker): free at once. Lapsed (gone with the TTL: its router could not renew, e.g.
+        // while the bucket had no leader): its router takes it back at once, the others only once it has stayed
+        // free for a renewal period, so that a router that is alive keeps routing its queue.
+        if (entry || this.owned.has(queueId) || !this.lapsedSince.has(queueId)) free.push(queueId);
+        else {
+          const since = this.lapsedSince.get(queueId) || Date.now();
+          this.lapsedSince.set(queueId, since);
+          if (Date.now() - since >= this.renewalMs) free.push(queueId);
+          continue;
+        }
+      } else {
+        this.lapsedSince.set(queueId, 0); // held by another router: if it lapses, that router may still be alive
+        continue;
+      }
+      this.lapsedSince.delete(queueId);
     }
+    // Those this router routed until now first, then the others.
+    free.sort((a, b) => Number(this.owned.has(b)) - Number(this.owned.has(a)));
     // More than a fair share while others are up: give the extras back for them to take.
     for (const queueId of held.splice(fairShare)) {
       const entry = await this.kv.get(`queue.${queueId}`);
       if (entry?.string() === this.instanceId) await this.kv.delete(`queue.${queueId}`, { previousSeq: entry.revision }).catch(() => undefined);
     }
+    const taken: string[] = [];
     for (const queueId of free) {
-      if (held.length >= fairShare) break;
+      if (held.length + taken.length >= fairShare) break;
       try {
         await this.kv.create(`queue.${queueId}`, this.instanceId);
-        held.push(queueId);
+        taken.push(queueId);
       } catch {
         // another instance took it first
       }
     }
+    // Read back before routing with them (two racing creates can both be accepted by nats-server 2.9).
+    const confirmed = await Promise.all(taken.map((queueId) => leaseConfirmed(this.jsm, 'parley_router_queues', `queue.${queueId}`, this.instanceId)));
+    held.push(...taken.filter((_, i) => confirmed[i]));
+    if (this.task.isStopped) return; // shutting down: the leases are being handed back
     const now = new Set(held);
-    for (const q of now) if (!this.owned.has(q)) this.logger.log({ msg: 'routing queue', queueId: q, instanceId: this.instanceId });
+    let change = false;
+    for (const q of now)
+      if (!this.owned.has(q)) {
+        change = true;
+        this.logger.log({ msg: 'routing queue', queueId: q, instanceId: this.instanceId });
+      }
     for (const q of this.owned) if (!now.has(q)) this.logger.log({ msg: 'queue routed elsewhere now', queueId: q, instanceId: this.instanceId });
     this.owned.clear();
     for (const q of now) this.owned.add(q);
+    if (change) for (const listener of this.changed) listener();
   }
 
-  /** Hands the queues back at shutdown, so another instance takes them at once instead of after the TTL. */
+  /**
+   * Hands the queues back at shutdown, so another instance takes them at once instead of after the TTL: out of the
+   * instance count first (the others' fair share then covers them), routing stopped, then the leases deleted.
+   */
   async beforeApplicationShutdown(): Promise<void> {
+    this.watch?.unsubscribe();
     await this.task.stop();
-    for (const queueId of this.owned) {
-      const entry = await this.kv.get(`queue.${queueId}`).catch(() => null);
-      if (entry && entry.string() === this.instanceId) await this.kv.delete(`queue.${queueId}`, { previousSeq: entry.revision }).catch(() => undefined);
-    }
-    await this.kv.purge(`instance.${this.instanceId}`).catch(() => undefined);
+    const queues = [...this.owned];
     this.owned.clear();
+    await this.kv.purge(`instance.${this.instanceId}`).catch(() => undefined);
+    await Promise.allSettled(this.beforeRelease.map((drain) => drain()));
+    await Promise.allSettled(
+      queues.map(async (queueId) => {
+        const entry = await this.kv.get(`queue.${queueId}`);
+        if (entry && entry.operation === 'PUT' && entry.string() === this.instanceId) await this.kv.delete(`queue.${queueId}`, { previousSeq: entry.revision });
+      }),
+    );
   }
 }

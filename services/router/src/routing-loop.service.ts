@@ -52,6 +52,13 @@ export class RoutingLoop implements OnApplicationBootstrap, BeforeApplicationShu
       }
       this.task.trigger();
     });
+    // Queues taken over (another router handed them back) are routed at once, not at the next full pass.
+    this.leases.onChange(() => {
+      this.lastFullPass = 0;
+      this.task.trigger();
+    });
+    // At shutdown the queue leases go only once no pass is in hand.
+    this.leases.onRelease(() => this.task.stop());
     this.task.every(this.config.ROUTING_TICK_MS).trigger();
   }
 

@@ -1,0 +1,122 @@
+// The hand-over of consumer partitions between instances of a service (ConsumerSupervisor), on a real nats-server:
+// an instance shutting down hands its leases back and a standby takes them as soon as it sees the deletes, not at
+// its next renewal; no partition is ever held by two instances. The leases here last 60 s (renewals every 20 s),
+// so a take-over within the waits below can only come from the hand-back being seen.
+import { Injectable, Module } from '@nestjs/common';
+import type { INestApplication } from '@nestjs/common';
+import { Kvm } from '@nats-io/kv';
+import { type NatsConnection, connect } from '@nats-io/transport-node';
+import { agentAggregate } from '@parley/domain';
+import { type NatsServerHandle, eventually, startNatsServer } from '@parley/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createServiceApp } from './bootstrap.js';
+import { ConsumerSupervisor } from './consumer-supervisor.service.js';
+import { EventConsumer, On, stateOf } from './event-consumer.decorator.js';
+import { ParleyPlatformModule } from './parley-platform.module.js';
+import { ServiceConfig, loadConfig } from './service-config.js';
+
+const CONSUMER = 'lease-probe';
+
+@Injectable()
+@EventConsumer(CONSUMER)
+class LeaseProbe {
+  @On(stateOf(agentAggregate), 'AgentStateChanged')
+  async changed(): Promise<void> {}
+}
+
+@Module({})
+class ProbeModule {}
+
+let nats: NatsServerHandle;
+let nc: NatsConnection;
+const apps: INestApplication[] = [];
+
+const startInstance = async (partitions: number): Promise<{ app: INestApplication; held: () => number[] }> => {
+  const config = loadConfig(ServiceConfig, { NATS_URL: nats.url, LOG_LEVEL: 'silent', CONSUMER_PARTITIONS: String(partitions), CONSUMER_LEASE_SECONDS: '60' });
+  const app = await createServiceApp(
+    { name: 'lease-probe', config: ServiceConfig, module: (c) => ({ module: ProbeModule, imports: [ParleyPlatformModule.forService('lease-probe', c)], providers: [LeaseProbe] }) },
+    config,
+  );
+  await app.init();
+  apps.push(app);
+  const supervisor = app.get(ConsumerSupervisor);
+  return { app, held: () => supervisor.held()[CONSUMER] ?? [] };
+};
+
+/** Samples the instances every few milliseconds and notes any partition two of them run at once. */
+const watchOverlaps = (instances: { held: () => number[] }[]) => {
+  const overlaps: string[] = [];
+  const timer = setInterval(() => {
+    const seen = new Map<number, number>();
+    instances.forEach((i, n) => {
+      for (const p of i.held()) {
+        if (seen.has(p)) overlaps.push(`partition ${p} run by instances ${seen.get(p)} and ${n}`);
+        seen.set(p, n);
+      }
+    });
+  }, 2);
+  return { overlaps, stop: () => clearInterval(timer) };
+};
+
+beforeAll(async () => {
+  nats = await startNatsServer();
+  nc = await connect({ servers: nats.url });
+});
+
+afterAll(async () => {
+  for (const app of apps) await app.close().catch(() => undefined);
+  await nc?.close();
+  await nats?.stop();
+});
+
+describe('consumer partitions handed over between instances', () => {
+  it('a standby takes the partitions of an instance shutting down as soon as they are handed back, never both running one', async () => {
+    const a = await startInstance(2);
+    expect(a.held()).toEqual([0, 1]);
+    const b = await startInstance(2);
+    expect(b.held()).toEqual([]); // a holds both until its next renewal (20 s away) or until it stops
+    const sampler = watchOverlaps([a, b]);
+    const closing = a.app.close();
+    await eventually(
+      () => b.held(),
+      (held) => held.length === 2,
+      'the standby to run both partitions',
+      8_000,
+    );
+    await closing;
+    sampler.stop();
+    expect(sampler.overlaps).toEqual([]);
+    expect(a.held()).toEqual([]);
+    const kv = await new Kvm(nc).open('parley_consumer_leases');
+    const holders = await Promise.all([0, 1].map(async (p) => (await kv.get(`${CONSUMER}.p${p}`))?.string()));
+    expect(holders.every((h) => h !== undefined && h === holders[0])).toBe(true); // both held by b, under its one instance ID
+    await b.app.close();
+  });
+
+  it('two standbys racing for a handed-back partition: exactly one takes it', async () => {
+    const a = await startInstance(1);
+    await eventually(
+      () => a.held(),
+      (held) => held.length === 1,
+      'the first instance to take the partition',
+      8_000,
+    );
+    const b = await startInstance(1);
+    const c = await startInstance(1);
+    const sampler = watchOverlaps([a, b, c]);
+    await a.app.close();
+    await eventually(
+      () => [...b.held(), ...c.held()],
+      (held) => held.length === 1,
+      'one standby to run the partition',
+      8_000,
+    );
+    // Not a wait for progress but the window to watch: the standbys renew again up to a second after seeing the
+    // hand-back (renewSoon), and none of those renewals may take the partition a second time.
+    await new Promise((r) => setTimeout(r, 1_500));
+    sampler.stop();
+    expect(sampler.overlaps).toEqual([]);
+    expect([...b.held(), ...c.held()]).toEqual([0]);
+    await Promise.all([b.app.close(), c.app.close()]);
+  });
+});
