@@ -1,18 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { AnalyticsEvent } from './analytics-event.js';
+import { storedEvent as ev } from './analytics-event.fixture.js';
 import { EventFilter } from './event-filter.js';
-
-let pos = 0;
-const ev = (aggregate: string, aggregateId: string, type: string, data: unknown, at = '2026-11-21T09:00:00.000Z'): AnalyticsEvent => ({
-  position: ++pos,
-  aggregate,
-  aggregateId,
-  id: `e${pos}`,
-  type,
-  schemaVersion: 1,
-  data,
-  metadata: { at },
-});
 
 describe('EventFilter', () => {
   it("lets a session's events through once it is queued in the queue asked for, with what came before", () => {

@@ -1,19 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { AnalyticsEvent } from './analytics-event.js';
+import { storedEvent as ev } from './analytics-event.fixture.js';
 import { TableBuilder } from './table-builder.js';
 import type { Row } from './table-schemas.js';
 
-let pos = 0;
-const ev = (aggregate: string, aggregateId: string, type: string, data: unknown, at: string): AnalyticsEvent => ({
-  position: ++pos,
-  aggregate,
-  aggregateId,
-  id: `e${pos}`,
-  type,
-  schemaVersion: 1,
-  data,
-  metadata: { at, actor: 'test' },
-});
 const T = (s: number) => new Date(Date.UTC(2026, 10, 21, 9, 0, s)).toISOString();
 const profile = { displayName: 'A', kind: 'human', skills: {}, languages: ['en'], capacity: 2, capabilities: [], queues: ['q1'], wrapUpSeconds: 10 };
 const core = {

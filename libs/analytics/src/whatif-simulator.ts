@@ -31,8 +31,6 @@ export interface SimAgent {
 export interface EstimatorContext {
   view: ContactCenterView;
   queueId: string;
-  /** The customer told (for breakdowns of a score). */
-  sessionId: string;
   position: number;
   now: string;
   recentHandleSeconds: readonly number[];
@@ -182,7 +180,6 @@ export function simulate(arrivals: readonly SimArrival[], roster: readonly SimAg
       const ctx: EstimatorContext = {
         view,
         queueId,
-        sessionId: s.core.sessionId,
         position: index,
         now,
         recentHandleSeconds: recentHandles.get(queueId) ?? [],

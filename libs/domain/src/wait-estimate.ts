@@ -82,7 +82,8 @@ export function estimateWait(input: WaitEstimateInput): WaitEstimate {
   const variance = handles.length > 1 ? handles.reduce((s, h) => s + (h - mean) ** 2, 0) / (handles.length - 1) : mean * mean;
   const cv2 = mean > 0 ? Math.max(0.05, variance / (mean * mean)) : 1;
   const accept = Math.max(0, input.acceptSeconds ?? 0);
-  const cycle = Math.max(1, mean + (input.wrapUpSeconds ?? 0) + accept);
+  const wrapUp = Math.max(0, input.wrapUpSeconds ?? 0);
+  const cycle = Math.max(1, mean + wrapUp + accept);
 
   // Slots that free without waiting for a conversation to end: free now, or at the end of a wrap-up.
   const known: number[] = [];
@@ -127,12 +128,11 @@ export function estimateWait(input: WaitEstimateInput): WaitEstimate {
   const floor = known.at(-1) ?? 0;
   // The ending frees its slot only after that conversation's wrap-up; the customer's own offer is then accepted
   // after the usual delay. (Without the wrap-up here every drain estimate was short by it: -15% on a chat day.)
-  const wrapAfter = input.wrapUpSeconds ?? 0;
   // The point is the median of the modelled wait, not its mean: the wait is skewed, and the median is the number
   // as likely to be too long as too short (it halved the bias and lowered the median % error on every workload).
-  const point = Math.max(floor, gammaQuantile(shape, scale, 0) + wrapAfter) + accept;
-  const low = Math.max(floor, gammaQuantile(shape, scale, Z_LOW) + wrapAfter) + accept;
-  const high = Math.max(floor, gammaQuantile(shape, scale, Z_HIGH) + wrapAfter) + accept;
+  const point = Math.max(floor, gammaQuantile(shape, scale, 0) + wrapUp) + accept;
+  const low = Math.max(floor, gammaQuantile(shape, scale, Z_LOW) + wrapUp) + accept;
+  const high = Math.max(floor, gammaQuantile(shape, scale, Z_HIGH) + wrapUp) + accept;
   // A long tail in the recorded handle times widens the top of the range for the first places in line.
   const tail = handles.length >= 5 ? quantile(handles, 0.9) / slots : 0;
   return {

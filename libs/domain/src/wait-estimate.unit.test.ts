@@ -7,6 +7,16 @@ const agent = (capacity: number, busy: number, wrapUpRemainingSeconds = 0): Serv
 const arbAgents = fc.array(fc.record({ capacity: fc.integer({ min: 1, max: 4 }), busy: fc.integer({ min: 0, max: 4 }), wrapUpRemainingSeconds: fc.integer({ min: 0, max: 120 }) }), { maxLength: 8 });
 const arbHandles = fc.array(fc.integer({ min: 5, max: 3_600 }), { maxLength: 50 });
 const arbDelays = fc.record({ acceptSeconds: fc.integer({ min: 0, max: 30 }), recentMeanWaitSeconds: fc.integer({ min: 0, max: 1_800 }) });
+/** A queue as the property tests see it: agents never busier than their capacity, recent handles, abandons and delays. */
+const arbInput = fc.tuple(arbAgents, arbHandles, fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 50 }), arbDelays).map(([agents, handles, position, abandoned, delays]) => ({
+  position,
+  agents: agents.map((a) => ({ ...a, busy: Math.min(a.busy, a.capacity) })),
+  recentHandleSeconds: handles,
+  defaultHandleSeconds: 180,
+  recentAbandoned: abandoned,
+  recentAnswered: 50,
+  ...delays,
+}));
 
 describe('estimateWait', () => {
   it('says "now" when a slot is free and the customer is next', () => {
@@ -73,17 +83,9 @@ describe('estimateWait', () => {
 
   it('keeps low ≤ point ≤ high, and never tells a customer further back a shorter wait', () => {
     fc.assert(
-      fc.property(arbAgents, arbHandles, fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 50 }), arbDelays, (agents, handles, position, abandoned, delays) => {
-        const input = {
-          agents: agents.map((a) => ({ ...a, busy: Math.min(a.busy, a.capacity) })),
-          recentHandleSeconds: handles,
-          defaultHandleSeconds: 180,
-          recentAbandoned: abandoned,
-          recentAnswered: 50,
-          ...delays,
-        };
-        const here = estimateWait({ ...input, position });
-        const behind = estimateWait({ ...input, position: position + 1 });
+      fc.property(arbInput, (input) => {
+        const here = estimateWait(input);
+        const behind = estimateWait({ ...input, position: input.position + 1 });
         expect(here.lowSeconds).toBeLessThanOrEqual(here.seconds);
         expect(here.seconds).toBeLessThanOrEqual(here.highSeconds);
         expect(behind.seconds).toBeGreaterThanOrEqual(here.seconds);
@@ -93,16 +95,7 @@ describe('estimateWait', () => {
 
   it('never gets longer when an idle agent joins', () => {
     fc.assert(
-      fc.property(arbAgents, arbHandles, fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 50 }), arbDelays, (agents, handles, position, abandoned, delays) => {
-        const input = {
-          position,
-          agents: agents.map((a) => ({ ...a, busy: Math.min(a.busy, a.capacity) })),
-          recentHandleSeconds: handles,
-          defaultHandleSeconds: 180,
-          recentAbandoned: abandoned,
-          recentAnswered: 50,
-          ...delays,
-        };
+      fc.property(arbInput, (input) => {
         const more = { ...input, agents: [...input.agents, agent(1, 0)] };
         expect(estimateWait(more).seconds).toBeLessThanOrEqual(estimateWait(input).seconds);
       }),
