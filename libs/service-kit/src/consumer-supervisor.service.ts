@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
-import { DiscardPolicy, RetentionPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { DiscardPolicy, type JetStreamManager, RetentionPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import { type NatsConnection, type Subscription, nanos } from '@nats-io/transport-node';
 import {
@@ -59,6 +59,8 @@ interface RunningConsumer {
 export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('ConsumerSupervisor');
   private readonly running = new Map<string, RunningConsumer>();
+  // One manager for the service's life: making one asks the server for the account's JetStream info first.
+  private manager?: Promise<JetStreamManager>;
   private readonly instanceId = `${hostname()
     .replace(/[^A-Za-z0-9_-]/g, '-')
     .slice(0, 40)}-${randomBytes(4).toString('hex')}`;
@@ -90,6 +92,14 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
     private readonly discovery: DiscoveryService,
     private readonly readiness: ReadinessChecks,
   ) {}
+
+  private jsm(): Promise<JetStreamManager> {
+    this.manager ??= jetstreamManager(this.nc, { timeout: JETSTREAM_API_TIMEOUT_MS }).catch((err: unknown) => {
+      this.manager = undefined; // not kept: the next call asks again
+      throw err;
+    });
+    return this.manager;
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     for (const wrapper of this.discovery.getProviders()) {
@@ -219,7 +229,7 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
             if (mineUntilNow) await this.lose(c, p);
             continue; // another instance took it first
           }
-          if (!(await leaseConfirmed(await jetstreamManager(this.nc, { timeout: JETSTREAM_API_TIMEOUT_MS }), 'parley_consumer_leases', key, this.instanceId))) {
+          if (!(await leaseConfirmed(await this.jsm(), 'parley_consumer_leases', key, this.instanceId))) {
             if (mineUntilNow) await this.lose(c, p);
             continue;
           }
@@ -234,7 +244,7 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
   }
 
   private async countInstances(): Promise<number> {
-    const jsm = await jetstreamManager(this.nc, { timeout: JETSTREAM_API_TIMEOUT_MS });
+    const jsm = await this.jsm();
     const info = await jsm.streams.info('KV_parley_consumer_leases', { subjects_filter: `$KV.parley_consumer_leases.instance.${this.service}.>` });
     // An instance that shut down leaves a delete marker on its key until the TTL: not counted.
     const prefix = '$KV.parley_consumer_leases.';
@@ -254,7 +264,7 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
       c.lag = 0;
       return;
     }
-    const jsm = await jetstreamManager(this.nc, { timeout: JETSTREAM_API_TIMEOUT_MS });
+    const jsm = await this.jsm();
     let lag = 0;
     for (const p of c.partitions.keys()) {
       const durable = this.durableName(c.definition.name, p);
@@ -358,7 +368,7 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
     const durable = this.durableName(c.definition.name, partition);
     const floor = this.ackFloors.get(durable);
     if (floor === undefined) return false;
-    const jsm = await jetstreamManager(this.nc, { timeout: JETSTREAM_API_TIMEOUT_MS });
+    const jsm = await this.jsm();
     if (
       await jsm.consumers.info('PARLEY_EVENTS', durable).then(
         () => true,
@@ -460,7 +470,7 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
   /** Operators send a parked event back with `scripts/parked.mjs replay`: it is handled again, its state read afresh. */
   private async startReplay(c: RunningConsumer): Promise<Consumption> {
     const js = jetstream(this.nc, { timeout: JETSTREAM_API_TIMEOUT_MS });
-    const jsm = await jetstreamManager(this.nc, { timeout: JETSTREAM_API_TIMEOUT_MS });
+    const jsm = await this.jsm();
     return consumeDurably(js, jsm, {
       connection: this.nc,
       stream: PARKED_STREAM,
