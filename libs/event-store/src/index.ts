@@ -7,6 +7,7 @@ export * from './projection-runner.js';
 export * from './command-handler.js';
 export * from './kv-checkpoint-store.js';
 export * from './stream-durability.js';
+export * from './jetstream-availability.js';
 export * from './bounded-map.js';
 export * from './jetstream-publisher.js';
 export * from './trace-context.js';

@@ -36,6 +36,7 @@ import {
   streamSubject,
 } from './event-store.port.js';
 import { JetStreamPublisher } from './jetstream-publisher.js';
+import { isJetStreamUnavailable, untilJetStreamAnswers } from './jetstream-availability.js';
 import { DEFAULT_DURABILITY, JETSTREAM_API_TIMEOUT_MS, type StreamDurability, assertDurability, settingDifferences, streamInfoIfAny } from './stream-durability.js';
 import { injectTraceHeaders, traceCarrierOf } from './trace-context.js';
 import { Upcasters } from './upcasters.js';
@@ -99,10 +100,12 @@ export class JetStreamEventStore implements EventStore {
 
   /** Connects the adapter and creates its stream if missing (idempotent: safe for every instance at start). */
   static async create(nc: NatsConnection, options: JetStreamEventStoreOptions = {}): Promise<JetStreamEventStore> {
-    const jsm = await jetstreamManager(nc, { timeout: JETSTREAM_API_TIMEOUT_MS });
-    const store = new JetStreamEventStore(nc, jetstream(nc, { timeout: JETSTREAM_API_TIMEOUT_MS }), jsm, options);
-    await store.ensureStream();
-    return store;
+    return untilJetStreamAnswers(`stream ${options.streamName ?? 'PARLEY_EVENTS'}`, async () => {
+      const jsm = await jetstreamManager(nc, { timeout: JETSTREAM_API_TIMEOUT_MS });
+      const store = new JetStreamEventStore(nc, jetstream(nc, { timeout: JETSTREAM_API_TIMEOUT_MS }), jsm, options);
+      await store.ensureStream();
+      return store;
+    });
   }
 
   private async ensureStream(): Promise<void> {
@@ -122,15 +125,19 @@ export class JetStreamEventStore implements EventStore {
       // Replicas and storage are the operator's to change; other settings follow this version.
       assertDurability(this.streamName, existing.config, durability);
       const differences = settingDifferences(existing.config, config, ['subjects', 'retention', 'discard', 'duplicate_window', 'allow_direct']);
-      if (differences.length > 0) this.options.onSettingsDiffer?.(this.streamName, differences);
-      await this.jsm.streams.update(this.streamName, config);
+      // Only when something differs: an update of a replicated stream is a proposal its group must agree on, and
+      // every instance of every service opens the store at start.
+      if (differences.length > 0) {
+        this.options.onSettingsDiffer?.(this.streamName, differences);
+        await this.jsm.streams.update(this.streamName, config);
+      }
       return;
     }
     try {
       await this.jsm.streams.add(config);
     } catch (addErr) {
       // Another instance created it between our info and add: that is the state we wanted, if stored as asked.
-      if (!(addErr instanceof JetStreamApiError)) throw addErr;
+      if (!(addErr instanceof JetStreamApiError) || isJetStreamUnavailable(addErr)) throw addErr;
       const created = await this.jsm.streams.info(this.streamName);
       assertDurability(this.streamName, created.config, durability);
     }

@@ -73,11 +73,11 @@ describe('other streams (deliveries, parked events)', () => {
   const config = { name: 'DURABLE_OTHER', subjects: ['durable.other.>'], max_age: 60_000_000_000 };
 
   it('creates a missing stream as asked, then refuses it when asked otherwise and reports other drift', async () => {
-    const created = await ensureDurableStream(jsm, config, { replicas: 1, storage: 'memory' }, ['max_age']);
+    const created = await ensureDurableStream(nc, config, { replicas: 1, storage: 'memory' }, ['max_age']);
     expect(created.config.storage).toBe(StorageType.Memory);
-    await refusal(ensureDurableStream(jsm, config, { replicas: 1, storage: 'file' }, ['max_age']));
+    await refusal(ensureDurableStream(nc, config, { replicas: 1, storage: 'file' }, ['max_age']));
     const reported: string[] = [];
-    await ensureDurableStream(jsm, { ...config, max_age: 120_000_000_000 }, { replicas: 1, storage: 'memory' }, ['max_age'], (_s, d) => reported.push(...d));
+    await ensureDurableStream(nc, { ...config, max_age: 120_000_000_000 }, { replicas: 1, storage: 'memory' }, ['max_age'], (_s, d) => reported.push(...d));
     expect(reported).toEqual(['max_age: the stream has 60000000000, Parley creates 120000000000']);
     // Reported, not changed.
     expect((await jsm.streams.info('DURABLE_OTHER')).config.max_age).toBe(60_000_000_000);

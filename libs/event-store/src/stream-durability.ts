@@ -1,6 +1,7 @@
-import { JetStreamApiError, type JetStreamManager, type StreamConfig, type StreamInfo, StorageType, jetstream } from '@nats-io/jetstream';
+import { JetStreamApiError, type JetStreamManager, type StreamConfig, type StreamInfo, StorageType, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { type KV, type KvOptions, Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { isJetStreamUnavailable, untilJetStreamAnswers } from './jetstream-availability.js';
 
 /** How durably Parley's streams and KV buckets are stored: what the deployment asks for (PARLEY_STREAM_*). */
 export interface StreamDurability {
@@ -81,37 +82,43 @@ export async function streamInfoIfAny(jsm: JetStreamManager, stream: string): Pr
 
 /**
  * Opens a KV bucket, creating it with the asked replicas and storage when missing; an existing bucket stored
- * otherwise refuses (StreamDurabilityError). Every KV bucket of Parley is opened through here.
+ * otherwise refuses (StreamDurabilityError). Every KV bucket of Parley is opened through here, at start-up, and
+ * waits while JetStream is unavailable (untilJetStreamAnswers).
  */
 export async function openKvBucket(nc: NatsConnection, bucket: string, options: Partial<Omit<KvOptions, 'replicas' | 'storage'>>, durability: StreamDurability = DEFAULT_DURABILITY): Promise<KV> {
-  const kv = await new Kvm(jetstream(nc, { timeout: JETSTREAM_API_TIMEOUT_MS })).create(bucket, { ...options, replicas: durability.replicas, storage: storageType(durability.storage) });
-  const status = await kv.status();
-  assertDurability(`KV_${bucket}`, { num_replicas: status.replicas, storage: status.storage }, durability);
-  return kv;
+  return untilJetStreamAnswers(`bucket ${bucket}`, async () => {
+    const kv = await new Kvm(jetstream(nc, { timeout: JETSTREAM_API_TIMEOUT_MS })).create(bucket, { ...options, replicas: durability.replicas, storage: storageType(durability.storage) });
+    const status = await kv.status();
+    assertDurability(`KV_${bucket}`, { num_replicas: status.replicas, storage: status.storage }, durability);
+    return kv;
+  });
 }
 
 /**
  * Creates a stream with the asked replicas and storage when missing. An existing one stored otherwise refuses
  * (StreamDurabilityError); its other settings among `compare` that differ are reported and left as they are.
+ * Waits while JetStream is unavailable (untilJetStreamAnswers): it runs at start-up.
  */
 export async function ensureDurableStream(
-  jsm: JetStreamManager,
+  nc: NatsConnection,
   config: Partial<StreamConfig> & Pick<StreamConfig, 'name' | 'subjects'>,
   durability: StreamDurability,
   compare: readonly (keyof StreamConfig)[],
   onSettingsDiffer?: (stream: string, differences: string[]) => void,
 ): Promise<StreamInfo> {
   const wanted = { ...config, storage: storageType(durability.storage), num_replicas: durability.replicas };
-  let existing = await streamInfoIfAny(jsm, config.name);
-  if (!existing) {
+  const existing = await untilJetStreamAnswers(`stream ${config.name}`, async () => {
+    const jsm = await jetstreamManager(nc, { timeout: JETSTREAM_API_TIMEOUT_MS });
+    const found = await streamInfoIfAny(jsm, config.name);
+    if (found) return found;
     try {
-      existing = await jsm.streams.add(wanted);
+      return await jsm.streams.add(wanted);
     } catch (addErr) {
       // Another instance created it meanwhile; check what it created.
-      if (!(addErr instanceof JetStreamApiError)) throw addErr;
-      existing = await jsm.streams.info(config.name);
+      if (!(addErr instanceof JetStreamApiError) || isJetStreamUnavailable(addErr)) throw addErr;
+      return jsm.streams.info(config.name);
     }
-  }
+  });
   assertDurability(config.name, existing.config, durability);
   const differences = settingDifferences(existing.config, wanted, compare);
   if (differences.length > 0) onSettingsDiffer?.(config.name, differences);

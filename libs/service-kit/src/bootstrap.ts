@@ -1,8 +1,10 @@
 import 'reflect-metadata';
+import { subscribe } from 'node:diagnostics_channel';
 import type { DynamicModule, INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { errors as natsErrors } from '@nats-io/transport-node';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { type JetStreamWait, jetStreamWaits } from '@parley/event-store';
 import { PAYLOAD_LIMITS } from './payload-guard.js';
 import { JsonLogger } from './json-logger.js';
 import { ConfigError, type ServiceConfig, loadConfig, redactUrls } from './service-config.js';
@@ -60,6 +62,11 @@ export async function runService<C extends ServiceConfig>(definition: ServiceDef
     throw err;
   }
   const logger = new JsonLogger(definition.name, config.LOG_LEVEL);
+  // Set-up steps that wait for JetStream (a cluster electing leaders) say so, one line per retry, instead of exiting.
+  subscribe(jetStreamWaits.name, (wait) => {
+    const { what, attempt, error, waitedMs } = wait as JetStreamWait;
+    logger.warn({ msg: 'JetStream is not answering yet; setting up again', what, attempt, error, waitedMs });
+  });
   // Before the application is built: the event store and the platform read whether tracing is on.
   const tracing = await startTracing(definition.name, config);
   // A stream or bucket stored otherwise than PARLEY_STREAM_* ask (StreamDurabilityError) is a configuration problem too.

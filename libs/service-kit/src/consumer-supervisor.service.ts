@@ -506,5 +506,5 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
 
 export async function ensureParkedStream(nc: NatsConnection, durability: StreamDurability = DEFAULT_DURABILITY): Promise<void> {
   const config = { name: PARKED_STREAM, subjects: ['parley.v1.parked.>'], retention: RetentionPolicy.Limits, discard: DiscardPolicy.Old, max_age: nanos(30 * 24 * 3600 * 1000) };
-  await ensureDurableStream(await jetstreamManager(nc), config, durability, ['subjects', 'max_age'], warnSettingsDiffer);
+  await ensureDurableStream(nc, config, durability, ['subjects', 'max_age'], warnSettingsDiffer);
 }

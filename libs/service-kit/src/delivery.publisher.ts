@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
-import { DiscardPolicy, RetentionPolicy, jetstreamManager } from '@nats-io/jetstream';
+import { DiscardPolicy, RetentionPolicy } from '@nats-io/jetstream';
 import { type NatsConnection, nanos } from '@nats-io/transport-node';
 import { type AgentDelivery, type CustomerDelivery, DELIVERY_STREAM, DELIVERY_SUBJECTS, agentDeliverSubject, imDeliverSubject } from '@parley/contracts';
 import { DEFAULT_DURABILITY, JetStreamPublisher, type StreamDurability, ensureDurableStream } from '@parley/event-store';
@@ -62,7 +62,7 @@ export async function ensureDeliveryStream(nc: NatsConnection, durability: Strea
     max_age: nanos(7 * 24 * 3600 * 1000),
     duplicate_window: nanos(120_000),
   };
-  await ensureDurableStream(await jetstreamManager(nc), config, durability, ['subjects', 'retention', 'discard', 'max_age', 'duplicate_window'], onSettingsDiffer);
+  await ensureDurableStream(nc, config, durability, ['subjects', 'retention', 'discard', 'max_age', 'duplicate_window'], onSettingsDiffer);
 }
 
 const deliveryLogger = new Logger('Deliveries');

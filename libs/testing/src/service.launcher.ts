@@ -84,8 +84,28 @@ export async function launchService(name: string, env: Record<string, string>, l
       live.add(proc);
       proc.stdout?.pipe(log);
       proc.stderr?.pipe(log);
+      // The output's last few kilobytes, kept for the error of a start that fails: a CI run shows only what the
+      // test prints, not the log file it names.
+      let tail = '';
+      const keep = (chunk: Buffer) => {
+        tail = (tail + chunk.toString('utf8')).slice(-4_000);
+      };
+      proc.stdout?.on('data', keep);
+      proc.stderr?.on('data', keep);
       proc.once('exit', () => live.delete(proc));
-      await waitForHttp(`http://127.0.0.1:${httpPort}/health/${until}`, { isAlive: alive });
+      try {
+        await waitForHttp(`http://127.0.0.1:${httpPort}/health/${until}`, { isAlive: alive });
+      } catch (err) {
+        // The pipes may still hold the last lines of a process that just exited.
+        if (!alive()) await new Promise((r) => (proc.stderr?.readableEnded ? r(undefined) : proc.stderr?.once('end', r)));
+        const lines = tail.trimEnd().split('\n').slice(-12).join('\n    ');
+        throw new Error(`${instance} did not start: ${(err as Error).message}${proc.exitCode === null ? '' : `, exit code ${proc.exitCode}`}; its last output (${logFile}):\n    ${lines}`, {
+          cause: err,
+        });
+      } finally {
+        proc.stdout?.off('data', keep);
+        proc.stderr?.off('data', keep);
+      }
     },
     async stop() {
       const proc = child;
