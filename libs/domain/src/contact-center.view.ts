@@ -162,6 +162,27 @@ function indexServer(view: ContactCenterView, agentId: string, before: AgentStat
   else for (const q of now ?? []) (servers[q] ??= {})[agentId] = true;
 }
 
+/**
+ * Conversations an agent's stream still holds whose session is not theirs any more: ended, transferred or queued
+ * again. Normally the session's own follow-up ends each one within milliseconds. Under faults a start can land
+ * after the end it should precede: a start delayed by a cluster electing leaders, and the end already handled
+ * and found nothing to end. The stray conversation then holds one of the agent's slots for good. Seen in a
+ * rehearsal: an agent full with one live and one ended conversation, and a customer left waiting. The view
+ * folds the one event log in order, so an agent's conversation always comes after its session's assignment.
+ */
+export function strayConversations(view: ContactCenterView): { agentId: string; sessionId: string }[] {
+  const stray: { agentId: string; sessionId: string }[] = [];
+  for (const [agentId, agent] of Object.entries(view.agents)) {
+    if (agent.status === 'unknown') continue;
+    for (const sessionId of agent.conversations) {
+      const session = view.sessions[sessionId];
+      if (session?.status === 'assigned' && session.agentId === agentId) continue;
+      stray.push({ agentId, sessionId });
+    }
+  }
+  return stray;
+}
+
 export type WaitingSession = Extract<SessionState, { status: 'queued' }>;
 
 /** Priority first (higher first), then original arrival, then ID for a total order. */

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
-import { type PlannedOffer, agentAggregate, planOffers, sessionAggregate } from '@parley/domain';
+import { type PlannedOffer, agentAggregate, planOffers, sessionAggregate, strayConversations } from '@parley/domain';
 import { ParleyError } from '@parley/errors';
 import { BoundedMap, CommandHandler, type TraceCarrier, VersionConflictError, contextOfCarrier } from '@parley/event-store';
 import type { CenterSettings } from '@parley/center-config';
@@ -12,6 +12,11 @@ import { RoutingViewService } from './routing-view.service.js';
 
 const OFFERS_IN_FLIGHT = 16;
 const FULL_PASS_MS = 1_000;
+/**
+ * How long a conversation may look stray before the router ends it: the session's own follow-up normally ends it
+ * within milliseconds, and may be seconds behind when the cluster is recovering.
+ */
+const STRAY_CONVERSATION_GRACE_MS = 10_000;
 
 /** An offer refused for a known reason: the session offer was not written, so its reservation can go. */
 const refused = (err: unknown) => err instanceof VersionConflictError || (err instanceof ParleyError && (err.code === 'conflict' || err.code === 'not-found'));
@@ -30,6 +35,8 @@ export class RoutingLoop implements OnApplicationBootstrap, BeforeApplicationShu
   private unsubscribe?: () => void;
   private touched = { agents: new Set<string>(), sessions: new Set<string>() };
   private lastFullPass = 0;
+  /** Stray conversations (strayConversations) by `agent/session`, with when this router first saw each. */
+  private readonly strays = new Map<string, number>();
   /** Traced: each session's latest trace context, so its offer continues the trace of what made it routable. */
   private readonly sessionTraces = new BoundedMap<string, TraceCarrier>(20_000);
 
@@ -82,6 +89,7 @@ export class RoutingLoop implements OnApplicationBootstrap, BeforeApplicationShu
       this.lastFullPass = nowMs;
       await this.expireOffers(now);
       await this.sweepReservations(now);
+      await this.endStrayConversations(now);
       await this.checkIdle(now);
     } else if (touched.agents.size === 0 && touched.sessions.size === 0) return;
     const plan = planOffers(this.view.runner.state, {
@@ -141,6 +149,28 @@ export class RoutingLoop implements OnApplicationBootstrap, BeforeApplicationShu
         );
       }
     }
+  }
+
+  /**
+   * A conversation its agent's stream holds for a session no longer theirs is ended once it has looked so for
+   * STRAY_CONVERSATION_GRACE_MS: otherwise it holds one of the agent's slots for good (see strayConversations).
+   * The command is the session follow-up's own, so whichever of the two comes second finds nothing to end; every
+   * router instance may do it, as a stray conversation belongs to no queue.
+   */
+  private async endStrayConversations(now: string): Promise<void> {
+    const t = Date.parse(now);
+    const seen = new Set<string>();
+    for (const { agentId, sessionId } of strayConversations(this.view.runner.state)) {
+      const key = `${agentId}/${sessionId}`;
+      seen.add(key);
+      const since = this.strays.get(key) ?? t;
+      this.strays.set(key, since);
+      if (t - since < STRAY_CONVERSATION_GRACE_MS) continue;
+      await this.commands.handle(agentAggregate.stream(agentId), { kind: 'end-conversation', sessionId, now }, commandContext(now, 'system:router', `end-stray:${agentId}:${sessionId}`));
+      this.metrics.strayConversations.inc();
+      this.logger.warn({ msg: 'ended a stray conversation: its session had ended or moved before it started on the agent', agentId, sessionId, strayForMs: t - since });
+    }
+    for (const key of this.strays.keys()) if (!seen.has(key)) this.strays.delete(key);
   }
 
   /** Silent conversations: the customer (or, in an assigned chat, the agent) is asked first, then it ends. */
