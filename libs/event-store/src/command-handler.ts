@@ -236,7 +236,20 @@ export class CommandHandler {
         attempt--;
         continue;
       }
-      if (events.length === 0) return { state, events, version };
+      if (events.length === 0) {
+        // Nothing to do, as memory has it: memory may lag appends by other processes (a follow-up's end of a
+        // conversation decided on a state without the start another instance had just appended, and the agent kept
+        // a conversation for good). Check the version, one cheap request, and decide again on the stream if it moved.
+        if (fromMemory) {
+          const stored = await this.store.streamVersion(streamIdOf(stream));
+          if (stored !== version) {
+            current = await this.read(stream);
+            attempt--;
+            continue;
+          }
+        }
+        return { state, events, version };
+      }
       const toAppend = events.map((e, i) => ({
         id: context.commandId ? deriveEventId(context.commandId, stream.key, i) : newEventId(),
         type: e.type,

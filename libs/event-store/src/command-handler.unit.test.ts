@@ -145,4 +145,38 @@ describe('command handler', () => {
     await here.handle(gate.stream('g'), { kind: 'close' }, ctx('c2'));
     await expect(here.handle(gate.stream('g'), { kind: 'use' }, ctx('u2'))).rejects.toMatchObject({ code: 'forbidden' });
   });
+
+  it('does nothing only on the stream as it is: "nothing to do" from a state in memory that lags is decided again on a read', async () => {
+    // The agent's conversations: `end` of one not held is nothing to do (idempotent follow-ups). A rehearsal saw
+    // one router decide that from memory while another had just appended the start: the agent kept the
+    // conversation for good.
+    const store = new InMemoryEventStore();
+    type Command = { kind: 'start'; id: string } | { kind: 'end'; id: string };
+    const desk = defineAggregate('agent', {
+      initialState: (): string[] => [],
+      decide: (c: Command, s: string[]) => {
+        if (c.kind === 'start') return s.includes(c.id) ? [] : [{ type: 'Started', data: { id: c.id } }];
+        return s.includes(c.id) ? [{ type: 'Ended', data: { id: c.id } }] : [];
+      },
+      evolve: (s: string[], e: { type: string; data: { id: string } }) => (e.type === 'Started' ? [...s, e.data.id] : s.filter((id) => id !== e.data.id)),
+    });
+    let versionChecks = 0;
+    const counted = Object.create(store) as InMemoryEventStore;
+    counted.streamVersion = (stream) => {
+      versionChecks++;
+      return store.streamVersion(stream);
+    };
+    const here = new CommandHandler(counted);
+    const elsewhere = new CommandHandler(store);
+    await here.handle(desk.stream('a0'), { kind: 'start', id: 's0' }, ctx('start-s0')); // remembered: [s0]
+    await elsewhere.handle(desk.stream('a0'), { kind: 'start', id: 's1' }, ctx('start-s1')); // not seen here
+    const ended = await here.handle(desk.stream('a0'), { kind: 'end', id: 's1' }, ctx('end-s1'));
+    expect(ended.events.map((e) => e.type)).toEqual(['Ended']);
+    expect((await store.readStream({ aggregate: 'agent', id: 'a0' })).events.map((e) => e.type)).toEqual(['Started', 'Started', 'Ended']);
+    // Nothing to do on the stream as it is stays nothing to do, at the cost of one version check and no read.
+    const checks = versionChecks;
+    const again = await here.handle(desk.stream('a0'), { kind: 'end', id: 's1' }, ctx('end-s1-again'));
+    expect(again.events).toEqual([]);
+    expect(versionChecks).toBe(checks + 1);
+  });
 });

@@ -116,6 +116,8 @@ export interface Following {
 export interface EventStore {
   append(stream: StreamId, events: readonly EventToAppend[], expected: ExpectedVersion): Promise<AppendResult>;
   readStream(stream: StreamId): Promise<StreamRead>;
+  /** The stream's version (its newest event's position, 0 when it has none), without reading its events. */
+  streamVersion(stream: StreamId): Promise<number>;
   /** Events from a position up to the head as it was when the call began. */
   readAll(options: ReadAllOptions): AsyncIterable<StoredEvent>;
   /** Position of the newest event in the store (0 when empty). */

@@ -57,6 +57,10 @@ export class InMemoryEventStore implements EventStore {
     return { version: this.lastBySubject.get(subject) ?? 0, events };
   }
 
+  async streamVersion(stream: StreamId): Promise<number> {
+    return this.lastBySubject.get(streamSubject(stream)) ?? 0;
+  }
+
   async *readAll(options: ReadAllOptions): AsyncIterable<StoredEvent> {
     const head = this.log.length;
     for (let p = Math.max(1, options.fromPosition); p <= head; p++) {

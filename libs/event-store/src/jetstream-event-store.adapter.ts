@@ -197,16 +197,16 @@ export class JetStreamEventStore implements EventStore {
         expect = ack.seq;
       } catch (err) {
         if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamWrongLastSequence) {
-          throw new VersionConflictError(stream, expected, await this.streamVersion(subject), err);
+          throw new VersionConflictError(stream, expected, await this.versionOfSubject(subject), err);
         }
         throw err;
       }
     }
-    if (events.length === 0) version = await this.streamVersion(subject);
+    if (events.length === 0) version = await this.versionOfSubject(subject);
     return { version };
   }
 
-  private async streamVersion(subject: string): Promise<number> {
+  private async versionOfSubject(subject: string): Promise<number> {
     try {
       const m = await this.jsm.streams.getMessage(this.streamName, { last_by_subj: subject });
       return m?.seq ?? 0;
@@ -238,6 +238,11 @@ export class JetStreamEventStore implements EventStore {
 
   readAll(options: ReadAllOptions): AsyncIterable<StoredEvent> {
     return this.readFiltered(filterSubject(options.aggregate), Math.max(1, options.fromPosition));
+  }
+
+  /** One direct get of the subject's last message: what a stream read would end at, without the read. */
+  streamVersion(stream: StreamId): Promise<number> {
+    return this.versionOfSubject(streamSubject(stream));
   }
 
   async headPosition(): Promise<number> {
