@@ -11,7 +11,6 @@ import {
   RetentionPolicy,
   StorageType,
   jetstream,
-  jetstreamManager,
 } from '@nats-io/jetstream';
 import { type NatsConnection, type Status, nanos, nuid } from '@nats-io/transport-node';
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
@@ -37,7 +36,7 @@ import {
 } from './event-store.port.js';
 import { JetStreamPublisher } from './jetstream-publisher.js';
 import { isJetStreamUnavailable, untilJetStreamAnswers } from './jetstream-availability.js';
-import { DEFAULT_DURABILITY, JETSTREAM_API_TIMEOUT_MS, type StreamDurability, assertDurability, settingDifferences, streamInfoIfAny } from './stream-durability.js';
+import { DEFAULT_DURABILITY, JETSTREAM_API_TIMEOUT_MS, type StreamDurability, assertDurability, jetStreamManagerFor, settingDifferences, streamInfoIfAny } from './stream-durability.js';
 import { injectTraceHeaders, traceCarrierOf } from './trace-context.js';
 import { Upcasters } from './upcasters.js';
 
@@ -101,7 +100,7 @@ export class JetStreamEventStore implements EventStore {
   /** Connects the adapter and creates its stream if missing (idempotent: safe for every instance at start). */
   static async create(nc: NatsConnection, options: JetStreamEventStoreOptions = {}): Promise<JetStreamEventStore> {
     return untilJetStreamAnswers(`stream ${options.streamName ?? 'PARLEY_EVENTS'}`, async () => {
-      const jsm = await jetstreamManager(nc, { timeout: JETSTREAM_API_TIMEOUT_MS });
+      const jsm = await jetStreamManagerFor(nc);
       const store = new JetStreamEventStore(nc, jetstream(nc, { timeout: JETSTREAM_API_TIMEOUT_MS }), jsm, options);
       await store.ensureStream();
       return store;

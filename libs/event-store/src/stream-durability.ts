@@ -21,6 +21,13 @@ export const DEFAULT_DURABILITY: StreamDurability = { replicas: 1, storage: 'fil
 export const JETSTREAM_API_TIMEOUT_MS = 2_000;
 
 /**
+ * A JetStream manager for a service's own use. Not checked at creation (`checkAPI: false`): that check is an
+ * account-info round trip that times out while a cluster elects its meta leader, and turned a service's start
+ * into a crash; the calls made with the manager say soon enough whether JetStream answers.
+ */
+export const jetStreamManagerFor = (nc: NatsConnection): Promise<JetStreamManager> => jetstreamManager(nc, { timeout: JETSTREAM_API_TIMEOUT_MS, checkAPI: false });
+
+/**
  * An existing stream or bucket is stored less (or otherwise) durably than the deployment asks. Parley refuses
  * to start rather than change replicas or storage by itself: several instances of several versions start at
  * once, and a change of replicas is an operator's decision (`nats stream edit NAME --replicas N`).
@@ -108,7 +115,7 @@ export async function ensureDurableStream(
 ): Promise<StreamInfo> {
   const wanted = { ...config, storage: storageType(durability.storage), num_replicas: durability.replicas };
   const existing = await untilJetStreamAnswers(`stream ${config.name}`, async () => {
-    const jsm = await jetstreamManager(nc, { timeout: JETSTREAM_API_TIMEOUT_MS });
+    const jsm = await jetStreamManagerFor(nc);
     const found = await streamInfoIfAny(jsm, config.name);
     if (found) return found;
     try {

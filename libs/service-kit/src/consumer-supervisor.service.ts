@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
-import { DiscardPolicy, type JetStreamManager, RetentionPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { DiscardPolicy, type JetStreamManager, RetentionPolicy, jetstream } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import { type NatsConnection, type Subscription, nanos } from '@nats-io/transport-node';
 import {
@@ -8,6 +8,7 @@ import {
   type Consumption,
   DEFAULT_DURABILITY,
   JETSTREAM_API_TIMEOUT_MS,
+  jetStreamManagerFor,
   LEADERLESS_CONSUMER_MS,
   LeaderlessConsumerError,
   type EventStore,
@@ -94,7 +95,7 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
   ) {}
 
   private jsm(): Promise<JetStreamManager> {
-    this.manager ??= jetstreamManager(this.nc, { timeout: JETSTREAM_API_TIMEOUT_MS }).catch((err: unknown) => {
+    this.manager ??= jetStreamManagerFor(this.nc).catch((err: unknown) => {
       this.manager = undefined; // not kept: the next call asks again
       throw err;
     });

@@ -71,6 +71,8 @@ export class ParleyPlatformModule {
    * permissions on PARLEY_EVENTS, so their event store refuses every call instead of connecting to it.
    */
   static forService(service: string, config: ServiceConfig, options: { events?: boolean } = {}): DynamicModule {
+    // Provided and exported alike. Projections checkpoint in KV: only services with access to events have any.
+    const shared = [...(options.events === false ? [] : [ProjectionSupport]), MetricsService, RequestRouter, DeliveryPublisher, ConsumerSupervisor, ReadinessChecks];
     return {
       module: ParleyPlatformModule,
       imports: [DiscoveryModule],
@@ -109,29 +111,10 @@ export class ParleyPlatformModule {
           inject: [EVENT_STORE],
           useFactory: (store: JetStreamEventStore) => new CommandHandler(store, { cacheSize: config.STATE_CACHE_SIZE }),
         },
-        // Projections checkpoint in KV: only services with access to events have any.
-        ...(options.events === false ? [] : [ProjectionSupport]),
-        MetricsService,
-        RequestRouter,
-        DeliveryPublisher,
-        ConsumerSupervisor,
-        ReadinessChecks,
+        ...shared,
         NatsConnectionCloser,
       ],
-      exports: [
-        CLOCK,
-        SERVICE_NAME,
-        SERVICE_CONFIG,
-        NATS_CONNECTION,
-        EVENT_STORE,
-        CommandHandler,
-        ...(options.events === false ? [] : [ProjectionSupport]),
-        MetricsService,
-        RequestRouter,
-        DeliveryPublisher,
-        ConsumerSupervisor,
-        ReadinessChecks,
-      ],
+      exports: [CLOCK, SERVICE_NAME, SERVICE_CONFIG, NATS_CONNECTION, EVENT_STORE, CommandHandler, ...shared],
     };
   }
 }

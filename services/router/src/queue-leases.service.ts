@@ -1,8 +1,8 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap, type OnModuleInit } from '@nestjs/common';
-import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
+import type { JetStreamManager } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import { JETSTREAM_API_TIMEOUT_MS, openKvBucket } from '@parley/event-store';
+import { jetStreamManagerFor, openKvBucket } from '@parley/event-store';
 import { CoalescingTask, NATS_CONNECTION, SERVICE_CONFIG, leaseConfirmed, renewSoon, streamDurability } from '@parley/service-kit';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -49,7 +49,7 @@ export class QueueLeases implements OnModuleInit, OnApplicationBootstrap, Before
 
   async onModuleInit(): Promise<void> {
     this.kv = await openKvBucket(this.nc, 'parley_router_queues', { history: 1, ttl: this.config.QUEUE_LEASE_SECONDS * 1000 }, streamDurability(this.config));
-    this.jsm = await jetstreamManager(this.nc, { timeout: JETSTREAM_API_TIMEOUT_MS });
+    this.jsm = await jetStreamManagerFor(this.nc);
   }
 
   async onApplicationBootstrap(): Promise<void> {
