@@ -68,7 +68,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (pageProblems.length) console.warn(`what the pages reported:\n${pageProblems.join('\n')}`);
+  // Only after a failure: the tests provoke refusals on purpose (401, 403, 400), and a passing run prints nothing.
+  if (failed && pageProblems.length) console.warn(`what the pages reported:\n${pageProblems.join('\n')}`);
   for (const c of contexts) await c.close().catch(() => undefined);
   await browser?.close();
   await stack?.stop();
@@ -77,6 +78,7 @@ afterAll(async () => {
 /** A failed test leaves a picture of every open page (test-artifacts/web/failed-*.png). */
 afterEach(async (ctx) => {
   if (ctx.task.result?.state !== 'fail') return;
+  failed = true;
   let i = 0;
   for (const c of contexts)
     for (const p of c.pages()) await p.screenshot({ path: join(artifacts, `failed-${ctx.task.name.slice(0, 30).replace(/\W+/g, '-')}-${i++}.png`), fullPage: true }).catch(() => undefined);
@@ -85,6 +87,7 @@ afterEach(async (ctx) => {
 /** What pages said that a person would have seen: dialogs and console errors, reported if a test fails. */
 const pageProblems: string[] = [];
 const dialogs: string[] = [];
+let failed = false;
 
 async function page(options: BrowserContextOptions = {}): Promise<Page> {
   const context = await browser.newContext({ acceptDownloads: true, ...options });
