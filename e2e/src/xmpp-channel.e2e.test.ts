@@ -171,6 +171,9 @@ describe('customers and agents on XMPP', () => {
       seen.push({ subject: m.subject.replace('parley.v1.as.channel.xmpp.', 'parley.v1.'), from: (m.json() as { from: string }).from });
     const watch = stack.nc.subscribe('parley.v1.im.>', { callback: record });
     const watchBound = stack.nc.subscribe('parley.v1.as.channel.xmpp.im.>', { callback: record });
+    // The server has both subscriptions before alice says anything: on a loaded machine the gateway's first lookup
+    // once reached nats-server before this process had flushed them, and was missed.
+    await stack.nc.flush();
     const sessionsBefore = new Set(
       alice
         .messages()
