@@ -99,12 +99,9 @@ export class JetStreamEventStore implements EventStore {
 
   /** Connects the adapter and creates its stream if missing (idempotent: safe for every instance at start). */
   static async create(nc: NatsConnection, options: JetStreamEventStoreOptions = {}): Promise<JetStreamEventStore> {
-    return untilJetStreamAnswers(`stream ${options.streamName ?? 'PARLEY_EVENTS'}`, async () => {
-      const jsm = await jetStreamManagerFor(nc);
-      const store = new JetStreamEventStore(nc, jetstream(nc, { timeout: JETSTREAM_API_TIMEOUT_MS }), jsm, options);
-      await store.ensureStream();
-      return store;
-    });
+    const store = new JetStreamEventStore(nc, jetstream(nc, { timeout: JETSTREAM_API_TIMEOUT_MS }), await jetStreamManagerFor(nc), options);
+    await untilJetStreamAnswers(`stream ${store.streamName}`, () => store.ensureStream());
+    return store;
   }
 
   private async ensureStream(): Promise<void> {
