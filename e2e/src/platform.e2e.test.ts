@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { launchService } from '@parley/testing';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ParleyStack, SERVICES, until } from './parley-stack.js';
@@ -57,6 +58,19 @@ describe('operations', () => {
     expect(bad.status).toBe(78);
     expect(bad.stderr).toContain('NATS_URL');
     expect(bad.stderr).toContain('OFFER_TIMEOUT_SECONDS');
+  });
+
+  it('says why a launched service did not start: its exit code and last output in the error', async () => {
+    // What a CI run shows of a service that stops at start (the test harness's own launcher).
+    const dir = mkdtempSync(join(tmpdir(), 'parley-no-start-'));
+    const router = await launchService('router', { NATS_URL: 'http://nowhere', OFFER_TIMEOUT_SECONDS: 'soon' }, dir, 'router-no-start');
+    const err = await router.start().then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(err?.message).toContain('router-no-start did not start');
+    expect(err?.message).toContain('exit code 78');
+    expect(err?.message).toContain('OFFER_TIMEOUT_SECONDS');
   });
 
   it('refuses to start with credentials nats-server does not know: exit 78 and a line that says so, no stack trace', () => {

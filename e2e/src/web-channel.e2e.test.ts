@@ -18,6 +18,8 @@ const demoCenter = fileURLToPath(new URL('../../infra/demo/contact-center.yaml',
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const WIDGET_STORE = 'parley-widget:support@parley.example.test';
 let stack: ParleyStack;
+/** Whether a test of this file failed: what the pages reported is printed only then. */
+let failed = false;
 let web: ServiceHandle;
 let browser: Browser;
 let base: string;
@@ -87,7 +89,6 @@ afterEach(async (ctx) => {
 /** What pages said that a person would have seen: dialogs and console errors, reported if a test fails. */
 const pageProblems: string[] = [];
 const dialogs: string[] = [];
-let failed = false;
 
 async function page(options: BrowserContextOptions = {}): Promise<Page> {
   const context = await browser.newContext({ acceptDownloads: true, ...options });

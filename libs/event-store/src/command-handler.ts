@@ -239,7 +239,8 @@ export class CommandHandler {
       if (events.length === 0) {
         // Nothing to do, as memory has it: memory may lag appends by other processes (a follow-up's end of a
         // conversation decided on a state without the start another instance had just appended, and the agent kept
-        // a conversation for good). Check the version, one cheap request, and decide again on the stream if it moved.
+        // a conversation for good). Check the version (one message get by the stream's leader; during a NATS fault
+        // the command fails rather than do nothing on a guess) and decide again on the stream if it moved.
         if (fromMemory) {
           const stored = await this.store.streamVersion(streamIdOf(stream));
           if (stored !== version) {

@@ -7,7 +7,7 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { type NatsConnection, connect } from '@nats-io/transport-node';
 import { type NatsClusterHandle, eventually, startNatsCluster } from '@parley/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type JetStreamWait, isJetStreamUnavailable, untilJetStreamAnswers } from './jetstream-availability.js';
+import type { JetStreamWait } from './jetstream-availability.js';
 import { JetStreamEventStore } from './jetstream-event-store.adapter.js';
 import { ensureDurableStream, openKvBucket } from './stream-durability.js';
 
@@ -57,17 +57,4 @@ describe('setting up streams and buckets while JetStream is unavailable', () => 
       unsubscribe('parley:jetstream-wait', listener);
     }
   }, 90_000);
-
-  it('does not wait out a refusal: a non-transient error is thrown at once', async () => {
-    let calls = 0;
-    const refused = new Error('stream name already in use with a different configuration');
-    await expect(
-      untilJetStreamAnswers('stream REFUSED', async () => {
-        calls++;
-        throw refused;
-      }),
-    ).rejects.toBe(refused);
-    expect(calls).toBe(1);
-    expect(isJetStreamUnavailable(refused)).toBe(false);
-  });
 });

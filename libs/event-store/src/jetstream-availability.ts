@@ -25,6 +25,10 @@ const UNAVAILABLE_CODES = new Set<number>(Object.values(JetStreamUnavailableCode
 export function isJetStreamUnavailable(err: unknown): boolean {
   if (err instanceof natsErrors.TimeoutError || err instanceof natsErrors.NoRespondersError) return true;
   if (err instanceof natsErrors.RequestError) return err.isNoResponders() || isJetStreamUnavailable(err.cause);
+  // What the JetStream API calls throw for "no responders": nats.js wraps the request's error in its
+  // JetStreamNotEnabled, a class it does not export; the typed cause says what happened. A server whose JetStream
+  // is starting (or off) answers so; either way it is not a refusal of the request.
+  if (err instanceof Error && err.cause instanceof natsErrors.RequestError) return isJetStreamUnavailable(err.cause);
   if (err instanceof JetStreamApiError) return err.status === 503 || UNAVAILABLE_CODES.has(err.code);
   return false;
 }

@@ -10,6 +10,10 @@ describe('isJetStreamUnavailable', () => {
     expect(isJetStreamUnavailable(new natsErrors.TimeoutError())).toBe(true);
     expect(isJetStreamUnavailable(new natsErrors.NoRespondersError('$JS.API.INFO'))).toBe(true);
     expect(isJetStreamUnavailable(new natsErrors.RequestError('request failed', { cause: new natsErrors.TimeoutError() }))).toBe(true);
+    // As the JetStream API calls throw it: nats.js wraps a request that nobody answered.
+    const noResponders = new natsErrors.RequestError('no responders', { cause: new natsErrors.NoRespondersError('$JS.API.STREAM.INFO.X') });
+    const wrapped = Object.assign(new Error('jetstream is not enabled', { cause: noResponders }), { name: 'JetStreamNotEnabled' });
+    expect(isJetStreamUnavailable(wrapped)).toBe(true);
     expect(isJetStreamUnavailable(apiError(503, JetStreamUnavailableCodes.ClusterNotAvailable, 'JetStream system temporarily unavailable'))).toBe(true);
     expect(isJetStreamUnavailable(apiError(500, JetStreamUnavailableCodes.ClusterNoPeers, 'no suitable peers for placement'))).toBe(true);
     expect(isJetStreamUnavailable(apiError(500, JetStreamUnavailableCodes.ClusterNotLeader, 'JetStream cluster can not handle request'))).toBe(true);
@@ -34,6 +38,18 @@ describe('untilJetStreamAnswers', () => {
     });
     expect(value).toBe('created');
     expect(calls).toBe(3);
+  });
+
+  it('does not wait out a refusal: any other error is thrown at once', async () => {
+    let calls = 0;
+    const refused = apiError(400, 10058, 'stream name already in use with a different configuration');
+    await expect(
+      untilJetStreamAnswers('stream REFUSED', async () => {
+        calls++;
+        throw refused;
+      }),
+    ).rejects.toBe(refused);
+    expect(calls).toBe(1);
   });
 
   it('gives up at the deadline with the last error', async () => {

@@ -236,7 +236,7 @@ export class JetStreamEventStore implements EventStore {
     return this.readFiltered(filterSubject(options.aggregate), Math.max(1, options.fromPosition));
   }
 
-  /** One direct get of the subject's last message: what a stream read would end at, without the read. */
+  /** One message get of the subject's last message, answered by the stream's leader: where a read would end, without the read. */
   streamVersion(stream: StreamId): Promise<number> {
     return this.versionOfSubject(streamSubject(stream));
   }

@@ -94,7 +94,11 @@ export async function streamInfoIfAny(jsm: JetStreamManager, stream: string): Pr
  */
 export async function openKvBucket(nc: NatsConnection, bucket: string, options: Partial<Omit<KvOptions, 'replicas' | 'storage'>>, durability: StreamDurability = DEFAULT_DURABILITY): Promise<KV> {
   return untilJetStreamAnswers(`bucket ${bucket}`, async () => {
-    const kv = await new Kvm(jetstream(nc, { timeout: JETSTREAM_API_TIMEOUT_MS })).create(bucket, { ...options, replicas: durability.replicas, storage: storageType(durability.storage) });
+    const kv = await new Kvm(jetstream(nc, { timeout: JETSTREAM_API_TIMEOUT_MS, checkAPI: false })).create(bucket, {
+      ...options,
+      replicas: durability.replicas,
+      storage: storageType(durability.storage),
+    });
     const status = await kv.status();
     assertDurability(`KV_${bucket}`, { num_replicas: status.replicas, storage: status.storage }, durability);
     return kv;

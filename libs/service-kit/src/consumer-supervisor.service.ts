@@ -95,10 +95,8 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
   ) {}
 
   private jsm(): Promise<JetStreamManager> {
-    this.manager ??= jetStreamManagerFor(this.nc).catch((err: unknown) => {
-      this.manager = undefined; // not kept: the next call asks again
-      throw err;
-    });
+    // Made without asking the server anything (jetStreamManagerFor): it cannot fail, so it is made once.
+    this.manager ??= jetStreamManagerFor(this.nc);
     return this.manager;
   }
 

@@ -96,12 +96,11 @@ export async function launchService(name: string, env: Record<string, string>, l
       try {
         await waitForHttp(`http://127.0.0.1:${httpPort}/health/${until}`, { isAlive: alive });
       } catch (err) {
-        // The pipes may still hold the last lines of a process that just exited.
-        if (!alive()) await new Promise((r) => (proc.stderr?.readableEnded ? r(undefined) : proc.stderr?.once('end', r)));
+        // The pipes may still hold the last lines of a process that just exited: 'close' comes after both ended.
+        if (!alive()) await new Promise((r) => (proc.stdout?.readableEnded && proc.stderr?.readableEnded ? r(undefined) : proc.once('close', r)));
         const lines = tail.trimEnd().split('\n').slice(-12).join('\n    ');
-        throw new Error(`${instance} did not start: ${(err as Error).message}${proc.exitCode === null ? '' : `, exit code ${proc.exitCode}`}; its last output (${logFile}):\n    ${lines}`, {
-          cause: err,
-        });
+        const ended = proc.exitCode !== null ? `, exit code ${proc.exitCode}` : proc.signalCode ? `, killed by ${proc.signalCode}` : '';
+        throw new Error(`${instance} did not start: ${(err as Error).message}${ended}; its last output (${logFile}):\n    ${lines}`, { cause: err });
       } finally {
         proc.stdout?.off('data', keep);
         proc.stderr?.off('data', keep);

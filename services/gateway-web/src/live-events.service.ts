@@ -4,7 +4,7 @@ import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { type AgentEvent, type AgentState, type SessionEvent, agentDecider, presenceOf } from '@parley/domain';
 import { KpiHistory, decodeEvent } from '@parley/analytics';
-import { JETSTREAM_API_TIMEOUT_MS, jetStreamManagerFor, openKvBucket } from '@parley/event-store';
+import { JETSTREAM_API_TIMEOUT_MS, jetStreamManagerFor, openKvBucket, untilJetStreamAnswers } from '@parley/event-store';
 import { NATS_CONNECTION, SERVICE_CONFIG, type ServiceConfig, streamDurability } from '@parley/service-kit';
 import { createHash } from 'node:crypto';
 
@@ -111,7 +111,7 @@ export class LiveEvents implements OnApplicationBootstrap, BeforeApplicationShut
     this.jsm = await jetStreamManagerFor(this.nc);
     // Replicated like every other Parley bucket: on a single replica, losing its NATS node loses the pre-chat answers.
     this.kv = await openKvBucket(this.nc, PRE_CHAT_BUCKET, { history: 1, ttl: 30 * 24 * 3600_000 }, streamDurability(this.config));
-    const watch = await this.kv.watch();
+    const watch = await untilJetStreamAnswers('watch of the pre-chat bucket', () => this.kv.watch());
     this.stopWatch = () => watch.stop();
     void (async () => {
       for await (const entry of watch) {

@@ -154,8 +154,10 @@ export class RoutingLoop implements OnApplicationBootstrap, BeforeApplicationShu
   /**
    * A conversation its agent's stream holds for a session no longer theirs is ended once it has looked so for
    * STRAY_CONVERSATION_GRACE_MS: otherwise it holds one of the agent's slots for good (see strayConversations).
-   * The command is the session follow-up's own, so whichever of the two comes second finds nothing to end; every
-   * router instance may do it, as a stray conversation belongs to no queue.
+   * The session's stream, read afresh, has the last word: a view that lags must not end a live conversation
+   * (a session transferred and then assigned to the same agent again). The command is the session follow-up's
+   * own, so whichever of the two comes second finds nothing to end; every router instance may do it, as a stray
+   * conversation belongs to no queue, and only the one whose command ended it counts and logs it.
    */
   private async endStrayConversations(now: string): Promise<void> {
     const t = Date.parse(now);
@@ -166,9 +168,22 @@ export class RoutingLoop implements OnApplicationBootstrap, BeforeApplicationShu
       const since = this.strays.get(key) ?? t;
       this.strays.set(key, since);
       if (t - since < STRAY_CONVERSATION_GRACE_MS) continue;
-      await this.commands.handle(agentAggregate.stream(agentId), { kind: 'end-conversation', sessionId, now }, commandContext(now, 'system:router', `end-stray:${agentId}:${sessionId}`));
-      this.metrics.strayConversations.inc();
-      this.logger.warn({ msg: 'ended a stray conversation: its session had ended or moved before it started on the agent', agentId, sessionId, strayForMs: t - since });
+      try {
+        const session = await this.commands.load(sessionAggregate.stream(sessionId), { fresh: true });
+        if (session.state.status === 'assigned' && session.state.agentId === agentId) continue;
+        // The stray's first sighting in the ID: the same pair straying again later is a new decision.
+        const ended = await this.commands.handle(
+          agentAggregate.stream(agentId),
+          { kind: 'end-conversation', sessionId, now },
+          commandContext(now, 'system:router', `end-stray:${agentId}:${sessionId}:${since}`),
+        );
+        if (ended.events.length === 0) continue;
+        this.metrics.strayConversations.inc();
+        this.logger.warn({ msg: 'ended a stray conversation: its session had ended or moved on, and its own follow-up had not ended it', agentId, sessionId, strayForMs: t - since });
+      } catch (err) {
+        // One stray that cannot be settled now (a NATS fault) does not hold up the rest of the pass.
+        this.logger.warn({ msg: 'could not end a stray conversation; trying again on the next pass', agentId, sessionId, err: String(err) });
+      }
     }
     for (const key of this.strays.keys()) if (!seen.has(key)) this.strays.delete(key);
   }
