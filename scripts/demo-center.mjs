@@ -72,14 +72,20 @@ await (
 const consumer = await js.consumers.get('PARLEY_DELIVERIES', `bot-${agentId}`);
 const messages = await consumer.consume();
 console.log(JSON.stringify({ level: 'info', service: 'demo-center', msg: 'demo contact center ready' }));
-process.on('SIGTERM', async () => {
+// Once, however many signals come (the start script's, and npm's forwarding it): a second drain would reject.
+let leaving = false;
+const leave = async () => {
+  if (leaving) return;
+  leaving = true;
   clearInterval(beat);
   messages.stop();
   await ask('parley.v1.agent.state', { agentId, state: 'offline' }).catch(() => undefined);
-  await nc.drain();
-  await registrar.drain();
+  await nc.drain().catch(() => undefined);
+  await registrar.drain().catch(() => undefined);
   process.exit(0);
-});
+};
+process.on('SIGTERM', () => void leave());
+process.on('SIGINT', () => void leave());
 
 /** Each conversation's language, from the customer's locale on the offer. */
 const language = new Map();

@@ -162,7 +162,10 @@ function consoleLines(name, text, state, stderr) {
 function launch(name, command, args, env = {}, onExit) {
   env = { PARLEY_ENVIRONMENT: 'development', ...env };
   const out = createWriteStream(join(logDir, `${name}.log`), { flags: 'a' });
-  const child = spawn(command, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Each in a process group of its own: Ctrl-C reaches this process alone, which stops the services first and
+  // nats-server last (in the terminal's group, nats-server went at once and every service logged its consumers
+  // losing the server while it drained). If this process is killed outright, the watchdog stops them.
+  const child = spawn(command, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   child.stdout.pipe(out);
   child.stderr.pipe(out);
   const state = { explained: false };
