@@ -23,6 +23,7 @@ import {
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { CoalescingTask, renewSoon } from './coalescing-task.js';
+import { LapsedLeases, renewalPeriodMs } from './lapsed-leases.js';
 import { leaseConfirmed } from './lease-confirmation.js';
 import { type ConsumerDefinition, consumerDefinitionOf } from './event-consumer.decorator.js';
 import { EventDispatcher } from './event-dispatcher.js';
@@ -70,11 +71,8 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
   private publisher?: JetStreamPublisher;
   private readonly renewal = new CoalescingTask('consumer lease renewal', () => this.renew(), this.logger);
   private readonly watches: Subscription[] = [];
-  /**
-   * Leases last seen held by another instance, by key, and since when they are seen lapsed (0: not yet): a lapsed
-   * lease is left a renewal period to its holder. A key never seen held (a first start) is taken at once.
-   */
-  private readonly lapsedSince = new Map<string, number>();
+  /** Partitions' leases that lapsed while another instance held them are left a renewal period to it. */
+  private readonly lapsed = new LapsedLeases(() => this.renewalMs);
   /** Each durable's acknowledged position at the last lease renewal (a forced re-creation starts after it). */
   private readonly ackFloors = new Map<string, number>();
   /** Durables deleted for want of a leader, and where their re-creation starts. */
@@ -150,7 +148,7 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
   }
 
   private get renewalMs(): number {
-    return Math.max(200, Math.floor((this.config.CONSUMER_LEASE_SECONDS * 1000) / 3));
+    return renewalPeriodMs(this.config.CONSUMER_LEASE_SECONDS);
   }
 
   /** Names of the consumers this process runs (for the events × consumers table and tests). */
@@ -204,23 +202,13 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
           const heldByOther = entry?.operation === 'PUT';
           const mineUntilNow = c.leased.has(p) || c.partitions.has(p);
           if (heldByOther) {
-            this.lapsedSince.set(key, 0); // held by another: if it lapses, that holder may still be alive
+            this.lapsed.heldByOther(key);
             if (mineUntilNow) await this.lose(c, p); // someone else holds it now
             continue;
           }
-          // Free. Handed back (a delete marker): anyone takes it at once. Lapsed (gone with the TTL: its holder could
-          // not renew, e.g. while the bucket had no leader): its holder takes it back at once and carries on, the
-          // others only once it has stayed free for a renewal period, so that a holder that is alive keeps its
-          // partition instead of stopping it and the next holder waiting for its unacknowledged messages.
-          if (!mineUntilNow) {
-            if (c.leased.size >= fairShare) continue;
-            if (!entry && this.lapsedSince.has(key)) {
-              const since = this.lapsedSince.get(key) || Date.now();
-              this.lapsedSince.set(key, since);
-              if (Date.now() - since < this.renewalMs) continue;
-            }
-          }
-          this.lapsedSince.delete(key);
+          // Free: its holder until now takes it back at once and carries on; another only by the LapsedLeases policy.
+          if (!mineUntilNow && (c.leased.size >= fairShare || !this.lapsed.mayTake(key, !!entry))) continue;
+          this.lapsed.forget(key);
           try {
             if (entry) await kv.update(key, this.instanceId, entry.revision);
             else await kv.create(key, this.instanceId);

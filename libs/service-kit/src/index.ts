@@ -13,6 +13,7 @@ export * from './command-metadata.js';
 export * from './nats-request.js';
 export * from './coalescing-task.js';
 export * from './lease-confirmation.js';
+export * from './lapsed-leases.js';
 export * from './live-projection.js';
 export * from './center-settings.provider.js';
 export * from './readiness.js';

@@ -3,7 +3,7 @@ import type { JetStreamManager } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { jetStreamManagerFor, openKvBucket } from '@parley/event-store';
-import { CoalescingTask, NATS_CONNECTION, SERVICE_CONFIG, leaseConfirmed, renewSoon, streamDurability } from '@parley/service-kit';
+import { CoalescingTask, LapsedLeases, NATS_CONNECTION, SERVICE_CONFIG, leaseConfirmed, renewSoon, renewalPeriodMs, streamDurability } from '@parley/service-kit';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { RouterConfig } from './router.config.js';
@@ -29,11 +29,8 @@ export class QueueLeases implements OnModuleInit, OnApplicationBootstrap, Before
   private watch?: Subscription;
   private readonly changed: (() => void)[] = [];
   private readonly beforeRelease: (() => Promise<void>)[] = [];
-  /**
-   * Queues last seen held by another router, and since when they are seen lapsed (0: not yet): a lapsed lease is
-   * left a renewal period to its router. A queue never seen held (a first start) is taken at once.
-   */
-  private readonly lapsedSince = new Map<string, number>();
+  /** Queues whose lease lapsed while another router held them are left a renewal period to it. */
+  private readonly lapsed = new LapsedLeases(() => this.renewalMs);
 
   constructor(
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
@@ -66,7 +63,7 @@ export class QueueLeases implements OnModuleInit, OnApplicationBootstrap, Before
   }
 
   private get renewalMs(): number {
-    return Math.max(200, Math.floor((this.config.QUEUE_LEASE_SECONDS * 1000) / 3));
+    return renewalPeriodMs(this.config.QUEUE_LEASE_SECONDS);
   }
 
   /** Called whenever the queues this instance routes change (the routing loop makes a full pass at once). */
@@ -123,21 +120,11 @@ export class QueueLeases implements OnModuleInit, OnApplicationBootstrap, Before
           // taken over in between
         }
       } else if (!entry || entry.operation !== 'PUT') {
-        // Handed back (a delete marker): free at once. Lapsed (gone with the TTL: its router could not renew, e.g.
-        // while the bucket had no leader): its router takes it back at once, the others only once it has stayed
-        // free for a renewal period, so that a router that is alive keeps routing its queue.
-        if (entry || this.owned.has(queueId) || !this.lapsedSince.has(queueId)) free.push(queueId);
-        else {
-          const since = this.lapsedSince.get(queueId) || Date.now();
-          this.lapsedSince.set(queueId, since);
-          if (Date.now() - since >= this.renewalMs) free.push(queueId);
-          continue;
-        }
-      } else {
-        this.lapsedSince.set(queueId, 0); // held by another router: if it lapses, that router may still be alive
-        continue;
-      }
-      this.lapsedSince.delete(queueId);
+        // Free: the router that routed it until now takes it back at once; another only by the LapsedLeases policy.
+        if (!this.owned.has(queueId) && !this.lapsed.mayTake(queueId, !!entry)) continue;
+        this.lapsed.forget(queueId);
+        free.push(queueId);
+      } else this.lapsed.heldByOther(queueId);
     }
     // Those this router routed until now first, then the others.
     free.sort((a, b) => Number(this.owned.has(b)) - Number(this.owned.has(a)));
