@@ -133,7 +133,9 @@ describe('routing policy (properties)', () => {
       }),
       { numRuns: 500 },
     );
-    expect(plannedTotal).toBeGreaterThan(200);
+    // Not vacuous: plans are made. Over 500 runs they number about 225 (136 the lowest seen in 26 runs), so the
+    // bound sits far below that spread; a policy that stopped planning would fall to 0.
+    expect(plannedTotal).toBeGreaterThan(50);
   });
 });
 
