@@ -7,7 +7,7 @@
 // sessions/s and JetStream API requests per event.
 // Usage: npm run bench:e2e [-- --agents 100 --capacity 2 --messages 10 --seconds 20]
 import { parseArgs } from 'node:util';
-import { ENTRY, buildOnce, done, jsApiTotal, libs, ms, onDeliveries, pct, loopDelays, rawCeiling, registerCenter, stackCpu, startStack, status } from './bench-stack.mjs';
+import { ENTRY, buildOnce, consumerDeliveries, done, jsApiTotal, libs, ms, onDeliveries, pct, loopDelays, rawCeiling, registerCenter, stackCpu, startStack, status } from './bench-stack.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -148,7 +148,7 @@ async function phase(label, customers, rate) {
     sessionsDone = 0;
     measuring = true;
     await loopDelays(stack); // resets the services' loop-delay histograms: what follows is the window's
-    window = { at: performance.now(), events: await head(), api: await jsApiTotal(stack.nats), cpu: stackCpu(stack) };
+    window = { at: performance.now(), events: await head(), api: await jsApiTotal(stack.nats), cpu: stackCpu(stack), handed: await consumerDeliveries(stack.nats) };
   }, WARMUP_SECONDS * 1000);
   const ticker = setInterval(
     () => status(`${label}: ${Math.round((performance.now() - started) / 1000)}/${WARMUP_SECONDS + SECONDS} s (${WARMUP_SECONDS} s warm-up), ${relayed} messages relayed, ${sessionsDone} sessions`),
@@ -162,7 +162,7 @@ async function phase(label, customers, rate) {
           measuring = false;
           const at = performance.now();
           const counts = { relayed, sessionsDone };
-          r({ at, events: await head(), api: await jsApiTotal(stack.nats), cpu: stackCpu(stack), loop: await loopDelays(stack), ...counts });
+          r({ at, events: await head(), api: await jsApiTotal(stack.nats), cpu: stackCpu(stack), handed: await consumerDeliveries(stack.nats), loop: await loopDelays(stack), ...counts });
         },
         (WARMUP_SECONDS + SECONDS) * 1000,
       )),
@@ -191,6 +191,13 @@ async function phase(label, customers, rate) {
     // CPU milliseconds each process spent per event written: what the machine's two cores are shared out on.
     cpuMsPerEvent: Object.fromEntries(Object.keys(end.cpu).map((k) => [k, Number((((end.cpu[k] - window.cpu[k]) * 1000) / Math.max(1, events)).toFixed(3))])),
     loopDelayMs: end.loop,
+    // Messages nats-server handed each consumer per event written (a re-made tail starts counting again).
+    handedPerEvent: Object.fromEntries(
+      Object.entries(end.handed)
+        .map(([k, v]) => [k, (v >= (window.handed[k] ?? 0) ? v - (window.handed[k] ?? 0) : v) / Math.max(1, events)])
+        .filter(([, v]) => v > 0)
+        .map(([k, v]) => [k, Number(v.toFixed(2))]),
+    ),
     c2a: { p50: pct(sorted(c2a), 50), p99: pct(sorted(c2a), 99), n: c2a.length },
     a2c: { p50: pct(sorted(a2c), 50), p99: pct(sorted(a2c), 99), n: a2c.length },
   };
@@ -220,6 +227,11 @@ const lines = [
   `event-loop delay at half of saturation, p99/max (ms): ${Object.entries(half.loopDelayMs)
     .map(([k, v]) => `${k} ${ms(v.p99)}/${ms(v.max)}`)
     .join(', ')}`,
+  `messages handed to consumers per event written at saturation: ${Object.entries(saturation.handedPerEvent)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ')}; total ${Object.values(saturation.handedPerEvent)
+    .reduce((a, b) => a + b, 0)
+    .toFixed(2)}`,
   `errors: customers ${customerErrors}, agents ${agentErrors}`,
 ];
 process.stdout.write(`${lines.join('\n')}\n`);

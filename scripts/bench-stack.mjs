@@ -33,6 +33,26 @@ export async function jsApiTotal(nats) {
   return body.api?.total ?? 0;
 }
 
+/**
+ * Messages each JetStream consumer has been handed so far, by stream and consumer (`/jsz`): what nats-server
+ * delivers for every event written. Ephemeral consumers (ordered tails) are named by their filter, as their names
+ * change when they are re-made.
+ */
+export async function consumerDeliveries(nats) {
+  const res = await fetch(`http://127.0.0.1:${nats.monitorPort}/jsz?accounts=true&streams=true&consumers=true&config=true`);
+  const body = await res.json();
+  const out = {};
+  for (const account of body.account_details ?? []) {
+    for (const stream of account.stream_detail ?? []) {
+      for (const c of stream.consumer_detail ?? []) {
+        const key = `${stream.name} ${c.config?.durable_name ?? `(tail) ${c.config?.filter_subject ?? '>'}`}`;
+        out[key] = (out[key] ?? 0) + (c.delivered?.consumer_seq ?? 0);
+      }
+    }
+  }
+  return out;
+}
+
 /** CPU seconds (user + system) a process has used so far, from /proc (Linux), or NaN when it is gone. */
 export function cpuSeconds(pid) {
   try {

@@ -9,7 +9,8 @@ let n = 0;
 const uid = (p: string) => `${p}${++n}${Date.now().toString(36)}`;
 
 beforeAll(async () => {
-  stack = await ParleyStack.start({ OFFER_TIMEOUT_SECONDS: '2', MAX_MISSED_OFFERS: '1', LEASE_SWEEP_INTERVAL_MS: '200', ROUTING_TICK_MS: '100' });
+  // Offers time out in 5 s: short enough to see an expiry, long enough for an accept or reject on a loaded machine.
+  stack = await ParleyStack.start({ OFFER_TIMEOUT_SECONDS: '5', MAX_MISSED_OFFERS: '1', LEASE_SWEEP_INTERVAL_MS: '200', ROUTING_TICK_MS: '100' });
 });
 
 afterAll(async () => {
@@ -62,7 +63,8 @@ describe('presence and sessions', () => {
   it('answers not-registered for an unregistered address and after a lease expires', async () => {
     const channel = uid('ch');
     expect(await stack.request(SUBJECTS.imSubscribe, { channel, from: 'ann@customers.example.test', to: 'nobody@support.example.test' })).toEqual({ status: 'unavailable', reason: 'not-registered' });
-    const { address } = await registerEntryPoint(uid('q'), 1);
+    // A 3 s lease: the first subscribe must come within it, the second after it, on however slow a machine.
+    const { address } = await registerEntryPoint(uid('q'), 3);
     const first = await stack.request(SUBJECTS.imSubscribe, { channel, from: 'ann@customers.example.test', to: address });
     expect(first).toMatchObject({ status: 'available' });
     await until(
@@ -71,7 +73,7 @@ describe('presence and sessions', () => {
         return r.status === 'unavailable' && r.reason === 'not-registered' ? r : undefined;
       },
       'the lease to run out',
-      10_000,
+      20_000,
     );
   });
 

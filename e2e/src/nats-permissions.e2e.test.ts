@@ -25,12 +25,16 @@ const login = (agentId: string) => ({ agentId, displayName: agentId, kind: 'bot'
 let waiting: { sessionId: string; sessionAddress: string };
 
 beforeAll(async () => {
-  stack = await ParleyStack.start({}, { roles: ROLES.map((r) => ({ ...r, values: { ...r.values } })) });
+  // Statuses to the waiting customer are deliveries the stack makes on its own: only the first is let through, and
+  // it is waited for below, so that "changes nothing" compares stores nothing else is writing to.
+  stack = await ParleyStack.start({ STATUS_INTERVAL_SECONDS: '3600' }, { roles: ROLES.map((r) => ({ ...r, values: { ...r.values } })) });
   for (const r of ROLES) as[r.name] = await connect(stack.nats.connectOptions(r.name));
   expect(await stack.request(SUBJECTS.registrationRegister, ENTRY)).toMatchObject({ entryPointId: ENTRY.entryPointId });
   // A customer of channel cli waits (no agent is logged in for the queue yet).
   waiting = await request<{ sessionId: string; sessionAddress: string }>('gw_cli', asActorSubject(SUBJECTS.imSubscribe, 'cli'), { channel: 'cli', from: 'carol@cli.test', to: ENTRY.address });
   expect(waiting).toMatchObject({ status: 'available' });
+  const customers = await stack.customerInbox('cli');
+  await customers.waitFor((d) => d.kind === 'status' && d.sessionId === waiting.sessionId, "carol's first queue status");
 });
 
 afterAll(async () => {

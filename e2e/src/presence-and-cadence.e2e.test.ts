@@ -20,11 +20,12 @@ describe('agent presence', () => {
   it('takes a lost agent offline and withdraws the offer in hand, which goes to another agent', async () => {
     await stack.request(SUBJECTS.registrationRegister, { entryPointId: 'ep-lost', address: 'lost@support.example.test', queueId: 'q-lost', leaseSeconds: 600 });
     const lost = await stack.agentInbox('lost-agent');
-    await login('lost-agent', 'q-lost', 2);
+    // A 5 s lease: long enough for the offer to be made on a loaded machine, short enough to watch it run out.
+    await login('lost-agent', 'q-lost', 5);
     const c = await stack.request<{ sessionId: string }>(SUBJECTS.imSubscribe, { channel: 'lost', from: 'carl@customers.example.test', to: 'lost@support.example.test' });
     const offer = await lost.waitFor((d) => d.kind === 'offer', 'the offer to the agent who will vanish');
     // No heartbeat: the lease runs out, the agent goes offline and the offer is revoked.
-    await lost.waitFor((d) => d.kind === 'offer-revoked' && d.offerId === offer.offerId, 'the offer to be withdrawn', 15_000);
+    await lost.waitFor((d) => d.kind === 'offer-revoked' && d.offerId === offer.offerId, 'the offer to be withdrawn', 25_000);
     expect(await agentEvents('lost-agent')).toContain('AgentLoggedOut');
     expect(await stack.request(SUBJECTS.agentHeartbeat, { agentId: 'lost-agent' })).toMatchObject({ error: { code: 'not-found' } });
     const other = await stack.agentInbox('steady-agent');

@@ -140,7 +140,8 @@ describe('transfers', () => {
 
 describe('wrap-up', () => {
   it('makes no offer to an agent during wrap-up, and shows the state', async () => {
-    const inbox = await login('rr-wrapper', ['rr-wrap'], { wrapUpSeconds: 3 });
+    // 10 s of wrap-up: the state request below must land inside it, however slow the machine.
+    const inbox = await login('rr-wrapper', ['rr-wrap'], { wrapUpSeconds: 10 });
     const c1 = await customer('rr-wrap', 'rr-wrap', 'fred');
     const o1 = await inbox.waitFor((d) => d.kind === 'offer' && d.sessionId === c1.sessionId, 'the first offer');
     await stack.request(SUBJECTS.agentOfferAccept, { agentId: 'rr-wrapper', offerId: o1.offerId });
@@ -153,7 +154,7 @@ describe('wrap-up', () => {
     expect(wrapUpUntil).toBeTruthy();
     expect(await stack.request(SUBJECTS.agentState, { agentId: 'rr-wrapper', state: 'available' })).toEqual({ agentId: 'rr-wrapper', state: 'wrap-up' });
     const c2 = await customer('rr-wrap', 'rr-wrap', 'gina');
-    const o2 = await inbox.waitFor((d) => d.kind === 'offer' && d.sessionId === c2.sessionId, 'the offer after wrap-up', 20_000);
+    const o2 = await inbox.waitFor((d) => d.kind === 'offer' && d.sessionId === c2.sessionId, 'the offer after wrap-up', 30_000);
     const offered = (await stack.store.readStream({ aggregate: 'session', id: c2.sessionId })).events.find(
       (e) => e.type === 'SessionOffered' && (e.data as { offerId: string }).offerId === o2.offerId,
     )!;

@@ -131,7 +131,7 @@ beforeAll(async () => {
     'the start command to report Parley running',
     120_000,
   );
-});
+}, 240_000); // the wait above, with room to spare: a hook as long as its own wait fails first on a slow start
 
 afterAll(async () => {
   // Ctrl-C, not SIGKILL: a killed start command would leave its services, Prosody and the demo bot running.
@@ -409,5 +409,5 @@ describe('npm start killed outright (SIGKILL)', () => {
     await until(() => !existsSync(join(dataDir, 'parley.pid')) || undefined, 'the watchdog to stop everything and free the data directory', 60_000);
     expect(started.filter((p) => isAlive(p.pid))).toEqual([]);
     for (const i of [1, 2, 3, 4, 5, 7]) expect(await portFree(b + i)).toBe(true);
-  });
+  }, 240_000); // a full start (up to 120 s) and the watchdog's stop (up to 60 s)
 });

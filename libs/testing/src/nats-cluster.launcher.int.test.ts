@@ -50,5 +50,5 @@ describe('a three-node nats-server cluster on loopback', () => {
     await cluster.waitForStreams({ streams: ['HA_TEST'], current: true });
     const info = await api('$JS.API.STREAM.INFO.HA_TEST');
     expect((info.state as { messages: number }).messages).toBe(1);
-  });
+  }, 120_000); // a kill, a start and a restart of three nodes, each awaited: more than the int tier's 60 s when loaded
 });

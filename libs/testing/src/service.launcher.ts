@@ -59,6 +59,8 @@ export async function launchService(name: string, env: Record<string, string>, l
   const httpPort = await freePort();
   const logFile = join(logDir, `${instance}.log`);
   let child: ChildProcess | undefined;
+  /** Resolves once everything the current process wrote is in its log file (after its pipes closed). */
+  let logged: Promise<void> = Promise.resolve();
   const alive = () => !!child && child.exitCode === null && child.signalCode === null;
   const handle: ServiceHandle = {
     name,
@@ -82,8 +84,13 @@ export async function launchService(name: string, env: Record<string, string>, l
       });
       child = proc;
       live.add(proc);
-      proc.stdout?.pipe(log);
-      proc.stderr?.pipe(log);
+      // Two pipes into one file: neither may end it. It is ended once both closed, and stop() and kill() wait for
+      // that, so a test that reads the log after a stop sees the process's last line.
+      proc.stdout?.pipe(log, { end: false });
+      proc.stderr?.pipe(log, { end: false });
+      logged = new Promise<void>((r) => {
+        proc.once('close', () => log.end(r));
+      });
       // The output's last few kilobytes, kept for the error of a start that fails: a CI run shows only what the
       // test prints, not the log file it names.
       let tail = '';
@@ -111,7 +118,9 @@ export async function launchService(name: string, env: Record<string, string>, l
       if (!proc || !alive()) return proc?.exitCode ?? null;
       const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
       proc.kill('SIGTERM');
-      return exited;
+      const code = await exited;
+      await logged;
+      return code;
     },
     async kill() {
       const proc = child;
@@ -119,6 +128,7 @@ export async function launchService(name: string, env: Record<string, string>, l
       const exited = new Promise<void>((r) => proc.once('exit', () => r()));
       proc.kill('SIGKILL');
       await exited;
+      await logged;
     },
   };
   return handle;

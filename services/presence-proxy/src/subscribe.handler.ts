@@ -162,7 +162,7 @@ export class SubscribeHandler {
     if (!limits || (limits.maxWaiting === null && limits.maxEstimatedWaitSeconds === null)) return null;
     let stats: QueueStats;
     try {
-      stats = await natsRequest<QueueStats>(this.nc, statsQueueSubject(queueId), {}, 1_000);
+      stats = await natsRequest<QueueStats>(this.nc, statsQueueSubject(queueId), {}, this.config.QUEUE_STATS_TIMEOUT_MS);
     } catch (err) {
       this.logger.warn({ msg: 'queue statistics unavailable; admitting the customer', queueId, err: String(err) });
       return null;
