@@ -10,7 +10,6 @@ import {
   type MsgRequest,
   RetentionPolicy,
   StorageType,
-  jetstream,
 } from '@nats-io/jetstream';
 import { type NatsConnection, type Status, nanos, nuid } from '@nats-io/transport-node';
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
@@ -36,7 +35,7 @@ import {
 } from './event-store.port.js';
 import { JetStreamPublisher } from './jetstream-publisher.js';
 import { isJetStreamUnavailable, untilJetStreamAnswers } from './jetstream-availability.js';
-import { DEFAULT_DURABILITY, JETSTREAM_API_TIMEOUT_MS, type StreamDurability, assertDurability, jetStreamManagerFor, settingDifferences, streamInfoIfAny } from './stream-durability.js';
+import { DEFAULT_DURABILITY, type StreamDurability, assertDurability, jetStreamClientFor, jetStreamManagerFor, settingDifferences, streamInfoIfAny } from './stream-durability.js';
 import { injectTraceHeaders, traceCarrierOf } from './trace-context.js';
 import { Upcasters } from './upcasters.js';
 
@@ -99,7 +98,7 @@ export class JetStreamEventStore implements EventStore {
 
   /** Connects the adapter and creates its stream if missing (idempotent: safe for every instance at start). */
   static async create(nc: NatsConnection, options: JetStreamEventStoreOptions = {}): Promise<JetStreamEventStore> {
-    const store = new JetStreamEventStore(nc, jetstream(nc, { timeout: JETSTREAM_API_TIMEOUT_MS }), await jetStreamManagerFor(nc), options);
+    const store = new JetStreamEventStore(nc, jetStreamClientFor(nc), await jetStreamManagerFor(nc), options);
     await untilJetStreamAnswers(`stream ${store.streamName}`, () => store.ensureStream());
     return store;
   }
@@ -363,9 +362,9 @@ export const LEADERLESS_CONSUMER_MS = 10_000;
 export class LeaderlessConsumerError extends Error {
   constructor(
     readonly consumer: string,
-    readonly sinceMs: number,
+    readonly silentForMs: number,
   ) {
-    super(`durable consumer ${consumer} has not answered for ${Math.round(sinceMs / 1000)} s (no leader)`);
+    super(`durable consumer ${consumer} has not answered for ${Math.round(silentForMs / 1000)} s (no leader)`);
   }
 }
 

@@ -64,7 +64,7 @@ describe('a durable consumer that does not answer after a disruption', () => {
     const reason = await Promise.race([consumption.ended, new Promise((r) => setTimeout(() => r('still consuming after 20 s'), 20_000))]);
     expect(reason).toBeInstanceOf(LeaderlessConsumerError);
     expect((reason as LeaderlessConsumerError).consumer).toBe('probe');
-    expect((reason as LeaderlessConsumerError).sinceMs).toBeGreaterThanOrEqual(1_000);
+    expect((reason as LeaderlessConsumerError).silentForMs).toBeGreaterThanOrEqual(1_000);
     await consumption.stop();
   });
 });

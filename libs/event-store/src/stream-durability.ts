@@ -1,4 +1,4 @@
-import { JetStreamApiError, type JetStreamManager, type StreamConfig, type StreamInfo, StorageType, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { type JetStreamClient, JetStreamApiError, type JetStreamManager, type StreamConfig, type StreamInfo, StorageType, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { type KV, type KvOptions, Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { isJetStreamUnavailable, untilJetStreamAnswers } from './jetstream-availability.js';
@@ -26,6 +26,9 @@ export const JETSTREAM_API_TIMEOUT_MS = 2_000;
  * into a crash; the calls made with the manager say soon enough whether JetStream answers.
  */
 export const jetStreamManagerFor = (nc: NatsConnection): Promise<JetStreamManager> => jetstreamManager(nc, { timeout: JETSTREAM_API_TIMEOUT_MS, checkAPI: false });
+
+/** A JetStream client for a service's own use, with the same API timeout and no check at creation. */
+export const jetStreamClientFor = (nc: NatsConnection): JetStreamClient => jetstream(nc, { timeout: JETSTREAM_API_TIMEOUT_MS, checkAPI: false });
 
 /**
  * An existing stream or bucket is stored less (or otherwise) durably than the deployment asks. Parley refuses
@@ -94,7 +97,7 @@ export async function streamInfoIfAny(jsm: JetStreamManager, stream: string): Pr
  */
 export async function openKvBucket(nc: NatsConnection, bucket: string, options: Partial<Omit<KvOptions, 'replicas' | 'storage'>>, durability: StreamDurability = DEFAULT_DURABILITY): Promise<KV> {
   return untilJetStreamAnswers(`bucket ${bucket}`, async () => {
-    const kv = await new Kvm(jetstream(nc, { timeout: JETSTREAM_API_TIMEOUT_MS, checkAPI: false })).create(bucket, {
+    const kv = await new Kvm(jetStreamClientFor(nc)).create(bucket, {
       ...options,
       replicas: durability.replicas,
       storage: storageType(durability.storage),

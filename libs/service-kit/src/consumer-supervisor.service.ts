@@ -1,13 +1,13 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
-import { DiscardPolicy, type JetStreamManager, RetentionPolicy, jetstream } from '@nats-io/jetstream';
+import { DiscardPolicy, type JetStreamManager, RetentionPolicy } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import { type NatsConnection, type Subscription, nanos } from '@nats-io/transport-node';
 import {
   CommandHandler,
   type Consumption,
   DEFAULT_DURABILITY,
-  JETSTREAM_API_TIMEOUT_MS,
+  jetStreamClientFor,
   jetStreamManagerFor,
   LEADERLESS_CONSUMER_MS,
   LeaderlessConsumerError,
@@ -318,7 +318,7 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
       c.partitions.delete(partition);
       this.metrics.consumersRecreated.inc({ consumer: name });
       this.logger.warn({ msg: 'consumer stopped delivering; starting it again', consumer: name, partition, reason: String(reason) });
-      void this.restart(c, partition, reason instanceof LeaderlessConsumerError ? Date.now() - reason.sinceMs : undefined);
+      void this.restart(c, partition, reason instanceof LeaderlessConsumerError ? Date.now() - reason.silentForMs : undefined);
     });
   }
 
@@ -456,7 +456,7 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
 
   /** Operators send a parked event back with `scripts/parked.mjs replay`: it is handled again, its state read afresh. */
   private async startReplay(c: RunningConsumer): Promise<Consumption> {
-    const js = jetstream(this.nc, { timeout: JETSTREAM_API_TIMEOUT_MS });
+    const js = jetStreamClientFor(this.nc);
     const jsm = await this.jsm();
     return consumeDurably(js, jsm, {
       connection: this.nc,

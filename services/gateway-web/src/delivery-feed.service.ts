@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
-import { DeliverPolicy, type JetStreamClient, type JetStreamManager, type JsMsg, jetstream } from '@nats-io/jetstream';
+import { DeliverPolicy, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { JETSTREAM_API_TIMEOUT_MS, jetStreamManagerFor, readBounded, untilJetStreamAnswers } from '@parley/event-store';
+import { jetStreamClientFor, jetStreamManagerFor, readBounded, untilJetStreamAnswers } from '@parley/event-store';
 import { DELIVERY_STREAM, agentDeliverSubject, imDeliverSubject } from '@parley/contracts';
 import { NATS_CONNECTION, SERVICE_CONFIG, type ServiceConfig, ensureDeliveryStream, streamDurability, tracedReceive, tracingEnabled, warnSettingsDiffer } from '@parley/service-kit';
 
@@ -34,7 +34,7 @@ export class DeliveryFeed implements OnApplicationBootstrap, BeforeApplicationSh
 
   async onApplicationBootstrap(): Promise<void> {
     await ensureDeliveryStream(this.nc, streamDurability(this.config), warnSettingsDiffer);
-    this.js = jetstream(this.nc, { timeout: JETSTREAM_API_TIMEOUT_MS });
+    this.js = jetStreamClientFor(this.nc);
     this.jsm = await jetStreamManagerFor(this.nc);
     // Made at start, when a cluster may still be electing leaders: waited for like every stream and bucket.
     await untilJetStreamAnswers('customer delivery feed', () => this.follow(imDeliverSubject(WEB_CHANNEL), (m) => `customer:${m.json<{ to: string }>().to}`));

@@ -1,10 +1,10 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
-import { DeliverPolicy, type JetStreamClient, type JetStreamManager, jetstream } from '@nats-io/jetstream';
+import { DeliverPolicy, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { type AgentEvent, type AgentState, type SessionEvent, agentDecider, presenceOf } from '@parley/domain';
 import { KpiHistory, decodeEvent } from '@parley/analytics';
-import { JETSTREAM_API_TIMEOUT_MS, jetStreamManagerFor, openKvBucket, untilJetStreamAnswers } from '@parley/event-store';
+import { jetStreamClientFor, jetStreamManagerFor, openKvBucket, untilJetStreamAnswers } from '@parley/event-store';
 import { NATS_CONNECTION, SERVICE_CONFIG, type ServiceConfig, streamDurability } from '@parley/service-kit';
 import { createHash } from 'node:crypto';
 
@@ -107,7 +107,7 @@ export class LiveEvents implements OnApplicationBootstrap, BeforeApplicationShut
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    this.js = jetstream(this.nc, { timeout: JETSTREAM_API_TIMEOUT_MS });
+    this.js = jetStreamClientFor(this.nc);
     this.jsm = await jetStreamManagerFor(this.nc);
     // Replicated like every other Parley bucket: on a single replica, losing its NATS node loses the pre-chat answers.
     this.kv = await openKvBucket(this.nc, PRE_CHAT_BUCKET, { history: 1, ttl: 30 * 24 * 3600_000 }, streamDurability(this.config));

@@ -1,8 +1,7 @@
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
-import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { type AgentDelivery, type CustomerDelivery, DELIVERY_STREAM, agentDeliverSubject, imDeliverSubject } from '@parley/contracts';
-import { type Consumption, JETSTREAM_API_TIMEOUT_MS, consumeDurably, jetStreamManagerFor, untilJetStreamAnswers } from '@parley/event-store';
+import { type Consumption, consumeDurably, jetStreamClientFor, jetStreamManagerFor, untilJetStreamAnswers } from '@parley/event-store';
 import { MetricsService, NATS_CONNECTION, SERVICE_CONFIG, ensureDeliveryStream, streamDurability, tracedReceive, warnSettingsDiffer } from '@parley/service-kit';
 import { AgentChannel } from './agent-channel.service.js';
 import { CHANNEL, CustomerChannel } from './customer-channel.service.js';
@@ -29,7 +28,7 @@ export class DeliveryRelay implements OnApplicationBootstrap, BeforeApplicationS
 
   async onApplicationBootstrap(): Promise<void> {
     await ensureDeliveryStream(this.nc, streamDurability(this.config), warnSettingsDiffer);
-    const js = jetstream(this.nc, { timeout: JETSTREAM_API_TIMEOUT_MS });
+    const js = jetStreamClientFor(this.nc);
     const jsm = await jetStreamManagerFor(this.nc);
     const common = { connection: this.nc, stream: DELIVERY_STREAM, ackWaitMs: this.config.CONSUMER_ACK_WAIT_MS };
     this.running.push(
