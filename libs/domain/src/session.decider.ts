@@ -48,6 +48,8 @@ export interface QueuePlace {
   notBefore?: string | null;
   /** A transfer to a named agent: only that agent is offered the session. */
   targetAgentId?: string | null;
+  /** When the session was last transferred (its customer is told so before any queue status that follows). */
+  transferredAt?: string | null;
 }
 
 export interface IntakeProgress {
@@ -392,7 +394,7 @@ export const sessionDecider = {
           ? {
               status: 'queued',
               core: state.core,
-              place: { ...state.place, queueId: event.data.toQueueId, targetAgentId: event.data.toAgentId },
+              place: { ...state.place, queueId: event.data.toQueueId, targetAgentId: event.data.toAgentId, transferredAt: event.data.at },
               offer: null,
               answers: state.answers,
               messages: state.messages,

@@ -4,7 +4,14 @@ import { describeWaitRange, sessionAggregate } from '@parley/domain';
 import { notFound } from '@parley/errors';
 import { CommandHandler } from '@parley/event-store';
 import { DeliveryPublisher, Handles, type RequestContext, commandContext } from '@parley/service-kit';
+import { DeliveryProcessManager } from './delivery.process-manager.js';
 import { sessionIdOf, sessionStream } from './session-streams.js';
+
+/**
+ * How long after a transfer a status report first makes sure its customer was told of the transfer: well within
+ * the deliveries stream's 120 s duplicate window, so a notice sent twice is stored once.
+ */
+const TRANSFER_NOTICE_FIRST_MS = 60_000;
 
 const ordinal = (n: number) => {
   const tens = n % 100;
@@ -29,6 +36,7 @@ export class ConversationHandler {
   constructor(
     private readonly commands: CommandHandler,
     private readonly deliveries: DeliveryPublisher,
+    private readonly notices: DeliveryProcessManager,
   ) {
     // Sessions are followed from their first event (buffer consumes them all), so commands on them need no read.
     commands.track(sessionAggregate);
@@ -78,12 +86,21 @@ export class ConversationHandler {
 
   /** Reporting's status report for one waiting customer, readdressed here to the customer's own address. */
   @Handles(SUBJECTS.bufferStatus, StatusReportRequest)
-  async status(req: StatusReportRequest) {
+  async status(req: StatusReportRequest, ctx: RequestContext) {
     let { state } = await this.commands.load(sessionStream(req.sessionId));
     // Reporting may have seen the session queued before this process did: read it rather than say it is not waiting.
     if (state.status !== 'queued') state = (await this.commands.load(sessionStream(req.sessionId), { fresh: true })).state;
     if (state.status === 'none') throw notFound('no such session');
     if (state.status !== 'queued') return { delivered: false };
+    // Reporting can see a transferred session back in its queue before the deliveries' follow-up has told its
+    // customer of the transfer: a position would then come before "You are being transferred". The notice goes
+    // first from here too (a read of the stream, only in the minute after a transfer).
+    const transferredAt = state.place.transferredAt;
+    if (transferredAt && Date.parse(ctx.now) - Date.parse(transferredAt) < TRANSFER_NOTICE_FIRST_MS) {
+      const { events } = await this.commands.store.readStream({ aggregate: sessionAggregate.name, id: req.sessionId });
+      const transfer = events.findLast((e) => e.type === 'SessionTransferred');
+      if (transfer) await this.notices.tellTransferred(state.core, transfer.id);
+    }
     await this.deliveries.toCustomer(state.core.channel, {
       deliveryId: req.statusId,
       sessionId: req.sessionId,

@@ -33,7 +33,15 @@ export class DeliveryProcessManager {
   @On(conversationView, 'SessionTransferred')
   async transferred(_e: { type: 'SessionTransferred' }, { state, stored }: Consumed<Conversation>): Promise<void> {
     if (state.session.status === 'none') return;
-    await this.toCustomer(state.session.core, stored.id, 'system', 'You are being transferred to another agent. Your conversation so far goes with you.');
+    await this.tellTransferred(state.session.core, stored.id);
+  }
+
+  /**
+   * The transfer notice, under the ID its event fixes: the status report path sends it too when it may still be on
+   * its way here (see ConversationHandler.status), and JetStream keeps only the first of the two.
+   */
+  tellTransferred(core: SessionCore, transferEventId: string): Promise<void> {
+    return this.toCustomer(core, transferEventId, 'system', 'You are being transferred to another agent. Your conversation so far goes with you.');
   }
 
   @On(conversationView, 'AgentMessageSent')
