@@ -16,9 +16,12 @@ import {
   type ParkedEvent,
   type StoredEvent,
   type StreamDurability,
+  type StreamId,
   consumeDurably,
   ensureDurableStream,
   openKvBucket,
+  partitionOf,
+  streamSubject,
 } from '@parley/event-store';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
@@ -157,6 +160,18 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
   }
 
   /** Partitions this instance holds, by consumer. */
+  /**
+   * The stream position through which `consumer` has handled every event of the partition `stream` falls in: its
+   * durable's acknowledged floor (one API request). Whichever instance holds the partition, the server knows. A
+   * request that must not overtake the consumer's follow-ups of a stream compares it with the stream's version.
+   */
+  async handledThrough(consumer: string, stream: StreamId): Promise<number> {
+    const count = this.config.CONSUMER_PARTITIONS;
+    const partition = count === 1 ? 0 : partitionOf(streamSubject(stream), count);
+    const info = await (await this.jsm()).consumers.info('PARLEY_EVENTS', this.durableName(consumer, partition));
+    return info.ack_floor.stream_seq;
+  }
+
   held(): Record<string, number[]> {
     return Object.fromEntries([...this.running].map(([name, c]) => [name, [...c.partitions.keys()].sort()]));
   }

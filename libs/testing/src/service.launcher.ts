@@ -61,6 +61,8 @@ export async function launchService(name: string, env: Record<string, string>, l
   let child: ChildProcess | undefined;
   /** Resolves once everything the current process wrote is in its log file (after its pipes closed). */
   let logged: Promise<void> = Promise.resolve();
+  // Bounded: pipes a grandchild inherited would never close, and a stop must not hang on them.
+  const logComplete = () => Promise.race([logged, new Promise<void>((r) => setTimeout(r, 5_000).unref())]);
   const alive = () => !!child && child.exitCode === null && child.signalCode === null;
   const handle: ServiceHandle = {
     name,
@@ -115,20 +117,26 @@ export async function launchService(name: string, env: Record<string, string>, l
     },
     async stop() {
       const proc = child;
-      if (!proc || !alive()) return proc?.exitCode ?? null;
+      if (!proc || !alive()) {
+        await logComplete();
+        return proc?.exitCode ?? null;
+      }
       const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
       proc.kill('SIGTERM');
       const code = await exited;
-      await logged;
+      await logComplete();
       return code;
     },
     async kill() {
       const proc = child;
-      if (!proc || !alive()) return;
+      if (!proc || !alive()) {
+        await logComplete();
+        return;
+      }
       const exited = new Promise<void>((r) => proc.once('exit', () => r()));
       proc.kill('SIGKILL');
       await exited;
-      await logged;
+      await logComplete();
     },
   };
   return handle;

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
-import { ParleyPlatformModule, type ServiceDefinition } from '@parley/service-kit';
+import { ConsumerSupervisor, ParleyPlatformModule, type ServiceDefinition } from '@parley/service-kit';
 import { BufferConfig } from './buffer.config.js';
-import { ConversationHandler } from './conversation.handler.js';
+import { ConsumerProgress, ConversationHandler } from './conversation.handler.js';
 import { SessionExtrasHandler } from './session-extras.handler.js';
 import { DeliveryProcessManager } from './delivery.process-manager.js';
 
@@ -14,6 +14,7 @@ export const bufferService: ServiceDefinition<BufferConfig> = {
   module: (config) => ({
     module: BufferModule,
     imports: [ParleyPlatformModule.forService('buffer', config)],
-    providers: [ConversationHandler, DeliveryProcessManager, SessionExtrasHandler],
+    // The status path asks the consumers' supervisor how far the deliveries' follow-up got.
+    providers: [ConversationHandler, DeliveryProcessManager, SessionExtrasHandler, { provide: ConsumerProgress, useExisting: ConsumerSupervisor }],
   }),
 };

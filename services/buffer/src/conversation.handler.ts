@@ -2,16 +2,21 @@ import { Injectable } from '@nestjs/common';
 import { AgentMessageRequest, AgentSessionEndRequest, CustomerMessageRequest, SUBJECTS, StatusReportRequest, UnsubscribeRequest } from '@parley/contracts';
 import { describeWaitRange, sessionAggregate } from '@parley/domain';
 import { notFound } from '@parley/errors';
-import { CommandHandler } from '@parley/event-store';
+import { CommandHandler, type StreamId } from '@parley/event-store';
 import { DeliveryPublisher, Handles, type RequestContext, commandContext } from '@parley/service-kit';
-import { DeliveryProcessManager } from './delivery.process-manager.js';
+import { DELIVERIES_CONSUMER } from './delivery.process-manager.js';
 import { sessionIdOf, sessionStream } from './session-streams.js';
 
 /**
- * How long after a transfer a status report first makes sure its customer was told of the transfer: well within
- * the deliveries stream's 120 s duplicate window, so a notice sent twice is stored once.
+ * For this long after a transfer, a status waits until the deliveries' follow-up has handled the session's events
+ * (the transfer notice among them); past it, the follow-up has long done so, or is stuck and the status goes anyway.
  */
 const TRANSFER_NOTICE_FIRST_MS = 60_000;
+
+/** What the status path needs of the consumers' progress (the ConsumerSupervisor; a stand-in in unit tests). */
+export abstract class ConsumerProgress {
+  abstract handledThrough(consumer: string, stream: StreamId): Promise<number>;
+}
 
 const ordinal = (n: number) => {
   const tens = n % 100;
@@ -36,7 +41,7 @@ export class ConversationHandler {
   constructor(
     private readonly commands: CommandHandler,
     private readonly deliveries: DeliveryPublisher,
-    private readonly notices: DeliveryProcessManager,
+    private readonly progress: ConsumerProgress,
   ) {
     // Sessions are followed from their first event (buffer consumes them all), so commands on them need no read.
     commands.track(sessionAggregate);
@@ -87,19 +92,18 @@ export class ConversationHandler {
   /** Reporting's status report for one waiting customer, readdressed here to the customer's own address. */
   @Handles(SUBJECTS.bufferStatus, StatusReportRequest)
   async status(req: StatusReportRequest, ctx: RequestContext) {
-    let { state } = await this.commands.load(sessionStream(req.sessionId));
+    let { state, version } = await this.commands.load(sessionStream(req.sessionId));
     // Reporting may have seen the session queued before this process did: read it rather than say it is not waiting.
-    if (state.status !== 'queued') state = (await this.commands.load(sessionStream(req.sessionId), { fresh: true })).state;
+    if (state.status !== 'queued') ({ state, version } = await this.commands.load(sessionStream(req.sessionId), { fresh: true }));
     if (state.status === 'none') throw notFound('no such session');
     if (state.status !== 'queued') return { delivered: false };
-    // Reporting can see a transferred session back in its queue before the deliveries' follow-up has told its
-    // customer of the transfer: a position would then come before "You are being transferred". The notice goes
-    // first from here too (a read of the stream, only in the minute after a transfer).
+    // Reporting can see a transferred session back in a queue before the deliveries' follow-up has told its customer
+    // "You are being transferred" (and relayed the agent's last words): a position must not come first. Not
+    // delivered yet, then: reporting tries again on its next pass.
     const transferredAt = state.place.transferredAt;
     if (transferredAt && Date.parse(ctx.now) - Date.parse(transferredAt) < TRANSFER_NOTICE_FIRST_MS) {
-      const { events } = await this.commands.store.readStream({ aggregate: sessionAggregate.name, id: req.sessionId });
-      const transfer = events.findLast((e) => e.type === 'SessionTransferred');
-      if (transfer) await this.notices.tellTransferred(state.core, transfer.id);
+      const handled = await this.progress.handledThrough(DELIVERIES_CONSUMER, { aggregate: sessionAggregate.name, id: req.sessionId }).catch(() => 0);
+      if (handled < version) return { delivered: false };
     }
     await this.deliveries.toCustomer(state.core.channel, {
       deliveryId: req.statusId,

@@ -11,8 +11,11 @@ const deliveryId = (eventId: string, recipient: string) => `${eventId}.${recipie
  * agent (the backlog first, in order, on assignment), agent replies to the customer from the session address,
  * and the end of the conversation to both sides. Acknowledged only after the delivery is stored.
  */
+/** Its durable's name: the status path asks how far it got (ConversationHandler.status). */
+export const DELIVERIES_CONSUMER = 'buffer-deliveries';
+
 @Injectable()
-@EventConsumer('buffer-deliveries')
+@EventConsumer(DELIVERIES_CONSUMER)
 export class DeliveryProcessManager {
   constructor(private readonly deliveries: DeliveryPublisher) {}
 
@@ -33,15 +36,7 @@ export class DeliveryProcessManager {
   @On(conversationView, 'SessionTransferred')
   async transferred(_e: { type: 'SessionTransferred' }, { state, stored }: Consumed<Conversation>): Promise<void> {
     if (state.session.status === 'none') return;
-    await this.tellTransferred(state.session.core, stored.id);
-  }
-
-  /**
-   * The transfer notice, under the ID its event fixes: the status report path sends it too when it may still be on
-   * its way here (see ConversationHandler.status), and JetStream keeps only the first of the two.
-   */
-  tellTransferred(core: SessionCore, transferEventId: string): Promise<void> {
-    return this.toCustomer(core, transferEventId, 'system', 'You are being transferred to another agent. Your conversation so far goes with you.');
+    await this.toCustomer(state.session.core, stored.id, 'system', 'You are being transferred to another agent. Your conversation so far goes with you.');
   }
 
   @On(conversationView, 'AgentMessageSent')
