@@ -98,6 +98,7 @@ describe('bot first, people after', () => {
 describe('transfers', () => {
   it('keeps the history and the original arrival: a transferred session goes before later arrivals', async () => {
     const first = await login('rr-first', ['rr-arrival']);
+    const customers = await stack.customerInbox('rr-arrival');
     const c = await customer('rr-arrival', 'rr-arrival', 'carl');
     const offer = await first.waitFor((d) => d.kind === 'offer', 'the first offer');
     await stack.request(SUBJECTS.agentOfferAccept, { agentId: 'rr-first', offerId: offer.offerId });
@@ -108,6 +109,13 @@ describe('transfers', () => {
     const arrivedAt = (await stack.store.readStream({ aggregate: 'session', id: c.sessionId })).events.find((e) => e.type === 'SessionQueued')!.data as { arrivedAt: string };
     await stack.request(SUBJECTS.agentState, { agentId: 'rr-first', state: 'away', reason: 'break' });
     await stack.request(SUBJECTS.agentTransfer, { agentId: 'rr-first', sessionId: c.sessionId, toQueueId: 'rr-arrival' });
+    // Nobody is free: Carl hears his place in the queue, but only after the agent's last words and the transfer notice.
+    const lastWords = await customers.waitFor((d) => d.sessionId === c.sessionId && d.kind === 'text', "the agent's last words to Carl");
+    const after = (d: { sessionId: string }) => d.sessionId === c.sessionId && customers.items.indexOf(d as never) > customers.items.indexOf(lastWords);
+    const place = await customers.waitFor((d) => after(d) && d.kind === 'status', 'a queue status for Carl after the transfer');
+    const notice = customers.items.find((d) => after(d) && d.kind === 'system' && d.body.includes('transferred'));
+    expect(notice, 'the transfer notice before the status').toBeDefined();
+    expect(customers.items.indexOf(notice!)).toBeLessThan(customers.items.indexOf(place));
     const next = await login('rr-next', ['rr-arrival']);
     const offered = await next.waitFor((d) => d.kind === 'offer', 'an offer to the next agent');
     expect(offered.sessionId).toBe(c.sessionId);
