@@ -159,8 +159,12 @@ function consoleLines(name, text, state, stderr) {
   return out;
 }
 
+// The services' V8 flags, as the container image sets them (infra/Dockerfile; see docs/operations.md, "Node flags").
+const SERVICE_NODE_OPTIONS = '--max-semi-space-size=32';
+
 function launch(name, command, args, env = {}, onExit) {
   env = { PARLEY_ENVIRONMENT: 'development', ...env };
+  if (args[0]?.endsWith(join('dist', 'main.js'))) env.NODE_OPTIONS = [process.env.NODE_OPTIONS, SERVICE_NODE_OPTIONS].filter(Boolean).join(' ');
   const out = createWriteStream(join(logDir, `${name}.log`), { flags: 'a' });
   // Each in a process group of its own: Ctrl-C reaches this process alone, which stops the services first and
   // nats-server last (in the terminal's group, nats-server went at once and every service logged its consumers

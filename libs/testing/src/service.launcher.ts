@@ -24,6 +24,13 @@ export interface ServiceHandle {
   readonly pid: number | undefined;
 }
 
+/**
+ * The services' V8 flags, as the container image (infra/Dockerfile) and the start command set them: a young
+ * generation of 2 x 32 MB instead of 2 x 16 MB halves the scavenges, each a pause on the message path (see
+ * docs/operations.md, "Node flags", and docs/benchmarks.md).
+ */
+export const SERVICE_NODE_OPTIONS = '--max-semi-space-size=32';
+
 const live = new Set<ChildProcess>();
 process.once('exit', () => {
   for (const child of live) child.kill('SIGKILL');
@@ -77,11 +84,18 @@ export async function launchService(name: string, env: Record<string, string>, l
     async start({ until = 'ready' } = {}) {
       const log = createWriteStream(logFile, { flags: 'a' });
       // PARLEY_SERVICE_NODE_ARGS: node flags for every launched service, e.g. `--cpu-prof --cpu-prof-dir=DIR`
-      // (flags NODE_OPTIONS does not take) to profile a benchmark's services.
+      // (flags NODE_OPTIONS does not take) to profile a benchmark's services; they override SERVICE_NODE_OPTIONS.
       const nodeArgs = (process.env.PARLEY_SERVICE_NODE_ARGS ?? '').split(' ').filter(Boolean);
       const proc = spawn(process.execPath, [...nodeArgs, main], {
         cwd: repoRoot,
-        env: { ...process.env, HTTP_HOST: '127.0.0.1', HTTP_PORT: String(httpPort), LOG_LEVEL: 'info', ...env },
+        env: {
+          ...process.env,
+          NODE_OPTIONS: [process.env.NODE_OPTIONS, SERVICE_NODE_OPTIONS].filter(Boolean).join(' '),
+          HTTP_HOST: '127.0.0.1',
+          HTTP_PORT: String(httpPort),
+          LOG_LEVEL: 'info',
+          ...env,
+        },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       child = proc;
