@@ -38,6 +38,8 @@ import { EVENT_STORE, NATS_CONNECTION, SERVICE_CONFIG, SERVICE_NAME } from './to
 import { tracedEvent } from './tracing.js';
 
 export const PARKED_STREAM = 'PARLEY_PARKED';
+/** The event store's stream, whose durables this supervisor runs. */
+const EVENTS_STREAM = 'PARLEY_EVENTS';
 /** How long the event stream must have answered, while a durable of it does not, before that durable is re-created. */
 const STREAM_ANSWERING_MS = 5_000;
 /** `parley.v1.parked.<consumer>`: events a consumer gave up on; `….replay` sends one back to it. */
@@ -159,7 +161,6 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
     return [...this.running.keys()];
   }
 
-  /** Partitions this instance holds, by consumer. */
   /**
    * The stream position through which `consumer` has handled every event of the partition `stream` falls in: its
    * durable's acknowledged floor (one API request). Whichever instance holds the partition, the server knows. A
@@ -168,10 +169,11 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
   async handledThrough(consumer: string, stream: StreamId): Promise<number> {
     const count = this.config.CONSUMER_PARTITIONS;
     const partition = count === 1 ? 0 : partitionOf(streamSubject(stream), count);
-    const info = await (await this.jsm()).consumers.info('PARLEY_EVENTS', this.durableName(consumer, partition));
+    const info = await (await this.jsm()).consumers.info(EVENTS_STREAM, this.durableName(consumer, partition));
     return info.ack_floor.stream_seq;
   }
 
+  /** Partitions this instance holds, by consumer. */
   held(): Record<string, number[]> {
     return Object.fromEntries([...this.running].map(([name, c]) => [name, [...c.partitions.keys()].sort()]));
   }
@@ -270,7 +272,7 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
     let lag = 0;
     for (const p of c.partitions.keys()) {
       const durable = this.durableName(c.definition.name, p);
-      const info = await jsm.consumers.info('PARLEY_EVENTS', durable).catch(() => undefined);
+      const info = await jsm.consumers.info(EVENTS_STREAM, durable).catch(() => undefined);
       lag += (info?.num_pending ?? 0) + (info?.num_ack_pending ?? 0);
       if (info) this.ackFloors.set(durable, info.ack_floor.stream_seq);
     }
@@ -372,7 +374,7 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
     if (floor === undefined) return false;
     const jsm = await this.jsm();
     if (
-      await jsm.consumers.info('PARLEY_EVENTS', durable).then(
+      await jsm.consumers.info(EVENTS_STREAM, durable).then(
         () => true,
         () => false,
       )
@@ -394,7 +396,7 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
     if (Date.now() - answering < STREAM_ANSWERING_MS) return false;
     this.streamAnsweringSince.delete(durable);
     try {
-      await jsm.consumers.delete('PARLEY_EVENTS', durable);
+      await jsm.consumers.delete(EVENTS_STREAM, durable);
     } catch (err) {
       this.logger.warn({ msg: 'durable consumer without a leader could not be deleted; retrying', consumer: durable, err: String(err) });
       return false;

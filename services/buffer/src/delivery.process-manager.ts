@@ -6,14 +6,14 @@ import { type Conversation, conversationView } from './conversation.view.js';
 /** A delivery's ID is fixed by the event and the recipient, so a redelivery after a crash repeats it exactly. */
 const deliveryId = (eventId: string, recipient: string) => `${eventId}.${recipient}`;
 
+/** Its durable's name: the status path asks how far it got (ConversationHandler.status). */
+export const DELIVERIES_CONSUMER = 'buffer-deliveries';
+
 /**
  * Turns session events into deliveries, after the fact (no dual writes): customer messages to the assigned
  * agent (the backlog first, in order, on assignment), agent replies to the customer from the session address,
  * and the end of the conversation to both sides. Acknowledged only after the delivery is stored.
  */
-/** Its durable's name: the status path asks how far it got (ConversationHandler.status). */
-export const DELIVERIES_CONSUMER = 'buffer-deliveries';
-
 @Injectable()
 @EventConsumer(DELIVERIES_CONSUMER)
 export class DeliveryProcessManager {
