@@ -5,7 +5,9 @@
 // Phase 1 finds saturation (as many customers as agents can hold, no pacing); phase 2 runs at half that message
 // rate and measures latencies. Prints events/s and its ratio to raw JetStream, messages relayed/s, latencies,
 // sessions/s and JetStream API requests per event.
-// Usage: npm run bench:e2e [-- --agents 100 --capacity 2 --messages 10 --seconds 20]
+// Usage: npm run bench:e2e [-- --agents 100 --capacity 2 --messages 10 --seconds 20 --latency-rate N]
+// --latency-rate: customer messages per second in phase 2 instead of half of saturation, to compare latencies of
+// two builds at the same load (each message is relayed twice: the customer's and the agent's echo).
 import { parseArgs } from 'node:util';
 import { ENTRY, buildOnce, consumerDeliveries, done, jsApiTotal, libs, ms, onDeliveries, pct, loopDelays, rawCeiling, registerCenter, stackCpu, startStack, status } from './bench-stack.mjs';
 
@@ -15,6 +17,7 @@ const { values } = parseArgs({
     capacity: { type: 'string', default: '2' },
     messages: { type: 'string', default: '10' },
     seconds: { type: 'string', default: '20' },
+    'latency-rate': { type: 'string' },
     json: { type: 'string' },
   },
 });
@@ -29,6 +32,10 @@ const stack = await startStack({ env: { STATUS_INTERVAL_SECONDS: '30' } });
 const { nc } = stack;
 const jsm = await jetstreamManager(nc);
 const head = async () => (await jsm.streams.info('PARLEY_EVENTS')).state.last_seq;
+// Acknowledgements are publishes to the deliveries' reply subjects: a core subscription counts those the durable
+// consumers send (each costs nats-server about as much as storing a message).
+let acknowledgements = 0;
+nc.subscribe('$JS.ACK.>', { callback: () => acknowledgements++ });
 
 status('measuring the raw JetStream ceiling ...');
 const rawCpuBefore = stackCpu(stack);
@@ -148,7 +155,7 @@ async function phase(label, customers, rate) {
     sessionsDone = 0;
     measuring = true;
     await loopDelays(stack); // resets the services' loop-delay histograms: what follows is the window's
-    window = { at: performance.now(), events: await head(), api: await jsApiTotal(stack.nats), cpu: stackCpu(stack), handed: await consumerDeliveries(stack.nats) };
+    window = { at: performance.now(), acks: acknowledgements, events: await head(), api: await jsApiTotal(stack.nats), cpu: stackCpu(stack), handed: await consumerDeliveries(stack.nats) };
   }, WARMUP_SECONDS * 1000);
   const ticker = setInterval(
     () => status(`${label}: ${Math.round((performance.now() - started) / 1000)}/${WARMUP_SECONDS + SECONDS} s (${WARMUP_SECONDS} s warm-up), ${relayed} messages relayed, ${sessionsDone} sessions`),
@@ -162,7 +169,16 @@ async function phase(label, customers, rate) {
           measuring = false;
           const at = performance.now();
           const counts = { relayed, sessionsDone };
-          r({ at, events: await head(), api: await jsApiTotal(stack.nats), cpu: stackCpu(stack), handed: await consumerDeliveries(stack.nats), loop: await loopDelays(stack), ...counts });
+          r({
+            at,
+            acks: acknowledgements,
+            events: await head(),
+            api: await jsApiTotal(stack.nats),
+            cpu: stackCpu(stack),
+            handed: await consumerDeliveries(stack.nats),
+            loop: await loopDelays(stack),
+            ...counts,
+          });
         },
         (WARMUP_SECONDS + SECONDS) * 1000,
       )),
@@ -188,6 +204,7 @@ async function phase(label, customers, rate) {
     messagesPerSecond: Math.round(relayed / seconds),
     sessionsPerSecond: Number((sessionsDone / seconds).toFixed(1)),
     apiPerEvent: Number((api / Math.max(1, events)).toFixed(2)),
+    acksPerEvent: Number(((end.acks - window.acks) / Math.max(1, events)).toFixed(2)),
     // CPU milliseconds each process spent per event written: what the machine's two cores are shared out on.
     cpuMsPerEvent: Object.fromEntries(Object.keys(end.cpu).map((k) => [k, Number((((end.cpu[k] - window.cpu[k]) * 1000) / Math.max(1, events)).toFixed(3))])),
     loopDelayMs: end.loop,
@@ -204,7 +221,8 @@ async function phase(label, customers, rate) {
 }
 
 const saturation = await phase('saturation', AGENTS * CAPACITY, Infinity);
-const half = await phase('half of saturation', AGENTS * CAPACITY, saturation.messagesPerSecond / 4);
+const LATENCY_RATE = values['latency-rate'] === undefined ? saturation.messagesPerSecond / 4 : Number(values['latency-rate']);
+const half = await phase(values['latency-rate'] === undefined ? 'half of saturation' : `${LATENCY_RATE} customer messages/s`, AGENTS * CAPACITY, LATENCY_RATE);
 stopAgentFeed();
 stopCustomers();
 await stack.stop();
@@ -216,7 +234,8 @@ const lines = [
   `events written at saturation: ${saturation.eventsPerSecond.toLocaleString('en')}/s  -> ratio to raw ${ratio.toFixed(2)} (goal >= 0.5)`,
   `chat messages relayed at saturation: ${saturation.messagesPerSecond.toLocaleString('en')}/s; sessions ${saturation.sessionsPerSecond}/s`,
   `JetStream API requests per event written: ${saturation.apiPerEvent} at saturation, ${half.apiPerEvent} at half (goal <= 1.5)`,
-  `at half of saturation (${half.messagesPerSecond}/s relayed):`,
+  `acknowledgements sent by durable consumers per event written: ${saturation.acksPerEvent} at saturation, ${half.acksPerEvent} at half`,
+  `at ${half.label} (${half.messagesPerSecond}/s relayed):`,
   `  customer -> agent p50 ${ms(half.c2a.p50)}, p99 ${ms(half.c2a.p99)} (n=${half.c2a.n})`,
   `  agent -> customer p50 ${ms(half.a2c.p50)}, p99 ${ms(half.a2c.p99)} (n=${half.a2c.n})  (goal p99 <= 25 ms)`,
   `CPU per event written at saturation (ms): ${Object.entries(saturation.cpuMsPerEvent)
@@ -224,7 +243,7 @@ const lines = [
     .join(', ')}; total ${Object.values(saturation.cpuMsPerEvent)
     .reduce((a, b) => a + b, 0)
     .toFixed(3)} (a raw publish: ${rawCpuMsPerPublish.toFixed(3)})`,
-  `event-loop delay at half of saturation, p99/max (ms): ${Object.entries(half.loopDelayMs)
+  `event-loop delay (beyond Node's 10 ms sampling interval) at ${half.label}, p99/max (ms): ${Object.entries(half.loopDelayMs)
     .map(([k, v]) => `${k} ${ms(v.p99)}/${ms(v.max)}`)
     .join(', ')}`,
   `messages handed to consumers per event written at saturation: ${Object.entries(saturation.handedPerEvent)

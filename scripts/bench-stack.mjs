@@ -71,6 +71,8 @@ export function stackCpu(stack) {
   return out;
 }
 
+const LOOP_SAMPLE_MS = 10;
+
 /**
  * Each service's event-loop delay since the previous call (prom-client resets its histogram at each scrape):
  * p99 and max in ms. A long stall in a service on the message path is a long tail in the relay latency.
@@ -80,7 +82,9 @@ export async function loopDelays(stack) {
   for (const [name, h] of stack.handles) {
     try {
       const text = await (await fetch(`http://127.0.0.1:${h.httpPort}/metrics`)).text();
-      const read = (metric) => Number(text.match(new RegExp(`^${metric} ([0-9.e+-]+)`, 'm'))?.[1] ?? NaN) * 1000;
+      // Node samples the loop every 10 ms (prom-client's default precision) and records the whole interval: what
+      // is beyond it is the delay.
+      const read = (metric) => Math.max(0, Number(text.match(new RegExp(`^${metric} ([0-9.e+-]+)`, 'm'))?.[1] ?? NaN) * 1000 - LOOP_SAMPLE_MS);
       out[name] = { p99: read('parley_nodejs_eventloop_lag_p99_seconds'), max: read('parley_nodejs_eventloop_lag_max_seconds') };
     } catch {
       out[name] = { p99: NaN, max: NaN };
