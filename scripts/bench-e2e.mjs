@@ -8,6 +8,8 @@
 // Usage: npm run bench:e2e [-- --agents 100 --capacity 2 --messages 10 --seconds 20 --latency-rate N]
 // --latency-rate: customer messages per second in phase 2 instead of half of saturation, to compare latencies of
 // two builds at the same load (each message is relayed twice: the customer's and the agent's echo).
+// --samples FILE: the latency phase's every relay as CSV (direction, ms since start, latency ms), to see whether a
+// tail comes in bursts (a pause somewhere) or spread out (waiting for a core).
 import { parseArgs } from 'node:util';
 import { ENTRY, buildOnce, consumerDeliveries, done, jsApiTotal, libs, ms, onDeliveries, pct, loopDelays, rawCeiling, registerCenter, stackCpu, startStack, status } from './bench-stack.mjs';
 
@@ -18,6 +20,7 @@ const { values } = parseArgs({
     messages: { type: 'string', default: '10' },
     seconds: { type: 'string', default: '20' },
     'latency-rate': { type: 'string' },
+    samples: { type: 'string' },
     json: { type: 'string' },
   },
 });
@@ -54,6 +57,8 @@ const sentByAgent = new Map(); // body -> when the agent sent it
 let measuring = false;
 const c2a = [];
 const a2c = [];
+/** Every latency of the last phase with when it was seen (ms since start), for --samples. */
+const samples = [];
 let relayed = 0;
 let agentErrors = 0;
 const stopAgentFeed = await (async () => {
@@ -70,7 +75,10 @@ const stopAgentFeed = await (async () => {
         relayed++;
         const t = performance.now();
         const sent = sentByCustomer.get(d.body);
-        if (sent !== undefined && measuring) c2a.push(t - sent);
+        if (sent !== undefined && measuring) {
+          c2a.push(t - sent);
+          samples.push(['c2a', t, t - sent]);
+        }
         const reply = `echo:${d.body}`;
         sentByAgent.set(reply, performance.now());
         stack.request('parley.v1.agent.message', { agentId, sessionId: d.sessionId, messageId: `e-${d.deliveryId}`.slice(0, 128), body: reply }).catch(() => agentErrors++);
@@ -87,7 +95,10 @@ const stopCustomers = await onDeliveries(nc, 'parley.v1.im.deliver.bench', (d) =
   relayed++;
   const t = performance.now();
   const sent = sentByAgent.get(d.body);
-  if (sent !== undefined && measuring) a2c.push(t - sent);
+  if (sent !== undefined && measuring) {
+    a2c.push(t - sent);
+    samples.push(['a2c', t, t - sent]);
+  }
   sentByAgent.delete(d.body);
   waiting.get(d.body)?.();
   waiting.delete(d.body);
@@ -151,6 +162,7 @@ async function phase(label, customers, rate) {
   const warm = setTimeout(async () => {
     c2a.length = 0;
     a2c.length = 0;
+    samples.length = 0;
     relayed = 0;
     sessionsDone = 0;
     measuring = true;
@@ -254,5 +266,6 @@ const lines = [
   `errors: customers ${customerErrors}, agents ${agentErrors}`,
 ];
 process.stdout.write(`${lines.join('\n')}\n`);
+if (values.samples) (await import('node:fs')).writeFileSync(values.samples, ['direction,at_ms,latency_ms', ...samples.map(([d, at, l]) => `${d},${at.toFixed(1)},${l.toFixed(2)}`)].join('\n') + '\n');
 if (values.json) (await import('node:fs')).writeFileSync(values.json, JSON.stringify({ raw, rawCpuMsPerPublish, ratio, saturation, half, customerErrors, agentErrors }, null, 2));
 process.exit(0);

@@ -33,7 +33,6 @@ import {
   partitionOf,
   streamSubject,
 } from './event-store.port.js';
-import { AckFloor } from './ack-floor.js';
 import { JetStreamPublisher } from './jetstream-publisher.js';
 import { isJetStreamUnavailable, untilJetStreamAnswers } from './jetstream-availability.js';
 import { DEFAULT_DURABILITY, type StreamDurability, assertDurability, jetStreamClientFor, jetStreamManagerFor, settingDifferences, streamInfoIfAny } from './stream-durability.js';
@@ -389,67 +388,47 @@ const PULL_EXPIRES_MS = 1_000;
 const defaultRetryDelay = (attempt: number) => Math.min(5_000, 100 * 2 ** Math.min(attempt - 1, 6));
 
 /**
- * The server's max_ack_pending for a durable, per message in hand. With cumulative acknowledgements a message
- * retrying in its lane holds back the acknowledgement of everything handled after it; at 256 in hand this lets
- * ~16,000 more through (seconds at saturation) before the consumer waits for it to be parked.
- */
-const ACK_WINDOW_PER_IN_FLIGHT = 64;
-
-/**
- * A durable pull consumer for anything that must not be lost: event handlers and delivery relays. Messages are
- * spread over lanes by subject (one aggregate instance, one lane): a lane handles its messages one after the
- * other, in stream order, while different lanes run concurrently up to `maxInFlight`. A failing message is
- * retried in its lane (so nothing of its subject overtakes it), then parked, so one poison event never stalls the
- * others. Acknowledgements are cumulative (ack-all), one per turn of the event loop, and never pass a message
- * still in hand (AckFloor): a crash redelivers what was in hand and what was handled above it. Runs on
- * nats-server 2.9.
+ * A durable pull consumer with explicit acks for anything that must not be lost: event handlers and delivery
+ * relays. Messages are spread over lanes by subject (one aggregate instance, one lane): a lane handles its
+ * messages one after the other, in stream order, while different lanes run concurrently up to `maxInFlight`.
+ * A failing message is retried in its lane (so nothing of its subject overtakes it), then parked, so one poison
+ * event never stalls the others. Runs on nats-server 2.9.
  */
 export async function consumeDurably(js: JetStreamClient, jsm: JetStreamManager, o: DurableConsumerOptions): Promise<Consumption> {
   const ackWait = nanos(o.ackWaitMs ?? 30_000);
   const from = o.fromSequence ?? 1;
   const maxInFlight = Math.max(1, o.maxInFlight ?? 1);
-  // The server's limit counts messages handled and not yet covered by an acknowledgement as well as those in
-  // hand: room for a lane retrying a failing message for seconds while the others go on.
-  const maxAckPending = maxInFlight * ACK_WINDOW_PER_IN_FLIGHT;
-  const create = (start: number) =>
-    jsm.consumers.add(o.stream, {
-      durable_name: o.name,
-      filter_subject: o.filterSubject,
-      ack_policy: AckPolicy.All,
-      ack_wait: ackWait,
-      max_ack_pending: maxAckPending,
-      max_deliver: -1,
-      deliver_policy: start > 1 ? DeliverPolicy.StartSequence : DeliverPolicy.All,
-      ...(start > 1 ? { opt_start_seq: start } : {}),
-    });
   try {
-    let info = await jsm.consumers.info(o.stream, o.name);
+    const info = await jsm.consumers.info(o.stream, o.name);
+    if (info.config.max_ack_pending !== maxInFlight || info.config.ack_wait !== ackWait) {
+      await jsm.consumers.update(o.stream, o.name, { ack_wait: ackWait, max_ack_pending: maxInFlight });
+    }
     // Messages a previous holder took and never acknowledged (it crashed) come back after their ack wait: start
     // only then, so they are handled before newer messages of their subjects. A holder that handed over in good
     // order acknowledged all it took, its last acknowledgements possibly still on their way: start as soon as the
     // consumer counts none pending rather than always waiting the whole ack wait.
-    if (info.num_ack_pending > 0) {
-      await ackPendingSettled(jsm, o.stream, o.name, Math.ceil((o.ackWaitMs ?? 30_000) * 1.1));
-      info = await jsm.consumers.info(o.stream, o.name);
-    }
-    if (info.config.ack_policy !== AckPolicy.All) {
-      // A durable made before acknowledgements were cumulative (a policy the server cannot change in place): made
-      // again from its ack floor. Messages above the floor that were acknowledged one by one come once more, as
-      // after a crash.
-      await jsm.consumers.delete(o.stream, o.name);
-      await create(info.ack_floor.stream_seq + 1);
-    } else if (info.config.max_ack_pending !== maxAckPending || info.config.ack_wait !== ackWait) {
-      await jsm.consumers.update(o.stream, o.name, { ack_wait: ackWait, max_ack_pending: maxAckPending });
-    }
+    if (info.num_ack_pending > 0) await ackPendingSettled(jsm, o.stream, o.name, Math.ceil((o.ackWaitMs ?? 30_000) * 1.1));
   } catch (err) {
     if (!(err instanceof JetStreamApiError) || err.status !== 404) throw err;
-    await create(from);
+    await jsm.consumers.add(o.stream, {
+      durable_name: o.name,
+      filter_subject: o.filterSubject,
+      ack_policy: AckPolicy.Explicit,
+      ack_wait: ackWait,
+      max_ack_pending: maxInFlight,
+      max_deliver: -1,
+      deliver_policy: from > 1 ? DeliverPolicy.StartSequence : DeliverPolicy.All,
+      ...(from > 1 ? { opt_start_seq: from } : {}),
+    });
   }
   const consumer = await js.consumers.get(o.stream, o.name);
   const lanes = new Map<string, Promise<void>>();
+  /** Each lane's messages in hand, in delivery order: the one being handled first. */
+  const inLane = new Map<string, JsMsg[]>();
+  /** Stream sequences in hand: a copy the server sends again after its ack wait is not handled twice. */
+  const inHandSeqs = new Set<number>();
   /** Subjects whose lane gave up on stopping: their later messages are left for the next holder, in order. */
   const blocked = new Set<string>();
-  const floor = new AckFloor<JsMsg>();
   let killed = false;
   let stopping = false;
   let inHand = 0;
@@ -469,44 +448,33 @@ export async function consumeDurably(js: JetStreamClient, jsm: JetStreamManager,
     }
   })();
 
-  // One acknowledgement per turn of the event loop covers everything handled in it (see AckFloor).
-  let acknowledging = false;
-  const acknowledge = () => {
-    acknowledging = false;
-    if (!killed) floor.next()?.ack();
-  };
-  const handled = (m: JsMsg) => {
-    floor.handle(m.seq, m);
-    if (acknowledging) return;
-    acknowledging = true;
-    setImmediate(acknowledge);
-  };
-
-  /** Resolves `true` once the message is handled (or parked), `false` when it is left for the next holder. */
-  const settle = async (m: JsMsg): Promise<boolean> => {
-    if (blocked.has(m.subject)) return false;
+  const settle = async (m: JsMsg): Promise<void> => {
+    if (blocked.has(m.subject)) return;
     for (let attempt = Math.max(1, m.info.deliveryCount); ; attempt++) {
-      if (killed) return false;
+      if (killed) return;
       try {
         await o.handle(m);
-        return !killed;
+        if (!killed) m.ack();
+        return;
       } catch (err) {
-        if (killed) return false;
+        if (killed) return;
         if (o.park && o.maxAttempts !== undefined && attempt >= o.maxAttempts) {
           try {
             await o.park(m, String((err as Error)?.stack ?? err), attempt);
-            return true;
+            m.ack();
+            return;
           } catch {
             // could not park it (NATS down?): keep trying it in place
           }
         }
         if (stopping) {
           blocked.add(m.subject); // it and what follows on its subject are redelivered to whoever takes over
-          return false;
+          return;
         }
-        // No progress signal (working()): it would put this message's redelivery after that of the messages
-        // waiting behind it in its lane, so that after a crash the next holder would take them first. Copies the
-        // server sends back meanwhile are refused by the floor.
+        // Progress for the whole lane, not just this message: after a crash the lane's messages then come back
+        // together and in stream order (the server orders the redeliveries that expire at the same time), where
+        // the ones waiting behind this one would otherwise expire first and overtake it at the next holder.
+        for (const waiting of inLane.get(m.subject) ?? []) waiting.working();
         await new Promise((r) => setTimeout(r, (o.retryDelayMs ?? defaultRetryDelay)(attempt)));
       }
     }
@@ -518,7 +486,7 @@ export async function consumeDurably(js: JetStreamClient, jsm: JetStreamManager,
   let endedBy: unknown;
   const loop = (async () => {
     while (!stopping && !killed) {
-      const room = Math.min(maxInFlight - inHand, maxAckPending - floor.unacknowledged);
+      const room = maxInFlight - inHand;
       if (room <= 0) {
         await new Promise<void>((r) => (wake = r));
         continue;
@@ -542,7 +510,7 @@ export async function consumeDurably(js: JetStreamClient, jsm: JetStreamManager,
           continue;
         }
         unansweredSince = undefined;
-        if (pending > floor.unacknowledged) await new Promise((r) => setTimeout(r, Math.ceil((o.ackWaitMs ?? 30_000) * 1.1)));
+        if (pending > inHand) await new Promise((r) => setTimeout(r, Math.ceil((o.ackWaitMs ?? 30_000) * 1.1)));
         continue;
       }
       const messages = await consumer.fetch({ max_messages: Math.min(room, 512), expires: PULL_EXPIRES_MS });
@@ -558,20 +526,23 @@ export async function consumeDurably(js: JetStreamClient, jsm: JetStreamManager,
         for await (const m of messages) {
           lastSeen = Date.now();
           if (killed) return;
-          // Delivered again after its ack wait while still here (a slow handler, an acknowledgement not yet sent).
-          if (!floor.take(m.seq)) continue;
           if (o.partition && o.partition.count > 1 && partitionOf(m.subject, o.partition.count) !== o.partition.index) {
-            handled(m);
+            m.ack();
             continue;
           }
+          if (inHandSeqs.has(m.seq)) continue;
+          inHandSeqs.add(m.seq);
           inHand++;
+          const lane = inLane.get(m.subject) ?? [];
+          lane.push(m);
+          inLane.set(m.subject, lane);
           const previous = lanes.get(m.subject) ?? Promise.resolve();
           const next = previous
             .then(() => settle(m))
-            .then((done) => {
-              if (done) handled(m);
-            })
             .finally(() => {
+              inHandSeqs.delete(m.seq);
+              lane.splice(lane.indexOf(m), 1);
+              if (lane.length === 0 && inLane.get(m.subject) === lane) inLane.delete(m.subject);
               inHand--;
               const w = wake;
               wake = undefined;
@@ -601,8 +572,6 @@ export async function consumeDurably(js: JetStreamClient, jsm: JetStreamManager,
       w?.();
       await loop;
       await Promise.allSettled([...lanes.values()]);
-      // What was handled is covered now, not a turn later: the next holder starts once nothing is pending.
-      if (!killed) floor.next()?.ack();
     },
     kill: () => {
       killed = true;

@@ -1,0 +1,134 @@
+// A message retrying in its lane on a real nats-server: the messages waiting behind it are kept alive with it, so
+// the server does not send copies of them meanwhile (a copy that comes anyway is not handled twice), and after a
+// crash the next holder gets the lane back in stream order.
+import { type JetStreamManager, StorageType, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { type NatsConnection, connect } from '@nats-io/transport-node';
+import { type NatsServerHandle, eventually, startNatsServer } from '@parley/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { consumeDurably } from './jetstream-event-store.adapter.js';
+
+let server: NatsServerHandle;
+let nc: NatsConnection;
+let jsm: JetStreamManager;
+
+beforeAll(async () => {
+  server = await startNatsServer();
+  nc = await connect({ servers: server.url });
+  jsm = await jetstreamManager(nc);
+  await jsm.streams.add({ name: 'RETRIES', subjects: ['retries.>'], storage: StorageType.File });
+});
+
+afterAll(async () => {
+  await nc?.close();
+  await server?.stop();
+});
+
+const publish = async (subjects: string[]): Promise<number> => {
+  const js = jetstream(nc);
+  let first = 0;
+  for (const s of subjects) {
+    const ack = await js.publish(s, s);
+    first ||= ack.seq;
+  }
+  return first;
+};
+
+describe('a message retrying in its lane', () => {
+  it('keeps the messages behind it from being sent again, and handles each once', async () => {
+    const start = await publish(['retries.slow.x', 'retries.slow.x', 'retries.slow.y']);
+    const handled: number[] = [];
+    let failingUntil = 0;
+    const consumption = await consumeDurably(jetstream(nc), jsm, {
+      stream: 'RETRIES',
+      name: 'slow',
+      filterSubject: 'retries.slow.>',
+      fromSequence: start,
+      maxInFlight: 16,
+      ackWaitMs: 1_000,
+      retryDelayMs: () => 100,
+      handle: async (m) => {
+        // The first message fails for three ack waits, then succeeds.
+        if (m.seq === start) {
+          failingUntil ||= Date.now() + 3_000;
+          if (Date.now() < failingUntil) throw new Error('not yet');
+        }
+        handled.push(m.seq);
+      },
+    });
+    await eventually(
+      async () => (await jsm.consumers.info('RETRIES', 'slow')).num_ack_pending + (handled.length < 3 ? 1 : 0),
+      (pending) => pending === 0,
+      'all three handled and acknowledged',
+      15_000,
+    );
+    // One more ack wait: a copy sent meanwhile would be handled by now.
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(handled.sort((a, b) => a - b)).toEqual([start, start + 1, start + 2]);
+    await consumption.stop();
+  }, 30_000);
+
+  it('comes back in stream order to the next holder after a crash', async () => {
+    const start = await publish(['retries.crash.bad', 'retries.crash.a', 'retries.crash.b', 'retries.crash.bad', 'retries.crash.c']);
+    const seen: string[] = [];
+    let failures = 0;
+    const crashing = await consumeDurably(jetstream(nc), jsm, {
+      stream: 'RETRIES',
+      name: 'crash',
+      filterSubject: 'retries.crash.>',
+      fromSequence: start,
+      maxInFlight: 16,
+      ackWaitMs: 1_000,
+      retryDelayMs: () => 50,
+      handle: async (m) => {
+        if (m.subject === 'retries.crash.bad') {
+          failures++;
+          throw new Error('poison');
+        }
+        seen.push(`${m.subject}@${m.seq}`);
+      },
+    });
+    // The other subjects go on while the first message keeps failing, past several ack waits.
+    await eventually(
+      () => seen.length,
+      (n) => n === 3,
+      'the other subjects handled',
+      10_000,
+    );
+    expect(seen).toEqual([`retries.crash.a@${start + 1}`, `retries.crash.b@${start + 2}`, `retries.crash.c@${start + 4}`]);
+    const failingSince = Date.now();
+    await eventually(
+      () => Date.now() - failingSince,
+      (t) => t > 2_500 && failures > 10,
+      'the failing message retried past two ack waits',
+      10_000,
+    );
+    crashing.kill();
+
+    const again: string[] = [];
+    const next = await consumeDurably(jetstream(nc), jsm, {
+      stream: 'RETRIES',
+      name: 'crash',
+      filterSubject: 'retries.crash.>',
+      maxInFlight: 16,
+      ackWaitMs: 1_000,
+      handle: async (m) => {
+        again.push(`${m.subject}@${m.seq}`);
+      },
+    });
+    await eventually(
+      () => again.length,
+      (n) => n >= 2,
+      'the lane redelivered',
+      15_000,
+    );
+    await eventually(
+      async () => (await jsm.consumers.info('RETRIES', 'crash')).num_ack_pending,
+      (n) => n === 0,
+      'nothing pending',
+      10_000,
+    );
+    // The lane in stream order, and nothing that was acknowledged comes again.
+    expect(again).toEqual([`retries.crash.bad@${start}`, `retries.crash.bad@${start + 3}`]);
+    await next.stop();
+  }, 60_000);
+});
