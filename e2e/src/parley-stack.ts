@@ -95,10 +95,11 @@ export class ParleyStack {
   }
 
   /** Another instance of a service on the same NATS (a second router, say), started and ready. */
-  async launchExtra(name: ServiceName | 'gateway-xmpp' | 'gateway-web', env: Record<string, string> = {}): Promise<ServiceHandle> {
+  /** `until: 'live'` for a standby, which is not ready while another instance works (a second gateway-xmpp). */
+  async launchExtra(name: ServiceName | 'gateway-xmpp' | 'gateway-web', env: Record<string, string> = {}, options: { until?: 'ready' | 'live' } = {}): Promise<ServiceHandle> {
     const extra = await launchService(name, { ...this.nats.serviceEnv(name), CONSUMER_ACK_WAIT_MS: '1000', ...this.env, ...env }, this.logDir, `${name}-${++this.extras}`);
     this.extraHandles.push(extra);
-    await extra.start();
+    await extra.start(options);
     return extra;
   }
 

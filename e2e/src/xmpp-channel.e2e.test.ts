@@ -1,7 +1,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SUBJECTS } from '@parley/contracts';
+import { jetstream } from '@nats-io/jetstream';
+import { type CustomerDelivery, SUBJECTS, imDeliverSubject } from '@parley/contracts';
 import { type ProsodyHandle, type ServiceHandle, startProsody } from '@parley/testing';
 import { xml } from '@xmpp/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +13,7 @@ import { XmppUser } from './xmpp-client.js';
 let stack: ParleyStack;
 let prosody: ProsodyHandle;
 let gateway: ServiceHandle;
+let gatewayEnv: Record<string, string>;
 let alice: XmppUser;
 let bob: XmppUser;
 let agent: XmppUser;
@@ -27,13 +29,14 @@ beforeAll(async () => {
   stack = await ParleyStack.start({ OFFER_TIMEOUT_SECONDS: '60', ROUTING_TICK_MS: '100', STATUS_INTERVAL_SECONDS: '60' });
   const roster = join(mkdtempSync(join(tmpdir(), 'parley-xmpp-')), 'agents.yaml');
   writeFileSync(roster, stringify({ agents: [{ jid: `ada@${prosody.host}`, agentId: 'xmpp-ada', displayName: 'Ada', capacity: 1, queues: ['xq'], capabilities: ['text', 'xhtml-im'] }] }));
-  gateway = await stack.launchExtra('gateway-xmpp', {
+  gatewayEnv = {
     XMPP_COMPONENT_SERVICE: `xmpp://127.0.0.1:${prosody.componentPort}`,
     XMPP_COMPONENT_DOMAIN: DOMAIN,
     XMPP_COMPONENT_SECRET: prosody.componentSecret,
     XMPP_AGENTS_FILE: roster,
     CLIENT_INFO_TIMEOUT_MS: '3000',
-  });
+  };
+  gateway = await stack.launchExtra('gateway-xmpp', gatewayEnv);
   await stack.request(SUBJECTS.registrationRegister, { entryPointId: 'xmpp-support', address: SUPPORT, displayName: 'Acme support', queueId: 'xq', leaseSeconds: 600 });
   alice = new XmppUser(`alice@${prosody.host}`, prosody.c2sPort, prosody.host, 'pw');
   bob = new XmppUser(`bob@${prosody.host}`, prosody.c2sPort, prosody.host, 'pw', { name: 'Psi+', version: '1.5', features: [] });
@@ -379,5 +382,35 @@ describe('customers and agents on XMPP', () => {
       expect(order.slice(first + lost.length).every((id) => s.has(id) || b.has(id))).toBe(true);
     }
     expect(gateway.running).toBe(true);
+  });
+
+  it('keeps a second gateway as a standby that takes no delivery, and relays through it once the first stops', async () => {
+    // The XMPP server takes one connection per component domain: the second gateway is live, not ready.
+    const standby = await stack.launchExtra('gateway-xmpp', gatewayEnv, { until: 'live' });
+    expect((await fetch(`http://127.0.0.1:${standby.httpPort}/health/ready`)).status).toBe(503);
+    // Deliveries straight on the contract's subject, as buffer writes them: every one reaches the customer. A
+    // standby that took one could only retry it until it became active, and the customer would not get it.
+    const js = jetstream(stack.nc);
+    const deliver = async (label: string, n: number) => {
+      for (let i = 0; i < n; i++) {
+        const delivery: CustomerDelivery = { deliveryId: `${label}-${i}`, sessionId: 'standby-check', to: `alice@${prosody.host}`, from: SUPPORT, kind: 'system', body: `${label} ${i}` };
+        await js.publish(imDeliverSubject('xmpp'), JSON.stringify(delivery), { msgID: delivery.deliveryId });
+      }
+    };
+    const received = (label: string) => alice.messages(SUPPORT).filter((m) => m.getChildText('body')?.startsWith(`${label} `)).length;
+    await deliver('with a standby', 20);
+    await until(() => received('with a standby') === 20 || undefined, 'all 20 deliveries at the customer while a standby runs');
+    expect(standby.running).toBe(true);
+    const relaying = async (handle: ServiceHandle) => (await (await fetch(`http://127.0.0.1:${handle.httpPort}/metrics`)).text()).match(/^parley_delivery_relay_running (\d)/m)?.[1];
+    expect(await relaying(gateway)).toBe('1');
+    expect(await relaying(standby)).toBe('0');
+
+    // The first gateway goes: the standby connects and relays what comes next.
+    expect(await gateway.stop()).toBe(0);
+    await until(async () => (await fetch(`http://127.0.0.1:${standby.httpPort}/health/ready`)).status === 200 || undefined, 'the standby to take the component connection', 60_000);
+    await deliver('after the hand-over', 5);
+    await until(() => received('after the hand-over') === 5 || undefined, 'the deliveries after the hand-over at the customer');
+    expect(await relaying(standby)).toBe('1');
+    gateway = standby;
   });
 });

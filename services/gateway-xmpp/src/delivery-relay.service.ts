@@ -1,4 +1,5 @@
-import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import { Gauge } from 'prom-client';
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { type AgentDelivery, type CustomerDelivery, DELIVERY_STREAM, agentDeliverSubject, imDeliverSubject } from '@parley/contracts';
 import { type Consumption, consumeDurably, jetStreamClientFor, jetStreamManagerFor, untilJetStreamAnswers } from '@parley/event-store';
@@ -12,10 +13,17 @@ import { XmppComponent } from './xmpp-component.service.js';
  * Deliveries from JetStream to XMPP: each is acknowledged only after the XMPP server has taken its stanza (a round
  * trip through the server, see XmppComponent.flushed: written to the socket is not enough on a SIGKILL),
  * so a gateway restart or an XMPP outage loses nothing; a repeat carries the same stanza id (the delivery ID).
+ * It relays only while the component is connected: a standby gateway (the XMPP server takes one connection per
+ * component domain) takes no delivery, since one it took could only be retried there until it became active.
  */
 @Injectable()
 export class DeliveryRelay implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  private readonly running: Consumption[] = [];
+  private readonly logger = new Logger('DeliveryRelay');
+  private running: Consumption[] = [];
+  /** Starts and stops, one after the other, as the component connects and disconnects. */
+  private transitions: Promise<void> = Promise.resolve();
+  private shuttingDown = false;
+  private readonly relayRunning: Gauge;
 
   constructor(
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
@@ -24,15 +32,43 @@ export class DeliveryRelay implements OnApplicationBootstrap, BeforeApplicationS
     private readonly customers: CustomerChannel,
     private readonly agents: AgentChannel,
     private readonly metrics: MetricsService,
-  ) {}
+  ) {
+    this.relayRunning = new Gauge({
+      name: 'parley_delivery_relay_running',
+      help: '1 while this gateway relays deliveries (it holds the XMPP component connection), 0 on a standby',
+      registers: [metrics.registry],
+    });
+    this.relayRunning.set(0);
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     await ensureDeliveryStream(this.nc, streamDurability(this.config), warnSettingsDiffer);
+    this.xmpp.onOnlineChange((online) => this.follow(online));
+    this.follow(this.xmpp.isOnline);
+  }
+
+  private follow(online: boolean): void {
+    this.transitions = this.transitions
+      .then(() => (online && !this.shuttingDown ? this.startRelaying() : this.stopRelaying()))
+      .catch((err: unknown) => this.logger.error({ msg: online ? 'delivery relay did not start' : 'delivery relay did not stop cleanly', err: String(err) }));
+  }
+
+  private async stopRelaying(): Promise<void> {
+    const running = this.running;
+    this.running = [];
+    this.relayRunning.set(0);
+    // What is in hand is finished or left unacknowledged for whoever relays next (this one reconnected, or the standby).
+    await Promise.allSettled(running.map((c) => c.stop()));
+  }
+
+  private async startRelaying(): Promise<void> {
+    if (this.running.length > 0 || !this.xmpp.isOnline) return;
     const js = jetStreamClientFor(this.nc);
     const jsm = await jetStreamManagerFor(this.nc);
     const common = { connection: this.nc, stream: DELIVERY_STREAM, ackWaitMs: this.config.CONSUMER_ACK_WAIT_MS };
+    // Made when the component connects, possibly while a cluster is still electing leaders: waited for like every
+    // stream and bucket. Each is kept as soon as it runs, so a stop finds it even if the other could not start.
     this.running.push(
-      // Made at start, when a cluster may still be electing leaders: waited for like every stream and bucket.
       await untilJetStreamAnswers('consumer gateway-xmpp-customers', () =>
         consumeDurably(js, jsm, {
           ...common,
@@ -49,6 +85,8 @@ export class DeliveryRelay implements OnApplicationBootstrap, BeforeApplicationS
           },
         }),
       ),
+    );
+    this.running.push(
       await untilJetStreamAnswers('consumer gateway-xmpp-agents', () =>
         consumeDurably(js, jsm, {
           ...common,
@@ -74,9 +112,12 @@ export class DeliveryRelay implements OnApplicationBootstrap, BeforeApplicationS
         }),
       ),
     );
+    this.relayRunning.set(1);
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    await Promise.allSettled(this.running.map((c) => c.stop()));
+    this.shuttingDown = true;
+    this.follow(false);
+    await this.transitions;
   }
 }

@@ -17,6 +17,7 @@ export class XmppComponent implements OnApplicationBootstrap, BeforeApplicationS
   private readonly xmpp: Component;
   private readonly handlers: StanzaHandler[] = [];
   private online = false;
+  private readonly onlineListeners: ((online: boolean) => void)[] = [];
   private stopping = false;
   private readonly inFlight = new Set<Promise<void>>();
   /** Per sender and recipient, stanzas are handled one after another, so a burst keeps its order. */
@@ -31,12 +32,12 @@ export class XmppComponent implements OnApplicationBootstrap, BeforeApplicationS
   ) {
     this.xmpp = component({ service: config.XMPP_COMPONENT_SERVICE, domain: config.XMPP_COMPONENT_DOMAIN, password: config.XMPP_COMPONENT_SECRET });
     this.xmpp.on('online', () => {
-      this.online = true;
+      this.setOnline(true);
       this.logger.log({ msg: 'connected to the XMPP server', domain: config.XMPP_COMPONENT_DOMAIN });
     });
-    this.xmpp.on('offline', () => (this.online = false));
+    this.xmpp.on('offline', () => this.setOnline(false));
     this.xmpp.on('disconnect', () => {
-      this.online = false;
+      this.setOnline(false);
       if (!this.stopping) this.logger.warn({ msg: 'disconnected from the XMPP server; reconnecting' });
     });
     this.xmpp.on('error', (err: Error) => this.logger.warn({ msg: 'XMPP connection error', err: err.message }));
@@ -68,6 +69,17 @@ export class XmppComponent implements OnApplicationBootstrap, BeforeApplicationS
 
   get isOnline(): boolean {
     return this.online;
+  }
+
+  /** Told each time the component connects or loses its connection (a standby is told when it takes over). */
+  onOnlineChange(listener: (online: boolean) => void): void {
+    this.onlineListeners.push(listener);
+  }
+
+  private setOnline(online: boolean): void {
+    if (this.online === online) return;
+    this.online = online;
+    for (const listener of this.onlineListeners) listener(online);
   }
 
   onStanza(handler: StanzaHandler): void {
