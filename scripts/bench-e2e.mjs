@@ -8,6 +8,11 @@
 // Usage: npm run bench:e2e [-- --agents 100 --capacity 2 --messages 10 --seconds 20 --latency-rate N]
 // --latency-rate: customer messages per second in phase 2 instead of half of saturation, to compare latencies of
 // two builds at the same load (each message is relayed twice: the customer's and the agent's echo).
+// Sessions are --messages long on average (uniform from half to one and a half times it, seeded by --seed) and
+// customers start spread over the first second, as customers come and go in a contact center; --lockstep gives
+// every session exactly --messages and starts all customers at once, as this benchmark did before 2026-11-22:
+// the customers then stay in phase and every session ends and starts again within a few hundred milliseconds,
+// one burst of ~2,000 events every session length.
 // --samples FILE: the latency phase's every relay as CSV (direction, ms since start, latency ms), to see whether a
 // tail comes in bursts (a pause somewhere) or spread out (waiting for a core).
 import { parseArgs } from 'node:util';
@@ -21,12 +26,27 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '20' },
     'latency-rate': { type: 'string' },
     samples: { type: 'string' },
+    seed: { type: 'string', default: '1' },
+    lockstep: { type: 'boolean', default: false },
     json: { type: 'string' },
   },
 });
 const AGENTS = Number(values.agents);
 const CAPACITY = Number(values.capacity);
 const MESSAGES = Number(values.messages);
+const LOCKSTEP = values.lockstep;
+/** mulberry32: a small seeded generator, so two runs draw the same session lengths. */
+const random = (() => {
+  let a = Number(values.seed) >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+})();
+const sessionLength = () => (LOCKSTEP ? MESSAGES : Math.max(1, Math.round(MESSAGES * (0.5 + random()))));
 const SECONDS = Number(values.seconds);
 
 buildOnce();
@@ -120,12 +140,14 @@ function pacer(rate) {
 }
 
 async function customer(until, pace) {
+  if (!LOCKSTEP) await new Promise((r) => setTimeout(r, random() * 1_000));
   while (performance.now() < until) {
     const from = `c${++customerSeq}@customers.example`;
+    const length = sessionLength();
     try {
       const sub = await stack.request('parley.v1.im.subscribe', { channel: 'bench', from, to: ENTRY.address });
       if (sub.status !== 'available') throw new Error(`subscribe: ${sub.status} ${sub.reason ?? ''}`);
-      for (let n = 1; n <= MESSAGES && performance.now() < until + 30_000; n++) {
+      for (let n = 1; n <= length && performance.now() < until + 30_000; n++) {
         await pace();
         const body = `${sub.sessionId}:${n}`;
         const echoed = new Promise((resolve, reject) => {
@@ -237,6 +259,14 @@ const LATENCY_RATE = values['latency-rate'] === undefined ? saturation.messagesP
 const half = await phase(values['latency-rate'] === undefined ? 'half of saturation' : `${LATENCY_RATE} customer messages/s`, AGENTS * CAPACITY, LATENCY_RATE);
 stopAgentFeed();
 stopCustomers();
+// Each projection's checkpoint (written every CHECKPOINT_INTERVAL_MS): its size is serialized on the service's
+// event loop each time.
+const checkpointBytes = {};
+{
+  const { Kvm } = await import('@nats-io/kv');
+  const kv = await new Kvm(nc).open('parley_projection_checkpoints');
+  for await (const key of await kv.keys('*.*.manifest')) checkpointBytes[key.replace(/\.manifest$/, '')] = (await kv.get(key))?.json().bytes;
+}
 await stack.stop();
 
 const ratio = saturation.eventsPerSecond / raw;
@@ -257,6 +287,9 @@ const lines = [
     .toFixed(3)} (a raw publish: ${rawCpuMsPerPublish.toFixed(3)})`,
   `event-loop delay (beyond Node's 10 ms sampling interval) at ${half.label}, p99/max (ms): ${Object.entries(half.loopDelayMs)
     .map(([k, v]) => `${k} ${ms(v.p99)}/${ms(v.max)}`)
+    .join(', ')}`,
+  `projection checkpoints at the end (bytes): ${Object.entries(checkpointBytes)
+    .map(([k, v]) => `${k} ${v?.toLocaleString('en')}`)
     .join(', ')}`,
   `messages handed to consumers per event written at saturation: ${Object.entries(saturation.handedPerEvent)
     .map(([k, v]) => `${k} ${v}`)
