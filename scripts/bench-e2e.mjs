@@ -35,21 +35,12 @@ const AGENTS = Number(values.agents);
 const CAPACITY = Number(values.capacity);
 const MESSAGES = Number(values.messages);
 const LOCKSTEP = values.lockstep;
-/** mulberry32: a small seeded generator, so two runs draw the same session lengths. */
-const random = (() => {
-  let a = Number(values.seed) >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-})();
 const sessionLength = () => (LOCKSTEP ? MESSAGES : Math.max(1, Math.round(MESSAGES * (0.5 + random()))));
 const SECONDS = Number(values.seconds);
 
-buildOnce();
+buildOnce(['analytics']);
+const { seededRandom } = await import('@parley/analytics');
+const random = seededRandom(Number(values.seed)); // the same session lengths in every run of a seed
 const { jetstreamManager } = await libs();
 const stack = await startStack({ env: { STATUS_INTERVAL_SECONDS: '30' } });
 const { nc } = stack;
