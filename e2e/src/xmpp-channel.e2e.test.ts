@@ -410,7 +410,15 @@ describe('customers and agents on XMPP', () => {
     await until(async () => (await fetch(`http://127.0.0.1:${standby.httpPort}/health/ready`)).status === 200 || undefined, 'the standby to take the component connection', 60_000);
     await deliver('after the hand-over', 5);
     await until(() => received('after the hand-over') === 5 || undefined, 'the deliveries after the hand-over at the customer');
-    expect(await relaying(standby)).toBe('1');
+    await until(async () => (await relaying(standby)) === '1' || undefined, 'the former standby to report that it relays');
+
+    // Its durable deleted under it (an operator's mistake, a lost stream replica): the relay is made again after the
+    // last delivery it handled, neither stopping for good nor replaying the channel's history.
+    const { jetstreamManager } = await import('@nats-io/jetstream');
+    await (await jetstreamManager(stack.nc)).consumers.delete('PARLEY_DELIVERIES', 'gateway-xmpp-customers');
+    await deliver('after the consumer was deleted', 3);
+    await until(() => received('after the consumer was deleted') === 3 || undefined, 'the deliveries after the relay was made again', 30_000);
+    expect(received('with a standby')).toBe(20);
     gateway = standby;
   });
 });

@@ -1,7 +1,7 @@
 // A message retrying in its lane on a real nats-server: the messages waiting behind it are kept alive with it, so
 // the server does not send copies of them meanwhile (a copy that comes anyway is not handled twice), and after a
 // crash the next holder gets the lane back in stream order.
-import { type JetStreamManager, StorageType, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, type JetStreamManager, StorageType, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { type NatsConnection, connect } from '@nats-io/transport-node';
 import { type NatsServerHandle, eventually, startNatsServer } from '@parley/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -131,4 +131,33 @@ describe('a message retrying in its lane', () => {
     expect(again).toEqual([`retries.crash.bad@${start}`, `retries.crash.bad@${start + 3}`]);
     await next.stop();
   }, 60_000);
+
+  it('makes a durable with cumulative acknowledgements again with explicit ones, from its ack floor', async () => {
+    // One acknowledgement there covers every earlier message, also one still in a lane: a crash would lose it.
+    const start = await publish(['retries.old.1', 'retries.old.2', 'retries.old.3', 'retries.old.4']);
+    await jsm.consumers.add('RETRIES', { durable_name: 'old', filter_subject: 'retries.old.>', ack_policy: AckPolicy.All, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: start });
+    const first = await jetstream(nc).consumers.get('RETRIES', 'old');
+    let taken = 0;
+    for await (const m of await first.fetch({ max_messages: 2, expires: 2_000 })) if (++taken === 2) await m.ackAck();
+    expect((await jsm.consumers.info('RETRIES', 'old')).ack_floor.stream_seq).toBe(start + 1);
+
+    const handled: string[] = [];
+    const consumption = await consumeDurably(jetstream(nc), jsm, {
+      stream: 'RETRIES',
+      name: 'old',
+      filterSubject: 'retries.old.>',
+      handle: async (m) => {
+        handled.push(m.subject);
+      },
+    });
+    await eventually(
+      () => handled.length,
+      (n) => n === 2,
+      'the rest handled',
+      10_000,
+    );
+    expect(handled).toEqual(['retries.old.3', 'retries.old.4']);
+    expect((await jsm.consumers.info('RETRIES', 'old')).config.ack_policy).toBe(AckPolicy.Explicit);
+    await consumption.stop();
+  });
 });

@@ -385,6 +385,9 @@ async function ackPendingSettled(jsm: JetStreamManager, stream: string, name: st
 const LOST_PULL_GRACE_MS = 4_000;
 const PULL_EXPIRES_MS = 1_000;
 
+/** Durables being made again with explicit acknowledgements, and where each resumes (see consumeDurably). */
+const converting = new Map<string, number>();
+
 const defaultRetryDelay = (attempt: number) => Math.min(5_000, 100 * 2 ** Math.min(attempt - 1, 6));
 
 /**
@@ -398,28 +401,46 @@ export async function consumeDurably(js: JetStreamClient, jsm: JetStreamManager,
   const ackWait = nanos(o.ackWaitMs ?? 30_000);
   const from = o.fromSequence ?? 1;
   const maxInFlight = Math.max(1, o.maxInFlight ?? 1);
-  try {
-    const info = await jsm.consumers.info(o.stream, o.name);
-    if (info.config.max_ack_pending !== maxInFlight || info.config.ack_wait !== ackWait) {
-      await jsm.consumers.update(o.stream, o.name, { ack_wait: ackWait, max_ack_pending: maxInFlight });
-    }
-    // Messages a previous holder took and never acknowledged (it crashed) come back after their ack wait: start
-    // only then, so they are handled before newer messages of their subjects. A holder that handed over in good
-    // order acknowledged all it took, its last acknowledgements possibly still on their way: start as soon as the
-    // consumer counts none pending rather than always waiting the whole ack wait.
-    if (info.num_ack_pending > 0) await ackPendingSettled(jsm, o.stream, o.name, Math.ceil((o.ackWaitMs ?? 30_000) * 1.1));
-  } catch (err) {
-    if (!(err instanceof JetStreamApiError) || err.status !== 404) throw err;
-    await jsm.consumers.add(o.stream, {
+  const create = (start: number) =>
+    jsm.consumers.add(o.stream, {
       durable_name: o.name,
       filter_subject: o.filterSubject,
       ack_policy: AckPolicy.Explicit,
       ack_wait: ackWait,
       max_ack_pending: maxInFlight,
       max_deliver: -1,
-      deliver_policy: from > 1 ? DeliverPolicy.StartSequence : DeliverPolicy.All,
-      ...(from > 1 ? { opt_start_seq: from } : {}),
+      deliver_policy: start > 1 ? DeliverPolicy.StartSequence : DeliverPolicy.All,
+      ...(start > 1 ? { opt_start_seq: start } : {}),
     });
+  const key = `${o.stream}/${o.name}`;
+  try {
+    let info = await jsm.consumers.info(o.stream, o.name);
+    // Messages a previous holder took and never acknowledged (it crashed) come back after their ack wait: start
+    // only then, so they are handled before newer messages of their subjects. A holder that handed over in good
+    // order acknowledged all it took, its last acknowledgements possibly still on their way: start as soon as the
+    // consumer counts none pending rather than always waiting the whole ack wait.
+    if (info.num_ack_pending > 0) {
+      await ackPendingSettled(jsm, o.stream, o.name, Math.ceil((o.ackWaitMs ?? 30_000) * 1.1));
+      info = await jsm.consumers.info(o.stream, o.name);
+    }
+    if (info.config.ack_policy !== AckPolicy.Explicit) {
+      // Made by a build of 2026-11-22 that acknowledged cumulatively (never released): an acknowledgement there
+      // covers every earlier message, also one still in a lane, so it is made again with explicit ones from its ack
+      // floor (the server cannot change the policy in place). Its place is kept across a failed attempt.
+      const start = Math.max(info.ack_floor.stream_seq + 1, info.config.opt_start_seq ?? 1);
+      converting.set(key, start);
+      await jsm.consumers.delete(o.stream, o.name).catch((err: unknown) => {
+        if (!(err instanceof JetStreamApiError) || err.status !== 404) throw err;
+      });
+      await create(start);
+      converting.delete(key);
+    } else if (info.config.max_ack_pending !== maxInFlight || info.config.ack_wait !== ackWait) {
+      await jsm.consumers.update(o.stream, o.name, { ack_wait: ackWait, max_ack_pending: maxInFlight });
+    }
+  } catch (err) {
+    if (!(err instanceof JetStreamApiError) || err.status !== 404) throw err;
+    await create(converting.get(key) ?? from);
+    converting.delete(key);
   }
   const consumer = await js.consumers.get(o.stream, o.name);
   const lanes = new Map<string, Promise<void>>();
@@ -448,34 +469,56 @@ export async function consumeDurably(js: JetStreamClient, jsm: JetStreamManager,
     }
   })();
 
+  /** An acknowledgement or progress signal that cannot be sent (the connection closing) is the redelivery's job. */
+  const signal = (send: () => void) => {
+    try {
+      send();
+    } catch {
+      // the server sends the message again after its ack wait
+    }
+  };
+  // Progress for the whole lane, not just the retrying message: after a crash the lane's messages then come back
+  // together and in stream order (the server orders the redeliveries that expire at the same time), where the
+  // ones waiting behind it would otherwise expire first and overtake it at the next holder.
+  const keepLaneAlive = (subject: string) => {
+    for (const waiting of inLane.get(subject) ?? []) signal(() => waiting.working());
+  };
+  const ackWaitMs = o.ackWaitMs ?? 30_000;
+
   const settle = async (m: JsMsg): Promise<void> => {
     if (blocked.has(m.subject)) return;
     for (let attempt = Math.max(1, m.info.deliveryCount); ; attempt++) {
       if (killed) return;
+      let failure: unknown;
       try {
         await o.handle(m);
-        if (!killed) m.ack();
-        return;
       } catch (err) {
-        if (killed) return;
-        if (o.park && o.maxAttempts !== undefined && attempt >= o.maxAttempts) {
-          try {
-            await o.park(m, String((err as Error)?.stack ?? err), attempt);
-            m.ack();
-            return;
-          } catch {
-            // could not park it (NATS down?): keep trying it in place
-          }
-        }
-        if (stopping) {
-          blocked.add(m.subject); // it and what follows on its subject are redelivered to whoever takes over
+        failure = err ?? new Error('handler failed');
+      }
+      if (killed) return;
+      if (failure === undefined) {
+        signal(() => m.ack());
+        return;
+      }
+      if (o.park && o.maxAttempts !== undefined && attempt >= o.maxAttempts) {
+        try {
+          await o.park(m, String((failure as Error)?.stack ?? failure), attempt);
+          signal(() => m.ack());
           return;
+        } catch {
+          // could not park it (NATS down?): keep trying it in place
         }
-        // Progress for the whole lane, not just this message: after a crash the lane's messages then come back
-        // together and in stream order (the server orders the redeliveries that expire at the same time), where
-        // the ones waiting behind this one would otherwise expire first and overtake it at the next holder.
-        for (const waiting of inLane.get(m.subject) ?? []) waiting.working();
-        await new Promise((r) => setTimeout(r, (o.retryDelayMs ?? defaultRetryDelay)(attempt)));
+      }
+      if (stopping) {
+        blocked.add(m.subject); // it and what follows on its subject are redelivered to whoever takes over
+        return;
+      }
+      // The back-off is slept in steps of a third of the ack wait, the lane kept alive at each: a back-off as
+      // long as the ack wait would otherwise let the server send the lane again before the next attempt.
+      const until = Date.now() + (o.retryDelayMs ?? defaultRetryDelay)(attempt);
+      for (let left = until - Date.now(); left > 0 && !killed && !stopping; left = until - Date.now()) {
+        keepLaneAlive(m.subject);
+        await new Promise((r) => setTimeout(r, Math.min(left, Math.max(1, Math.floor(ackWaitMs / 3)))));
       }
     }
   };
@@ -527,7 +570,7 @@ export async function consumeDurably(js: JetStreamClient, jsm: JetStreamManager,
           lastSeen = Date.now();
           if (killed) return;
           if (o.partition && o.partition.count > 1 && partitionOf(m.subject, o.partition.count) !== o.partition.index) {
-            m.ack();
+            signal(() => m.ack());
             continue;
           }
           if (inHandSeqs.has(m.seq)) continue;

@@ -9,6 +9,9 @@ import { CHANNEL, CustomerChannel } from './customer-channel.service.js';
 import type { GatewayXmppConfig } from './gateway-xmpp.config.js';
 import { XmppComponent } from './xmpp-component.service.js';
 
+const RELAYS = ['customers', 'agents'] as const;
+type Relay = (typeof RELAYS)[number];
+
 /**
  * Deliveries from JetStream to XMPP: each is acknowledged only after the XMPP server has taken its stanza (a round
  * trip through the server, see XmppComponent.flushed: written to the socket is not enough on a SIGKILL),
@@ -19,9 +22,12 @@ import { XmppComponent } from './xmpp-component.service.js';
 @Injectable()
 export class DeliveryRelay implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('DeliveryRelay');
-  private running: Consumption[] = [];
+  private readonly running = new Map<Relay, Consumption>();
+  /** The last delivery each relay handled: a relay whose durable is gone is made again after it, not from the start. */
+  private readonly handledThrough = new Map<Relay, number>();
   /** Starts and stops, one after the other, as the component connects and disconnects. */
   private transitions: Promise<void> = Promise.resolve();
+  private retry?: NodeJS.Timeout;
   private shuttingDown = false;
   private readonly relayRunning: Gauge;
 
@@ -50,26 +56,54 @@ export class DeliveryRelay implements OnApplicationBootstrap, BeforeApplicationS
   private follow(online: boolean): void {
     this.transitions = this.transitions
       .then(() => (online && !this.shuttingDown ? this.startRelaying() : this.stopRelaying()))
-      .catch((err: unknown) => this.logger.error({ msg: online ? 'delivery relay did not start' : 'delivery relay did not stop cleanly', err: String(err) }));
+      .catch((err: unknown) => {
+        this.logger.error({ msg: online ? 'delivery relay did not start; trying again in 2 s' : 'delivery relay did not stop cleanly', err: String(err) });
+        // Otherwise this replica would hold the component connection, so no standby could take over, and relay nothing.
+        if (online) this.tryAgainSoon();
+      });
+  }
+
+  private tryAgainSoon(): void {
+    clearTimeout(this.retry);
+    if (this.shuttingDown) return;
+    this.retry = setTimeout(() => this.follow(this.xmpp.isOnline), 2_000);
   }
 
   private async stopRelaying(): Promise<void> {
-    const running = this.running;
-    this.running = [];
+    const running = [...this.running.values()];
+    this.running.clear();
     this.relayRunning.set(0);
     // What is in hand is finished or left unacknowledged for whoever relays next (this one reconnected, or the standby).
     await Promise.allSettled(running.map((c) => c.stop()));
   }
 
   private async startRelaying(): Promise<void> {
-    if (this.running.length > 0 || !this.xmpp.isOnline) return;
+    // Each relay is kept as soon as it runs: a retry after a failed start makes only what is missing.
+    for (const relay of RELAYS) {
+      if (this.running.has(relay) || !this.xmpp.isOnline || this.shuttingDown) continue;
+      const consumption = await this.consume(relay);
+      this.running.set(relay, consumption);
+      // A consumption ends by itself when its consumer is gone or cannot be asked (see consumeDurably): made again.
+      void consumption.ended.then((reason) => {
+        if (this.running.get(relay) !== consumption) return;
+        this.running.delete(relay);
+        this.relayRunning.set(0);
+        this.logger.warn({ msg: 'delivery relay stopped delivering; starting it again', relay, reason: String(reason) });
+        this.follow(this.xmpp.isOnline);
+      });
+    }
+    this.relayRunning.set(this.running.size === RELAYS.length ? 1 : 0);
+  }
+
+  /** Made when the component connects, possibly while a cluster is still electing leaders: waited for like every stream and bucket. */
+  private async consume(relay: Relay): Promise<Consumption> {
     const js = jetStreamClientFor(this.nc);
     const jsm = await jetStreamManagerFor(this.nc);
-    const common = { connection: this.nc, stream: DELIVERY_STREAM, ackWaitMs: this.config.CONSUMER_ACK_WAIT_MS };
-    // Made when the component connects, possibly while a cluster is still electing leaders: waited for like every
-    // stream and bucket. Each is kept as soon as it runs, so a stop finds it even if the other could not start.
-    this.running.push(
-      await untilJetStreamAnswers('consumer gateway-xmpp-customers', () =>
+    const after = this.handledThrough.get(relay);
+    const common = { connection: this.nc, stream: DELIVERY_STREAM, ackWaitMs: this.config.CONSUMER_ACK_WAIT_MS, ...(after === undefined ? {} : { fromSequence: after + 1 }) };
+    const handled = (seq: number) => this.handledThrough.set(relay, Math.max(seq, this.handledThrough.get(relay) ?? 0));
+    if (relay === 'customers')
+      return untilJetStreamAnswers('consumer gateway-xmpp-customers', () =>
         consumeDurably(js, jsm, {
           ...common,
           name: 'gateway-xmpp-customers',
@@ -81,42 +115,42 @@ export class DeliveryRelay implements OnApplicationBootstrap, BeforeApplicationS
               await this.xmpp.send(this.customers.stanzaFor(delivery));
               await this.xmpp.flushed(); // acknowledged only once the XMPP server has taken it, not when written
               this.metrics.deliveries.inc({ kind: 'xmpp-customer' });
+              handled(m.seq);
             });
           },
         }),
-      ),
-    );
-    this.running.push(
-      await untilJetStreamAnswers('consumer gateway-xmpp-agents', () =>
-        consumeDurably(js, jsm, {
-          ...common,
-          name: 'gateway-xmpp-agents',
-          filterSubject: agentDeliverSubject('*'),
-          handle: (m) => {
-            const agentId = m.subject.split('.').at(-1)!;
-            const delivery = m.json<AgentDelivery>();
-            return tracedReceive(
-              'relay agent delivery',
-              m.subject,
-              m.headers,
-              { 'parley.agent.id': agentId, 'parley.session.id': delivery.sessionId, 'parley.delivery.kind': delivery.kind },
-              async () => {
-                const stanza = this.agents.stanzaFor(agentId, delivery);
-                if (!stanza) return; // an agent who does not work over XMPP
+      );
+    return untilJetStreamAnswers('consumer gateway-xmpp-agents', () =>
+      consumeDurably(js, jsm, {
+        ...common,
+        name: 'gateway-xmpp-agents',
+        filterSubject: agentDeliverSubject('*'),
+        handle: (m) => {
+          const agentId = m.subject.split('.').at(-1)!;
+          const delivery = m.json<AgentDelivery>();
+          return tracedReceive(
+            'relay agent delivery',
+            m.subject,
+            m.headers,
+            { 'parley.agent.id': agentId, 'parley.session.id': delivery.sessionId, 'parley.delivery.kind': delivery.kind },
+            async () => {
+              const stanza = this.agents.stanzaFor(agentId, delivery);
+              if (stanza) {
                 await this.xmpp.send(stanza);
                 await this.xmpp.flushed();
                 this.metrics.deliveries.inc({ kind: 'xmpp-agent' });
-              },
-            );
-          },
-        }),
-      ),
+              } // else an agent who does not work over XMPP
+              handled(m.seq);
+            },
+          );
+        },
+      }),
     );
-    this.relayRunning.set(1);
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     this.shuttingDown = true;
+    clearTimeout(this.retry);
     this.follow(false);
     await this.transitions;
   }

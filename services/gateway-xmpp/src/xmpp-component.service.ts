@@ -23,7 +23,7 @@ export class XmppComponent implements OnApplicationBootstrap, BeforeApplicationS
   /** Per sender and recipient, stanzas are handled one after another, so a burst keeps its order. */
   private readonly lanes = new Map<string, Promise<void>>();
   /** Barriers in flight (see flushed()), by the id of the message to ourselves that ends each. */
-  private readonly barriers = new Map<string, () => void>();
+  private readonly barriers = new Map<string, { pass: () => void; fail: (err: Error) => void }>();
   private nextBarrier?: Promise<void>;
 
   constructor(
@@ -43,7 +43,7 @@ export class XmppComponent implements OnApplicationBootstrap, BeforeApplicationS
     this.xmpp.on('error', (err: Error) => this.logger.warn({ msg: 'XMPP connection error', err: err.message }));
     this.xmpp.on('stanza', (stanza: Element) => {
       const barrier = stanza.is('message') && stanza.attrs.from === this.barrierJid ? this.barriers.get(stanza.attrs.id ?? '') : undefined;
-      if (barrier) return barrier();
+      if (barrier) return barrier.pass();
       const lane = `${stanza.attrs.from ?? ''}>${stanza.attrs.to ?? ''}`;
       const previous = this.lanes.get(lane) ?? Promise.resolve();
       const work: Promise<void> = previous
@@ -79,6 +79,9 @@ export class XmppComponent implements OnApplicationBootstrap, BeforeApplicationS
   private setOnline(online: boolean): void {
     if (this.online === online) return;
     this.online = online;
+    // A barrier's message to ourselves cannot come back over a lost connection: its delivery fails now (and is
+    // redelivered) instead of at the barrier's timeout, so a relay stopping for the disconnect is not held up.
+    if (!online) for (const barrier of [...this.barriers.values()]) barrier.fail(new Error('the XMPP server connection was lost'));
     for (const listener of this.onlineListeners) listener(online);
   }
 
@@ -112,10 +115,19 @@ export class XmppComponent implements OnApplicationBootstrap, BeforeApplicationS
           this.barriers.delete(id);
           reject(new Error(`the XMPP server did not pass a stanza back within ${timeoutMs} ms`));
         }, timeoutMs);
-        this.barriers.set(id, () => {
+        const settle = () => {
           clearTimeout(timer);
           this.barriers.delete(id);
-          resolve();
+        };
+        this.barriers.set(id, {
+          pass: () => {
+            settle();
+            resolve();
+          },
+          fail: (err) => {
+            settle();
+            reject(err);
+          },
         });
         this.send(xml('message', { from: this.barrierJid, to: this.barrierJid, id })).catch((err: unknown) => {
           clearTimeout(timer);
@@ -142,6 +154,8 @@ export class XmppComponent implements OnApplicationBootstrap, BeforeApplicationS
         await this.xmpp.start();
         return;
       } catch (err) {
+        // xmpp.js's own reconnection has taken over (a standby's refused connection is retried by it every second).
+        if (this.xmpp.status !== 'offline') return;
         const delay = Math.min(30_000, 250 * 2 ** Math.min(attempt, 7));
         this.logger.warn({ msg: 'cannot connect to the XMPP server yet', service: this.config.XMPP_COMPONENT_SERVICE, retryInMs: delay, err: (err as Error).message });
         await new Promise((r) => setTimeout(r, delay));
