@@ -40,7 +40,11 @@ describe('agent presence', () => {
     await login('away-agent', 'q-away');
     expect(await stack.request(SUBJECTS.agentState, { agentId: 'away-agent', state: 'away', reason: 'lunch' })).toEqual({ agentId: 'away-agent', state: 'away' });
     const c = await stack.request<{ sessionId: string }>(SUBJECTS.imSubscribe, { channel: 'away', from: 'dora@customers.example.test', to: 'away@support.example.test' });
-    const stats = await stack.request<{ waiting: number; agentsAvailable: number }>(`parley.v1.stats.queue.q-away`, {});
+    // Reporting's figures follow the events (no position to wait for in the query): read until the session is in.
+    const stats = await until(async () => {
+      const s = await stack.request<{ waiting: number; agentsAvailable: number }>(`parley.v1.stats.queue.q-away`, {});
+      return s.waiting === 1 ? s : undefined;
+    }, 'the waiting customer in the queue figures');
     expect(stats).toMatchObject({ waiting: 1, agentsAvailable: 0 });
     expect(inbox.items.filter((d) => d.kind === 'offer')).toHaveLength(0);
     await stack.request(SUBJECTS.agentState, { agentId: 'away-agent', state: 'available' });
