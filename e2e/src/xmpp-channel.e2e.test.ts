@@ -419,6 +419,7 @@ describe('customers and agents on XMPP', () => {
     await deliver('after the consumer was deleted', 3);
     await until(() => received('after the consumer was deleted') === 3 || undefined, 'the deliveries after the relay was made again', 30_000);
     expect(received('with a standby')).toBe(20);
+    expect(received('after the hand-over')).toBe(5);
     gateway = standby;
   });
 });

@@ -11,6 +11,7 @@ import { XmppComponent } from './xmpp-component.service.js';
 
 const RELAYS = ['customers', 'agents'] as const;
 type Relay = (typeof RELAYS)[number];
+const RELAY_DURABLES: Record<Relay, string> = { customers: 'gateway-xmpp-customers', agents: 'gateway-xmpp-agents' };
 
 /**
  * Deliveries from JetStream to XMPP: each is acknowledged only after the XMPP server has taken its stanza (a round
@@ -72,6 +73,8 @@ export class DeliveryRelay implements OnApplicationBootstrap, BeforeApplicationS
   private async stopRelaying(): Promise<void> {
     const running = [...this.running.values()];
     this.running.clear();
+    // Another replica may relay meanwhile: where this one got to is no longer where the durable is.
+    this.handledThrough.clear();
     this.relayRunning.set(0);
     // What is in hand is finished or left unacknowledged for whoever relays next (this one reconnected, or the standby).
     await Promise.allSettled(running.map((c) => c.stop()));
@@ -83,16 +86,28 @@ export class DeliveryRelay implements OnApplicationBootstrap, BeforeApplicationS
       if (this.running.has(relay) || !this.xmpp.isOnline || this.shuttingDown) continue;
       const consumption = await this.consume(relay);
       this.running.set(relay, consumption);
+      await this.noteDurablePlace(relay);
       // A consumption ends by itself when its consumer is gone or cannot be asked (see consumeDurably): made again.
       void consumption.ended.then((reason) => {
         if (this.running.get(relay) !== consumption) return;
         this.running.delete(relay);
         this.relayRunning.set(0);
-        this.logger.warn({ msg: 'delivery relay stopped delivering; starting it again', relay, reason: String(reason) });
-        this.follow(this.xmpp.isOnline);
+        this.logger.warn({ msg: 'delivery relay stopped delivering; starting it again in 2 s', relay, reason: String(reason) });
+        this.tryAgainSoon();
       });
     }
     this.relayRunning.set(this.running.size === RELAYS.length ? 1 : 0);
+  }
+
+  /**
+   * Where the durable is when the relay starts: everything up to it was handled (no message pending) or up to its
+   * ack floor. A fresh durable made from a start sequence reports an ack floor of 0, hence the delivered position.
+   */
+  private async noteDurablePlace(relay: Relay): Promise<void> {
+    const info = await (await jetStreamManagerFor(this.nc)).consumers.info(DELIVERY_STREAM, RELAY_DURABLES[relay]).catch(() => undefined);
+    if (!info) return;
+    const through = info.num_ack_pending === 0 ? info.delivered.stream_seq : info.ack_floor.stream_seq;
+    this.handledThrough.set(relay, Math.max(through, this.handledThrough.get(relay) ?? 0));
   }
 
   /** Made when the component connects, possibly while a cluster is still electing leaders: waited for like every stream and bucket. */
@@ -103,10 +118,10 @@ export class DeliveryRelay implements OnApplicationBootstrap, BeforeApplicationS
     const common = { connection: this.nc, stream: DELIVERY_STREAM, ackWaitMs: this.config.CONSUMER_ACK_WAIT_MS, ...(after === undefined ? {} : { fromSequence: after + 1 }) };
     const handled = (seq: number) => this.handledThrough.set(relay, Math.max(seq, this.handledThrough.get(relay) ?? 0));
     if (relay === 'customers')
-      return untilJetStreamAnswers('consumer gateway-xmpp-customers', () =>
+      return untilJetStreamAnswers(`consumer ${RELAY_DURABLES.customers}`, () =>
         consumeDurably(js, jsm, {
           ...common,
-          name: 'gateway-xmpp-customers',
+          name: RELAY_DURABLES.customers,
           filterSubject: imDeliverSubject(CHANNEL),
           handle: (m) => {
             const delivery = m.json<CustomerDelivery>();
@@ -120,10 +135,10 @@ export class DeliveryRelay implements OnApplicationBootstrap, BeforeApplicationS
           },
         }),
       );
-    return untilJetStreamAnswers('consumer gateway-xmpp-agents', () =>
+    return untilJetStreamAnswers(`consumer ${RELAY_DURABLES.agents}`, () =>
       consumeDurably(js, jsm, {
         ...common,
-        name: 'gateway-xmpp-agents',
+        name: RELAY_DURABLES.agents,
         filterSubject: agentDeliverSubject('*'),
         handle: (m) => {
           const agentId = m.subject.split('.').at(-1)!;
@@ -152,6 +167,7 @@ export class DeliveryRelay implements OnApplicationBootstrap, BeforeApplicationS
     this.shuttingDown = true;
     clearTimeout(this.retry);
     this.follow(false);
-    await this.transitions;
+    // A start may be waiting for JetStream (up to a minute): shutdown does not wait for it past a few seconds.
+    await Promise.race([this.transitions, new Promise((r) => setTimeout(r, 5_000).unref())]);
   }
 }

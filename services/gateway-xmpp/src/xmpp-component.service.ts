@@ -17,6 +17,7 @@ export class XmppComponent implements OnApplicationBootstrap, BeforeApplicationS
   private readonly xmpp: Component;
   private readonly handlers: StanzaHandler[] = [];
   private online = false;
+  private lastError?: string;
   private readonly onlineListeners: ((online: boolean) => void)[] = [];
   private stopping = false;
   private readonly inFlight = new Set<Promise<void>>();
@@ -37,10 +38,17 @@ export class XmppComponent implements OnApplicationBootstrap, BeforeApplicationS
     });
     this.xmpp.on('offline', () => this.setOnline(false));
     this.xmpp.on('disconnect', () => {
+      const was = this.online;
       this.setOnline(false);
-      if (!this.stopping) this.logger.warn({ msg: 'disconnected from the XMPP server; reconnecting' });
+      if (was && !this.stopping) this.logger.warn({ msg: 'disconnected from the XMPP server; reconnecting' });
     });
-    this.xmpp.on('error', (err: Error) => this.logger.warn({ msg: 'XMPP connection error', err: err.message }));
+    // A standby is refused every second while another instance holds the component: each kind of error is logged
+    // once until the connection is up again, not at every attempt.
+    this.xmpp.on('error', (err: Error) => {
+      if (!this.online && this.lastError === err.message) return;
+      this.lastError = err.message;
+      this.logger.warn({ msg: 'XMPP connection error', err: err.message });
+    });
     this.xmpp.on('stanza', (stanza: Element) => {
       const barrier = stanza.is('message') && stanza.attrs.from === this.barrierJid ? this.barriers.get(stanza.attrs.id ?? '') : undefined;
       if (barrier) return barrier.pass();
@@ -79,6 +87,7 @@ export class XmppComponent implements OnApplicationBootstrap, BeforeApplicationS
   private setOnline(online: boolean): void {
     if (this.online === online) return;
     this.online = online;
+    if (online) this.lastError = undefined;
     // A barrier's message to ourselves cannot come back over a lost connection: its delivery fails now (and is
     // redelivered) instead of at the barrier's timeout, so a relay stopping for the disconnect is not held up.
     if (!online) for (const barrier of [...this.barriers.values()]) barrier.fail(new Error('the XMPP server connection was lost'));
@@ -154,8 +163,13 @@ export class XmppComponent implements OnApplicationBootstrap, BeforeApplicationS
         await this.xmpp.start();
         return;
       } catch (err) {
-        // xmpp.js's own reconnection has taken over (a standby's refused connection is retried by it every second).
-        if (this.xmpp.status !== 'offline') return;
+        const status = this.xmpp.status;
+        // A start that timed out with its socket still open: xmpp.js reconnects only after a disconnect, which then
+        // never comes, so it is closed here and started again.
+        if (status === 'opening' || status === 'open' || status === 'connect') await this.xmpp.stop().catch(() => undefined);
+        // A refused or dropped connection: xmpp.js's own reconnection has taken over (every second).
+        else if (status !== 'offline') return;
+        if (this.stopping) return;
         const delay = Math.min(30_000, 250 * 2 ** Math.min(attempt, 7));
         this.logger.warn({ msg: 'cannot connect to the XMPP server yet', service: this.config.XMPP_COMPONENT_SERVICE, retryInMs: delay, err: (err as Error).message });
         await new Promise((r) => setTimeout(r, delay));
