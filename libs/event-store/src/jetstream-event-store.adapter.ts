@@ -39,6 +39,9 @@ import { DEFAULT_DURABILITY, type StreamDurability, assertDurability, jetStreamC
 import { injectTraceHeaders, traceCarrierOf } from './trace-context.js';
 import { Upcasters } from './upcasters.js';
 
+/** The events' JetStream stream, unless a store is made with another name (tests). */
+export const EVENTS_STREAM = 'PARLEY_EVENTS';
+
 export interface JetStreamEventStoreOptions {
   streamName?: string;
   /** How long JetStream remembers event IDs for deduplication of retried appends. */
@@ -91,7 +94,7 @@ export class JetStreamEventStore implements EventStore {
     private readonly jsm: JetStreamManager,
     private readonly options: JetStreamEventStoreOptions,
   ) {
-    this.streamName = options.streamName ?? 'PARLEY_EVENTS';
+    this.streamName = options.streamName ?? EVENTS_STREAM;
     this.upcasters = options.upcasters ?? new Upcasters();
     this.publisher = new JetStreamPublisher(nc);
   }
@@ -398,7 +401,8 @@ const defaultRetryDelay = (attempt: number) => Math.min(5_000, 100 * 2 ** Math.m
  * event never stalls the others. Runs on nats-server 2.9.
  */
 export async function consumeDurably(js: JetStreamClient, jsm: JetStreamManager, o: DurableConsumerOptions): Promise<Consumption> {
-  const ackWait = nanos(o.ackWaitMs ?? 30_000);
+  const ackWaitMs = o.ackWaitMs ?? 30_000;
+  const ackWait = nanos(ackWaitMs);
   const from = o.fromSequence ?? 1;
   const maxInFlight = Math.max(1, o.maxInFlight ?? 1);
   const create = (start: number) =>
@@ -420,7 +424,7 @@ export async function consumeDurably(js: JetStreamClient, jsm: JetStreamManager,
     // order acknowledged all it took, its last acknowledgements possibly still on their way: start as soon as the
     // consumer counts none pending rather than always waiting the whole ack wait.
     if (info.num_ack_pending > 0) {
-      await ackPendingSettled(jsm, o.stream, o.name, Math.ceil((o.ackWaitMs ?? 30_000) * 1.1));
+      await ackPendingSettled(jsm, o.stream, o.name, Math.ceil(ackWaitMs * 1.1));
       info = await jsm.consumers.info(o.stream, o.name);
     }
     if (info.config.ack_policy !== AckPolicy.Explicit) {
@@ -446,13 +450,12 @@ export async function consumeDurably(js: JetStreamClient, jsm: JetStreamManager,
   const lanes = new Map<string, Promise<void>>();
   /** Each lane's messages in hand, in delivery order: the one being handled first. */
   const inLane = new Map<string, JsMsg[]>();
-  /** Stream sequences in hand: a copy the server sends again after its ack wait is not handled twice. */
+  /** Stream sequences in hand (their count is what `maxInFlight` bounds): a copy the server sends again after its ack wait is not handled twice. */
   const inHandSeqs = new Set<number>();
   /** Subjects whose lane gave up on stopping: their later messages are left for the next holder, in order. */
   const blocked = new Set<string>();
   let killed = false;
   let stopping = false;
-  let inHand = 0;
   let wake: (() => void) | undefined;
   let batch: { stop(): void } | undefined;
   /** The connection dropped or a pull was lost: check for messages lost in transit before the next pull. */
@@ -483,7 +486,6 @@ export async function consumeDurably(js: JetStreamClient, jsm: JetStreamManager,
   const keepLaneAlive = (subject: string) => {
     for (const waiting of inLane.get(subject) ?? []) signal(() => waiting.working());
   };
-  const ackWaitMs = o.ackWaitMs ?? 30_000;
 
   const settle = async (m: JsMsg): Promise<void> => {
     if (blocked.has(m.subject)) return;
@@ -529,7 +531,7 @@ export async function consumeDurably(js: JetStreamClient, jsm: JetStreamManager,
   let endedBy: unknown;
   const loop = (async () => {
     while (!stopping && !killed) {
-      const room = maxInFlight - inHand;
+      const room = maxInFlight - inHandSeqs.size;
       if (room <= 0) {
         await new Promise<void>((r) => (wake = r));
         continue;
@@ -553,7 +555,7 @@ export async function consumeDurably(js: JetStreamClient, jsm: JetStreamManager,
           continue;
         }
         unansweredSince = undefined;
-        if (pending > inHand) await new Promise((r) => setTimeout(r, Math.ceil((o.ackWaitMs ?? 30_000) * 1.1)));
+        if (pending > inHandSeqs.size) await new Promise((r) => setTimeout(r, Math.ceil(ackWaitMs * 1.1)));
         continue;
       }
       const messages = await consumer.fetch({ max_messages: Math.min(room, 512), expires: PULL_EXPIRES_MS });
@@ -575,7 +577,6 @@ export async function consumeDurably(js: JetStreamClient, jsm: JetStreamManager,
           }
           if (inHandSeqs.has(m.seq)) continue;
           inHandSeqs.add(m.seq);
-          inHand++;
           const lane = inLane.get(m.subject) ?? [];
           lane.push(m);
           inLane.set(m.subject, lane);
@@ -586,7 +587,6 @@ export async function consumeDurably(js: JetStreamClient, jsm: JetStreamManager,
               inHandSeqs.delete(m.seq);
               lane.splice(lane.indexOf(m), 1);
               if (lane.length === 0 && inLane.get(m.subject) === lane) inLane.delete(m.subject);
-              inHand--;
               const w = wake;
               wake = undefined;
               w?.();

@@ -17,6 +17,7 @@ import {
   type StoredEvent,
   type StreamDurability,
   type StreamId,
+  EVENTS_STREAM,
   consumeDurably,
   ensureDurableStream,
   openKvBucket,
@@ -38,8 +39,6 @@ import { EVENT_STORE, NATS_CONNECTION, SERVICE_CONFIG, SERVICE_NAME } from './to
 import { tracedEvent } from './tracing.js';
 
 export const PARKED_STREAM = 'PARLEY_PARKED';
-/** The event store's stream, whose durables this supervisor runs. */
-const EVENTS_STREAM = 'PARLEY_EVENTS';
 /** How long the event stream must have answered, while a durable of it does not, before that durable is re-created. */
 const STREAM_ANSWERING_MS = 5_000;
 /** `parley.v1.parked.<consumer>`: events a consumer gave up on; `….replay` sends one back to it. */

@@ -4,11 +4,10 @@ import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { type AgentEvent, type AgentState, type SessionEvent, agentDecider, presenceOf } from '@parley/domain';
 import { KpiHistory, decodeEvent } from '@parley/analytics';
-import { jetStreamClientFor, jetStreamManagerFor, openKvBucket, untilJetStreamAnswers } from '@parley/event-store';
+import { EVENTS_STREAM, jetStreamClientFor, jetStreamManagerFor, openKvBucket, untilJetStreamAnswers } from '@parley/event-store';
 import { NATS_CONNECTION, SERVICE_CONFIG, type ServiceConfig, streamDurability } from '@parley/service-kit';
 import { createHash } from 'node:crypto';
 
-const EVENTS_STREAM = 'PARLEY_EVENTS';
 const EVENTS_FILTER = 'parley.v1.evt.>';
 /** The web channel's own data: what visitors gave in the pre-chat form, by session. */
 const PRE_CHAT_BUCKET = 'parley_web_prechat';
