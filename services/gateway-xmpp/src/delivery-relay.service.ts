@@ -1,5 +1,6 @@
 import { Gauge } from 'prom-client';
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import type { JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { type AgentDelivery, type CustomerDelivery, DELIVERY_STREAM, agentDeliverSubject, imDeliverSubject } from '@parley/contracts';
 import { type Consumption, consumeDurably, jetStreamClientFor, jetStreamManagerFor, untilJetStreamAnswers } from '@parley/event-store';
@@ -11,7 +12,11 @@ import { XmppComponent } from './xmpp-component.service.js';
 
 const RELAYS = ['customers', 'agents'] as const;
 type Relay = (typeof RELAYS)[number];
-const RELAY_DURABLES: Record<Relay, string> = { customers: 'gateway-xmpp-customers', agents: 'gateway-xmpp-agents' };
+/** Each relay's durable consumer and the deliveries it takes. */
+const RELAY_CONSUMERS: Record<Relay, { durable: string; filterSubject: string }> = {
+  customers: { durable: 'gateway-xmpp-customers', filterSubject: imDeliverSubject(CHANNEL) },
+  agents: { durable: 'gateway-xmpp-agents', filterSubject: agentDeliverSubject('*') },
+};
 
 /**
  * Deliveries from JetStream to XMPP: each is acknowledged only after the XMPP server has taken its stanza (a round
@@ -104,7 +109,7 @@ export class DeliveryRelay implements OnApplicationBootstrap, BeforeApplicationS
    * ack floor. A fresh durable made from a start sequence reports an ack floor of 0, hence the delivered position.
    */
   private async noteDurablePlace(relay: Relay): Promise<void> {
-    const info = await (await jetStreamManagerFor(this.nc)).consumers.info(DELIVERY_STREAM, RELAY_DURABLES[relay]).catch(() => undefined);
+    const info = await (await jetStreamManagerFor(this.nc)).consumers.info(DELIVERY_STREAM, RELAY_CONSUMERS[relay].durable).catch(() => undefined);
     if (!info) return;
     const through = info.num_ack_pending === 0 ? info.delivered.stream_seq : info.ack_floor.stream_seq;
     this.handledThrough.set(relay, Math.max(through, this.handledThrough.get(relay) ?? 0));
@@ -114,53 +119,44 @@ export class DeliveryRelay implements OnApplicationBootstrap, BeforeApplicationS
   private async consume(relay: Relay): Promise<Consumption> {
     const js = jetStreamClientFor(this.nc);
     const jsm = await jetStreamManagerFor(this.nc);
+    const { durable, filterSubject } = RELAY_CONSUMERS[relay];
     const after = this.handledThrough.get(relay);
-    const common = { connection: this.nc, stream: DELIVERY_STREAM, ackWaitMs: this.config.CONSUMER_ACK_WAIT_MS, ...(after === undefined ? {} : { fromSequence: after + 1 }) };
-    const handled = (seq: number) => this.handledThrough.set(relay, Math.max(seq, this.handledThrough.get(relay) ?? 0));
-    if (relay === 'customers')
-      return untilJetStreamAnswers(`consumer ${RELAY_DURABLES.customers}`, () =>
-        consumeDurably(js, jsm, {
-          ...common,
-          name: RELAY_DURABLES.customers,
-          filterSubject: imDeliverSubject(CHANNEL),
-          handle: (m) => {
-            const delivery = m.json<CustomerDelivery>();
-            // The last hop of the trace that made the delivery (its headers carry it).
-            return tracedReceive('relay customer delivery', m.subject, m.headers, { 'parley.session.id': delivery.sessionId, 'parley.delivery.kind': delivery.kind }, async () => {
-              await this.xmpp.send(this.customers.stanzaFor(delivery));
-              await this.xmpp.flushed(); // acknowledged only once the XMPP server has taken it, not when written
-              this.metrics.deliveries.inc({ kind: 'xmpp-customer' });
-              handled(m.seq);
-            });
-          },
-        }),
-      );
-    return untilJetStreamAnswers(`consumer ${RELAY_DURABLES.agents}`, () =>
+    return untilJetStreamAnswers(`consumer ${durable}`, () =>
       consumeDurably(js, jsm, {
-        ...common,
-        name: RELAY_DURABLES.agents,
-        filterSubject: agentDeliverSubject('*'),
-        handle: (m) => {
-          const agentId = m.subject.split('.').at(-1)!;
-          const delivery = m.json<AgentDelivery>();
-          return tracedReceive(
-            'relay agent delivery',
-            m.subject,
-            m.headers,
-            { 'parley.agent.id': agentId, 'parley.session.id': delivery.sessionId, 'parley.delivery.kind': delivery.kind },
-            async () => {
-              const stanza = this.agents.stanzaFor(agentId, delivery);
-              if (stanza) {
-                await this.xmpp.send(stanza);
-                await this.xmpp.flushed();
-                this.metrics.deliveries.inc({ kind: 'xmpp-agent' });
-              } // else an agent who does not work over XMPP
-              handled(m.seq);
-            },
-          );
+        connection: this.nc,
+        stream: DELIVERY_STREAM,
+        name: durable,
+        filterSubject,
+        ackWaitMs: this.config.CONSUMER_ACK_WAIT_MS,
+        ...(after === undefined ? {} : { fromSequence: after + 1 }),
+        handle: async (m) => {
+          await (relay === 'customers' ? this.toCustomer(m) : this.toAgent(m));
+          this.handledThrough.set(relay, Math.max(m.seq, this.handledThrough.get(relay) ?? 0));
         },
       }),
     );
+  }
+
+  private toCustomer(m: JsMsg): Promise<void> {
+    const delivery = m.json<CustomerDelivery>();
+    // The last hop of the trace that made the delivery (its headers carry it).
+    return tracedReceive('relay customer delivery', m.subject, m.headers, { 'parley.session.id': delivery.sessionId, 'parley.delivery.kind': delivery.kind }, async () => {
+      await this.xmpp.send(this.customers.stanzaFor(delivery));
+      await this.xmpp.flushed(); // acknowledged only once the XMPP server has taken it, not when written
+      this.metrics.deliveries.inc({ kind: 'xmpp-customer' });
+    });
+  }
+
+  private toAgent(m: JsMsg): Promise<void> {
+    const agentId = m.subject.split('.').at(-1)!;
+    const delivery = m.json<AgentDelivery>();
+    return tracedReceive('relay agent delivery', m.subject, m.headers, { 'parley.agent.id': agentId, 'parley.session.id': delivery.sessionId, 'parley.delivery.kind': delivery.kind }, async () => {
+      const stanza = this.agents.stanzaFor(agentId, delivery);
+      if (!stanza) return; // an agent who does not work over XMPP
+      await this.xmpp.send(stanza);
+      await this.xmpp.flushed();
+      this.metrics.deliveries.inc({ kind: 'xmpp-agent' });
+    });
   }
 
   async beforeApplicationShutdown(): Promise<void> {

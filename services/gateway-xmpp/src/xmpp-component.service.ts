@@ -120,29 +120,23 @@ export class XmppComponent implements OnApplicationBootstrap, BeforeApplicationS
       setImmediate(() => {
         this.nextBarrier = undefined;
         const id = `barrier-${randomUUID()}`;
-        const timer = setTimeout(() => {
-          this.barriers.delete(id);
-          reject(new Error(`the XMPP server did not pass a stanza back within ${timeoutMs} ms`));
-        }, timeoutMs);
         const settle = () => {
           clearTimeout(timer);
           this.barriers.delete(id);
         };
-        this.barriers.set(id, {
+        const barrier = {
           pass: () => {
             settle();
             resolve();
           },
-          fail: (err) => {
+          fail: (err: Error) => {
             settle();
             reject(err);
           },
-        });
-        this.send(xml('message', { from: this.barrierJid, to: this.barrierJid, id })).catch((err: unknown) => {
-          clearTimeout(timer);
-          this.barriers.delete(id);
-          reject(err as Error);
-        });
+        };
+        const timer = setTimeout(() => barrier.fail(new Error(`the XMPP server did not pass a stanza back within ${timeoutMs} ms`)), timeoutMs);
+        this.barriers.set(id, barrier);
+        this.send(xml('message', { from: this.barrierJid, to: this.barrierJid, id })).catch((err: unknown) => barrier.fail(err as Error));
       });
     });
     return this.nextBarrier;
