@@ -5,6 +5,7 @@ import { CommandHandler, InMemoryEventStore } from '@parley/event-store';
 import { describe, expect, it } from 'vitest';
 import type { CustomerSessionsIndex } from './customer-sessions.index.js';
 import type { PresenceProxyConfig } from './presence-proxy.config.js';
+import { SessionLookupHandler } from './session-lookup.handler.js';
 import { SubscribeHandler } from './subscribe.handler.js';
 
 const NOW = '2026-11-21T10:00:00.000Z';
@@ -45,5 +46,49 @@ describe('subscribe', () => {
     // A second retry writes nothing more.
     await handler.subscribe({ channel: 'web', from: core.customerAddress, to: 'support@example.test' } as never, { now: NOW } as never);
     expect((await store.readStream(stored)).events.map((e) => e.type)).toEqual(['SessionOpened', 'SessionQueued']);
+  });
+
+  /** A session presence-proxy opened (and so remembers as queued) that another service has ended since. */
+  async function endedElsewhere() {
+    const store = new InMemoryEventStore();
+    const stream = sessionAggregate.stream(core.sessionId);
+    const ctx = (id: string) => ({ commandId: id, metadata: { correlationId: id, at: NOW, actor: 'customer' } });
+    const route = { queueId: 'q', priority: 0, requirements: { skills: {}, language: null, capabilities: [] } };
+    const commands = new CommandHandler(store);
+    await commands.handle(stream, { kind: 'open', route, intake: null, notBefore: null, core }, ctx('open'));
+    // Another service (here a second handler on the same store) ends it; presence-proxy has not consumed that yet.
+    await new CommandHandler(store).handle(
+      stream,
+      { kind: 'end', endedBy: 'customer', agentId: null, from: core.customerAddress, channel: 'web', reason: 'customer left', disposition: null, now: NOW },
+      ctx('end'),
+    );
+    expect((await commands.load(stream)).state.status).toBe('queued');
+    let claims = 0;
+    const index = {
+      key: () => 'k',
+      current: async () => core.sessionId,
+      claim: async () => (claims++ === 0 ? { outcome: 'taken', sessionId: core.sessionId, revision: 1 } : { outcome: 'claimed' }),
+      replace: async () => true,
+    } as unknown as CustomerSessionsIndex;
+    const registration = { registered: true, open: true, entryPointId: 'ep', queueId: 'q' };
+    const nc = { request: async () => ({ string: () => JSON.stringify(registration) }) } as unknown as NatsConnection;
+    return { commands, index, registration, nc };
+  }
+
+  it('opens a new session for a customer who starts again just after another service ended theirs', async () => {
+    const { commands, index, registration, nc } = await endedElsewhere();
+    const center = { flowFor: () => undefined, capabilityRules: [] } as unknown as CenterSettings;
+    const handler = new SubscribeHandler(nc, { QUEUE_STATS_TIMEOUT_MS: 1000 } as PresenceProxyConfig, center, commands, index);
+    (handler as unknown as { lookup: () => Promise<unknown> }).lookup = async () => registration;
+    (handler as unknown as { overloaded: () => Promise<unknown> }).overloaded = async () => null;
+    const reply = await handler.subscribe({ channel: 'web', from: core.customerAddress, to: 'support@example.test' } as never, { now: NOW } as never);
+    expect(reply).toMatchObject({ status: 'available' });
+    expect((reply as { sessionId: string }).sessionId).not.toBe(core.sessionId);
+  });
+
+  it('says no session is open on a logout just after another service ended it', async () => {
+    const { commands, index, nc } = await endedElsewhere();
+    const lookup = new SessionLookupHandler(nc, { LOOKUP_TIMEOUT_MS: 1000 } as PresenceProxyConfig, commands, index);
+    expect(await lookup.lookup({ channel: 'web', from: core.customerAddress, to: 'support@example.test' } as never)).toEqual({ open: false });
   });
 });
