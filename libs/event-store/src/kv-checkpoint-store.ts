@@ -39,25 +39,25 @@ export class KvCheckpointStore<S> implements CheckpointStore<S> {
     return { position: manifest.position, state };
   }
 
-  async save(key: string, checkpoint: Checkpoint<S>): Promise<void> {
+  async save(key: string, position: number, stateJson: string): Promise<void> {
     const previous = await this.kv.get(`${key}.manifest`);
     const before = previous?.operation === 'PUT' ? previous.json<Manifest>() : undefined;
     const generation = (before?.generation ?? 0) + 1;
-    const bytes = Buffer.from(JSON.stringify(checkpoint.state), 'utf8');
+    const bytes = Buffer.from(stateJson, 'utf8');
     const chunks = Math.max(1, Math.ceil(bytes.length / CHUNK_BYTES));
     for (let i = 0; i < chunks; i++) await this.kv.put(`${key}.g${generation}.c${i}`, bytes.subarray(i * CHUNK_BYTES, (i + 1) * CHUNK_BYTES));
-    await this.kv.put(`${key}.manifest`, JSON.stringify({ position: checkpoint.position, generation, chunks, bytes: bytes.length } satisfies Manifest));
+    await this.kv.put(`${key}.manifest`, JSON.stringify({ position, generation, chunks, bytes: bytes.length } satisfies Manifest));
     if (before) for (let i = 0; i < before.chunks; i++) await this.kv.purge(`${key}.g${before.generation}.c${i}`).catch(() => undefined);
   }
 }
 
 export class MemoryCheckpointStore<S> implements CheckpointStore<S> {
-  private readonly saved = new Map<string, string>();
+  private readonly saved = new Map<string, { position: number; stateJson: string }>();
   async load(key: string): Promise<Checkpoint<S> | undefined> {
     const s = this.saved.get(key);
-    return s === undefined ? undefined : (JSON.parse(s) as Checkpoint<S>);
+    return s === undefined ? undefined : { position: s.position, state: JSON.parse(s.stateJson) as S };
   }
-  async save(key: string, checkpoint: Checkpoint<S>): Promise<void> {
-    this.saved.set(key, JSON.stringify(checkpoint));
+  async save(key: string, position: number, stateJson: string): Promise<void> {
+    this.saved.set(key, { position, stateJson });
   }
 }

@@ -22,7 +22,8 @@ export interface Checkpoint<S> {
 /** Where a projection keeps its state and position together, so neither can run ahead of the other. */
 export interface CheckpointStore<S> {
   load(key: string): Promise<Checkpoint<S> | undefined>;
-  save(key: string, checkpoint: Checkpoint<S>): Promise<void>;
+  /** Saves the state as the JSON the runner made of it: serialized once, at the moment its position was read. */
+  save(key: string, position: number, stateJson: string): Promise<void>;
 }
 
 export const projectionKey = (p: { name: string; version: number }) => `${p.name}.v${p.version}`;
@@ -150,12 +151,14 @@ export class ProjectionRunner<S> {
     const checkpoints = this.settings.checkpoints;
     if (!checkpoints || this.current.position === this.saved) return;
     if (this.saving) return this.saving;
-    // The state is serialized now, synchronously, so the saved state and position always belong together.
-    const snapshot: Checkpoint<S> = JSON.parse(JSON.stringify(this.current)) as Checkpoint<S>;
+    // The state is serialized now, synchronously, so the saved state and position always belong together; once,
+    // as the JSON the store writes (a read model's state runs to hundreds of KB, and this runs every few seconds).
+    const position = this.current.position;
+    const stateJson = JSON.stringify(this.current.state);
     this.saving = checkpoints
-      .save(projectionKey(this.projection), snapshot)
+      .save(projectionKey(this.projection), position, stateJson)
       .then(() => {
-        this.saved = snapshot.position;
+        this.saved = position;
       })
       .catch(() => undefined)
       .finally(() => (this.saving = undefined));
