@@ -34,6 +34,10 @@ export const conversationView: StreamView<Conversation, SessionEvent> = {
         // Intake answers reach the agent as the offer's answers, not as chat lines.
         if (!state.queued) return { ...state, session };
         return { ...state, session, lines: [...state.lines, { eventId: stored.id, author: event.type === 'AgentMessageSent' ? 'agent' : 'customer', body: event.data.body }] };
+      case 'SessionEnded':
+        // No agent accepts an ended session, so its transcript is never delivered again: not kept in memory, where
+        // the thousands of recently ended sessions a contact center has would make every full collection longer.
+        return { ...state, session, lines: [] };
       default:
         return { ...state, session };
     }
