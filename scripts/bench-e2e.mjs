@@ -14,9 +14,28 @@
 // the customers then stay in phase and every session ends and starts again within a few hundred milliseconds,
 // one burst of ~2,000 events every session length.
 // --samples FILE: the latency phase's every relay as CSV (direction, ms since start, latency ms), to see whether a
-// tail comes in bursts (a pause somewhere) or spread out (waiting for a core).
+// tail comes in bursts (a pause somewhere) or spread out (waiting for a core); and FILE.cpu.csv, every process's CPU
+// seconds so far every 20 ms of that phase, to see who was busy when.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { ENTRY, buildOnce, consumerDeliveries, done, jsApiTotal, libs, ms, onDeliveries, pct, loopDelays, rawCeiling, registerCenter, stackCpu, startStack, status } from './bench-stack.mjs';
+import {
+  ENTRY,
+  buildOnce,
+  consumerDeliveries,
+  done,
+  durableAcks,
+  jsApiTotal,
+  libs,
+  ms,
+  onDeliveries,
+  pct,
+  rawCeiling,
+  registerCenter,
+  serviceMetrics,
+  stackCpu,
+  startStack,
+  status,
+} from './bench-stack.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -46,10 +65,10 @@ const stack = await startStack({ env: { STATUS_INTERVAL_SECONDS: '30' } });
 const { nc } = stack;
 const jsm = await jetstreamManager(nc);
 const head = async () => (await jsm.streams.info('PARLEY_EVENTS')).state.last_seq;
-// Acknowledgements are publishes to the deliveries' reply subjects: a core subscription counts those the durable
-// consumers send (each costs nats-server about as much as storing a message).
-let acknowledgements = 0;
-nc.subscribe('$JS.ACK.>', { callback: () => acknowledgements++ });
+// This process's own event-loop delay, measured as the services' is (Node's 10 ms sampling): it is where the
+// latencies are taken, so a stall here is a tail in them too.
+const benchLoop = monitorEventLoopDelay({ resolution: 10 });
+benchLoop.enable();
 
 status('measuring the raw JetStream ceiling ...');
 const rawCpuBefore = stackCpu(stack);
@@ -70,6 +89,9 @@ const c2a = [];
 const a2c = [];
 /** Every latency of the last phase with when it was seen (ms since start), for --samples. */
 const samples = [];
+/** With --samples, every process's CPU seconds so far, every 20 ms of the last phase, to see who was busy in a tail. */
+const cpuTrace = [];
+if (values.samples) setInterval(() => measuring && cpuTrace.push([performance.now(), stackCpu(stack)]), 20).unref();
 let relayed = 0;
 let agentErrors = 0;
 const stopAgentFeed = await (async () => {
@@ -176,11 +198,21 @@ async function phase(label, customers, rate) {
     c2a.length = 0;
     a2c.length = 0;
     samples.length = 0;
+    cpuTrace.length = 0;
     relayed = 0;
     sessionsDone = 0;
     measuring = true;
-    await loopDelays(stack); // resets the services' loop-delay histograms: what follows is the window's
-    window = { at: performance.now(), acks: acknowledgements, events: await head(), api: await jsApiTotal(stack.nats), cpu: stackCpu(stack), handed: await consumerDeliveries(stack.nats) };
+    benchLoop.reset();
+    window = {
+      at: performance.now(),
+      acks: await durableAcks(stack.nats),
+      events: await head(),
+      api: await jsApiTotal(stack.nats),
+      cpu: stackCpu(stack),
+      handed: await consumerDeliveries(stack.nats),
+      // Also resets the services' loop-delay histograms: what the end reads is the window's.
+      services: await serviceMetrics(stack),
+    };
   }, WARMUP_SECONDS * 1000);
   const ticker = setInterval(
     () => status(`${label}: ${Math.round((performance.now() - started) / 1000)}/${WARMUP_SECONDS + SECONDS} s (${WARMUP_SECONDS} s warm-up), ${relayed} messages relayed, ${sessionsDone} sessions`),
@@ -196,12 +228,13 @@ async function phase(label, customers, rate) {
           const counts = { relayed, sessionsDone };
           r({
             at,
-            acks: acknowledgements,
+            acks: await durableAcks(stack.nats),
             events: await head(),
             api: await jsApiTotal(stack.nats),
             cpu: stackCpu(stack),
             handed: await consumerDeliveries(stack.nats),
-            loop: await loopDelays(stack),
+            services: await serviceMetrics(stack),
+            bench: { p99: Math.max(0, benchLoop.percentile(99) / 1e6 - 10), max: Math.max(0, benchLoop.max / 1e6 - 10) },
             ...counts,
           });
         },
@@ -232,7 +265,15 @@ async function phase(label, customers, rate) {
     acksPerEvent: Number(((end.acks - window.acks) / Math.max(1, events)).toFixed(2)),
     // CPU milliseconds each process spent per event written: what the machine's two cores are shared out on.
     cpuMsPerEvent: Object.fromEntries(Object.keys(end.cpu).map((k) => [k, Number((((end.cpu[k] - window.cpu[k]) * 1000) / Math.max(1, events)).toFixed(3))])),
-    loopDelayMs: end.loop,
+    loopDelayMs: { ...Object.fromEntries(Object.entries(end.services).map(([k, v]) => [k, v.loop])), bench: end.bench },
+    // Garbage collection per second of the window (ms/s), major and all kinds, and the heap in use at its end.
+    gc: Object.fromEntries(
+      Object.entries(end.services).map(([k, v]) => {
+        const before = window.services[k]?.gc ?? {};
+        const spent = (kind) => (((v.gc[kind] ?? 0) - (before[kind] ?? 0)) * 1000) / seconds;
+        return [k, { majorMsPerS: spent('major'), allMsPerS: Object.keys(v.gc).reduce((a, kind) => a + spent(kind), 0), heapMB: v.heapMB }];
+      }),
+    ),
     // Messages nats-server handed each consumer per event written (a re-made tail starts counting again).
     handedPerEvent: Object.fromEntries(
       Object.entries(end.handed)
@@ -279,6 +320,9 @@ const lines = [
   `event-loop delay (beyond Node's 10 ms sampling interval) at ${half.label}, p99/max (ms): ${Object.entries(half.loopDelayMs)
     .map(([k, v]) => `${k} ${ms(v.p99)}/${ms(v.max)}`)
     .join(', ')}`,
+  `garbage collection at ${half.label}, major/all ms per s, heap MB at the end: ${Object.entries(half.gc)
+    .map(([k, v]) => `${k} ${v.majorMsPerS.toFixed(1)}/${v.allMsPerS.toFixed(1)}, ${v.heapMB.toFixed(0)} MB`)
+    .join('; ')}`,
   `projection checkpoints at the end (bytes): ${Object.entries(checkpointBytes)
     .map(([k, v]) => `${k} ${v?.toLocaleString('en')}`)
     .join(', ')}`,
@@ -291,5 +335,12 @@ const lines = [
 ];
 process.stdout.write(`${lines.join('\n')}\n`);
 if (values.samples) (await import('node:fs')).writeFileSync(values.samples, ['direction,at_ms,latency_ms', ...samples.map(([d, at, l]) => `${d},${at.toFixed(1)},${l.toFixed(2)}`)].join('\n') + '\n');
+if (values.samples && cpuTrace.length) {
+  const names = Object.keys(cpuTrace[0][1]);
+  (await import('node:fs')).writeFileSync(
+    `${values.samples}.cpu.csv`,
+    [['at_ms', ...names.map((n) => `${n} cpu_s`)].join(','), ...cpuTrace.map(([at, cpu]) => [at.toFixed(1), ...names.map((n) => cpu[n].toFixed(2))].join(','))].join('\n') + '\n',
+  );
+}
 if (values.json) (await import('node:fs')).writeFileSync(values.json, JSON.stringify({ raw, rawCpuMsPerPublish, ratio, saturation, half, customerErrors, agentErrors }, null, 2));
 process.exit(0);

@@ -53,6 +53,23 @@ export async function consumerDeliveries(nats) {
   return out;
 }
 
+/**
+ * Acknowledgements the durable consumers have sent so far, as nats-server counts them (the ack floors in `/jsz`):
+ * read from the server rather than by subscribing to `$JS.ACK.>`, whose copy of every acknowledgement would cost
+ * nats-server and this process a message each and sit in the path the benchmark measures.
+ */
+export async function durableAcks(nats) {
+  const res = await fetch(`http://127.0.0.1:${nats.monitorPort}/jsz?accounts=true&streams=true&consumers=true&config=true`);
+  const body = await res.json();
+  let acked = 0;
+  for (const account of body.account_details ?? []) {
+    for (const stream of account.stream_detail ?? []) {
+      for (const c of stream.consumer_detail ?? []) if (c.config?.durable_name) acked += c.ack_floor?.consumer_seq ?? 0;
+    }
+  }
+  return acked;
+}
+
 /** CPU seconds (user + system) a process has used so far, from /proc (Linux), or NaN when it is gone. */
 export function cpuSeconds(pid) {
   try {
@@ -74,20 +91,29 @@ export function stackCpu(stack) {
 const LOOP_SAMPLE_MS = 10;
 
 /**
- * Each service's event-loop delay since the previous call (prom-client resets its histogram at each scrape):
- * p99 and max in ms. A long stall in a service on the message path is a long tail in the relay latency.
+ * One scrape of each service's `/metrics`: its event-loop delay since the previous scrape (prom-client resets that
+ * histogram at each scrape), p99 and max in ms, a long stall on the message path being a long tail in the relay
+ * latency; its heap in use (MB); and the time its garbage collector has taken so far (s) by kind (major, minor,
+ * incremental, weakcb), to difference over a window. One scrape, as a second would reset the loop's histogram.
  */
-export async function loopDelays(stack) {
+export async function serviceMetrics(stack) {
   const out = {};
   for (const [name, h] of stack.handles) {
     try {
       const text = await (await fetch(`http://127.0.0.1:${h.httpPort}/metrics`)).text();
+      const value = (metric) => Number(text.match(new RegExp(`^${metric} ([0-9.e+-]+)`, 'm'))?.[1] ?? NaN);
       // Node samples the loop every 10 ms (prom-client's default precision) and records the whole interval: what
       // is beyond it is the delay.
-      const read = (metric) => Math.max(0, Number(text.match(new RegExp(`^${metric} ([0-9.e+-]+)`, 'm'))?.[1] ?? NaN) * 1000 - LOOP_SAMPLE_MS);
-      out[name] = { p99: read('parley_nodejs_eventloop_lag_p99_seconds'), max: read('parley_nodejs_eventloop_lag_max_seconds') };
+      const delay = (metric) => Math.max(0, value(metric) * 1000 - LOOP_SAMPLE_MS);
+      const gc = {};
+      for (const m of text.matchAll(/^parley_nodejs_gc_duration_seconds_sum\{kind="(\w+)"\} ([0-9.e+-]+)/gm)) gc[m[1]] = Number(m[2]);
+      out[name] = {
+        loop: { p99: delay('parley_nodejs_eventloop_lag_p99_seconds'), max: delay('parley_nodejs_eventloop_lag_max_seconds') },
+        heapMB: value('parley_nodejs_heap_size_used_bytes') / 1e6,
+        gc,
+      };
     } catch {
-      out[name] = { p99: NaN, max: NaN };
+      out[name] = { loop: { p99: NaN, max: NaN }, heapMB: NaN, gc: {} };
     }
   }
   return out;
