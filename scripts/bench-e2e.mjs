@@ -18,6 +18,7 @@
 // seconds so far every 20 ms of that phase, to see who was busy when.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
 import {
   ENTRY,
   buildOnce,
@@ -65,8 +66,9 @@ const stack = await startStack({ env: { STATUS_INTERVAL_SECONDS: '30' } });
 const { nc } = stack;
 const jsm = await jetstreamManager(nc);
 const head = async () => (await jsm.streams.info('PARLEY_EVENTS')).state.last_seq;
-// This process's own event-loop delay, measured as the services' is (Node's 10 ms sampling): it is where the
-// latencies are taken, so a stall here is a tail in them too.
+// The customers' event-loop delay (this thread's), measured as the services' is (Node's 10 ms sampling): it is
+// where the agent -> customer times are taken, so a stall here is a tail in them too; the agents' thread reports
+// its own.
 const benchLoop = monitorEventLoopDelay({ resolution: 10 });
 benchLoop.enable();
 
@@ -81,60 +83,53 @@ const rawCpuMsPerPublish =
 done();
 await registerCenter(stack, AGENTS, CAPACITY);
 
-// Agents: accept every offer, echo every customer line. Times are taken where each side sees the other's words.
-const sentByCustomer = new Map(); // body -> when the customer sent it
-const sentByAgent = new Map(); // body -> when the agent sent it
+// Agents accept every offer and echo every customer line, on a thread of their own (bench-agents.worker.mjs);
+// times are taken where each side sees the other's words, from the time the sender wrote into the line.
+const clock = () => Number(process.hrtime.bigint()) / 1e6; // one monotonic clock for every thread
 let measuring = false;
 const c2a = [];
 const a2c = [];
-/** Every latency of the last phase with when it was seen (ms since start), for --samples. */
+/** Every latency of the last phase with when it was seen (ms), for --samples. */
 const samples = [];
 /** With --samples, every process's CPU seconds so far, every 20 ms of the last phase, to see who was busy in a tail. */
 const cpuTrace = [];
-if (values.samples) setInterval(() => measuring && cpuTrace.push([performance.now(), stackCpu(stack)]), 20).unref();
+if (values.samples) setInterval(() => measuring && cpuTrace.push([clock(), stackCpu(stack)]), 20).unref();
 let relayed = 0;
 let agentErrors = 0;
-const stopAgentFeed = await (async () => {
-  const { jetstream, DeliverPolicy } = await libs();
-  const consumer = await jetstream(nc).consumers.get('PARLEY_DELIVERIES', { filter_subjects: 'parley.v1.agent.deliver.>', deliver_policy: DeliverPolicy.New });
-  const messages = await consumer.consume({ max_messages: 5_000 });
-  void (async () => {
-    for await (const m of messages) {
-      const agentId = m.subject.split('.').at(-1);
-      const d = m.json();
-      if (d.kind === 'offer') {
-        stack.request('parley.v1.agent.offer.accept', { agentId, offerId: d.offerId }).catch(() => agentErrors++);
-      } else if (d.kind === 'message' && d.author === 'customer') {
-        relayed++;
-        const t = performance.now();
-        const sent = sentByCustomer.get(d.body);
-        if (sent !== undefined && measuring) {
-          c2a.push(t - sent);
-          samples.push(['c2a', t, t - sent]);
-        }
-        const reply = `echo:${d.body}`;
-        sentByAgent.set(reply, performance.now());
-        stack.request('parley.v1.agent.message', { agentId, sessionId: d.sessionId, messageId: `e-${d.deliveryId}`.slice(0, 128), body: reply }).catch(() => agentErrors++);
-      }
-    }
-  })();
-  return () => messages.stop();
-})();
+const agents = new Worker(new URL('./bench-agents.worker.mjs', import.meta.url), { workerData: { url: stack.nats.url } });
+agents.on('error', (err) => {
+  process.stderr.write(`\n  agents' thread failed: ${err.stack ?? err}\n`);
+  process.exit(1);
+});
+/** Asks the agents' thread something and waits for its answer of the given type. */
+const fromAgents = (type, command) =>
+  new Promise((resolve) => {
+    const answer = (m) => {
+      if (m.type !== type) return;
+      agents.off('message', answer);
+      resolve(m);
+    };
+    agents.on('message', answer);
+    if (command) agents.postMessage({ type: command });
+  });
+await fromAgents('ready');
+let relayedByAgents = 0;
+const agentsTicker = setInterval(async () => (relayedByAgents = (await fromAgents('relayed', 'relayed')).relayed), 1_000);
 
-// Customers wait for their echoes on the channel's deliveries.
-const waiting = new Map(); // body -> resolve
+// Customers wait for their echoes on the channel's deliveries: `echo:<session>:<n>@<sent at>`.
+const waiting = new Map(); // echo without its time -> resolve
 const stopCustomers = await onDeliveries(nc, 'parley.v1.im.deliver.bench', (d) => {
   if (d.kind !== 'text') return;
   relayed++;
-  const t = performance.now();
-  const sent = sentByAgent.get(d.body);
-  if (sent !== undefined && measuring) {
-    a2c.push(t - sent);
-    samples.push(['a2c', t, t - sent]);
+  const t = clock();
+  const at = d.body.lastIndexOf('@');
+  const key = d.body.slice(0, at);
+  if (measuring) {
+    a2c.push(t - Number(d.body.slice(at + 1)));
+    samples.push(['a2c', t, t - Number(d.body.slice(at + 1))]);
   }
-  sentByAgent.delete(d.body);
-  waiting.get(d.body)?.();
-  waiting.delete(d.body);
+  waiting.get(key)?.();
+  waiting.delete(key);
 });
 
 let customerSeq = 0;
@@ -162,16 +157,16 @@ async function customer(until, pace) {
       if (sub.status !== 'available') throw new Error(`subscribe: ${sub.status} ${sub.reason ?? ''}`);
       for (let n = 1; n <= length && performance.now() < until + 30_000; n++) {
         await pace();
-        const body = `${sub.sessionId}:${n}`;
+        const line = `${sub.sessionId}:${n}`;
         const echoed = new Promise((resolve, reject) => {
-          waiting.set(`echo:${body}`, resolve);
-          setTimeout(() => reject(new Error(`no echo of ${body}`)), 60_000).unref();
+          waiting.set(`echo:${line}`, resolve);
+          setTimeout(() => reject(new Error(`no echo of ${line}`)), 60_000).unref();
         });
-        // The first message waits in the queue for an offer and an accept: it is not a relay latency.
-        if (n > 1) sentByCustomer.set(body, performance.now());
+        // The first message waits in the queue for an offer and an accept: it is not a relay latency, so it is sent
+        // without a time.
+        const body = n > 1 ? `${line}@${clock()}` : line;
         await stack.request('parley.v1.im.message', { channel: 'bench', from, to: sub.sessionAddress, messageId: `m${n}`, body });
         await echoed;
-        sentByCustomer.delete(body);
       }
       await stack.request('parley.v1.im.unsubscribe', { channel: 'bench', from, to: sub.sessionAddress });
       sessionsDone++;
@@ -201,6 +196,7 @@ async function phase(label, customers, rate) {
     cpuTrace.length = 0;
     relayed = 0;
     sessionsDone = 0;
+    await fromAgents('window-started', 'start-window');
     measuring = true;
     benchLoop.reset();
     window = {
@@ -215,7 +211,10 @@ async function phase(label, customers, rate) {
     };
   }, WARMUP_SECONDS * 1000);
   const ticker = setInterval(
-    () => status(`${label}: ${Math.round((performance.now() - started) / 1000)}/${WARMUP_SECONDS + SECONDS} s (${WARMUP_SECONDS} s warm-up), ${relayed} messages relayed, ${sessionsDone} sessions`),
+    () =>
+      status(
+        `${label}: ${Math.round((performance.now() - started) / 1000)}/${WARMUP_SECONDS + SECONDS} s (${WARMUP_SECONDS} s warm-up), ${relayed + relayedByAgents} messages relayed, ${sessionsDone} sessions`,
+      ),
     1000,
   );
   let stopAt;
@@ -225,7 +224,13 @@ async function phase(label, customers, rate) {
         async () => {
           measuring = false;
           const at = performance.now();
-          const counts = { relayed, sessionsDone };
+          const agentsWindow = await fromAgents('window', 'end-window');
+          agentErrors = agentsWindow.errors;
+          for (const [t, latency] of agentsWindow.seen) {
+            c2a.push(latency);
+            samples.push(['c2a', t, latency]);
+          }
+          const counts = { relayed: relayed + agentsWindow.relayed, sessionsDone };
           r({
             at,
             acks: await durableAcks(stack.nats),
@@ -235,6 +240,7 @@ async function phase(label, customers, rate) {
             handed: await consumerDeliveries(stack.nats),
             services: await serviceMetrics(stack),
             bench: { p99: Math.max(0, benchLoop.percentile(99) / 1e6 - 10), max: Math.max(0, benchLoop.max / 1e6 - 10) },
+            agentsLoop: agentsWindow.loop,
             ...counts,
           });
         },
@@ -265,7 +271,7 @@ async function phase(label, customers, rate) {
     acksPerEvent: Number(((end.acks - window.acks) / Math.max(1, events)).toFixed(2)),
     // CPU milliseconds each process spent per event written: what the machine's two cores are shared out on.
     cpuMsPerEvent: Object.fromEntries(Object.keys(end.cpu).map((k) => [k, Number((((end.cpu[k] - window.cpu[k]) * 1000) / Math.max(1, events)).toFixed(3))])),
-    loopDelayMs: { ...Object.fromEntries(Object.entries(end.services).map(([k, v]) => [k, v.loop])), bench: end.bench },
+    loopDelayMs: { ...Object.fromEntries(Object.entries(end.services).map(([k, v]) => [k, v.loop])), 'bench customers': end.bench, 'bench agents': end.agentsLoop },
     // Garbage collection per second of the window (ms/s), major and all kinds, and the heap in use at its end.
     gc: Object.fromEntries(
       Object.entries(end.services).map(([k, v]) => {
@@ -289,7 +295,8 @@ async function phase(label, customers, rate) {
 const saturation = await phase('saturation', AGENTS * CAPACITY, Infinity);
 const LATENCY_RATE = values['latency-rate'] === undefined ? saturation.messagesPerSecond / 4 : Number(values['latency-rate']);
 const half = await phase(values['latency-rate'] === undefined ? 'half of saturation' : `${LATENCY_RATE} customer messages/s`, AGENTS * CAPACITY, LATENCY_RATE);
-stopAgentFeed();
+clearInterval(agentsTicker);
+agents.postMessage({ type: 'stop' });
 stopCustomers();
 // Each projection's checkpoint (written every CHECKPOINT_INTERVAL_MS): its size is serialized on the service's
 // event loop each time.
