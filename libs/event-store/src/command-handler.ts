@@ -177,12 +177,15 @@ export class CommandHandler {
 
   /**
    * The stream's state and version: from memory when known, else read and remembered. What memory holds may lag
-   * the store by events this process has not seen yet; `fresh` reads the stream for a query that must not lag.
+   * the store by events other processes appended (another service, or another instance of this one, which follows
+   * no events while it stands by): a query whose answer must not lag asks `verify`, which keeps memory's state
+   * only while the stream's version is still memory's (one message get) and reads the stream when it moved;
+   * `fresh` always reads.
    */
-  async load<S, C, E extends DomainEvent>(stream: AggregateStream<S, C, E>, options: { fresh?: boolean } = {}): Promise<{ state: S; version: number }> {
+  async load<S, C, E extends DomainEvent>(stream: AggregateStream<S, C, E>, options: { fresh?: boolean; verify?: boolean } = {}): Promise<{ state: S; version: number }> {
     if (options.fresh) return this.read(stream);
     const known = this.known.get(stream.key);
-    if (known) {
+    if (known && !(options.verify && (await this.store.streamVersion(streamIdOf(stream))) !== known.version)) {
       this.stats.hits++;
       return { state: known.state as S, version: known.version };
     }

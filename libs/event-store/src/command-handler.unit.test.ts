@@ -179,4 +179,25 @@ describe('command handler', () => {
     expect(again.events).toEqual([]);
     expect(versionChecks).toBe(checks + 1);
   });
+
+  it('answers a query that must not lag from memory only while the stream has not moved (verify), and reads it when another writer moved it', async () => {
+    const store = new InMemoryEventStore();
+    const mine = new CommandHandler(store);
+    const other = new CommandHandler(store);
+    await mine.handle(said.stream('q'), { n: 1 }, ctx('q1'));
+    const gets: number[] = [];
+    const streamVersion = store.streamVersion.bind(store);
+    store.streamVersion = async (s) => {
+      const v = await streamVersion(s);
+      gets.push(v);
+      return v;
+    };
+    expect(await mine.load(said.stream('q'), { verify: true })).toEqual({ state: [1], version: 1 });
+    expect(gets).toEqual([1]);
+    await other.handle(said.stream('q'), { n: 2 }, ctx('q2'));
+    // Memory lags the other writer; a plain load says so, a verified one does not.
+    expect(await mine.load(said.stream('q'))).toEqual({ state: [1], version: 1 });
+    expect(await mine.load(said.stream('q'), { verify: true })).toEqual({ state: [1, 2], version: 2 });
+    expect(await mine.load(said.stream('q'))).toEqual({ state: [1, 2], version: 2 });
+  });
 });

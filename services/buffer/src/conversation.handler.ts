@@ -92,9 +92,9 @@ export class ConversationHandler {
   /** Reporting's status report for one waiting customer, readdressed here to the customer's own address. */
   @Handles(SUBJECTS.bufferStatus, StatusReportRequest)
   async status(req: StatusReportRequest, ctx: RequestContext) {
-    let { state, version } = await this.commands.load(sessionStream(req.sessionId));
-    // Reporting may have seen the session queued before this process did: read it rather than say it is not waiting.
-    if (state.status !== 'queued') ({ state, version } = await this.commands.load(sessionStream(req.sessionId), { fresh: true }));
+    // Verified: reporting may have seen the session queued before this process did, or assigned, transferred or
+    // ended after it (an instance standing by follows no events): a status goes only to a customer still waiting.
+    const { state, version } = await this.commands.load(sessionStream(req.sessionId), { verify: true });
     if (state.status === 'none') throw notFound('no such session');
     if (state.status !== 'queued') return { delivered: false };
     // Reporting can see a transferred session back in a queue before the deliveries' follow-up has told its customer

@@ -75,4 +75,16 @@ describe('buffer status reports (in-memory store)', () => {
     expect(deliveries.customer.map((d) => d.deliveryId)).toEqual(['st-1']);
     expect(progress.asked).toEqual([]);
   });
+
+  it('tells nothing to a customer another service has assigned since this instance last saw the session queued (an instance standing by follows no events)', async () => {
+    const { store, deliveries, handler, run } = setUp();
+    await run({ kind: 'open', core, route, intake: null, notBefore: null }, 'open', 0);
+    expect(await handler.status(status('st-1'), { subject: 'test', now: at(1) })).toEqual({ delivered: true });
+    // The router offers and the agent accepts, on its own command handler: this one's memory still says queued.
+    const router = new CommandHandler(store);
+    await router.handle(sessionAggregate.stream('s1'), { kind: 'offer', offerId: 'o1', agentId: 'alex', expiresAt: at(60), now: at(2) }, ctx('offer', 2));
+    await router.handle(sessionAggregate.stream('s1'), { kind: 'accept-offer', offerId: 'o1', agentId: 'alex', agentName: 'Alex', now: at(3) }, ctx('accept', 3));
+    expect(await handler.status(status('st-2'), { subject: 'test', now: at(4) })).toEqual({ delivered: false });
+    expect(deliveries.customer.map((d) => d.deliveryId)).toEqual(['st-1']);
+  });
 });

@@ -26,9 +26,9 @@ export class SessionLookupHandler {
     if (!entryPoint.registered || !entryPoint.entryPointId) return { open: false };
     const sessionId = await this.index.current(this.index.key(entryPoint.entryPointId, req.channel, req.from));
     if (!sessionId) return { open: false };
-    // Fresh: what this process remembers lags an end written by another service (the buffer, the router's
+    // Verified: what this process remembers lags an end written by another service (the buffer, the router's
     // wrap-up), and a stale "open" would send the gateway's unsubscribe to a session that is already over.
-    const { state } = await this.commands.load(sessionAggregate.stream(sessionId), { fresh: true });
+    const { state } = await this.commands.load(sessionAggregate.stream(sessionId), { verify: true });
     if (state.status === 'none' || state.status === 'ended') return { open: false };
     return { open: true, sessionId, sessionAddress: state.core.sessionAddress };
   }

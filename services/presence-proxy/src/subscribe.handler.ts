@@ -81,10 +81,9 @@ export class SubscribeHandler {
       const sessionId = newSessionId();
       const claim = await this.index.claim(key, sessionId);
       if (claim.outcome === 'taken') {
-        // An end is final, so a remembered one is trusted; anything else is read fresh, as memory lags an end written
-        // by another service and the customer who starts again just after it would be handed the ended session.
-        let existing = await this.commands.load(sessionAggregate.stream(claim.sessionId));
-        if (existing.state.status !== 'ended') existing = await this.commands.load(sessionAggregate.stream(claim.sessionId), { fresh: true });
+        // Verified: memory lags an end written by another service, and the customer who starts again just after it
+        // would be handed the ended session.
+        const existing = await this.commands.load(sessionAggregate.stream(claim.sessionId), { verify: true });
         if (existing.state.status === 'opened') {
           // An earlier subscribe stored SessionOpened and lost its connection before the next event (the customer
           // retries because it got an error): finish that open, or the session would never be queued or offered.

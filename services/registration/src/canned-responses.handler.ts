@@ -32,7 +32,8 @@ export class CannedResponsesHandler {
     const owners = [SHARED_CANNED_OWNER, ...(req.agentId && req.agentId !== SHARED_CANNED_OWNER ? [req.agentId] : [])];
     const responses = [];
     for (const owner of owners) {
-      const { state } = await this.commands.load(stream(owner));
+      // Verified: the other instance of registration may have saved or removed one since this one last looked.
+      const { state } = await this.commands.load(stream(owner), { verify: true });
       for (const r of Object.values(state.responses)) responses.push({ ...r, owner: owner === SHARED_CANNED_OWNER ? 'shared' : 'personal' });
     }
     return { responses: responses.sort((a, b) => a.shortcut.localeCompare(b.shortcut)) };
