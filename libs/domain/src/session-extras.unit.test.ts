@@ -46,8 +46,16 @@ describe('session decider: what people around a conversation add', () => {
     );
     expect(taken.events.map((e) => e.type)).toEqual(['SessionTakenOver', 'SupervisorMessageSent']);
     expect(taken.events[0]!.data).toMatchObject({ fromAgentId: 'a1' });
-    // The agent keeps the session for capacity and can still end it.
+    // The agent keeps the session for capacity and can still end it, but no longer writes to the customer (a
+    // message sent before the take-over and retried after it is still the same message: nothing new).
     expect(taken.state).toMatchObject({ status: 'assigned', agentId: 'a1' });
+    const agentSays = (messageId: string): SessionCommand => ({ kind: 'send-agent-message', agentId: 'a1', messageId, body: 'me too', now: at(6) });
+    expect(() => sessionDecider.decide(agentSays('late'), taken.state)).toThrow(
+      expect.objectContaining({ code: 'conflict', message: 'Sam took this conversation over', details: { takenOverBy: 'sam' } }),
+    );
+    const before = run([agentSays('early'), { kind: 'take-over', supervisor: 'sam', displayName: 'Sam', now: at(7) }], state).state;
+    expect(sessionDecider.decide(agentSays('early'), before)).toEqual([]);
+    expect(run([{ kind: 'end', endedBy: 'agent', agentId: 'a1', from: null, reason: 'done', disposition: null, now: at(8) }], taken.state).events.map((e) => e.type)).toEqual(['SessionEnded']);
     const queued = run([open]).state;
     expect(() => sessionDecider.decide({ kind: 'whisper', supervisor: 'sam', whisperId: 'w1', body: 'psst', now: at(3) }, queued)).toThrow(expect.objectContaining({ code: 'conflict' }));
     expect(() => sessionDecider.decide({ kind: 'take-over', supervisor: 'sam', displayName: 'Sam', now: at(3) }, queued)).toThrow(expect.objectContaining({ code: 'conflict' }));

@@ -83,7 +83,18 @@ export type SessionState =
   | { status: 'opened'; core: SessionCore; messages: SeenMessages; activity: Activity }
   | { status: 'intake'; core: SessionCore; intake: IntakeProgress; answers: Answers; messages: SeenMessages; activity: Activity }
   | { status: 'queued'; core: SessionCore; place: QueuePlace; offer: PendingOffer | null; answers: Answers; messages: SeenMessages; activity: Activity }
-  | { status: 'assigned'; core: SessionCore; place: QueuePlace; agentId: string; assignedAt: string; answers: Answers; messages: SeenMessages; activity: Activity }
+  | {
+      status: 'assigned';
+      core: SessionCore;
+      place: QueuePlace;
+      agentId: string;
+      assignedAt: string;
+      answers: Answers;
+      messages: SeenMessages;
+      activity: Activity;
+      /** A supervisor who took the conversation over: the agent keeps it (capacity, ending it) but no longer writes. */
+      takenOverBy?: { supervisor: string; displayName: string };
+    }
   | { status: 'ended'; core: SessionCore; endedBy: EndedBy; abandoned: boolean };
 
 export type LiveSession = Exclude<SessionState, { status: 'none' | 'ended' }>;
@@ -250,6 +261,7 @@ export const sessionDecider = {
         const s = live(state);
         if (s.status !== 'assigned' || s.agentId !== command.agentId) throw forbidden('this session is not assigned to this agent');
         if (s.messages.agent.includes(command.messageId)) return [];
+        if (s.takenOverBy) throw conflict(`${s.takenOverBy.displayName} took this conversation over`, { takenOverBy: s.takenOverBy.supervisor });
         return [{ type: 'AgentMessageSent', data: { messageId: command.messageId, agentId: command.agentId, body: command.body, at: command.now } }];
       }
       case 'end': {
@@ -405,10 +417,11 @@ export const sessionDecider = {
         return state.status === 'none' || state.status === 'ended' ? state : { ...state, activity: { ...state.activity, idleWarnedAt: event.data.at } };
       case 'SessionEnded':
         return state.status === 'none' || state.status === 'ended' ? state : { status: 'ended', core: state.core, endedBy: event.data.endedBy, abandoned: event.data.abandoned };
+      case 'SessionTakenOver':
+        return state.status === 'assigned' ? { ...state, takenOverBy: { supervisor: event.data.supervisor, displayName: event.data.displayName } } : state;
       case 'SessionRated':
       case 'SessionNoteAdded':
       case 'SupervisorWhispered':
-      case 'SessionTakenOver':
       case 'SupervisorMessageSent':
         // Recorded for the people around the conversation; routing and capacity do not change.
         return state;

@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { SUBJECTS, type SubscribeReply, agentLoginPayload, asActorSubject } from '@parley/contracts';
-import { conflict, forbidden, invalidPayload } from '@parley/errors';
+import { forbidden, invalidPayload } from '@parley/errors';
 import { NATS_CONNECTION, SERVICE_CONFIG, natsRequest, validatePayload } from '@parley/service-kit';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
 import { randomBytes } from 'node:crypto';
@@ -184,8 +184,7 @@ export class WebApiController {
   async agentSays(@Param('sessionId') sessionId: string, @Body() body: unknown, @Headers('authorization') auth?: string) {
     const c = this.claims(auth, ['agent']);
     const req = await validatePayload(Say, body);
-    const taken = this.live.sessions.get(sessionId)?.takenOverBy;
-    if (taken) throw conflict(`${taken.displayName} took this conversation over`, { takenOverBy: taken.supervisor });
+    // A conversation a supervisor took over is refused by the session itself (on every channel), not by this view.
     return natsRequest(this.nc, asActorSubject(SUBJECTS.agentMessage, c.agentId!), { agentId: c.agentId, sessionId, messageId: req.messageId, body: req.body });
   }
 

@@ -3,7 +3,6 @@ import { type AgentEventOf, type SessionEventOf, type SessionState, type AgentSt
 import { CommandHandler } from '@parley/event-store';
 import { type Consumed, DeliveryPublisher, EventConsumer, On, SERVICE_CONFIG, commandContext, stateOf } from '@parley/service-kit';
 import type { RouterConfig } from './router.config.js';
-import { RoutingViewService } from './routing-view.service.js';
 
 const sessions = stateOf(sessionAggregate);
 const agents = stateOf(agentAggregate);
@@ -85,10 +84,7 @@ export class SessionFollowUps {
 @Injectable()
 @EventConsumer('router-agent-followups')
 export class AgentFollowUps {
-  constructor(
-    private readonly commands: CommandHandler,
-    private readonly view: RoutingViewService,
-  ) {}
+  constructor(private readonly commands: CommandHandler) {}
 
   @On(agents, 'AgentLoggedOut', 'AgentStateChanged')
   async left(e: AgentEventOf<'AgentLoggedOut' | 'AgentStateChanged'>, { before, stored }: Consumed<AgentState>): Promise<void> {
@@ -96,9 +92,9 @@ export class AgentFollowUps {
     const now = stored.metadata.at;
     // The agent's own stream says which offers were out: no scan of every session.
     const reservations = before.status === 'available' || before.status === 'away' ? before.reservations : [];
+    // Each revoked on the session as it is (a revocation of an offer no longer out changes nothing), not on the
+    // routing view, which can lag a transfer that put the session back in a queue with this very offer out.
     for (const r of reservations) {
-      const session = this.view.runner.state.sessions[r.sessionId];
-      if (session && session.status !== 'queued') continue;
       await this.commands.handle(
         sessionAggregate.stream(r.sessionId),
         { kind: 'decline-offer', offerId: r.offerId, agentId: null, outcome: 'revoked', reason: 'agent left', now },

@@ -6,7 +6,6 @@ import { eventually } from '@parley/testing';
 import { describe, expect, it } from 'vitest';
 import { AgentFollowUps, SessionFollowUps } from './offer.process-manager.js';
 import type { RouterConfig } from './router.config.js';
-import type { RoutingViewService } from './routing-view.service.js';
 
 const at = (s: number) => new Date(Date.UTC(2026, 10, 21, 10, 0, s)).toISOString();
 const ctx = (id: string, s: number) => ({ commandId: id, metadata: { correlationId: id, at: at(s), actor: 'test' } });
@@ -81,8 +80,7 @@ describe('router session follow-ups (in-memory store)', () => {
 describe('router agent follow-ups (in-memory store)', () => {
   it('withdraws the offers in hand of an agent who goes away, from the agent stream alone', async () => {
     const w = world();
-    const view = { runner: { state: { sessions: {} } } } as unknown as RoutingViewService;
-    const pm = await runConsumer(w.store, new AgentFollowUps(w.commands, view));
+    const pm = await runConsumer(w.store, new AgentFollowUps(w.commands));
     await w.agent({ kind: 'login', profile, leaseSeconds: 60, now: at(0) }, 'login', 0);
     await w.session('s3', open('s3'), 'open', 0);
     await w.agent({ kind: 'reserve-offer', offerId: 'o3', sessionId: 's3', expiresAt: at(30), now: at(1) }, 'reserve', 1);
