@@ -257,6 +257,8 @@ describe('least privilege over NATS (issue 11: each attempt is refused and chang
         [SUBJECTS.imSubscribe, {}],
         ['$JS.API.STREAM.DELETE.PARLEY_EVENTS', {}],
         ['parley.v1.evt.session.forged', {}],
+        // Its status lease is its own key of the lease bucket: another service's partition lease is not.
+        ['$KV.parley_consumer_leases.buffer-deliveries.p0', {}],
       ],
       // gateway-web reads the events through an ephemeral tail (its screens' read model) but may keep no durable
       // consumer on them, write none, nor change the stream.

@@ -24,3 +24,4 @@ export * from './event-consumer.decorator.js';
 export * from './clock.js';
 export * from './event-dispatcher.js';
 export * from './tracing.js';
+export * from './singleton-lease.js';

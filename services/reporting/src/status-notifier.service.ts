@@ -2,13 +2,14 @@ import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnAppl
 import type { NatsConnection } from '@nats-io/transport-node';
 import { SUBJECTS } from '@parley/contracts';
 import { estimateQueueWait, waitingByQueue } from '@parley/domain';
-import { CoalescingTask, NATS_CONNECTION, SERVICE_CONFIG, natsRequest } from '@parley/service-kit';
+import { CoalescingTask, NATS_CONNECTION, SERVICE_CONFIG, SingletonLease, natsRequest } from '@parley/service-kit';
 import type { ReportingConfig } from './reporting.config.js';
 import { QueueViewService } from './queue-view.service.js';
 
 /**
  * Tells every waiting customer their position and estimated wait: when the position changes, and at a
- * cadence. Reports go to buffer (the reporting session), which readdresses them to the customer.
+ * cadence. Reports go to buffer (the reporting session), which readdresses them to the customer. One instance of
+ * reporting does it (a singleton lease): each instance telling every customer would say everything twice.
  */
 @Injectable()
 export class StatusNotifier implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -18,6 +19,7 @@ export class StatusNotifier implements OnApplicationBootstrap, BeforeApplication
   // Yield once before a pass, so a burst of events settles and nobody is told a position already stale.
   private readonly task = new CoalescingTask('status pass', () => new Promise<void>((r) => setImmediate(r)).then(() => this.pass(Date.now())), this.logger);
   private unsubscribe?: () => void;
+  private lease?: SingletonLease;
 
   constructor(
     private readonly view: QueueViewService,
@@ -25,7 +27,13 @@ export class StatusNotifier implements OnApplicationBootstrap, BeforeApplication
     @Inject(SERVICE_CONFIG) private readonly config: ReportingConfig,
   ) {}
 
-  onApplicationBootstrap(): void {
+  async onApplicationBootstrap(): Promise<void> {
+    this.lease = await SingletonLease.start(this.nc, this.config, 'reporting', 'status-notifier', (held) => {
+      this.logger.log({ msg: held ? 'telling waiting customers their place (this instance holds the status lease)' : 'status lease given up' });
+      // A new holder knows nothing of what the last one told: it tells everyone their place once, then goes on.
+      this.lastPosition.clear();
+      this.lastSentAt.clear();
+    });
     this.unsubscribe = this.view.runner.onApplied(() => this.task.trigger());
     this.task.every(1_000).trigger();
   }
@@ -33,9 +41,11 @@ export class StatusNotifier implements OnApplicationBootstrap, BeforeApplication
   async beforeApplicationShutdown(): Promise<void> {
     this.unsubscribe?.();
     await this.task.stop();
+    await this.lease?.stop();
   }
 
   private async pass(nowMs: number): Promise<void> {
+    if (!this.lease?.held) return;
     const now = new Date(nowMs).toISOString();
     const view = this.view.runner.state;
     const waitingNow = new Set<string>();
