@@ -15,6 +15,7 @@ const MESSAGES = 8;
 let stack: ParleyStack;
 let buffer2: ServiceHandle;
 let router2: ServiceHandle;
+let reporting2: ServiceHandle;
 /** What agents saw of customers' words, by session, in order. */
 const seen = new Map<string, string[]>();
 
@@ -25,9 +26,11 @@ writeFileSync(
   - id: ep-load
   - id: ep-idle
     idleTimeout: { warnAfterSeconds: 1, endAfterSeconds: 3 }
+  - id: ep-wait
 queues:
   - id: q-load
   - id: q-idle
+  - id: q-wait
 `,
 );
 
@@ -37,13 +40,16 @@ beforeAll(async () => {
   stack = await ParleyStack.start(env);
   buffer2 = await stack.launchExtra('buffer', env);
   router2 = await stack.launchExtra('router', env);
+  reporting2 = await stack.launchExtra('reporting', env);
   await stack.request(SUBJECTS.registrationRegister, { entryPointId: 'ep-load', address: 'load@support.example.test', queueId: 'q-load', leaseSeconds: 600 });
   await stack.request(SUBJECTS.registrationRegister, { entryPointId: 'ep-idle', address: 'idle@support.example.test', queueId: 'q-idle', leaseSeconds: 600 });
+  await stack.request(SUBJECTS.registrationRegister, { entryPointId: 'ep-wait', address: 'wait@support.example.test', queueId: 'q-wait', leaseSeconds: 600 });
 });
 
 afterAll(async () => {
   await buffer2?.stop();
   await router2?.stop();
+  await reporting2?.stop();
   await stack?.stop();
 });
 
@@ -151,6 +157,38 @@ describe('the event path at scale', () => {
     expect(logs).toContain('event parked after repeated failures');
     const healthy = await stack.request<{ state: string }>(SUBJECTS.imUnsubscribe, { channel: 'load', from: 'healthy@customers.example.test', to: other.sessionAddress });
     expect(['ended', 'abandoned']).toContain(healthy.state);
+  });
+
+  it('tells waiting customers their place from one reporting instance at a time, the other taking over when it stops', async () => {
+    const metric = async (h: ServiceHandle, name: string) => {
+      const text = await (await fetch(`http://127.0.0.1:${h.httpPort}/metrics`)).text();
+      return Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1]);
+    };
+    const first = stack.service('reporting');
+    // The first instance started first and holds the status lease; the second stands by.
+    await until(
+      async () => ((await metric(first, 'parley_status_notifier_active')) === 1 && (await metric(reporting2, 'parley_status_notifier_active')) === 0) || undefined,
+      'one reporting instance telling statuses',
+      30_000,
+    );
+    const customers = await stack.customerInbox('wait');
+    const statusesOf = (sessionId: string) => customers.items.filter((d: CustomerDelivery) => d.sessionId === sessionId && d.kind === 'status');
+    const wait = (n: number) => stack.request<{ sessionId: string }>(SUBJECTS.imSubscribe, { channel: 'wait', from: `waiting-${n}@customers.example.test`, to: 'wait@support.example.test' });
+    const one = await wait(1);
+    await until(() => statusesOf(one.sessionId).length > 0 || undefined, 'the first waiting customer told their place', 30_000);
+    // Told by the holder alone: the instance standing by has told nobody anything.
+    expect(await metric(first, 'parley_status_reports_total')).toBeGreaterThan(0);
+    expect(await metric(reporting2, 'parley_status_reports_total')).toBe(0);
+    // The holder stops: it hands the lease back and the other instance tells the next customer their place.
+    expect(await first.stop()).toBe(0);
+    await until(async () => (await metric(reporting2, 'parley_status_notifier_active')) === 1 || undefined, 'the other reporting instance taking the status lease', 30_000);
+    const two = await wait(2);
+    await until(() => statusesOf(two.sessionId).length > 0 || undefined, 'the second waiting customer told their place', 30_000);
+    expect(statusesOf(two.sessionId)[0]).toMatchObject({ status: { position: 1 } });
+    // Back, the first instance stands by in its turn.
+    await first.start();
+    expect(await metric(first, 'parley_status_notifier_active')).toBe(0);
+    expect(await metric(first, 'parley_status_reports_total')).toBe(0);
   });
 
   it('resumes projections from their checkpoints after a restart', async () => {

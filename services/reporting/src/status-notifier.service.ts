@@ -2,7 +2,8 @@ import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnAppl
 import type { NatsConnection } from '@nats-io/transport-node';
 import { SUBJECTS } from '@parley/contracts';
 import { estimateQueueWait, waitingByQueue } from '@parley/domain';
-import { CoalescingTask, NATS_CONNECTION, SERVICE_CONFIG, SingletonLease, natsRequest } from '@parley/service-kit';
+import { CoalescingTask, MetricsService, NATS_CONNECTION, SERVICE_CONFIG, SingletonLease, natsRequest } from '@parley/service-kit';
+import { Counter, Gauge } from 'prom-client';
 import type { ReportingConfig } from './reporting.config.js';
 import { QueueViewService } from './queue-view.service.js';
 
@@ -20,16 +21,28 @@ export class StatusNotifier implements OnApplicationBootstrap, BeforeApplication
   private readonly task = new CoalescingTask('status pass', () => new Promise<void>((r) => setImmediate(r)).then(() => this.pass(Date.now())), this.logger);
   private unsubscribe?: () => void;
   private lease?: SingletonLease;
+  private readonly active: Gauge;
+  private readonly told: Counter;
 
   constructor(
     private readonly view: QueueViewService,
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
     @Inject(SERVICE_CONFIG) private readonly config: ReportingConfig,
-  ) {}
+    metrics: MetricsService,
+  ) {
+    this.active = new Gauge({
+      name: 'parley_status_notifier_active',
+      help: '1 on the reporting instance that tells waiting customers their place (it holds the status lease), 0 on the others',
+      registers: [metrics.registry],
+    });
+    this.active.set(0);
+    this.told = new Counter({ name: 'parley_status_reports_total', help: 'Statuses (place and estimated wait) this instance had delivered to waiting customers', registers: [metrics.registry] });
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     this.lease = await SingletonLease.start(this.nc, this.config, 'reporting', 'status-notifier', (held) => {
       this.logger.log({ msg: held ? 'telling waiting customers their place (this instance holds the status lease)' : 'status lease given up' });
+      this.active.set(held ? 1 : 0);
       // A new holder knows nothing of what the last one told: it tells everyone their place once, then goes on.
       this.lastPosition.clear();
       this.lastSentAt.clear();
@@ -82,6 +95,7 @@ export class StatusNotifier implements OnApplicationBootstrap, BeforeApplication
         });
         // Not delivered (buffer saw the session otherwise): told nothing, so it is tried again on the next pass.
         if (!reply.delivered) continue;
+        this.told.inc();
         this.lastPosition.set(sessionId, position);
         this.lastSentAt.set(sessionId, nowMs);
       }
