@@ -333,3 +333,42 @@ describe('web tokens (defect 7)', () => {
     await other.stop();
   });
 });
+
+describe('web desks across gateway instances', () => {
+  it('keeps an agent on when their desk reconnects to another instance, and sets them offline when the last desk anywhere closes', async () => {
+    const other = await stack.launchExtra('gateway-web', { WEB_JWT_SECRET: secret, WEB_USERS_FILE: users });
+    const { token } = (await (
+      await fetch(`${base}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'alex', password: 'alex-pass' }) })
+    ).json()) as { token: string };
+    const agentEvents = async () => (await stack.store.readStream({ aggregate: 'agent', id: 'fz-alex' })).events;
+    const open = async (port: number) => {
+      const socket = new WebSocket(`ws://127.0.0.1:${port}/ws?token=${token}`);
+      await new Promise<void>((resolve, reject) => socket.once('message', () => resolve()).once('error', reject));
+      return socket;
+    };
+    const close = (socket: WebSocket) => new Promise<void>((resolve) => socket.once('close', () => resolve()).close());
+    const here = await open(web.httpPort);
+    const state = await fetch(`${base}/api/desk/state`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ state: 'available' }),
+    });
+    expect(state.status).toBe(200);
+    // A reload whose new socket lands on the other instance (no session affinity): the first instance's grace runs
+    // out with no desk of its own, finds the one on the other instance, and keeps the agent on.
+    const movedAt = Date.now();
+    await close(here);
+    const there = await open(other.httpPort);
+    await until(() => readFileSync(web.logFile, 'utf8').includes('desk closed here but open on another instance: agent kept') || undefined, 'the first instance to keep the agent on', 30_000);
+    expect((await agentEvents()).filter((e) => e.type === 'AgentLoggedOut' && Date.parse(e.metadata.at) >= movedAt)).toEqual([]);
+    // The last desk anywhere closes: offline, asked of the first instance too, which has none.
+    const closedAt = Date.now();
+    await close(there);
+    await until(
+      async () => (await agentEvents()).some((e) => e.type === 'AgentLoggedOut' && Date.parse(e.metadata.at) >= closedAt) || undefined,
+      'the agent offline once no desk is open anywhere',
+      30_000,
+    );
+    await other.stop();
+  });
+});

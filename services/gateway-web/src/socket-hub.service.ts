@@ -12,6 +12,13 @@ import { TokenRevocations } from './token-revocations.service.js';
 import { type TokenClaims, TokenSigner } from './tokens.js';
 
 export const TYPING_SUBJECT = 'parley.v1.typing';
+/**
+ * Asked by an instance of gateway-web before it sets an agent whose last desk closed there offline: answered by
+ * the instances where that agent still has a desk open (a reload that reconnected to another instance, or a second
+ * tab), so one instance's closed socket does not take offline an agent working through another.
+ */
+export const DESK_OPEN_SUBJECT = 'parley.v1.desk.open';
+const DESK_OPEN_ASK_MS = 1_000;
 
 interface Typing {
   sessionId: string;
@@ -35,6 +42,7 @@ export class SocketHub implements OnApplicationBootstrap, BeforeApplicationShutd
   private readonly offlineTimers = new Map<string, NodeJS.Timeout>();
   private heartbeat?: NodeJS.Timeout;
   private typing?: Subscription;
+  private deskOpen?: Subscription;
   private unlistenLive?: () => void;
   private dashboardTimer?: NodeJS.Timeout;
   private dashboardTick?: NodeJS.Timeout;
@@ -124,6 +132,11 @@ export class SocketHub implements OnApplicationBootstrap, BeforeApplicationShutd
     this.heartbeat = setInterval(() => {
       for (const agentId of this.agentSockets.keys()) natsRequest(this.nc, asActorSubject(SUBJECTS.agentHeartbeat, agentId), { agentId }).catch(() => undefined);
     }, 15_000);
+    this.deskOpen = this.nc.subscribe(`${DESK_OPEN_SUBJECT}.*`, {
+      callback: (err, msg) => {
+        if (!err && this.agentSockets.has(msg.subject.slice(DESK_OPEN_SUBJECT.length + 1))) msg.respond(JSON.stringify({ open: true }));
+      },
+    });
     this.typing = this.nc.subscribe(`${TYPING_SUBJECT}.*`, {
       callback: (err, msg) => {
         if (err) return;
@@ -231,11 +244,21 @@ export class SocketHub implements OnApplicationBootstrap, BeforeApplicationShutd
     clearTimeout(this.offlineTimers.get(agentId));
     this.offlineTimers.set(
       agentId,
-      setTimeout(() => {
+      setTimeout(async () => {
         this.offlineTimers.delete(agentId);
         if (this.agentSockets.has(agentId)) return;
         const a = this.live.agents.get(agentId)?.state;
         if (!a || a.status === 'unknown' || a.status === 'offline') return;
+        // Only instances holding a desk of the agent answer; none within the wait: no desk is open anywhere.
+        const elsewhere = await this.nc.request(`${DESK_OPEN_SUBJECT}.${agentId}`, '', { timeout: DESK_OPEN_ASK_MS }).then(
+          () => true,
+          () => false,
+        );
+        if (elsewhere) {
+          this.logger.log({ msg: 'desk closed here but open on another instance: agent kept', agentId });
+          return;
+        }
+        if (this.agentSockets.has(agentId)) return;
         natsRequest(this.nc, asActorSubject(SUBJECTS.agentState, agentId), { agentId, state: 'offline' }).then(
           () => this.logger.log({ msg: 'desk closed: agent set offline', agentId }),
           (err: unknown) => this.logger.warn({ msg: 'could not set a closed desk offline', agentId, err: String(err) }),
@@ -252,6 +275,7 @@ export class SocketHub implements OnApplicationBootstrap, BeforeApplicationShutd
     this.unlistenLive?.();
     this.stopRevocations?.();
     this.typing?.unsubscribe();
+    this.deskOpen?.unsubscribe();
     for (const ws of this.wss.clients) ws.close(1001, 'server restarting');
   }
 }
