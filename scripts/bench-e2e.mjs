@@ -179,6 +179,17 @@ async function customer(until, pace) {
 
 const WARMUP_SECONDS = 5;
 
+/** What a window is measured by, read at its start and at its end. */
+const readings = async (at = performance.now()) => ({
+  at,
+  acks: await durableAcks(stack.nats),
+  events: await head(),
+  api: await jsApiTotal(stack.nats),
+  cpu: stackCpu(stack),
+  handed: await consumerDeliveries(stack.nats),
+  services: await serviceMetrics(stack),
+});
+
 /**
  * Customers run for WARMUP_SECONDS + SECONDS; only the last SECONDS are measured (the first ones are the
  * initial burst of subscribes and offers, not the steady conversation).
@@ -199,16 +210,8 @@ async function phase(label, customers, rate) {
     await fromAgents('window-started', 'start-window');
     measuring = true;
     benchLoop.reset();
-    window = {
-      at: performance.now(),
-      acks: await durableAcks(stack.nats),
-      events: await head(),
-      api: await jsApiTotal(stack.nats),
-      cpu: stackCpu(stack),
-      handed: await consumerDeliveries(stack.nats),
-      // Also resets the services' loop-delay histograms: what the end reads is the window's.
-      services: await serviceMetrics(stack),
-    };
+    // Also resets the services' loop-delay histograms: what the end reads is the window's.
+    window = await readings();
   }, WARMUP_SECONDS * 1000);
   const ticker = setInterval(
     () =>
@@ -232,13 +235,7 @@ async function phase(label, customers, rate) {
           }
           const counts = { relayed: relayed + agentsWindow.relayed, sessionsDone };
           r({
-            at,
-            acks: await durableAcks(stack.nats),
-            events: await head(),
-            api: await jsApiTotal(stack.nats),
-            cpu: stackCpu(stack),
-            handed: await consumerDeliveries(stack.nats),
-            services: await serviceMetrics(stack),
+            ...(await readings(at)),
             bench: { p99: Math.max(0, benchLoop.percentile(99) / 1e6 - 10), max: Math.max(0, benchLoop.max / 1e6 - 10) },
             agentsLoop: agentsWindow.loop,
             ...counts,

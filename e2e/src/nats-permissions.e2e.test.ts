@@ -295,6 +295,30 @@ describe('least privilege over NATS (issue 11: each attempt is refused and chang
     expect(await snapshot()).toEqual(before);
   });
 
+  it('a gateway cannot answer its own message with a reply subject of its choosing (no publishing by the back door)', async () => {
+    // gateway-web subscribes to subjects it may also publish to (typing, desk.open): were it allowed to answer what
+    // it receives, it could send itself a message whose reply subject is JetStream's API and "answer" it.
+    const nc = await connect(stack.nats.connectOptions('gateway-web', { name: 'probe-self-reply' }));
+    try {
+      const jsm = await jetstreamManager(stack.nc);
+      const before = (await jsm.streams.info('PARLEY_EVENTS')).state.messages;
+      expect(before).toBeGreaterThan(0);
+      const refused = (async () => {
+        for await (const status of nc.status()) {
+          if (status.type === 'error' && String(status.error).includes('$JS.API.STREAM.PURGE.PARLEY_EVENTS')) return status.error;
+        }
+      })();
+      nc.subscribe('parley.v1.typing.*', { callback: (_err, m) => m.respond('{}') });
+      nc.subscribe('parley.v1.desk.open.*', { callback: (_err, m) => m.respond('{}') });
+      nc.publish('parley.v1.typing.self', '{}', { reply: '$JS.API.STREAM.PURGE.PARLEY_EVENTS' });
+      nc.publish('parley.v1.desk.open.self', '', { reply: '$JS.API.STREAM.PURGE.PARLEY_EVENTS' });
+      expect(await refused).toBeInstanceOf(PermissionViolationError);
+      expect((await jsm.streams.info('PARLEY_EVENTS')).state.messages).toBe(before);
+    } finally {
+      await nc.close();
+    }
+  });
+
   it('the services run as their own users (each connection is one of them)', async () => {
     const res = await until(async () => {
       const r = (await (await fetch(`http://127.0.0.1:${stack.nats.monitorPort}/connz?auth=true&limit=100`)).json()) as { connections: { name?: string; authorized_user?: string }[] };

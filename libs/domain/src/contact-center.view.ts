@@ -283,7 +283,9 @@ export function estimateWaitSeconds(snapshot: QueueSnapshot, position: number, d
 /** The view as a named, versioned projection (structurally a `Projection` of the event-store lib). */
 export const contactCenterProjection = (name: string) => ({
   name,
-  version: 2,
+  // 3: assigned sessions carry who took them over (takenOverBy), so a view resumed from a version-2 checkpoint
+  // would differ from one rebuilt.
+  version: 3,
   initial: emptyView,
   apply: applyToView,
 });

@@ -80,5 +80,14 @@ describe('singleton lease', () => {
       'the dead holder to let go',
       10_000,
     );
+    // And says so, once: its metric and log follow what it does.
+    await eventually(
+      async () => a.changes,
+      (changes) => changes.length === 2,
+      'the dead holder to announce it let go',
+      10_000,
+    );
+    expect(a.changes).toEqual([true, false]);
+    expect(b.changes).toEqual([true]);
   }, 40_000);
 });

@@ -27,6 +27,8 @@ export class SingletonLease {
   private ticking?: Promise<void>;
   private stopped = false;
   private failures = 0;
+  /** What `onChange` was last told: `held` turns false by itself when the key would have lapsed, unannounced. */
+  private reported = false;
 
   private constructor(
     private readonly kv: KV,
@@ -39,7 +41,10 @@ export class SingletonLease {
   /** Starts trying for the lease on `singleton.<service>.<job>`; `onChange` hears each time it is taken or lost. */
   static async start(nc: NatsConnection, config: ServiceConfig, service: string, job: string, onChange: (held: boolean) => void = () => undefined): Promise<SingletonLease> {
     const kv = await openKvBucket(nc, 'parley_consumer_leases', { history: 1, ttl: config.CONSUMER_LEASE_SECONDS * 1000 }, streamDurability(config));
-    const lease = new SingletonLease(kv, await jetStreamManagerFor(nc), `singleton.${service}.${job}`, config.CONSUMER_LEASE_SECONDS * 1000, onChange);
+    // The bucket keeps the TTL of whoever made it: a key lapses by the shorter of that and this service's setting.
+    const bucketTtlMs = (await kv.status()).ttl;
+    const ttlMs = bucketTtlMs > 0 ? Math.min(bucketTtlMs, config.CONSUMER_LEASE_SECONDS * 1000) : config.CONSUMER_LEASE_SECONDS * 1000;
+    const lease = new SingletonLease(kv, await jetStreamManagerFor(nc), `singleton.${service}.${job}`, ttlMs, onChange);
     await lease.tick();
     lease.timer = setInterval(() => void lease.tick(), renewalPeriodMs(config.CONSUMER_LEASE_SECONDS));
     return lease;
@@ -55,17 +60,24 @@ export class SingletonLease {
     return this.ticking;
   }
 
+  private report(): void {
+    const held = this.held;
+    if (held === this.reported) return;
+    this.reported = held;
+    this.onChange(held);
+  }
+
   private async renewOrTake(): Promise<void> {
     if (this.stopped) return;
-    const wasHeld = this.held;
+    this.report(); // a lapse since the last tick
     const startedAt = Date.now();
     try {
       if (this.revision !== undefined) {
         this.revision = await this.kv.update(this.key, this.instanceId, this.revision);
       } else {
         const entry = await this.kv.get(this.key);
-        // Held by a live instance: not ours to take. Free (never taken, handed back, or lapsed): take it.
-        if (entry?.operation === 'PUT') return;
+        if (entry?.operation === 'PUT' && entry.string() !== this.instanceId) return; // held by another instance
+        // Free (never taken, handed back, lapsed), or ours already (a write that landed after its answer was lost).
         const revision = entry ? await this.kv.update(this.key, this.instanceId, entry.revision) : await this.kv.create(this.key, this.instanceId);
         if (!(await leaseConfirmed(this.jsm, 'parley_consumer_leases', this.key, this.instanceId))) return;
         this.revision = revision;
@@ -74,11 +86,11 @@ export class SingletonLease {
       this.failures = 0;
     } catch (err) {
       // Another instance took it after ours lapsed (the update's revision is stale), or NATS did not answer: held
-      // until the key would lapse, then not.
+      // until the key would lapse, then not. A stale revision can never overwrite or delete another's key.
       if (this.failures++ === 0) this.logger.warn({ msg: 'singleton lease not renewed', key: this.key, err: String(err) });
       if (Date.now() >= this.heldUntil) this.revision = undefined;
     } finally {
-      if (this.held !== wasHeld) this.onChange(this.held);
+      this.report();
     }
   }
 
@@ -88,9 +100,10 @@ export class SingletonLease {
     clearInterval(this.timer);
     await this.ticking;
     const revision = this.revision;
-    const held = this.held;
     this.revision = undefined;
-    if (held && revision !== undefined) await this.kv.delete(this.key, { previousSeq: revision }).catch(() => undefined);
-    if (held) this.onChange(false);
+    this.heldUntil = 0;
+    // Deleted only at our own revision: a key another instance holds since is left alone.
+    if (revision !== undefined) await this.kv.delete(this.key, { previousSeq: revision }).catch(() => undefined);
+    this.report();
   }
 }

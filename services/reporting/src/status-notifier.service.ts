@@ -79,6 +79,8 @@ export class StatusNotifier implements OnApplicationBootstrap, BeforeApplication
           if (urgentAhead) reason = 'priority';
           else position = last;
         }
+        // Asked again for each customer: a long pass must not go on telling after the lease has gone to another.
+        if (!this.lease?.held) return;
         const changed = last !== position;
         const due = nowMs - (this.lastSentAt.get(sessionId) ?? 0) >= this.config.STATUS_INTERVAL_SECONDS * 1000;
         if (!changed && !due) continue;
