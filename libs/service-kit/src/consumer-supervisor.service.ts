@@ -24,11 +24,9 @@ import {
   partitionOf,
   streamSubject,
 } from '@parley/event-store';
-import { hostname } from 'node:os';
-import { randomBytes } from 'node:crypto';
 import { CoalescingTask, renewSoon } from './coalescing-task.js';
 import { LapsedLeases, renewalPeriodMs } from './lapsed-leases.js';
-import { leaseConfirmed } from './lease-confirmation.js';
+import { leaseConfirmed, leaseHolderId } from './lease-confirmation.js';
 import { type ConsumerDefinition, consumerDefinitionOf } from './event-consumer.decorator.js';
 import { EventDispatcher } from './event-dispatcher.js';
 import { MetricsService } from './metrics.service.js';
@@ -67,9 +65,7 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
   private readonly running = new Map<string, RunningConsumer>();
   // One manager for the service's life: making one asks the server for the account's JetStream info first.
   private manager?: Promise<JetStreamManager>;
-  private readonly instanceId = `${hostname()
-    .replace(/[^A-Za-z0-9_-]/g, '-')
-    .slice(0, 40)}-${randomBytes(4).toString('hex')}`;
+  private readonly instanceId = leaseHolderId();
   private leases?: KV;
   private readonly starting = new Map<string, Promise<void>>();
   private publisher?: JetStreamPublisher;

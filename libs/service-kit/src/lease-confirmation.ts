@@ -1,4 +1,12 @@
 import type { JetStreamManager } from '@nats-io/jetstream';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+
+/** A lease holder's name: the host (a pod's name in Kubernetes, for operators reading the bucket) and a random part, so two processes of one host differ. */
+export const leaseHolderId = (): string =>
+  `${hostname()
+    .replace(/[^A-Za-z0-9_-]/g, '-')
+    .slice(0, 40)}-${randomBytes(4).toString('hex')}`;
 
 /** How long after taking a lease its holder reads it back before acting on it. */
 export const LEASE_CONFIRM_DELAY_MS = 100;

@@ -3,10 +3,8 @@ import type { JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Logger } from '@nestjs/common';
 import { jetStreamManagerFor, openKvBucket } from '@parley/event-store';
-import { hostname } from 'node:os';
-import { randomBytes } from 'node:crypto';
 import { renewalPeriodMs } from './lapsed-leases.js';
-import { leaseConfirmed } from './lease-confirmation.js';
+import { leaseConfirmed, leaseHolderId } from './lease-confirmation.js';
 import { type ServiceConfig, streamDurability } from './service-config.js';
 
 /**
@@ -18,9 +16,7 @@ import { type ServiceConfig, streamDurability } from './service-config.js';
  */
 export class SingletonLease {
   private readonly logger = new Logger('SingletonLease');
-  private readonly instanceId = `${hostname()
-    .replace(/[^A-Za-z0-9_-]/g, '-')
-    .slice(0, 40)}-${randomBytes(4).toString('hex')}`;
+  private readonly instanceId = leaseHolderId();
   private revision?: number;
   private heldUntil = 0;
   private timer?: NodeJS.Timeout;

@@ -3,9 +3,7 @@ import type { JetStreamManager } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { jetStreamManagerFor, openKvBucket } from '@parley/event-store';
-import { CoalescingTask, LapsedLeases, NATS_CONNECTION, SERVICE_CONFIG, leaseConfirmed, renewSoon, renewalPeriodMs, streamDurability } from '@parley/service-kit';
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
+import { CoalescingTask, LapsedLeases, NATS_CONNECTION, SERVICE_CONFIG, leaseConfirmed, leaseHolderId, renewSoon, renewalPeriodMs, streamDurability } from '@parley/service-kit';
 import type { RouterConfig } from './router.config.js';
 import { RoutingViewService } from './routing-view.service.js';
 
@@ -37,11 +35,7 @@ export class QueueLeases implements OnModuleInit, OnApplicationBootstrap, Before
     @Inject(SERVICE_CONFIG) private readonly config: RouterConfig,
     private readonly view: RoutingViewService,
   ) {
-    this.instanceId =
-      config.ROUTER_INSTANCE_ID ??
-      `${hostname()
-        .replace(/[^A-Za-z0-9_-]/g, '-')
-        .slice(0, 40)}-${randomBytes(4).toString('hex')}`;
+    this.instanceId = config.ROUTER_INSTANCE_ID ?? leaseHolderId();
   }
 
   async onModuleInit(): Promise<void> {
