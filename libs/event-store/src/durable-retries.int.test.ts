@@ -5,7 +5,7 @@ import { AckPolicy, DeliverPolicy, type JetStreamManager, StorageType, jetstream
 import { type NatsConnection, connect } from '@nats-io/transport-node';
 import { type NatsServerHandle, eventually, startNatsServer } from '@parley/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { consumeDurably } from './jetstream-event-store.adapter.js';
+import { type DurableConsumerOptions, consumeDurably } from './jetstream-event-store.adapter.js';
 
 let server: NatsServerHandle;
 let nc: NatsConnection;
@@ -33,18 +33,17 @@ const publish = async (subjects: string[]): Promise<number> => {
   return first;
 };
 
+/** The durable `name` of retries.<name>.>, with a 1 s ack wait, as each test runs it. */
+const consume = (name: string, options: Omit<DurableConsumerOptions, 'stream' | 'name' | 'filterSubject'>) =>
+  consumeDurably(jetstream(nc), jsm, { stream: 'RETRIES', name, filterSubject: `retries.${name}.>`, maxInFlight: 16, ackWaitMs: 1_000, ...options });
+
 describe('a message retrying in its lane', () => {
   it('keeps the messages behind it from being sent again, and handles each once', async () => {
     const start = await publish(['retries.slow.x', 'retries.slow.x', 'retries.slow.y']);
     const handled: number[] = [];
     let failingUntil = 0;
-    const consumption = await consumeDurably(jetstream(nc), jsm, {
-      stream: 'RETRIES',
-      name: 'slow',
-      filterSubject: 'retries.slow.>',
+    const consumption = await consume('slow', {
       fromSequence: start,
-      maxInFlight: 16,
-      ackWaitMs: 1_000,
       retryDelayMs: () => 100,
       handle: async (m) => {
         // The first message fails for three ack waits, then succeeds.
@@ -71,13 +70,8 @@ describe('a message retrying in its lane', () => {
     const start = await publish(['retries.crash.bad', 'retries.crash.a', 'retries.crash.b', 'retries.crash.bad', 'retries.crash.c']);
     const seen: string[] = [];
     let failures = 0;
-    const crashing = await consumeDurably(jetstream(nc), jsm, {
-      stream: 'RETRIES',
-      name: 'crash',
-      filterSubject: 'retries.crash.>',
+    const crashing = await consume('crash', {
       fromSequence: start,
-      maxInFlight: 16,
-      ackWaitMs: 1_000,
       retryDelayMs: () => 50,
       handle: async (m) => {
         if (m.subject === 'retries.crash.bad') {
@@ -105,12 +99,7 @@ describe('a message retrying in its lane', () => {
     crashing.kill();
 
     const again: string[] = [];
-    const next = await consumeDurably(jetstream(nc), jsm, {
-      stream: 'RETRIES',
-      name: 'crash',
-      filterSubject: 'retries.crash.>',
-      maxInFlight: 16,
-      ackWaitMs: 1_000,
+    const next = await consume('crash', {
       handle: async (m) => {
         again.push(`${m.subject}@${m.seq}`);
       },
