@@ -58,7 +58,6 @@ export class StatusNotifier implements OnApplicationBootstrap, BeforeApplication
   }
 
   private async pass(nowMs: number): Promise<void> {
-    if (!this.lease?.held) return;
     const now = new Date(nowMs).toISOString();
     const view = this.view.runner.state;
     const waitingNow = new Set<string>();
@@ -79,7 +78,7 @@ export class StatusNotifier implements OnApplicationBootstrap, BeforeApplication
           if (urgentAhead) reason = 'priority';
           else position = last;
         }
-        // Asked again for each customer: a long pass must not go on telling after the lease has gone to another.
+        // Asked for each customer, not once per pass: a long pass must not go on telling after the lease has gone.
         if (!this.lease?.held) return;
         const changed = last !== position;
         const due = nowMs - (this.lastSentAt.get(sessionId) ?? 0) >= this.config.STATUS_INTERVAL_SECONDS * 1000;
