@@ -1,6 +1,6 @@
-// A message retrying in its lane on a real nats-server: the messages waiting behind it are kept alive with it, so
-// the server does not send copies of them meanwhile (a copy that comes anyway is not handled twice), and after a
-// crash the next holder gets the lane back in stream order.
+// A message retrying in its lane, or a handler slower than the ack wait, on a real nats-server: it and the messages
+// waiting behind it are kept alive together, so the server does not send copies of them meanwhile (a copy that
+// comes anyway is not handled twice), and after a crash the next holder gets the lane back in stream order.
 import { AckPolicy, DeliverPolicy, type JetStreamManager, StorageType, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { type NatsConnection, connect } from '@nats-io/transport-node';
 import { type NatsServerHandle, eventually, startNatsServer } from '@parley/testing';
@@ -63,6 +63,30 @@ describe('a message retrying in its lane', () => {
     // One more ack wait: a copy sent meanwhile would be handled by now.
     await new Promise((r) => setTimeout(r, 1_500));
     expect(handled.sort((a, b) => a - b)).toEqual([start, start + 1, start + 2]);
+    await consumption.stop();
+  }, 30_000);
+
+  it('keeps a handler slower than the ack wait, and the message behind it, from being sent again', async () => {
+    const start = await publish(['retries.sluggish.x', 'retries.sluggish.x']);
+    const handled: number[] = [];
+    const consumption = await consume('sluggish', {
+      fromSequence: start,
+      handle: async (m) => {
+        // Two and a half ack waits, as a request held up by a NATS fault might take.
+        if (m.seq === start) await new Promise((r) => setTimeout(r, 2_500));
+        handled.push(m.seq);
+      },
+    });
+    await eventually(
+      async () => (await jsm.consumers.info('RETRIES', 'sluggish')).num_ack_pending + (handled.length < 2 ? 1 : 0),
+      (pending) => pending === 0,
+      'both handled and acknowledged',
+      15_000,
+    );
+    expect(handled).toEqual([start, start + 1]);
+    // The consumer's sequence counts every delivery, copies included: without progress signals both messages went
+    // again after 1 s (4 deliveries).
+    expect((await jsm.consumers.info('RETRIES', 'sluggish')).delivered.consumer_seq).toBe(2);
     await consumption.stop();
   }, 30_000);
 

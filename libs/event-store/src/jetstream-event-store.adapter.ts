@@ -480,12 +480,24 @@ export async function consumeDurably(js: JetStreamClient, jsm: JetStreamManager,
       // the server sends the message again after its ack wait
     }
   };
-  // Progress for the whole lane, not just the retrying message: after a crash the lane's messages then come back
-  // together and in stream order (the server orders the redeliveries that expire at the same time), where the
-  // ones waiting behind it would otherwise expire first and overtake it at the next holder.
-  const keepLaneAlive = (subject: string) => {
-    for (const waiting of inLane.get(subject) ?? []) signal(() => waiting.working());
-  };
+  /** When each message in hand came: what has been in hand for a third of the ack wait is kept alive. */
+  const receivedAt = new Map<JsMsg, number>();
+  // Progress for every message in hand that has been there a third of the ack wait: a handler slower than the ack
+  // wait (a request during a NATS fault), one retrying with back-off, and the messages waiting behind either in
+  // their lanes. Without it the server sends them again meanwhile. Always for a whole lane, not just its slow
+  // message: after a crash the lane's messages then come back together and in stream order (the server orders
+  // the redeliveries that expire at the same time), where the ones waiting behind it would otherwise expire first
+  // and overtake it at the next holder. Messages handled in time (all of them, normally) cost nothing here.
+  const keepAliveEveryMs = Math.max(1, Math.floor(ackWaitMs / 3));
+  const keepAlive = setInterval(() => {
+    const due = Date.now() - keepAliveEveryMs;
+    for (const lane of inLane.values()) {
+      const head = lane[0];
+      if (!head || (receivedAt.get(head) ?? due) > due) continue;
+      for (const waiting of lane) signal(() => waiting.working());
+    }
+  }, keepAliveEveryMs);
+  keepAlive.unref();
 
   const settle = async (m: JsMsg): Promise<void> => {
     if (blocked.has(m.subject)) return;
@@ -515,12 +527,11 @@ export async function consumeDurably(js: JetStreamClient, jsm: JetStreamManager,
         blocked.add(m.subject); // it and what follows on its subject are redelivered to whoever takes over
         return;
       }
-      // The back-off is slept in steps of a third of the ack wait, the lane kept alive at each: a back-off as
-      // long as the ack wait would otherwise let the server send the lane again before the next attempt.
+      // The back-off is slept in steps, so that a stop or a kill is not held up by it (keepAlive above keeps the
+      // lane from being sent again meanwhile).
       const until = Date.now() + (o.retryDelayMs ?? defaultRetryDelay)(attempt);
       for (let left = until - Date.now(); left > 0 && !killed && !stopping; left = until - Date.now()) {
-        keepLaneAlive(m.subject);
-        await new Promise((r) => setTimeout(r, Math.min(left, Math.max(1, Math.floor(ackWaitMs / 3)))));
+        await new Promise((r) => setTimeout(r, Math.min(left, keepAliveEveryMs)));
       }
     }
   };
@@ -577,6 +588,7 @@ export async function consumeDurably(js: JetStreamClient, jsm: JetStreamManager,
           }
           if (inHandSeqs.has(m.seq)) continue;
           inHandSeqs.add(m.seq);
+          receivedAt.set(m, Date.now());
           const lane = inLane.get(m.subject) ?? [];
           lane.push(m);
           inLane.set(m.subject, lane);
@@ -585,6 +597,7 @@ export async function consumeDurably(js: JetStreamClient, jsm: JetStreamManager,
             .then(() => settle(m))
             .finally(() => {
               inHandSeqs.delete(m.seq);
+              receivedAt.delete(m);
               lane.splice(lane.indexOf(m), 1);
               if (lane.length === 0 && inLane.get(m.subject) === lane) inLane.delete(m.subject);
               const w = wake;
@@ -603,7 +616,12 @@ export async function consumeDurably(js: JetStreamClient, jsm: JetStreamManager,
   })().catch((err: unknown) => {
     endedBy = err;
   });
-  void loop.finally(() => statuses?.stop());
+  // Kept alive until the lanes have finished too: a stop lets the work in hand finish after the pulling ends.
+  void loop.finally(async () => {
+    statuses?.stop();
+    await Promise.allSettled([...lanes.values()]);
+    clearInterval(keepAlive);
+  });
   const ended = loop.then(() => (stopping || killed ? new Promise<never>(() => undefined) : (endedBy ?? new Error(`consumer ${o.name} stopped delivering`))));
   return {
     ended,
@@ -618,6 +636,8 @@ export async function consumeDurably(js: JetStreamClient, jsm: JetStreamManager,
     },
     kill: () => {
       killed = true;
+      // What this holder had in hand goes to the next one after its ack wait: no longer kept alive from here.
+      clearInterval(keepAlive);
       statuses?.stop();
       batch?.stop();
       const w = wake;
