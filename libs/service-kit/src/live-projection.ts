@@ -85,16 +85,16 @@ export abstract class LiveProjection<S> implements OnModuleInit, OnApplicationSh
   }
 
   /**
-   * Readiness tells the truth about the tail: a projection that is behind the store (for one that follows a single
-   * aggregate, behind that aggregate's newest event) and has not moved for STALL_MS is stalled; it says so and its
-   * tail is started again from where it is, with a log line and a metric, instead of serving stale answers behind a
-   * 200, and `fresh()` does not wait on it for good.
+   * Readiness tells the truth about the tail: a projection (unfiltered: its position is comparable with the store's
+   * head) that is behind the store and has not moved for STALL_MS is stalled; it says so and its tail is started
+   * again from where it is, with a log line and a metric, instead of serving stale answers behind a 200.
    */
   private watch(): void {
     const { projection } = this.runner;
     this.support.readiness.register(`projection:${projection.name}`, () => {
       if (this.stalled) throw new Error(this.stalled);
     });
+    if (projection.aggregate) return;
     this.lastProgress = { position: this.runner.position, at: Date.now() };
     this.watchdog = setInterval(() => void this.check(), Math.max(500, Math.floor(STALL_MS / 3)));
     this.watchdog.unref?.();
@@ -107,7 +107,7 @@ export abstract class LiveProjection<S> implements OnModuleInit, OnApplicationSh
       this.stalled = null;
       return;
     }
-    const head = await this.support.store.headPosition(this.runner.projection.aggregate).catch(() => undefined);
+    const head = await this.support.store.headPosition().catch(() => undefined);
     // The store's head unknown (its stream without a leader for now): nothing to decide yet, but the time without
     // progress keeps counting, so that the tail is started again as soon as the head answers (it was counted again
     // from then, which cost seconds more after a lost node).
@@ -126,7 +126,7 @@ export abstract class LiveProjection<S> implements OnModuleInit, OnApplicationSh
     this.lastProgress.at = Date.now();
   }
 
-  /** The state with every event it follows appended before the call (one request; no log read). */
+  /** The state with every event appended before the call (one request for the store's head; no log read). */
   async fresh(): Promise<S> {
     await this.runner.catchUp();
     return this.runner.state;
