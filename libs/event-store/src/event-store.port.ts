@@ -120,11 +120,8 @@ export interface EventStore {
   streamVersion(stream: StreamId): Promise<number>;
   /** Events from a position up to the head as it was when the call began. */
   readAll(options: ReadAllOptions): AsyncIterable<StoredEvent>;
-  /**
-   * Position of the newest event in the store, or of the newest event of any stream of `aggregate` (0 when there
-   * is none): one request, no read. What a read model that follows only that aggregate has to reach.
-   */
-  headPosition(aggregate?: string): Promise<number>;
+  /** Position of the newest event in the store (0 when empty). */
+  headPosition(): Promise<number>;
   /** Durable, at-least-once delivery in order; the handler's resolve acknowledges, its rejection redelivers. */
   consume(options: ConsumeOptions, handler: EventHandler): Promise<Consumption>;
   /**

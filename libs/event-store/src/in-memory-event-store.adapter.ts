@@ -69,10 +69,8 @@ export class InMemoryEventStore implements EventStore {
     }
   }
 
-  async headPosition(aggregate?: string): Promise<number> {
-    if (!aggregate) return this.log.length;
-    for (let p = this.log.length; p >= 1; p--) if (this.log[p - 1]!.aggregate === aggregate) return p;
-    return 0;
+  async headPosition(): Promise<number> {
+    return this.log.length;
   }
 
   async consume(options: ConsumeOptions, handler: EventHandler): Promise<Consumption> {

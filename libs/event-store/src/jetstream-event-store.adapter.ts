@@ -243,12 +243,7 @@ export class JetStreamEventStore implements EventStore {
     return this.versionOfSubject(streamSubject(stream));
   }
 
-  async headPosition(aggregate?: string): Promise<number> {
-    if (aggregate) {
-      // The last message of a wildcard subject: one message get by the stream's leader (nats-server 2.9 takes it).
-      const m = await this.jsm.streams.getMessage(this.streamName, { last_by_subj: filterSubject(aggregate) });
-      return m?.seq ?? 0;
-    }
+  async headPosition(): Promise<number> {
     const info = await this.jsm.streams.info(this.streamName);
     return info.state.last_seq;
   }

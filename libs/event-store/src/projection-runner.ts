@@ -132,15 +132,18 @@ export class ProjectionRunner<S> {
     return new Promise((resolve) => this.waiters.push({ position, resolve }));
   }
 
-  /** Waits until the projection has every event it follows appended before this call (one request, no read). */
+  /** Waits until the projection has every event appended before this call (one request for the store's head). */
   async catchUp(): Promise<void> {
     if (!this.following) {
       // Not running: read up to the head (rebuilds and one-off reads).
       for await (const event of this.store.readAll({ fromPosition: this.current.position + 1, aggregate: this.projection.aggregate })) this.applyOne(event);
       return;
     }
-    // Filtered, the tail reaches the newest event of its aggregate (one message get): no read, no consumer made.
-    await this.waitFor(await this.store.headPosition(this.projection.aggregate));
+    if (this.projection.aggregate) {
+      for await (const event of this.store.readAll({ fromPosition: this.current.position + 1, aggregate: this.projection.aggregate })) this.applyOne(event);
+      return;
+    }
+    await this.waitFor(await this.store.headPosition());
   }
 
   /** Saves state and position when they changed since the last save. */

@@ -5,7 +5,6 @@ import { entryPointAggregate, isEntryPointRegistered, isOpen, nextOpening } from
 import { conflict } from '@parley/errors';
 import { CommandHandler } from '@parley/event-store';
 import { CENTER_SETTINGS, Handles, type RequestContext, commandContext } from '@parley/service-kit';
-import type { EntryPointRegistry } from './registry.projection.js';
 import { RegistryService } from './registry.service.js';
 
 const stream = (entryPointId: string) => entryPointAggregate.stream(entryPointId);
@@ -23,8 +22,7 @@ export class EntryPointsHandler {
 
   @Handles(SUBJECTS.registrationRegister, RegisterEntryPointRequest)
   async register(req: RegisterEntryPointRequest, ctx: RequestContext) {
-    // Fresh (one message get): the address may have been registered through the other instance a moment ago.
-    const registry = await this.registry.fresh();
+    const registry = await this.registry.settled();
     const holder = registry.byAddress[req.address];
     const held = holder && holder !== req.entryPointId ? registry.entryPoints[holder] : undefined;
     if (held && isEntryPointRegistered(held, ctx.now)) {
@@ -57,17 +55,10 @@ export class EntryPointsHandler {
 
   @Handles(SUBJECTS.registrationLookup, LookupRequest)
   async lookup(req: LookupRequest, ctx: RequestContext) {
-    const registered = (registry: EntryPointRegistry) => {
-      const entryPointId = registry.byAddress[req.address];
-      const state = entryPointId ? registry.entryPoints[entryPointId] : undefined;
-      return entryPointId && state && isEntryPointRegistered(state, ctx.now) ? { entryPointId, state } : undefined;
-    };
-    // Answered from this instance's registry, which has its own writes; a "no" is checked against the newest
-    // entry-point event first (one message get), since the registration, or the heartbeat that renewed it, may
-    // have been made on another instance a moment ago and not have reached this one's tail yet.
-    const hit = registered(await this.registry.settled()) ?? registered(await this.registry.fresh());
-    if (!hit) return { registered: false, open: false };
-    const { entryPointId, state } = hit;
+    const registry = await this.registry.settled();
+    const entryPointId = registry.byAddress[req.address];
+    const state = entryPointId ? registry.entryPoints[entryPointId] : undefined;
+    if (!entryPointId || !state || !isEntryPointRegistered(state, ctx.now)) return { registered: false, open: false };
     const found = { registered: true, entryPointId, queueId: state.queueId, flowId: state.flowId, displayName: state.displayName };
     const hours = this.center.hoursFor(entryPointId);
     if (!hours || isOpen(hours, Date.parse(ctx.now))) return { ...found, open: true };
