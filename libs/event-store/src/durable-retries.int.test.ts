@@ -71,9 +71,11 @@ describe('a message retrying in its lane', () => {
     const handled: number[] = [];
     const consumption = await consume('sluggish', {
       fromSequence: start,
+      // 2 s: the first progress signal comes by half of it, a second's margin for a loaded machine.
+      ackWaitMs: 2_000,
       handle: async (m) => {
         // Two and a half ack waits, as a request held up by a NATS fault might take.
-        if (m.seq === start) await new Promise((r) => setTimeout(r, 2_500));
+        if (m.seq === start) await new Promise((r) => setTimeout(r, 5_000));
         handled.push(m.seq);
       },
     });
@@ -85,9 +87,41 @@ describe('a message retrying in its lane', () => {
     );
     expect(handled).toEqual([start, start + 1]);
     // The consumer's sequence counts every delivery, copies included: without progress signals both messages went
-    // again after 1 s (4 deliveries).
+    // again after each ack wait.
     expect((await jsm.consumers.info('RETRIES', 'sluggish')).delivered.consumer_seq).toBe(2);
     await consumption.stop();
+  }, 30_000);
+
+  it('stops keeping a hung handler alive when its holder stops: the next holder gets its lane back, in order', async () => {
+    const start = await publish(['retries.hung.x', 'retries.hung.x']);
+    const hung = await consume('hung', {
+      fromSequence: start,
+      // The first message's handler never returns (a request that never comes back); the second waits behind it.
+      handle: (m) => (m.seq === start ? new Promise<void>(() => undefined) : Promise.resolve()),
+    });
+    await eventually(
+      async () => (await jsm.consumers.info('RETRIES', 'hung')).num_ack_pending,
+      (pending) => pending === 2,
+      'both in hand',
+      5_000,
+    );
+    void hung.stop(); // never resolves: the handler never returns
+    const later = (await jetstream(nc).publish('retries.hung.x', 'later')).seq;
+    const seen: number[] = [];
+    const next = await consume('hung', {
+      handle: async (m) => {
+        seen.push(m.seq);
+      },
+    });
+    await eventually(
+      () => seen.length,
+      (n) => n >= 3,
+      'the next holder handled the lane',
+      15_000,
+    );
+    expect(seen).toEqual([start, start + 1, later]);
+    await next.stop();
+    hung.kill();
   }, 30_000);
 
   it('comes back in stream order to the next holder after a crash', async () => {

@@ -480,15 +480,16 @@ export async function consumeDurably(js: JetStreamClient, jsm: JetStreamManager,
       // the server sends the message again after its ack wait
     }
   };
-  /** When each message in hand came: what has been in hand for a third of the ack wait is kept alive. */
+  /** When each message in hand came: what has been in hand for a quarter of the ack wait is kept alive. */
   const receivedAt = new Map<JsMsg, number>();
-  // Progress for every message in hand that has been there a third of the ack wait: a handler slower than the ack
+  // Progress for every message in hand that has been there a quarter of the ack wait (so at the latest half-way
+  // through it, a margin for an event loop held up under load): a handler slower than the ack
   // wait (a request during a NATS fault), one retrying with back-off, and the messages waiting behind either in
   // their lanes. Without it the server sends them again meanwhile. Always for a whole lane, not just its slow
   // message: after a crash the lane's messages then come back together and in stream order (the server orders
   // the redeliveries that expire at the same time), where the ones waiting behind it would otherwise expire first
   // and overtake it at the next holder. Messages handled in time (all of them, normally) cost nothing here.
-  const keepAliveEveryMs = Math.max(1, Math.floor(ackWaitMs / 3));
+  const keepAliveEveryMs = Math.max(1, Math.floor(ackWaitMs / 4));
   const keepAlive = setInterval(() => {
     const due = Date.now() - keepAliveEveryMs;
     for (const lane of inLane.values()) {
@@ -616,10 +617,11 @@ export async function consumeDurably(js: JetStreamClient, jsm: JetStreamManager,
   })().catch((err: unknown) => {
     endedBy = err;
   });
-  // Kept alive until the lanes have finished too: a stop lets the work in hand finish after the pulling ends.
-  void loop.finally(async () => {
+  // Kept alive only while this holder pulls: once it stops (or the consumption ends by itself) what it has in hand
+  // is acknowledged if its handler finishes within the ack wait, and otherwise goes to the next holder, in order, as
+  // after a crash. Kept alive longer, a handler that never returns would hold its lane from everyone for good.
+  void loop.finally(() => {
     statuses?.stop();
-    await Promise.allSettled([...lanes.values()]);
     clearInterval(keepAlive);
   });
   const ended = loop.then(() => (stopping || killed ? new Promise<never>(() => undefined) : (endedBy ?? new Error(`consumer ${o.name} stopped delivering`))));
@@ -627,6 +629,7 @@ export async function consumeDurably(js: JetStreamClient, jsm: JetStreamManager,
     ended,
     stop: async () => {
       stopping = true;
+      clearInterval(keepAlive);
       statuses?.stop();
       const w = wake;
       wake = undefined;
