@@ -19,6 +19,8 @@ export class CoalescingTask {
   /** Also run every `ms`, for what time alone changes (expiries, cadences). */
   every(ms: number): this {
     this.timer = setInterval(() => this.trigger(), ms);
+    // Never what keeps a process alive: its owner's connections do, and it stops with them.
+    this.timer.unref?.();
     return this;
   }
 

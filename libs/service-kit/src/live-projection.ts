@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { type NatsConnection } from '@nats-io/transport-node';
 import { CommandHandler, type CheckpointStore, type EventStore, KvCheckpointStore, type Projection, ProjectionRunner } from '@parley/event-store';
+import { CoalescingTask } from './coalescing-task.js';
 import { MetricsService } from './metrics.service.js';
 import { type ServiceConfig, streamDurability } from './service-config.js';
 import { ReadinessChecks } from './readiness.js';
@@ -65,7 +66,7 @@ export abstract class LiveProjection<S> implements OnModuleInit, OnApplicationSh
     this.runner.onApplied((event) => support.commands.observe(event));
   }
 
-  private watchdog?: NodeJS.Timeout;
+  private watchdog?: CoalescingTask;
   private lastProgress = { position: 0, at: Date.now() };
   private stalled: string | null = null;
 
@@ -80,7 +81,7 @@ export abstract class LiveProjection<S> implements OnModuleInit, OnApplicationSh
   }
 
   async onApplicationShutdown(): Promise<void> {
-    clearInterval(this.watchdog);
+    await this.watchdog?.stop();
     await this.runner.stop();
   }
 
@@ -96,8 +97,9 @@ export abstract class LiveProjection<S> implements OnModuleInit, OnApplicationSh
     });
     if (projection.aggregate) return;
     this.lastProgress = { position: this.runner.position, at: Date.now() };
-    this.watchdog = setInterval(() => void this.check(), Math.max(500, Math.floor(STALL_MS / 3)));
-    this.watchdog.unref?.();
+    // One look at a time: during a NATS fault the store's head can take seconds to answer, and looks that overlapped
+    // each found the tail stalled and began it again, leaving all but the last new tail running unseen.
+    this.watchdog = new CoalescingTask(`projection ${projection.name} watchdog`, () => this.check(), this.logger).every(Math.max(500, Math.floor(STALL_MS / 3)));
   }
 
   private async check(): Promise<void> {
