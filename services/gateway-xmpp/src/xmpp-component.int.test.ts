@@ -4,7 +4,8 @@
 // again, so the gateway does not stay unready for good.
 import { createServer, type Server, type Socket } from 'node:net';
 import { ReadinessChecks } from '@parley/service-kit';
-import { afterAll, describe, expect, it } from 'vitest';
+import { Logger } from '@nestjs/common';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { GatewayXmppConfig } from './gateway-xmpp.config.js';
 import { XmppComponent } from './xmpp-component.service.js';
 
@@ -20,6 +21,8 @@ afterAll(async () => {
 
 describe('the XMPP component connection', () => {
   it('starts again when the server takes the connection and never answers', async () => {
+    // Its warnings are what an operator sees while the server does not answer: taken here and checked, not printed.
+    const warnings = vi.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     let connections = 0;
     server = createServer((socket) => {
       connections++;
@@ -38,5 +41,7 @@ describe('the XMPP component connection', () => {
     expect(component.isOnline).toBe(false);
     const [, check] = readiness.entries().find(([name]) => name === 'xmpp')!;
     await expect(Promise.resolve().then(() => check())).rejects.toThrow(/not connected/);
+    expect(warnings).toHaveBeenCalledWith(expect.objectContaining({ msg: 'cannot connect to the XMPP server yet', service: `xmpp://127.0.0.1:${port}` }));
+    warnings.mockRestore();
   }, 40_000);
 });

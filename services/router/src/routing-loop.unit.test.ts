@@ -1,7 +1,8 @@
 import type { CenterSettings } from '@parley/center-config';
 import { type AgentCommand, type SessionCommand, agentAggregate, applyToView, emptyView, sessionAggregate } from '@parley/domain';
 import { CommandHandler, InMemoryEventStore } from '@parley/event-store';
-import { describe, expect, it } from 'vitest';
+import { Logger } from '@nestjs/common';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { OfferMetrics } from './offer-metrics.js';
 import type { QueueLeases } from './queue-leases.service.js';
 import type { RouterConfig } from './router.config.js';
@@ -69,8 +70,12 @@ async function assigned(w: ReturnType<typeof world>, id: string) {
   await w.agent({ kind: 'start-conversation', sessionId: id, offerId: `o-${id}` }, `start-${id}`, 2);
 }
 
+afterEach(() => vi.restoreAllMocks());
+
 describe('the routing loop ends stray conversations', () => {
   it('ends a conversation whose session ended without its follow-up, after the grace, once, and counts it once', async () => {
+    // Its warning is what an operator sees: taken here (and checked) rather than printed amid the test output.
+    const warnings = vi.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     const w = world();
     await w.agent({ kind: 'login', profile, leaseSeconds: 3_600, now: at(0) }, 'login', 0);
     await assigned(w, 's1');
@@ -86,6 +91,7 @@ describe('the routing loop ends stray conversations', () => {
     // The view has not caught up yet: the next pass finds it stray again, ends nothing and counts nothing.
     await w.passAt(22);
     expect(w.strays()).toBe(1);
+    expect(warnings.mock.calls.map(([line]) => line)).toEqual([expect.objectContaining({ msg: expect.stringMatching(/^ended a stray conversation/), agentId: 'alex', sessionId: 's1' })]);
   });
 
   it('leaves alone a conversation the view shows stray while the session, read afresh, is assigned to the agent', async () => {
