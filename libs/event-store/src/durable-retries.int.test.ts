@@ -105,7 +105,8 @@ describe('a message retrying in its lane', () => {
       'both in hand',
       5_000,
     );
-    void hung.stop(); // never resolves: the handler never returns
+    // Bounded: without drainMs a stop waits for the handler, which never returns.
+    const stopped = hung.stop({ drainMs: 300 });
     const later = (await jetstream(nc).publish('retries.hung.x', 'later')).seq;
     const seen: number[] = [];
     const next = await consume('hung', {
@@ -120,8 +121,8 @@ describe('a message retrying in its lane', () => {
       15_000,
     );
     expect(seen).toEqual([start, start + 1, later]);
+    await stopped;
     await next.stop();
-    hung.kill();
   }, 30_000);
 
   it('comes back in stream order to the next holder after a crash', async () => {

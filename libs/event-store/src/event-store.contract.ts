@@ -185,6 +185,25 @@ export function describeEventStoreContract(adapter: string, makeStore: StoreFact
       expect(seen).toEqual(['A', 'B', 'B', 'C', 'D']);
     });
 
+    it('stops within the drain bound when a handler does not return, and leaves its event to the next holder', async () => {
+      const store = await makeStore();
+      await store.append(s1, [ev('A'), ev('B')], 'any');
+      const seen: string[] = [];
+      let hangOn: string | undefined = 'B';
+      const handler = async (e: StoredEvent) => {
+        seen.push(e.type);
+        if (e.type === hangOn) await new Promise(() => undefined); // a handler that never returns
+      };
+      const first = await store.consume({ name: 'contract-drain', ackWaitMs: 500 }, handler);
+      await until(() => seen.includes('B'), 'B to be in hand');
+      await first.stop({ drainMs: 100 }); // resolves although B's handler never does
+      hangOn = undefined;
+      const second = await store.consume({ name: 'contract-drain', ackWaitMs: 500 }, handler);
+      await until(() => seen.filter((t) => t === 'B').length === 2, 'B to be delivered again');
+      await second.stop();
+      expect(seen).toEqual(['A', 'B', 'B']);
+    });
+
     it('redelivers an event whose handler failed', async () => {
       const store = await makeStore();
       await store.append(s2, [ev('A')], 'any');

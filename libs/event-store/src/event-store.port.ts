@@ -98,8 +98,12 @@ export interface ParkedEvent {
 }
 
 export interface Consumption {
-  /** Stop taking new events, finish the one in hand (ack it), then resolve. */
-  stop(): Promise<void>;
+  /**
+   * Stop taking new events, finish those in hand (ack them), then resolve. With `drainMs`, what is still in hand
+   * after that long is left as `kill` leaves it (the next holder gets it after its ack wait): a handler that does
+   * not return must not hold up whoever stops the consumption (a lease renewal) for good.
+   */
+  stop(options?: { drainMs?: number }): Promise<void>;
   /** Resolves when consumption ended by itself (the consumer was deleted, the server lost it), with the reason. */
   readonly ended: Promise<unknown>;
   /** Stop at once, leaving the event in hand unacknowledged, as a crash would. */

@@ -14,6 +14,7 @@ import {
   VersionConflictError,
   streamSubject,
 } from './event-store.port.js';
+import { drainWithin } from './drain-within.js';
 import { Upcasters } from './upcasters.js';
 
 /** Rehydrated events are copies, so a caller mutating one cannot change the log (as with a real store). */
@@ -109,10 +110,11 @@ export class InMemoryEventStore implements EventStore {
     })();
     return {
       ended: new Promise<never>(() => undefined),
-      stop: async () => {
+      stop: async (stopOptions) => {
         running = false;
         wake?.();
-        await loop;
+        const drained = await drainWithin(loop, stopOptions?.drainMs);
+        if (!drained) killed = true;
         this.listeners.delete(listener);
       },
       kill: () => {

@@ -37,6 +37,7 @@ import { JetStreamPublisher } from './jetstream-publisher.js';
 import { isJetStreamUnavailable, untilJetStreamAnswers } from './jetstream-availability.js';
 import { DEFAULT_DURABILITY, type StreamDurability, assertDurability, jetStreamClientFor, jetStreamManagerFor, settingDifferences, streamInfoIfAny } from './stream-durability.js';
 import { injectTraceHeaders, traceCarrierOf } from './trace-context.js';
+import { drainWithin } from './drain-within.js';
 import { Upcasters } from './upcasters.js';
 
 /** The events' JetStream stream, unless a store is made with another name (tests). */
@@ -625,28 +626,30 @@ export async function consumeDurably(js: JetStreamClient, jsm: JetStreamManager,
     clearInterval(keepAlive);
   });
   const ended = loop.then(() => (stopping || killed ? new Promise<never>(() => undefined) : (endedBy ?? new Error(`consumer ${o.name} stopped delivering`))));
+  const kill = () => {
+    killed = true;
+    // What this holder had in hand goes to the next one after its ack wait: no longer kept alive from here.
+    clearInterval(keepAlive);
+    statuses?.stop();
+    batch?.stop();
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
   return {
     ended,
-    stop: async () => {
+    // The keep-alive goes on until the last pull has ended (loop.finally): a copy the server sent into that pull
+    // would be dropped as one already in hand, its deadline restarted behind the lane's later messages.
+    stop: async (stopOptions) => {
       stopping = true;
-      clearInterval(keepAlive);
       statuses?.stop();
       const w = wake;
       wake = undefined;
       w?.();
       await loop;
-      await Promise.allSettled([...lanes.values()]);
+      if (!(await drainWithin(Promise.allSettled([...lanes.values()]), stopOptions?.drainMs))) kill();
     },
-    kill: () => {
-      killed = true;
-      // What this holder had in hand goes to the next one after its ack wait: no longer kept alive from here.
-      clearInterval(keepAlive);
-      statuses?.stop();
-      batch?.stop();
-      const w = wake;
-      wake = undefined;
-      w?.();
-    },
+    kill: () => kill(),
   };
 }
 

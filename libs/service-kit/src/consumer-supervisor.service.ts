@@ -416,7 +416,7 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
     c.partitions.delete(partition);
     if (!consumption) return;
     this.logger.log({ msg: 'partition moved to another instance', consumer: c.definition.name, partition });
-    await consumption.stop();
+    await consumption.stop({ drainMs: this.config.CONSUMER_ACK_WAIT_MS });
     c.dispatcher.forgetAll();
   }
 
@@ -426,7 +426,9 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
     await this.starting.get(this.leaseKey(c.definition.name, partition))?.catch(() => undefined);
     const consumption = c.partitions.get(partition);
     c.partitions.delete(partition);
-    await consumption?.stop();
+    // Bounded: this runs inside the lease renewal (a fair share handed back) and at shutdown, and a handler that
+    // never returned held both up for good. What is left in hand goes to the next holder after its ack wait.
+    await consumption?.stop({ drainMs: this.config.CONSUMER_ACK_WAIT_MS });
     const key = this.leaseKey(c.definition.name, partition);
     const entry = await this.leases?.get(key).catch(() => null);
     if (entry && entry.operation === 'PUT' && entry.string() === this.instanceId) await this.leases?.delete(key, { previousSeq: entry.revision }).catch(() => undefined);

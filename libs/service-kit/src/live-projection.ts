@@ -113,7 +113,8 @@ export abstract class LiveProjection<S> implements OnModuleInit, OnApplicationSh
     // The store's head unknown (its stream without a leader for now): nothing to decide yet, but the time without
     // progress keeps counting, so that the tail is started again as soon as the head answers (it was counted again
     // from then, which cost seconds more after a lost node).
-    if (head === undefined) return;
+    // Shutting down meanwhile: no tail begun again now.
+    if (head === undefined || this.watchdog?.isStopped) return;
     if (head <= position) {
       this.lastProgress.at = Date.now();
       this.stalled = null;

@@ -15,6 +15,7 @@ let component: XmppComponent | undefined;
 
 afterAll(async () => {
   await component?.beforeApplicationShutdown();
+  vi.restoreAllMocks(); // after the shutdown: the retry loop may warn until then
   for (const s of sockets) s.destroy();
   await new Promise((r) => server?.close(r));
 });
@@ -42,6 +43,5 @@ describe('the XMPP component connection', () => {
     const [, check] = readiness.entries().find(([name]) => name === 'xmpp')!;
     await expect(Promise.resolve().then(() => check())).rejects.toThrow(/not connected/);
     expect(warnings).toHaveBeenCalledWith(expect.objectContaining({ msg: 'cannot connect to the XMPP server yet', service: `xmpp://127.0.0.1:${port}` }));
-    warnings.mockRestore();
   }, 40_000);
 });
