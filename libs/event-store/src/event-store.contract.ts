@@ -158,19 +158,25 @@ export function describeEventStoreContract(adapter: string, makeStore: StoreFact
       await second.stop();
     });
 
-    it('delivers durably in order and again after a consumer crashes before ack', async () => {
+    /** A and B stored, and a handler that records each event and never returns from B until `release`. */
+    async function stuckOnB() {
       const store = await makeStore();
       await store.append(s1, [ev('A'), ev('B')], 'any');
       const seen: string[] = [];
-      let crashOn: string | undefined = 'B';
+      let stuck = true;
       const handler = async (e: StoredEvent) => {
         seen.push(e.type);
-        if (e.type === crashOn) await new Promise(() => undefined); // hangs: the process "dies" with B in hand
+        if (stuck && e.type === 'B') await new Promise(() => undefined);
       };
+      return { store, seen, handler, release: () => (stuck = false) };
+    }
+
+    it('delivers durably in order and again after a consumer crashes before ack', async () => {
+      const { store, seen, handler, release } = await stuckOnB(); // the process "dies" with B in hand
       const first = await store.consume({ name: 'contract-crash', ackWaitMs: 500 }, handler);
       await until(() => seen.includes('B'), 'B to be delivered');
       first.kill();
-      crashOn = undefined;
+      release();
       const second = await store.consume({ name: 'contract-crash', ackWaitMs: 500 }, handler);
       await until(() => seen.filter((t) => t === 'B').length === 2, 'B to be delivered again');
       await store.append(s1, [ev('C')], 'any');
@@ -186,18 +192,11 @@ export function describeEventStoreContract(adapter: string, makeStore: StoreFact
     });
 
     it('stops within the drain bound when a handler does not return, and leaves its event to the next holder', async () => {
-      const store = await makeStore();
-      await store.append(s1, [ev('A'), ev('B')], 'any');
-      const seen: string[] = [];
-      let hangOn: string | undefined = 'B';
-      const handler = async (e: StoredEvent) => {
-        seen.push(e.type);
-        if (e.type === hangOn) await new Promise(() => undefined); // a handler that never returns
-      };
+      const { store, seen, handler, release } = await stuckOnB();
       const first = await store.consume({ name: 'contract-drain', ackWaitMs: 500 }, handler);
       await until(() => seen.includes('B'), 'B to be in hand');
       await first.stop({ drainMs: 100 }); // resolves although B's handler never does
-      hangOn = undefined;
+      release();
       const second = await store.consume({ name: 'contract-drain', ackWaitMs: 500 }, handler);
       await until(() => seen.filter((t) => t === 'B').length === 2, 'B to be delivered again');
       await second.stop();
