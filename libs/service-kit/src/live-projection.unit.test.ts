@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { CommandHandler, type Following, InMemoryEventStore, type Projection, type ReadAllOptions, type StoredEvent } from '@parley/event-store';
 import { eventually } from '@parley/testing';
@@ -56,11 +57,16 @@ class Everything extends LiveProjection<string[]> {
 const at = '2026-11-22T10:00:00.000Z';
 const event = (id: string) => ({ id, type: 'Seen', schemaVersion: 1, data: {}, metadata: { correlationId: id, causationId: id, at, actor: 'test' } });
 
-afterEach(() => vi.useRealTimers());
+afterEach(() => {
+  vi.useRealTimers();
+  vi.restoreAllMocks();
+});
 
 describe("a live projection's watchdog", () => {
   it('looks one at a time while the store is slow to answer, and begins a silent tail again once', async () => {
     // The clock is moved by hand (the watchdog's ticks stay real): no test waits out the 3 s a stall takes.
+    // The stall's warning is what an operator sees: taken here and checked rather than printed amid the test output.
+    const warnings = vi.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(new Date(at));
     const store = new FaultyStore();
@@ -91,6 +97,7 @@ describe("a live projection's watchdog", () => {
       5_000,
     );
     expect(store.tailsBegun).toBe(2);
+    expect(warnings.mock.calls.map(([line]) => line)).toEqual([expect.objectContaining({ msg: 'projection tail stalled; starting it again', projection: 'everything', position: 0, head: 1 })]);
     await view.onApplicationShutdown();
   }, 20_000);
 });
