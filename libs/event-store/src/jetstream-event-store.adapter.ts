@@ -649,7 +649,7 @@ export async function consumeDurably(js: JetStreamClient, jsm: JetStreamManager,
       await loop;
       if (!(await drainWithin(Promise.allSettled([...lanes.values()]), stopOptions?.drainMs))) kill();
     },
-    kill: () => kill(),
+    kill,
   };
 }
 
