@@ -7,6 +7,8 @@
 //   1 durable                + one durable consumer, an explicit acknowledgement per message
 //   3 durables               + three (Parley: 2.8 durable deliveries per event, buffer, router, presence-proxy)
 //   3 durables, 2 tails      + two ordered tails without acknowledgement (Parley: the router's and reporting's views)
+//   …, and deliveries        + a delivery stored for four events of five by the first durable before it
+//                              acknowledges (buffer: 0.8 per event), taken by one more tail (customers and agents)
 // An event counts once every consumer has taken it. The ratio of the last row to the first is what Parley would reach
 // with services that cost nothing; issue 10 asks for 0.5 with the services doing their work.
 // Usage: npm run bench:floor [-- --messages 20000 --runs 2]
@@ -22,7 +24,7 @@ const MAX_ACK_PENDING = 256;
 
 if (!isMainThread) {
   const { connect, jetstream, jetstreamManager, AckPolicy } = await libs();
-  const { url, stream, kind, name, messages } = workerData;
+  const { url, stream, kind, name, messages, deliverTo } = workerData;
   const nc = await connect({ servers: url, name: `floor-${name}` });
   const js = jetstream(nc);
   let taken = 0;
@@ -35,12 +37,18 @@ if (!isMainThread) {
     // message is in (waiting for its expiry would be counted as time the consumer took).
     while (taken < messages) {
       for await (const m of await consumer.fetch({ max_messages: MAX_ACK_PENDING, expires: 2_000 })) {
-        m.ack();
+        // As buffer does for a chat message: a delivery stored (acked) before the event is acknowledged.
+        if (deliverTo && m.seq % 5 !== 0) {
+          js.publish(`${deliverTo}.${m.subject}`, m.data, { msgID: `d-${m.seq}` }).then(
+            () => m.ack(),
+            () => m.nak(),
+          );
+        } else m.ack();
         if (++taken === messages) break;
       }
     }
   } else {
-    const consumer = await js.consumers.get(stream);
+    const consumer = await js.consumers.get(deliverTo ? `${stream}_D` : stream);
     const iter = await consumer.consume({ max_messages: 2_000, expires: 4_000 });
     parentPort.postMessage({ ready: true });
     for await (const _m of iter) if (++taken === messages) break;
@@ -59,6 +67,7 @@ const CONFIGS = [
   { label: '1 durable', durables: 1, tails: 0 },
   { label: '3 durables', durables: 3, tails: 0 },
   { label: '3 durables, 2 tails', durables: 3, tails: 2 },
+  { label: '…, and deliveries', durables: 3, tails: 2, deliveries: true },
 ];
 
 buildOnce();
@@ -74,11 +83,16 @@ let streams = 0;
 async function measure(config) {
   const stream = `FLOOR_${++streams}`;
   await jsm.streams.add({ name: stream, subjects: [`floor.${stream}.>`], storage: 'file' });
+  const deliverTo = config.deliveries ? `floor-deliveries.${stream}` : undefined;
+  if (deliverTo) await jsm.streams.add({ name: `${stream}_D`, subjects: [`${deliverTo}.>`], storage: 'file' });
+  const deliveries = N - Math.floor(N / 5);
   const workers = [
-    ...Array.from({ length: config.durables }, (_, i) => ({ kind: 'durable', name: `durable-${i}` })),
-    ...Array.from({ length: config.tails }, (_, i) => ({ kind: 'tail', name: `tail-${i}` })),
+    ...Array.from({ length: config.durables }, (_, i) => ({ kind: 'durable', name: `durable-${i}`, messages: N, deliverTo: i === 0 ? deliverTo : undefined })),
+    ...Array.from({ length: config.tails }, (_, i) => ({ kind: 'tail', name: `tail-${i}`, messages: N })),
+    // The customers' and agents' side: every delivery taken from the deliveries stream.
+    ...(deliverTo ? [{ kind: 'tail', name: 'deliveries', messages: deliveries, deliverTo }] : []),
   ].map((w) => {
-    const worker = new Worker(new URL(import.meta.url), { workerData: { ...w, url: nats.url, stream, messages: N } });
+    const worker = new Worker(new URL(import.meta.url), { workerData: { url: nats.url, stream, ...w } });
     const ready = new Promise((resolve, reject) => {
       worker.on('message', (m) => m.ready && resolve());
       worker.once('error', reject);
@@ -106,6 +120,7 @@ async function measure(config) {
   const ended = performance.now();
   const cpuMs = ((cpu() - cpuBefore) * 1000) / N;
   await jsm.streams.delete(stream);
+  if (deliverTo) await jsm.streams.delete(`${stream}_D`);
   return { ...config, rate: N / ((ended - started) / 1000), publishRate: N / ((published - started) / 1000), cpuMs };
 }
 
