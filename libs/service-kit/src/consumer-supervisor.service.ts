@@ -325,11 +325,19 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
     }
     c.partitions.set(partition, consumption);
     this.logger.log({ msg: 'consuming', consumer: name, partition, of: this.config.CONSUMER_PARTITIONS, instanceId: this.instanceId });
-    void consumption.ended.then((reason) => {
+    void consumption.ended.then(async (reason) => {
       if (c.partitions.get(partition) !== consumption || this.stopped) return;
       c.partitions.delete(partition);
       this.metrics.consumersRecreated.inc({ consumer: name });
       this.logger.warn({ msg: 'consumer stopped delivering; starting it again', consumer: name, partition, reason: String(reason) });
+      // Its handlers still in hand finish first (or are given up after the ack wait, as a crash leaves them): a new
+      // consumption started beside them got the server's copy of an event still in a handler here and ran it twice
+      // at once, and the events behind it in its stream overtook it. Held as a start, so the lease renewal does not
+      // start the partition meanwhile.
+      const key = this.leaseKey(name, partition);
+      const drained = consumption.stop({ drainMs: this.config.CONSUMER_ACK_WAIT_MS }).finally(() => this.starting.delete(key));
+      this.starting.set(key, drained);
+      await drained;
       void this.restart(c, partition, reason instanceof LeaderlessConsumerError ? Date.now() - reason.silentForMs : undefined);
     });
   }
