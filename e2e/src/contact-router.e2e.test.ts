@@ -91,6 +91,44 @@ describe('presence and sessions', () => {
   });
 });
 
+describe('one address, one entry point', () => {
+  // Registration checked the address against its projection, then wrote: two registrations of one address at once
+  // (on one instance, or one on each of the two that infra/k8s runs) each found it free and both were registered.
+  it('gives an address to one of two entry points registering it at once, on either of two registration instances', async () => {
+    await stack.launchExtra('registration');
+    const pairs = await Promise.all(
+      Array.from({ length: 12 }, async () => {
+        const address = `${uid('shared')}@support.example.test`;
+        const queueId = uid('q');
+        const outcomes = await Promise.all(
+          [uid('epa'), uid('epb')].map((entryPointId) =>
+            stack
+              .request<{ entryPointId?: string; error?: { code: string } }>(SUBJECTS.registrationRegister, { entryPointId, address, queueId, leaseSeconds: 600 })
+              .then((reply) => (reply.error ? { refused: reply.error.code } : { won: reply.entryPointId })),
+          ),
+        );
+        return { address, outcomes };
+      }),
+    );
+    for (const { address, outcomes } of pairs) {
+      const winners = outcomes.filter((o) => 'won' in o);
+      expect(winners, address).toHaveLength(1);
+      expect(outcomes.filter((o) => 'refused' in o)).toEqual([{ refused: 'conflict' }]);
+      // Whichever instance answers, the address is the winner's, at once.
+      const lookups = await Promise.all(Array.from({ length: 4 }, () => stack.request<{ registered: boolean; entryPointId?: string }>(SUBJECTS.registrationLookup, { address })));
+      for (const lookup of lookups) expect(lookup).toMatchObject({ registered: true, entryPointId: (winners[0] as { won: string }).won });
+    }
+  });
+
+  it('answers a lookup right after a registration on either instance', async () => {
+    for (let i = 0; i < 20; i++) {
+      const { address, entryPointId } = await registerEntryPoint(uid('q'));
+      const lookups = await Promise.all([1, 2].map(() => stack.request<{ registered: boolean; entryPointId?: string }>(SUBJECTS.registrationLookup, { address })));
+      for (const lookup of lookups) expect(lookup).toMatchObject({ registered: true, entryPointId });
+    }
+  });
+});
+
 describe('queue, offers and conversation', () => {
   it('offers the first of three customers to the one agent and tells the others their positions', async () => {
     const queueId = uid('q');

@@ -5,6 +5,8 @@ import { entryPointAggregate, isEntryPointRegistered, isOpen, nextOpening } from
 import { conflict } from '@parley/errors';
 import { CommandHandler } from '@parley/event-store';
 import { CENTER_SETTINGS, Handles, type RequestContext, commandContext } from '@parley/service-kit';
+import { CLAIM_GRACE_MS, EntryPointAddressesIndex } from './entry-point-addresses.index.js';
+import type { EntryPointRegistry } from './registry.projection.js';
 import { RegistryService } from './registry.service.js';
 
 const stream = (entryPointId: string) => entryPointAggregate.stream(entryPointId);
@@ -15,6 +17,7 @@ export class EntryPointsHandler {
   constructor(
     private readonly commands: CommandHandler,
     private readonly registry: RegistryService,
+    private readonly addresses: EntryPointAddressesIndex,
     @Inject(CENTER_SETTINGS) private readonly center: CenterSettings,
   ) {
     commands.track(entryPointAggregate);
@@ -27,6 +30,12 @@ export class EntryPointsHandler {
     const held = holder && holder !== req.entryPointId ? registry.entryPoints[holder] : undefined;
     if (held && isEntryPointRegistered(held, ctx.now)) {
       throw conflict('this address is registered by another entry point', { address: req.address, entryPointId: holder });
+    }
+    // The projection alone let two registrations of one address at once both through (each found it free before
+    // either was written, on one instance or on two): the claim in KV is what only one of them can win.
+    const claim = await this.addresses.claim(req.address, req.entryPointId, ctx.now, (c) => this.holds(c.entryPointId, req.address, ctx.now));
+    if (claim.outcome === 'held') {
+      throw conflict('this address is registered by another entry point', { address: req.address, entryPointId: claim.by.entryPointId });
     }
     const result = await this.commands.handle(
       stream(req.entryPointId),
@@ -49,20 +58,37 @@ export class EntryPointsHandler {
 
   @Handles(SUBJECTS.registrationUnregister, EntryPointRequest)
   async unregister(req: EntryPointRequest, ctx: RequestContext) {
-    await this.commands.handle(stream(req.entryPointId), { kind: 'unregister', now: ctx.now }, commandContext(ctx.now, `entrypoint:${req.entryPointId}`));
+    const { state } = await this.commands.handle(stream(req.entryPointId), { kind: 'unregister', now: ctx.now }, commandContext(ctx.now, `entrypoint:${req.entryPointId}`));
+    if (state.status === 'unregistered') await this.addresses.release(state.address, req.entryPointId);
     return {};
   }
 
   @Handles(SUBJECTS.registrationLookup, LookupRequest)
   async lookup(req: LookupRequest, ctx: RequestContext) {
     const registry = await this.registry.settled();
-    const entryPointId = registry.byAddress[req.address];
+    const answer = this.answer(registry, req.address, ctx.now);
+    if (answer.registered) return answer;
+    // Registered moments ago on the other instance, whose event this projection may not have yet: then, and only
+    // then, it catches up with the store's head (one request) before answering "not registered".
+    const claim = await this.addresses.claimOf(req.address);
+    if (!claim || Date.parse(ctx.now) - Date.parse(claim.claimedAt) >= CLAIM_GRACE_MS) return answer;
+    return this.answer(await this.registry.fresh(), req.address, ctx.now);
+  }
+
+  /** Whether an entry point holds an address now, from its own stream (not a projection that may lag it). */
+  private async holds(entryPointId: string, address: string, now: string): Promise<boolean> {
+    const { state } = await this.commands.load(stream(entryPointId), { verify: true });
+    return isEntryPointRegistered(state, now) && state.address === address;
+  }
+
+  private answer(registry: EntryPointRegistry, address: string, now: string) {
+    const entryPointId = registry.byAddress[address];
     const state = entryPointId ? registry.entryPoints[entryPointId] : undefined;
-    if (!entryPointId || !state || !isEntryPointRegistered(state, ctx.now)) return { registered: false, open: false };
-    const found = { registered: true, entryPointId, queueId: state.queueId, flowId: state.flowId, displayName: state.displayName };
+    if (!entryPointId || !state || !isEntryPointRegistered(state, now)) return { registered: false as const, open: false };
+    const found = { registered: true as const, entryPointId, queueId: state.queueId, flowId: state.flowId, displayName: state.displayName };
     const hours = this.center.hoursFor(entryPointId);
-    if (!hours || isOpen(hours, Date.parse(ctx.now))) return { ...found, open: true };
-    const opensAt = nextOpening(hours, Date.parse(ctx.now));
+    if (!hours || isOpen(hours, Date.parse(now))) return { ...found, open: true };
+    const opensAt = nextOpening(hours, Date.parse(now));
     return { ...found, open: false, opensAt: opensAt === null ? null : new Date(opensAt).toISOString(), leaveMessage: hours.leaveMessage, closedMessage: hours.closedMessage };
   }
 }

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { ParleyPlatformModule, type ServiceDefinition, centerSettingsProvider } from '@parley/service-kit';
 import { AgentsHandler } from './agents.handler.js';
 import { CannedResponsesHandler } from './canned-responses.handler.js';
+import { EntryPointAddressesIndex } from './entry-point-addresses.index.js';
 import { EntryPointsHandler } from './entry-points.handler.js';
 import { LeaseSweeper } from './lease-sweeper.service.js';
 import { RegistrationConfig } from './registration.config.js';
@@ -16,6 +17,15 @@ export const registrationService: ServiceDefinition<RegistrationConfig> = {
   module: (config) => ({
     module: RegistrationModule,
     imports: [ParleyPlatformModule.forService('registration', config)],
-    providers: [centerSettingsProvider(config.PARLEY_CENTER_FILE), RegistryService, AgentRegistryService, EntryPointsHandler, AgentsHandler, LeaseSweeper, CannedResponsesHandler],
+    providers: [
+      centerSettingsProvider(config.PARLEY_CENTER_FILE),
+      RegistryService,
+      AgentRegistryService,
+      EntryPointAddressesIndex,
+      EntryPointsHandler,
+      AgentsHandler,
+      LeaseSweeper,
+      CannedResponsesHandler,
+    ],
   }),
 };
