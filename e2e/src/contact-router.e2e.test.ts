@@ -120,6 +120,21 @@ describe('one address, one entry point', () => {
     }
   });
 
+  it('lets another entry point register an address at once when its holder unregisters or its lease runs out', async () => {
+    const register = (entryPointId: string, address: string, leaseSeconds: number) =>
+      stack.request<{ entryPointId?: string; error?: { code: string } }>(SUBJECTS.registrationRegister, { entryPointId, address, queueId: uid('q'), leaseSeconds });
+    const [a, b, c] = [uid('epa'), uid('epb'), uid('epc')];
+    const address = `${uid('handed')}@support.example.test`;
+    expect(await register(a, address, 3)).toMatchObject({ entryPointId: a });
+    expect((await register(b, address, 600)).error?.code).toBe('conflict');
+    // The lease runs out (3 s): the address is free at once, though the claim is younger than its 10 s grace.
+    await until(async () => ((await stack.request<{ registered: boolean }>(SUBJECTS.registrationLookup, { address })).registered ? undefined : true), 'the lease to run out', 20_000);
+    expect(await register(b, address, 600)).toMatchObject({ entryPointId: b });
+    expect(await stack.request(SUBJECTS.registrationUnregister, { entryPointId: b })).toEqual({});
+    expect(await register(c, address, 600)).toMatchObject({ entryPointId: c });
+    expect(await stack.request(SUBJECTS.registrationLookup, { address })).toMatchObject({ registered: true, entryPointId: c });
+  });
+
   it('answers a lookup right after a registration on either instance', async () => {
     for (let i = 0; i < 20; i++) {
       const { address, entryPointId } = await registerEntryPoint(uid('q'));

@@ -12,9 +12,9 @@ export interface AddressClaim {
 }
 
 /**
- * How long a claim counts as held before its registration is in the store: a registration writes its event just after
- * claiming, so one racing it finds the claim but not yet the registration. A registration that died in between blocks
- * the address this long.
+ * How long a claim counts as held while its registration is not in the store yet: a registration writes its event just
+ * after claiming, so one racing it finds the claim but not the registration. One that died in between blocks the
+ * address this long.
  */
 export const CLAIM_GRACE_MS = 10_000;
 
@@ -50,10 +50,7 @@ export class EntryPointAddressesIndex implements OnModuleInit {
     return entry && entry.operation === 'PUT' ? entry.json<AddressClaim>() : undefined;
   }
 
-  /**
-   * Claims an address for an entry point unless another holds it: `holds` says whether the entry point of an earlier
-   * claim still holds the address (a claim younger than CLAIM_GRACE_MS holds it whatever `holds` says).
-   */
+  /** Claims an address for an entry point unless another holds it: `holds` says whether an earlier claim still does. */
   async claim(address: string, entryPointId: string, now: string, holds: (claim: AddressClaim) => Promise<boolean>): Promise<ClaimOutcome> {
     const key = this.key(address);
     const mine = JSON.stringify({ entryPointId, claimedAt: now } satisfies AddressClaim);
@@ -72,7 +69,7 @@ export class EntryPointAddressesIndex implements OnModuleInit {
       if (entry.operation === 'PUT') {
         const claim = entry.json<AddressClaim>();
         if (claim.entryPointId === entryPointId) return { outcome: 'claimed' };
-        if (Date.parse(now) - Date.parse(claim.claimedAt) < CLAIM_GRACE_MS || (await holds(claim))) return { outcome: 'held', by: claim };
+        if (await holds(claim)) return { outcome: 'held', by: claim };
       }
       // Free (let go, or a delete marker): taken over at the revision read, or looked at again if another was faster.
       if (

@@ -5,7 +5,7 @@ import { entryPointAggregate, isEntryPointRegistered, isOpen, nextOpening } from
 import { conflict } from '@parley/errors';
 import { CommandHandler } from '@parley/event-store';
 import { CENTER_SETTINGS, Handles, type RequestContext, commandContext } from '@parley/service-kit';
-import { CLAIM_GRACE_MS, EntryPointAddressesIndex } from './entry-point-addresses.index.js';
+import { type AddressClaim, CLAIM_GRACE_MS, EntryPointAddressesIndex } from './entry-point-addresses.index.js';
 import type { EntryPointRegistry } from './registry.projection.js';
 import { RegistryService } from './registry.service.js';
 
@@ -33,7 +33,7 @@ export class EntryPointsHandler {
     }
     // The projection alone let two registrations of one address at once both through (each found it free before
     // either was written, on one instance or on two): the claim in KV is what only one of them can win.
-    const claim = await this.addresses.claim(req.address, req.entryPointId, ctx.now, (c) => this.holds(c.entryPointId, req.address, ctx.now));
+    const claim = await this.addresses.claim(req.address, req.entryPointId, ctx.now, (c) => this.holds(c, req.address, ctx.now));
     if (claim.outcome === 'held') {
       throw conflict('this address is registered by another entry point', { address: req.address, entryPointId: claim.by.entryPointId });
     }
@@ -75,10 +75,16 @@ export class EntryPointsHandler {
     return this.answer(await this.registry.fresh(), req.address, ctx.now);
   }
 
-  /** Whether an entry point holds an address now, from its own stream (not a projection that may lag it). */
-  private async holds(entryPointId: string, address: string, now: string): Promise<boolean> {
-    const { state } = await this.commands.load(stream(entryPointId), { verify: true });
-    return isEntryPointRegistered(state, now) && state.address === address;
+  /**
+   * Whether an earlier claim still holds an address, from its entry point's own stream (not a projection that may lag
+   * it): registered there with its lease running; or its registration still on the way (the stream shows nothing
+   * for this address yet) while the claim is younger than CLAIM_GRACE_MS. Unregistered, or its lease run out: free.
+   */
+  private async holds(claim: AddressClaim, address: string, now: string): Promise<boolean> {
+    const { state } = await this.commands.load(stream(claim.entryPointId), { verify: true });
+    if (isEntryPointRegistered(state, now) && state.address === address) return true;
+    const settled = state.status !== 'none' && state.address === address;
+    return !settled && Date.parse(now) - Date.parse(claim.claimedAt) < CLAIM_GRACE_MS;
   }
 
   private answer(registry: EntryPointRegistry, address: string, now: string) {
