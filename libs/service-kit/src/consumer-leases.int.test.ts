@@ -7,6 +7,7 @@ import type { INestApplication } from '@nestjs/common';
 import { Kvm } from '@nats-io/kv';
 import { type NatsConnection, connect } from '@nats-io/transport-node';
 import { agentAggregate } from '@parley/domain';
+import { type EventStore, partitionOf, streamSubject } from '@parley/event-store';
 import { type NatsServerHandle, eventually, startNatsServer } from '@parley/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServiceApp } from './bootstrap.js';
@@ -14,14 +15,26 @@ import { ConsumerSupervisor } from './consumer-supervisor.service.js';
 import { EventConsumer, On, stateOf } from './event-consumer.decorator.js';
 import { ParleyPlatformModule } from './parley-platform.module.js';
 import { ServiceConfig, loadConfig } from './service-config.js';
+import { EVENT_STORE } from './tokens.js';
 
 const CONSUMER = 'lease-probe';
+/** An agent whose stream falls in partition 0 of 2. */
+const STUCK = Array.from({ length: 64 }, (_, i) => `stuck-${i}`).find((id) => partitionOf(streamSubject({ aggregate: 'agent', id }), 2) === 0)!;
+
+/** Events of the agent `stuck` stay in their handler until the test lets them go. */
+let stuckEntered = false;
+let releaseStuck!: () => void;
+const stuckReleased = new Promise<void>((r) => (releaseStuck = r));
 
 @Injectable()
 @EventConsumer(CONSUMER)
 class LeaseProbe {
   @On(stateOf(agentAggregate), 'AgentStateChanged')
-  async changed(): Promise<void> {}
+  async changed(_e: unknown, { stored }: { stored: { aggregateId: string } }): Promise<void> {
+    if (stored.aggregateId !== STUCK) return;
+    stuckEntered = true;
+    await stuckReleased;
+  }
 }
 
 @Module({})
@@ -31,8 +44,8 @@ let nats: NatsServerHandle;
 let nc: NatsConnection;
 const apps: INestApplication[] = [];
 
-const startInstance = async (partitions: number): Promise<{ app: INestApplication; held: () => number[] }> => {
-  const config = loadConfig(ServiceConfig, { NATS_URL: nats.url, LOG_LEVEL: 'silent', CONSUMER_PARTITIONS: String(partitions), CONSUMER_LEASE_SECONDS: '60' });
+const startInstance = async (partitions: number, env: Record<string, string> = {}): Promise<{ app: INestApplication; held: () => number[] }> => {
+  const config = loadConfig(ServiceConfig, { NATS_URL: nats.url, LOG_LEVEL: 'silent', CONSUMER_PARTITIONS: String(partitions), CONSUMER_LEASE_SECONDS: '60', ...env });
   const app = await createServiceApp(
     { name: 'lease-probe', config: ServiceConfig, module: (c) => ({ module: ProbeModule, imports: [ParleyPlatformModule.forService('lease-probe', c)], providers: [LeaseProbe] }) },
     config,
@@ -64,6 +77,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  releaseStuck();
   for (const app of apps) await app.close().catch(() => undefined);
   await nc?.close();
   await nats?.stop();
@@ -118,5 +132,45 @@ describe('consumer partitions handed over between instances', () => {
     expect(sampler.overlaps).toEqual([]);
     expect([...b.held(), ...c.held()]).toEqual([0]);
     await Promise.all([b.app.close(), c.app.close()]);
+  });
+
+  it('hands a partition back while a handler it had in hand is stuck, without letting its other leases lapse', async () => {
+    // Leases of 2 s; the hand-back waits up to the 5 s ack wait for the stuck handler. A renewal held up by that wait
+    // let the partition it kept lapse, and the new instance took it while the first still ran it.
+    const env = { CONSUMER_LEASE_SECONDS: '2', CONSUMER_ACK_WAIT_MS: '5000' };
+    const a = await startInstance(2, env);
+    await eventually(
+      () => a.held(),
+      (held) => held.length === 2,
+      'the first instance to take both partitions',
+      8_000,
+    );
+    const at = new Date().toISOString();
+    await a.app
+      .get<EventStore>(EVENT_STORE)
+      .append(
+        { aggregate: 'agent', id: STUCK },
+        [{ id: `${STUCK}-1`, type: 'AgentStateChanged', schemaVersion: 1, data: { agentId: STUCK, state: 'away', reason: null, at }, metadata: { correlationId: STUCK, at, actor: 'test' } }],
+        'no-stream',
+      );
+    await eventually(
+      () => stuckEntered,
+      (entered) => entered,
+      'the event stuck in its handler',
+      8_000,
+    );
+    const b = await startInstance(2, env);
+    const both = watchOverlaps([a, b]);
+    // Partition 0 goes to the new instance once the stuck handler is given up (the ack wait); partition 1 stays.
+    await eventually(
+      () => [a.held(), b.held()],
+      ([ofA, ofB]) => ofA.join() === '1' && ofB.join() === '0',
+      'partition 0 handed to the new instance, partition 1 kept',
+      20_000,
+    );
+    both.stop();
+    expect(both.overlaps).toEqual([]);
+    releaseStuck();
+    await Promise.all([a.app.close(), b.app.close()]);
   });
 });

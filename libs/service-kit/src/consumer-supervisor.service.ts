@@ -68,6 +68,8 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
   private readonly instanceId = leaseHolderId();
   private leases?: KV;
   private readonly starting = new Map<string, Promise<void>>();
+  /** Partitions being handed back (released, or lost to another instance): their work in hand still finishing. */
+  private readonly handingBack = new Map<string, Promise<void>>();
   private publisher?: JetStreamPublisher;
   private readonly renewal = new CoalescingTask('consumer lease renewal', () => this.renew(), this.logger);
   private readonly watches: Subscription[] = [];
@@ -196,15 +198,20 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
           const entry = await kv.get(key);
           const mine = entry?.operation === 'PUT' && entry.string() === this.instanceId;
           if (mine) {
+            if (this.handingBack.has(key)) {
+              // Kept while its work in hand finishes, so no other instance takes it meanwhile; deleted after.
+              await kv.update(key, this.instanceId, entry.revision).catch(() => undefined);
+              continue;
+            }
             if (c.leased.size > fairShare) {
-              await this.release(c, p);
+              this.handBack(c, p, () => this.release(c, p));
               continue;
             }
             try {
               await kv.update(key, this.instanceId, entry.revision);
               c.leased.add(p);
             } catch {
-              await this.lose(c, p);
+              this.handBack(c, p, () => this.lose(c, p));
               continue;
             }
             // Held but not running (its restart after a server outage failed): start it again now.
@@ -215,7 +222,7 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
           const mineUntilNow = c.leased.has(p) || c.partitions.has(p);
           if (heldByOther) {
             this.lapsed.heldByOther(key);
-            if (mineUntilNow) await this.lose(c, p); // someone else holds it now
+            if (mineUntilNow) this.handBack(c, p, () => this.lose(c, p)); // someone else holds it now
             continue;
           }
           // Free: its holder until now takes it back at once and carries on; another only by the LapsedLeases policy.
@@ -225,11 +232,11 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
             if (entry) await kv.update(key, this.instanceId, entry.revision);
             else await kv.create(key, this.instanceId);
           } catch {
-            if (mineUntilNow) await this.lose(c, p);
+            if (mineUntilNow) this.handBack(c, p, () => this.lose(c, p));
             continue; // another instance took it first
           }
           if (!(await leaseConfirmed(await this.jsm(), 'parley_consumer_leases', key, this.instanceId))) {
-            if (mineUntilNow) await this.lose(c, p);
+            if (mineUntilNow) this.handBack(c, p, () => this.lose(c, p));
             continue;
           }
           c.leased.add(p);
@@ -295,7 +302,7 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
     const name = c.definition.name;
     // The restart after an outage and the lease renewal may both try: one consumption per partition.
     const key = this.leaseKey(name, partition);
-    if (c.partitions.has(partition) || this.starting.has(key)) return;
+    if (c.partitions.has(partition) || this.starting.has(key) || this.handingBack.has(key)) return;
     const started = this.consumePartition(c, partition).finally(() => this.starting.delete(key));
     this.starting.set(key, started);
     await started;
@@ -417,6 +424,21 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
     return true;
   }
 
+  /**
+   * Hands a partition back without holding up the lease renewal: its work in hand may take up to an ack wait to
+   * finish, as long as a lease lasts unrenewed, and a renewal held up that long let this instance's other leases
+   * lapse and another instance take them while this one still ran them. The partition is not started again here
+   * until the hand-back is done.
+   */
+  private handBack(c: RunningConsumer, partition: number, work: () => Promise<void>): void {
+    const key = this.leaseKey(c.definition.name, partition);
+    if (this.handingBack.has(key)) return;
+    const done = work()
+      .catch((err: unknown) => this.logger.warn({ msg: 'handing a partition back failed', consumer: c.definition.name, partition, err: String(err) }))
+      .finally(() => this.handingBack.delete(key));
+    this.handingBack.set(key, done);
+  }
+
   /** A partition taken by another instance: stop at once (its events in hand go back to the new holder). */
   private async lose(c: RunningConsumer, partition: number): Promise<void> {
     c.leased.delete(partition);
@@ -508,7 +530,7 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
     for (const watch of this.watches.splice(0)) watch.unsubscribe();
     await this.renewal.stop();
     await this.leases?.delete(`instance.${this.service}.${this.instanceId}`).catch(() => undefined);
-    await Promise.allSettled([...this.running.values()].flatMap((c) => [...new Set([...c.leased, ...c.partitions.keys()])].map((p) => this.release(c, p))));
+    await Promise.allSettled([...[...this.running.values()].flatMap((c) => [...new Set([...c.leased, ...c.partitions.keys()])].map((p) => this.release(c, p))), ...this.handingBack.values()]);
     await Promise.allSettled([...this.running.values()].map((c) => c.replay?.stop()));
   }
 }
