@@ -303,7 +303,7 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
     // The restart after an outage and the lease renewal may both try: one consumption per partition.
     const key = this.leaseKey(name, partition);
     if (c.partitions.has(partition) || this.starting.has(key) || this.handingBack.has(key)) return;
-    const started = this.consumePartition(c, partition).finally(() => this.starting.delete(key));
+    const started: Promise<void> = this.consumePartition(c, partition).finally(() => this.starting.get(key) === started && this.starting.delete(key));
     this.starting.set(key, started);
     await started;
   }
@@ -342,7 +342,7 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
       // at once, and the events behind it in its stream overtook it. Held as a start, so the lease renewal does not
       // start the partition meanwhile.
       const key = this.leaseKey(name, partition);
-      const drained = consumption.stop({ drainMs: this.config.CONSUMER_ACK_WAIT_MS }).finally(() => this.starting.delete(key));
+      const drained: Promise<void> = consumption.stop({ drainMs: this.config.CONSUMER_ACK_WAIT_MS }).finally(() => this.starting.get(key) === drained && this.starting.delete(key));
       this.starting.set(key, drained);
       await drained;
       void this.restart(c, partition, reason instanceof LeaderlessConsumerError ? Date.now() - reason.silentForMs : undefined);

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { CenterSettings } from '@parley/center-config';
 import { EntryPointRequest, LookupRequest, RegisterEntryPointRequest, SUBJECTS } from '@parley/contracts';
 import { entryPointAggregate, isEntryPointRegistered, isOpen, nextOpening } from '@parley/domain';
@@ -14,6 +14,8 @@ const stream = (entryPointId: string) => entryPointAggregate.stream(entryPointId
 /** Contact-center presence: an entry point is registered while its lease runs. */
 @Injectable()
 export class EntryPointsHandler {
+  private readonly logger = new Logger('EntryPointsHandler');
+
   constructor(
     private readonly commands: CommandHandler,
     private readonly registry: RegistryService,
@@ -28,12 +30,15 @@ export class EntryPointsHandler {
     const registry = await this.registry.settled();
     const holder = registry.byAddress[req.address];
     const held = holder && holder !== req.entryPointId ? registry.entryPoints[holder] : undefined;
-    if (held && isEntryPointRegistered(held, ctx.now)) {
+    // Confirmed from the holder's own stream: this projection may not have its unregistration, made on the other
+    // instance, yet.
+    if (holder && held && isEntryPointRegistered(held, ctx.now) && held.address === req.address && (await this.registeredAt(holder, req.address, ctx.now)).held) {
       throw conflict('this address is registered by another entry point', { address: req.address, entryPointId: holder });
     }
     // The projection alone let two registrations of one address at once both through (each found it free before
     // either was written, on one instance or on two): the claim in KV is what only one of them can win.
-    const claim = await this.addresses.claim(req.address, req.entryPointId, ctx.now, (c) => this.holds(c, req.address, ctx.now));
+    const { version } = await this.commands.load(stream(req.entryPointId), { verify: true });
+    const claim = await this.addresses.claim(req.address, { entryPointId: req.entryPointId, claimedAt: ctx.now, streamVersion: version }, (c) => this.holds(c, req.address, ctx.now));
     if (claim.outcome === 'held') {
       throw conflict('this address is registered by another entry point', { address: req.address, entryPointId: claim.by.entryPointId });
     }
@@ -58,8 +63,12 @@ export class EntryPointsHandler {
 
   @Handles(SUBJECTS.registrationUnregister, EntryPointRequest)
   async unregister(req: EntryPointRequest, ctx: RequestContext) {
-    const { state } = await this.commands.handle(stream(req.entryPointId), { kind: 'unregister', now: ctx.now }, commandContext(ctx.now, `entrypoint:${req.entryPointId}`));
-    if (state.status === 'unregistered') await this.addresses.release(state.address, req.entryPointId);
+    // The claim as it is before the unregistration: released only if nobody (this entry point registering again among
+    // them) claimed the address since.
+    const { state: before } = await this.commands.load(stream(req.entryPointId), { verify: true });
+    const claim = before.status === 'registered' ? await this.addresses.claimOf(before.address).catch(() => undefined) : undefined;
+    await this.commands.handle(stream(req.entryPointId), { kind: 'unregister', now: ctx.now }, commandContext(ctx.now, `entrypoint:${req.entryPointId}`));
+    if (claim && claim.entryPointId === req.entryPointId && before.status === 'registered') await this.addresses.release(before.address, claim.revision);
     return {};
   }
 
@@ -69,28 +78,40 @@ export class EntryPointsHandler {
     const answer = this.answer(registry, req.address, ctx.now);
     if (answer.registered) return answer;
     // Registered moments ago on the other instance, whose event this projection may not have yet: then, and only
-    // then, it catches up with the store's head (one request) before answering "not registered".
-    const claim = await this.addresses.claimOf(req.address);
+    // then, it catches up with the store's head (one request) before answering "not registered". Without the index
+    // (a NATS fault) the projection's answer stands.
+    let claim: AddressClaim | undefined;
+    try {
+      claim = await this.addresses.claimOf(req.address);
+    } catch (err) {
+      this.logger.warn({ msg: 'address index not answering; the lookup answers from the projection', err: String((err as Error).cause ?? err) });
+      return answer;
+    }
     if (!claim || Date.parse(ctx.now) - Date.parse(claim.claimedAt) >= CLAIM_GRACE_MS) return answer;
     return this.answer(await this.registry.fresh(), req.address, ctx.now);
   }
 
+  /** Whether an entry point is registered at an address now, from its own stream (not a projection that may lag it). */
+  private async registeredAt(entryPointId: string, address: string, now: string): Promise<{ held: boolean; version: number }> {
+    const { state, version } = await this.commands.load(stream(entryPointId), { verify: true });
+    return { held: isEntryPointRegistered(state, now) && state.address === address, version };
+  }
+
   /**
-   * Whether an earlier claim still holds an address, from its entry point's own stream (not a projection that may lag
-   * it): registered there with its lease running; or its registration still on the way (the stream shows nothing
-   * for this address yet) while the claim is younger than CLAIM_GRACE_MS. Unregistered, or its lease run out: free.
+   * Whether an earlier claim of another entry point still holds an address: registered there with its lease running,
+   * or its registration still on the way (its stream where it was when the claim was made) while the claim is younger
+   * than CLAIM_GRACE_MS. Unregistered, its lease run out, or registered elsewhere since: free.
    */
   private async holds(claim: AddressClaim, address: string, now: string): Promise<boolean> {
-    const { state } = await this.commands.load(stream(claim.entryPointId), { verify: true });
-    if (isEntryPointRegistered(state, now) && state.address === address) return true;
-    const settled = state.status !== 'none' && state.address === address;
-    return !settled && Date.parse(now) - Date.parse(claim.claimedAt) < CLAIM_GRACE_MS;
+    const { held, version } = await this.registeredAt(claim.entryPointId, address, now);
+    return held || (version === claim.streamVersion && Date.parse(now) - Date.parse(claim.claimedAt) < CLAIM_GRACE_MS);
   }
 
   private answer(registry: EntryPointRegistry, address: string, now: string) {
     const entryPointId = registry.byAddress[address];
     const state = entryPointId ? registry.entryPoints[entryPointId] : undefined;
-    if (!entryPointId || !state || !isEntryPointRegistered(state, now)) return { registered: false as const, open: false };
+    // byAddress keeps an entry point's earlier address after it moves: the address must still be its own.
+    if (!entryPointId || !state || !isEntryPointRegistered(state, now) || state.address !== address) return { registered: false as const, open: false };
     const found = { registered: true as const, entryPointId, queueId: state.queueId, flowId: state.flowId, displayName: state.displayName };
     const hours = this.center.hoursFor(entryPointId);
     if (!hours || isOpen(hours, Date.parse(now))) return { ...found, open: true };

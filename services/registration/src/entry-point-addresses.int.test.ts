@@ -1,0 +1,159 @@
+// The address claims registration makes before writing a registration (EntryPointAddressesIndex), with the KV on a
+// real nats-server and the entry points' streams in the in-memory store; a registration is held between its claim
+// and its event (a few ms normally, longer under load) to run a rival registration inside that window. Interleavings
+// from a review of the first version, each of which let two entry points both register one address.
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { CenterSettings } from '@parley/center-config';
+import { entryPointAggregate } from '@parley/domain';
+import { toParleyError } from '@parley/errors';
+import { CommandHandler, InMemoryEventStore } from '@parley/event-store';
+import { ServiceConfig, loadConfig } from '@parley/service-kit';
+import { type NatsServerHandle, eventually, startNatsServer } from '@parley/testing';
+import { Logger } from '@nestjs/common';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { EntryPointAddressesIndex } from './entry-point-addresses.index.js';
+import { EntryPointsHandler } from './entry-points.handler.js';
+import { type EntryPointRegistry, entryPointRegistryProjection } from './registry.projection.js';
+import type { RegistryService } from './registry.service.js';
+
+let nats: NatsServerHandle;
+let nc: NatsConnection;
+let index: EntryPointAddressesIndex;
+
+beforeAll(async () => {
+  nats = await startNatsServer();
+  nc = await connect({ servers: nats.url });
+  index = new EntryPointAddressesIndex(nc, loadConfig(ServiceConfig, { NATS_URL: nats.url, LOG_LEVEL: 'silent' }));
+  await index.onModuleInit();
+});
+
+afterAll(async () => {
+  await nc?.close();
+  await nats?.stop();
+});
+
+let n = 0;
+const uid = (p: string) => `${p}${++n}${Date.now().toString(36)}`;
+const at = (ms: number) => new Date(Date.parse('2030-01-01T00:00:00Z') + ms).toISOString();
+const ctx = (now: string) => ({ subject: 'test', now }) as never;
+const alwaysOpen = { hoursFor: () => undefined } as unknown as CenterSettings;
+
+/** Registration's projection folded from the whole store at each read: it never lags, so only the claims decide. */
+const registryOf = (store: InMemoryEventStore) => {
+  const build = async (): Promise<EntryPointRegistry> => {
+    let state = entryPointRegistryProjection.initial();
+    for await (const e of store.readAll({ fromPosition: 1, aggregate: 'entrypoint' })) state = entryPointRegistryProjection.apply(state, e);
+    return state;
+  };
+  return { settled: build, fresh: build } as unknown as RegistryService;
+};
+
+/** A handler whose writes to `held`'s stream wait at a gate until `open()`: `arrived` once one is waiting. */
+function setup() {
+  const store = new InMemoryEventStore();
+  const commands = new CommandHandler(store);
+  const handler = new EntryPointsHandler(commands, registryOf(store), index, alwaysOpen);
+  const gate = { held: '', arrived: false, open: () => undefined as void };
+  const opened = new Promise<void>((r) => (gate.open = r));
+  const handle = commands.handle.bind(commands);
+  commands.handle = (async (stream: { key: string }, ...rest: unknown[]) => {
+    if (gate.held && stream.key.endsWith(gate.held)) {
+      gate.arrived = true;
+      await opened;
+    }
+    return (handle as (...a: unknown[]) => unknown)(stream, ...rest);
+  }) as typeof commands.handle;
+  const status = async (entryPointId: string) => (await commands.load(entryPointAggregate.stream(entryPointId), { fresh: true })).state.status;
+  const register = (entryPointId: string, address: string, now: string, leaseSeconds = 600) =>
+    handler.register({ entryPointId, address, queueId: 'q', leaseSeconds } as never, ctx(now)).then(
+      (r) => r.entryPointId,
+      (err: unknown) => toParleyError(err).code,
+    );
+  return { handler, gate, status, register };
+}
+
+describe('address claims', () => {
+  it('hold an address for an entry point registering it again after its lease ran out, against a rival at that moment', async () => {
+    const s = setup();
+    const address = `${uid('lapsed')}@support.example.test`;
+    const [ep1, ep2] = [uid('ep'), uid('ep')];
+    expect(await s.register(ep1, address, at(0), 5)).toBe(ep1);
+    s.gate.held = ep1;
+    // A minute later ep1's lease has run out; it registers again, and ep2 registers the same address meanwhile.
+    const first = s.register(ep1, address, at(60_000));
+    await eventually(
+      () => s.gate.arrived,
+      (arrived) => arrived,
+      "ep1's registration claimed and waiting to write",
+      5_000,
+    );
+    expect(await s.register(ep2, address, at(60_000))).toBe('conflict');
+    s.gate.open();
+    expect(await first).toBe(ep1);
+    expect([await s.status(ep1), await s.status(ep2)]).toEqual(['registered', 'none']);
+  });
+
+  it('hold an address for an entry point registering it again after unregistering, against a rival at that moment', async () => {
+    const s = setup();
+    const address = `${uid('again')}@support.example.test`;
+    const [ep1, ep2] = [uid('ep'), uid('ep')];
+    expect(await s.register(ep1, address, at(0))).toBe(ep1);
+    await s.handler.unregister({ entryPointId: ep1 } as never, ctx(at(1_000)));
+    s.gate.held = ep1;
+    const first = s.register(ep1, address, at(2_000));
+    await eventually(
+      () => s.gate.arrived,
+      (arrived) => arrived,
+      "ep1's registration claimed and waiting to write",
+      5_000,
+    );
+    expect(await s.register(ep2, address, at(2_000))).toBe('conflict');
+    s.gate.open();
+    expect(await first).toBe(ep1);
+    expect([await s.status(ep1), await s.status(ep2)]).toEqual(['registered', 'none']);
+  });
+
+  it('free an address once its claim is older than the grace and its registration never came', async () => {
+    const s = setup();
+    const address = `${uid('died')}@support.example.test`;
+    const [ep1, ep2] = [uid('ep'), uid('ep')];
+    // ep1 claims and never writes (its request died between the two).
+    s.gate.held = ep1;
+    void s.register(ep1, address, at(0));
+    await eventually(
+      () => s.gate.arrived,
+      (arrived) => arrived,
+      "ep1's registration claimed and waiting to write",
+      5_000,
+    );
+    expect(await s.register(ep2, address, at(5_000))).toBe('conflict');
+    expect(await s.register(ep2, address, at(11_000))).toBe(ep2);
+  });
+
+  it('answer unavailable, at once, when the index refuses writes for another reason than a rival', async () => {
+    const s = setup();
+    const jsm = await jetstreamManager(nc);
+    const info = await jsm.streams.info('KV_parley_entry_point_addresses');
+    // The bucket full (in production: JetStream out of storage, a cluster electing a leader).
+    await jsm.streams.update('KV_parley_entry_point_addresses', { ...info.config, max_msgs: info.state.messages });
+    try {
+      expect(await s.register(uid('ep'), `${uid('full')}@support.example.test`, at(0))).toBe('unavailable');
+    } finally {
+      await jsm.streams.update('KV_parley_entry_point_addresses', { ...info.config });
+    }
+  });
+
+  it("answer a lookup from the projection while the index does not answer (no 'internal')", async () => {
+    const s = setup();
+    const warn = vi.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    await nats.pause();
+    try {
+      expect(await s.handler.lookup({ address: 'nobody@support.example.test' } as never, ctx(at(0)))).toEqual({ registered: false, open: false });
+      expect(warn).toHaveBeenCalledWith(expect.objectContaining({ msg: 'address index not answering; the lookup answers from the projection' }));
+    } finally {
+      warn.mockRestore();
+      await nats.start();
+    }
+  });
+});
