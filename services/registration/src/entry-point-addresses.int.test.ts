@@ -131,6 +131,17 @@ describe('address claims', () => {
     expect(await s.register(ep2, address, at(11_000))).toBe(ep2);
   });
 
+  it("free an entry point's former address once it registers at another, for lookups and for other entry points", async () => {
+    const s = setup();
+    const [a, b] = [`${uid('from')}@support.example.test`, `${uid('to')}@support.example.test`];
+    const [ep1, ep2] = [uid('ep'), uid('ep')];
+    expect(await s.register(ep1, a, at(0))).toBe(ep1);
+    expect(await s.register(ep1, b, at(1_000))).toBe(ep1);
+    expect(await s.handler.lookup({ address: a } as never, ctx(at(2_000)))).toEqual({ registered: false, open: false });
+    expect(await s.handler.lookup({ address: b } as never, ctx(at(2_000)))).toMatchObject({ registered: true, entryPointId: ep1 });
+    expect(await s.register(ep2, a, at(2_000))).toBe(ep2);
+  });
+
   it('answer unavailable, at once, when the index refuses writes for another reason than a rival', async () => {
     const s = setup();
     const jsm = await jetstreamManager(nc);
