@@ -4,7 +4,8 @@
 // send numbered messages one at a time and wait for each echo, then leave and come back as new customers.
 // Phase 1 finds saturation (as many customers as agents can hold, no pacing); phase 2 runs at half that message
 // rate and measures latencies. Prints events/s and its ratio to raw JetStream, messages relayed/s, latencies,
-// sessions/s and JetStream API requests per event.
+// sessions/s and JetStream API requests per event, and the same topology with consumers that do nothing (bench:floor)
+// on the same server: the most any service code could carry on this machine in this run.
 // Usage: npm run bench:e2e [-- --agents 100 --capacity 2 --messages 10 --seconds 20 --latency-rate N]
 // --latency-rate: customer messages per second in phase 2 instead of half of saturation, to compare latencies of
 // two builds at the same load (each message is relayed twice: the customer's and the agent's echo).
@@ -31,6 +32,7 @@ import {
   onDeliveries,
   pct,
   rawCeiling,
+  topologyFloor,
   registerCenter,
   serviceMetrics,
   stackCpu,
@@ -80,6 +82,10 @@ const rawCpuAfter = stackCpu(stack);
 // CPU per raw publish: nats-server and the publishing client, the only two doing work then.
 const rawCpuMsPerPublish =
   ((rawCpuAfter['nats-server'] - rawCpuBefore['nats-server'] + rawCpuAfter['bench (customers and agents)'] - rawCpuBefore['bench (customers and agents)']) * 1000) / RAW_MESSAGES;
+// The same topology with consumers that do nothing (bench:floor), on the same server: the most any service code could
+// carry on this machine in this run.
+status("measuring Parley's topology with consumers that do nothing ...");
+const floor = await topologyFloor(nc, { natsPid: stack.nats.pid, natsUrl: stack.nats.url, durables: 3, tails: 2, deliveries: true });
 done();
 await registerCenter(stack, AGENTS, CAPACITY);
 
@@ -309,7 +315,8 @@ const ratio = saturation.eventsPerSecond / raw;
 const lines = [
   '',
   `raw JetStream acked publishes (same server, same run): ${raw.toLocaleString('en')}/s`,
-  `events written at saturation: ${saturation.eventsPerSecond.toLocaleString('en')}/s  -> ratio to raw ${ratio.toFixed(2)} (goal >= 0.5)`,
+  `the same topology with consumers that do nothing (bench:floor; same server, same run): ${Math.round(floor.rate).toLocaleString('en')}/s -> ratio to raw ${(floor.rate / raw).toFixed(2)}`,
+  `events written at saturation: ${saturation.eventsPerSecond.toLocaleString('en')}/s  -> ratio to raw ${ratio.toFixed(2)} (goal >= 0.5), ${(saturation.eventsPerSecond / floor.rate).toFixed(2)} of the topology's own ceiling`,
   `chat messages relayed at saturation: ${saturation.messagesPerSecond.toLocaleString('en')}/s; sessions ${saturation.sessionsPerSecond}/s`,
   `JetStream API requests per event written: ${saturation.apiPerEvent} at saturation, ${half.apiPerEvent} at half (goal <= 1.5)`,
   `acknowledgements sent by durable consumers per event written: ${saturation.acksPerEvent} at saturation, ${half.acksPerEvent} at half`,
@@ -346,5 +353,5 @@ if (values.samples && cpuTrace.length) {
     [['at_ms', ...names.map((n) => `${n} cpu_s`)].join(','), ...cpuTrace.map(([at, cpu]) => [at.toFixed(1), ...names.map((n) => cpu[n].toFixed(2))].join(','))].join('\n') + '\n',
   );
 }
-if (values.json) (await import('node:fs')).writeFileSync(values.json, JSON.stringify({ raw, rawCpuMsPerPublish, ratio, saturation, half, customerErrors, agentErrors }, null, 2));
+if (values.json) (await import('node:fs')).writeFileSync(values.json, JSON.stringify({ raw, rawCpuMsPerPublish, floor, ratio, saturation, half, customerErrors, agentErrors }, null, 2));
 process.exit(0);

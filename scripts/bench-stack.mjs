@@ -142,6 +142,65 @@ export async function rawCeiling(nc, { messages = 20_000, inflight = 1_000, subj
   return Math.round(messages / seconds);
 }
 
+/** As Parley's durables (CONSUMER_MAX_IN_FLIGHT): messages in hand at once, and at most that many a pull. */
+export const FLOOR_MAX_ACK_PENDING = 256;
+
+/**
+ * Parley's event topologies with consumers that do nothing (bench:floor): `durables` durable consumers acknowledging
+ * each message, `tails` ordered consumers, and with `deliveries` a delivery stored by the first durable for four
+ * messages of five before it acknowledges, taken by one more tail. Acked publishes as rawCeiling's, on a fresh stream;
+ * an event counts once every consumer has taken it. Returns events/s, the publish rate and CPU per event (nats-server
+ * and this process, whose threads the consumers are) in ms.
+ */
+export async function topologyFloor(nc, { natsPid, natsUrl, durables, tails, deliveries = false, messages = 20_000, inflight = 1_000, subjects = 1_000, bytes = 400 }) {
+  const { Worker } = await import('node:worker_threads');
+  const { jetstream, jetstreamManager } = await libs();
+  const js = jetstream(nc);
+  const jsm = await jetstreamManager(nc);
+  const body = 'x'.repeat(bytes);
+  const cpu = () => cpuSeconds(natsPid) + (process.cpuUsage().user + process.cpuUsage().system) / 1e6;
+  const stream = `FLOOR_${Date.now()}_${Math.floor(Math.random() * 1e6)}`;
+  await jsm.streams.add({ name: stream, subjects: [`floor.${stream}.>`], storage: 'file' });
+  const deliverTo = deliveries ? `floor-deliveries.${stream}` : undefined;
+  if (deliverTo) await jsm.streams.add({ name: `${stream}_D`, subjects: [`${deliverTo}.>`], storage: 'file' });
+  const workers = [
+    ...Array.from({ length: durables }, (_, i) => ({ kind: 'durable', name: `durable-${i}`, messages, deliverTo: i === 0 ? deliverTo : undefined })),
+    ...Array.from({ length: tails }, (_, i) => ({ kind: 'tail', name: `tail-${i}`, messages })),
+    // The customers' and agents' side: every delivery taken from the deliveries stream.
+    ...(deliverTo ? [{ kind: 'tail', name: 'deliveries', messages: messages - Math.floor(messages / 5), deliverTo }] : []),
+  ].map((w) => {
+    const worker = new Worker(new URL('./bench-floor.worker.mjs', import.meta.url), { workerData: { url: natsUrl, stream, ...w } });
+    const ready = new Promise((resolve, reject) => {
+      worker.on('message', (m) => m.ready && resolve());
+      worker.once('error', reject);
+    });
+    const finished = new Promise((resolve, reject) => {
+      worker.on('message', (m) => m.done && resolve());
+      worker.once('error', reject);
+    });
+    return { ready, finished };
+  });
+  await Promise.all(workers.map((w) => w.ready));
+  const cpuBefore = cpu();
+  const started = performance.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: inflight }, async () => {
+      while (next < messages) {
+        const i = next++;
+        await js.publish(`floor.${stream}.${i % subjects}`, body, { msgID: `${stream}-${i}` });
+      }
+    }),
+  );
+  const published = performance.now();
+  await Promise.all(workers.map((w) => w.finished));
+  const ended = performance.now();
+  const cpuMs = ((cpu() - cpuBefore) * 1000) / messages;
+  await jsm.streams.delete(stream);
+  if (deliverTo) await jsm.streams.delete(`${stream}_D`);
+  return { rate: messages / ((ended - started) / 1000), publishRate: messages / ((published - started) / 1000), cpuMs };
+}
+
 export async function startStack({ env = {}, logDir = mkdtempSync(join(tmpdir(), 'parley-bench-')), services = CORE, nats: given } = {}) {
   const { startNatsServer, launchService, connect } = await libs();
   const nats = given ?? (await startNatsServer({ monitor: true }));
