@@ -73,25 +73,36 @@ function setup() {
   return { handler, gate, status, register };
 }
 
+const claimedAndWaiting = (s: ReturnType<typeof setup>) =>
+  eventually(
+    () => s.gate.arrived,
+    (arrived) => arrived,
+    'the held registration claimed and waiting to write',
+    5_000,
+  );
+
 describe('address claims', () => {
+  /**
+   * `ep1` registers `address` at `now`, held between its claim and its event, while `ep2` registers it too: `ep2` must
+   * get conflict and `ep1` the address.
+   */
+  async function againstRival(s: ReturnType<typeof setup>, ep1: string, ep2: string, address: string, now: string) {
+    s.gate.held = ep1;
+    const first = s.register(ep1, address, now);
+    await claimedAndWaiting(s);
+    expect(await s.register(ep2, address, now)).toBe('conflict');
+    s.gate.open();
+    expect(await first).toBe(ep1);
+    expect([await s.status(ep1), await s.status(ep2)]).toEqual(['registered', 'none']);
+  }
+
   it('hold an address for an entry point registering it again after its lease ran out, against a rival at that moment', async () => {
     const s = setup();
     const address = `${uid('lapsed')}@support.example.test`;
     const [ep1, ep2] = [uid('ep'), uid('ep')];
     expect(await s.register(ep1, address, at(0), 5)).toBe(ep1);
-    s.gate.held = ep1;
-    // A minute later ep1's lease has run out; it registers again, and ep2 registers the same address meanwhile.
-    const first = s.register(ep1, address, at(60_000));
-    await eventually(
-      () => s.gate.arrived,
-      (arrived) => arrived,
-      "ep1's registration claimed and waiting to write",
-      5_000,
-    );
-    expect(await s.register(ep2, address, at(60_000))).toBe('conflict');
-    s.gate.open();
-    expect(await first).toBe(ep1);
-    expect([await s.status(ep1), await s.status(ep2)]).toEqual(['registered', 'none']);
+    // A minute later ep1's lease has run out.
+    await againstRival(s, ep1, ep2, address, at(60_000));
   });
 
   it('hold an address for an entry point registering it again after unregistering, against a rival at that moment', async () => {
@@ -100,18 +111,7 @@ describe('address claims', () => {
     const [ep1, ep2] = [uid('ep'), uid('ep')];
     expect(await s.register(ep1, address, at(0))).toBe(ep1);
     await s.handler.unregister({ entryPointId: ep1 } as never, ctx(at(1_000)));
-    s.gate.held = ep1;
-    const first = s.register(ep1, address, at(2_000));
-    await eventually(
-      () => s.gate.arrived,
-      (arrived) => arrived,
-      "ep1's registration claimed and waiting to write",
-      5_000,
-    );
-    expect(await s.register(ep2, address, at(2_000))).toBe('conflict');
-    s.gate.open();
-    expect(await first).toBe(ep1);
-    expect([await s.status(ep1), await s.status(ep2)]).toEqual(['registered', 'none']);
+    await againstRival(s, ep1, ep2, address, at(2_000));
   });
 
   it('free an address once its claim is older than the grace and its registration never came', async () => {
@@ -121,12 +121,7 @@ describe('address claims', () => {
     // ep1 claims and never writes (its request died between the two).
     s.gate.held = ep1;
     void s.register(ep1, address, at(0));
-    await eventually(
-      () => s.gate.arrived,
-      (arrived) => arrived,
-      "ep1's registration claimed and waiting to write",
-      5_000,
-    );
+    await claimedAndWaiting(s);
     expect(await s.register(ep2, address, at(5_000))).toBe('conflict');
     expect(await s.register(ep2, address, at(11_000))).toBe(ep2);
   });
