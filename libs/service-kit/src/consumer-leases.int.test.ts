@@ -18,22 +18,25 @@ import { ServiceConfig, loadConfig } from './service-config.js';
 import { EVENT_STORE } from './tokens.js';
 
 const CONSUMER = 'lease-probe';
-/** An agent whose stream falls in partition 0 of 2. */
-const STUCK = Array.from({ length: 64 }, (_, i) => `stuck-${i}`).find((id) => partitionOf(streamSubject({ aggregate: 'agent', id }), 2) === 0)!;
+/** Agents whose streams fall in partition 0 of 2: one a test. */
+const STUCK = Array.from({ length: 64 }, (_, i) => `stuck-${i}`).filter((id) => partitionOf(streamSubject({ aggregate: 'agent', id }), 2) === 0);
 
-/** Events of the agent `stuck` stay in their handler until the test lets them go. */
-let stuckEntered = false;
-let releaseStuck!: () => void;
-const stuckReleased = new Promise<void>((r) => (releaseStuck = r));
+/** Events of the gate's agent stay in their handler, on every instance, until the test lets them go. */
+const newGate = (id: string) => {
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  return { id, entered: false, release, released };
+};
+let gate = newGate('');
 
 @Injectable()
 @EventConsumer(CONSUMER)
 class LeaseProbe {
   @On(stateOf(agentAggregate), 'AgentStateChanged')
   async changed(_e: unknown, { stored }: { stored: { aggregateId: string } }): Promise<void> {
-    if (stored.aggregateId !== STUCK) return;
-    stuckEntered = true;
-    await stuckReleased;
+    if (stored.aggregateId !== gate.id) return;
+    gate.entered = true;
+    await gate.released;
   }
 }
 
@@ -71,13 +74,32 @@ const watchOverlaps = (instances: { held: () => number[] }[]) => {
   return { overlaps, stop: () => clearInterval(timer) };
 };
 
+/** Appends an event of `agentId` (partition 0) that stays in its handler until the gate is released. */
+async function stuckEvent(app: INestApplication, agentId: string): Promise<void> {
+  gate = newGate(agentId);
+  const at = new Date().toISOString();
+  await app
+    .get<EventStore>(EVENT_STORE)
+    .append(
+      { aggregate: 'agent', id: agentId },
+      [{ id: `${agentId}-1`, type: 'AgentStateChanged', schemaVersion: 1, data: { agentId, state: 'away', reason: null, at }, metadata: { correlationId: agentId, at, actor: 'test' } }],
+      'no-stream',
+    );
+  await eventually(
+    () => gate.entered,
+    (entered) => entered,
+    'the event stuck in its handler',
+    8_000,
+  );
+}
+
 beforeAll(async () => {
   nats = await startNatsServer();
   nc = await connect({ servers: nats.url });
 });
 
 afterAll(async () => {
-  releaseStuck();
+  gate.release();
   for (const app of apps) await app.close().catch(() => undefined);
   await nc?.close();
   await nats?.stop();
@@ -145,20 +167,7 @@ describe('consumer partitions handed over between instances', () => {
       'the first instance to take both partitions',
       8_000,
     );
-    const at = new Date().toISOString();
-    await a.app
-      .get<EventStore>(EVENT_STORE)
-      .append(
-        { aggregate: 'agent', id: STUCK },
-        [{ id: `${STUCK}-1`, type: 'AgentStateChanged', schemaVersion: 1, data: { agentId: STUCK, state: 'away', reason: null, at }, metadata: { correlationId: STUCK, at, actor: 'test' } }],
-        'no-stream',
-      );
-    await eventually(
-      () => stuckEntered,
-      (entered) => entered,
-      'the event stuck in its handler',
-      8_000,
-    );
+    await stuckEvent(a.app, STUCK[0]);
     const b = await startInstance(2, env);
     const both = watchOverlaps([a, b]);
     // Partition 0 goes to the new instance once the stuck handler is given up (the ack wait); partition 1 stays.
@@ -166,11 +175,47 @@ describe('consumer partitions handed over between instances', () => {
       () => [a.held(), b.held()],
       ([ofA, ofB]) => ofA.join() === '1' && ofB.join() === '0',
       'partition 0 handed to the new instance, partition 1 kept',
-      20_000,
+      30_000,
     );
     both.stop();
     expect(both.overlaps).toEqual([]);
-    releaseStuck();
+    gate.release();
     await Promise.all([a.app.close(), b.app.close()]);
+  });
+
+  it('hands back a partition whose start brought a stuck event into a handler, so another instance runs it', async () => {
+    // A shuts down with a handler stuck in partition 0: it gives the handler up after the ack wait and B takes the
+    // partition, whose start waits for the stuck event to come back. C starting then makes B hand partition 0 back
+    // while it is still starting; the event comes back into B's handler and sticks there too. B's stop of that start
+    // waited for it without bound, and the renewal kept B's lease on the partition for good: nobody ran it.
+    const env = { CONSUMER_LEASE_SECONDS: '2', CONSUMER_ACK_WAIT_MS: '5000' };
+    const a = await startInstance(2, env);
+    await eventually(
+      () => a.held(),
+      (held) => held.length === 2,
+      'the first instance to take both partitions',
+      8_000,
+    );
+    await stuckEvent(a.app, STUCK[1]);
+    const b = await startInstance(2, env);
+    await a.app.close();
+    const leases = await new Kvm(nc).open('parley_consumer_leases');
+    const holderOf = async (p: number) => (await leases.get(`${CONSUMER}.p${p}`))?.string();
+    const bHolds = await eventually(
+      () => holderOf(0),
+      (holder) => holder !== undefined,
+      'the second instance to lease partition 0',
+      15_000,
+    );
+    const c = await startInstance(2, env);
+    await eventually(
+      () => [...b.held(), ...c.held()].sort().join(),
+      (held) => held === '0,1',
+      'both partitions run, one by each of the two instances left',
+      45_000,
+    );
+    expect(await holderOf(0)).not.toBe(bHolds);
+    gate.release();
+    await Promise.all([b.app.close(), c.app.close()]);
   });
 });

@@ -69,7 +69,7 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
   private leases?: KV;
   private readonly starting = new Map<string, Promise<void>>();
   /** Partitions being handed back (released, or lost to another instance): their work in hand still finishing. */
-  private readonly handingBack = new Map<string, Promise<void>>();
+  private readonly handingBack = new Map<string, { done: Promise<void>; since: number }>();
   private publisher?: JetStreamPublisher;
   private readonly renewal = new CoalescingTask('consumer lease renewal', () => this.renew(), this.logger);
   private readonly watches: Subscription[] = [];
@@ -197,12 +197,15 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
           const key = this.leaseKey(name, p);
           const entry = await kv.get(key);
           const mine = entry?.operation === 'PUT' && entry.string() === this.instanceId;
+          const handingBack = this.handingBack.get(key);
+          if (handingBack) {
+            // Kept while its work in hand finishes (bounded by the ack wait), so no other instance takes it meanwhile,
+            // and deleted after; never taken back meanwhile. Not kept past a few ack waits, whatever holds it up.
+            if (mine && Date.now() - handingBack.since < 3 * this.config.CONSUMER_ACK_WAIT_MS) await kv.update(key, this.instanceId, entry.revision).catch(() => undefined);
+            else if (entry?.operation === 'PUT' && !mine) this.lapsed.heldByOther(key);
+            continue;
+          }
           if (mine) {
-            if (this.handingBack.has(key)) {
-              // Kept while its work in hand finishes, so no other instance takes it meanwhile; deleted after.
-              await kv.update(key, this.instanceId, entry.revision).catch(() => undefined);
-              continue;
-            }
             if (c.leased.size > fairShare) {
               this.handBack(c, p, () => this.release(c, p));
               continue;
@@ -327,7 +330,8 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
     this.recreateFrom.delete(this.durableName(name, partition));
     // The lease went (lost, handed back, shutting down) while the consumer was starting: it never runs.
     if (!c.leased.has(partition) || this.stopped) {
-      await consumption.stop();
+      // Bounded: its first pull may already have brought events (a previous holder's, redelivered) into handlers.
+      await consumption.stop({ drainMs: this.config.CONSUMER_ACK_WAIT_MS });
       return;
     }
     c.partitions.set(partition, consumption);
@@ -436,7 +440,7 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
     const done = work()
       .catch((err: unknown) => this.logger.warn({ msg: 'handing a partition back failed', consumer: c.definition.name, partition, err: String(err) }))
       .finally(() => this.handingBack.delete(key));
-    this.handingBack.set(key, done);
+    this.handingBack.set(key, { done, since: Date.now() });
   }
 
   /** A partition taken by another instance: stop at once (its events in hand go back to the new holder). */
@@ -460,8 +464,18 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
     // never returned held both up for good. What is left in hand goes to the next holder after its ack wait.
     await consumption?.stop({ drainMs: this.config.CONSUMER_ACK_WAIT_MS });
     const key = this.leaseKey(c.definition.name, partition);
-    const entry = await this.leases?.get(key).catch(() => null);
-    if (entry && entry.operation === 'PUT' && entry.string() === this.instanceId) await this.leases?.delete(key, { previousSeq: entry.revision }).catch(() => undefined);
+    // Read again when the renewal kept the lease (a new revision) between the read and the delete.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const entry = await this.leases?.get(key).catch(() => null);
+      if (!entry || entry.operation !== 'PUT' || entry.string() !== this.instanceId) return;
+      if (
+        await this.leases?.delete(key, { previousSeq: entry.revision }).then(
+          () => true,
+          () => false,
+        )
+      )
+        return;
+    }
   }
 
   private async dispatch(c: RunningConsumer, event: StoredEvent): Promise<void> {
@@ -530,7 +544,10 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
     for (const watch of this.watches.splice(0)) watch.unsubscribe();
     await this.renewal.stop();
     await this.leases?.delete(`instance.${this.service}.${this.instanceId}`).catch(() => undefined);
-    await Promise.allSettled([...[...this.running.values()].flatMap((c) => [...new Set([...c.leased, ...c.partitions.keys()])].map((p) => this.release(c, p))), ...this.handingBack.values()]);
+    await Promise.allSettled([
+      ...[...this.running.values()].flatMap((c) => [...new Set([...c.leased, ...c.partitions.keys()])].map((p) => this.release(c, p))),
+      ...[...this.handingBack.values()].map((h) => h.done),
+    ]);
     await Promise.allSettled([...this.running.values()].map((c) => c.replay?.stop()));
   }
 }
