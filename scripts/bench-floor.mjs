@@ -11,11 +11,13 @@
 //                              acknowledges (buffer: 0.8 per event), taken by one more tail (customers and agents)
 // An event counts once every consumer has taken it. The ratio of the last row to the first is what Parley would reach
 // with services that cost nothing; issue 10 asks for 0.5 with the services doing their work.
-// Usage: npm run bench:floor [-- --messages 20000 --runs 2]
+// Usage: npm run bench:floor [-- --messages 20000 --runs 2 --svg docs/img/bench-floor.svg]
+// --svg FILE: the last run as a bar chart, with issue 10's goal (half of raw) marked.
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { buildOnce, done, libs, status, topologyFloor } from './bench-stack.mjs';
 
-const { values } = parseArgs({ options: { messages: { type: 'string', default: '20000' }, runs: { type: 'string', default: '2' } } });
+const { values } = parseArgs({ options: { messages: { type: 'string', default: '20000' }, runs: { type: 'string', default: '2' }, svg: { type: 'string' } } });
 const N = Number(values.messages);
 const RUNS = Number(values.runs);
 const CONFIGS = [
@@ -53,4 +55,25 @@ for (let run = 1; run <= RUNS; run++) {
     );
   }
 }
+if (values.svg) {
+  writeFileSync(values.svg, floorChart(results.filter((r) => r.run === RUNS)));
+  console.log(`chart written to ${values.svg}`);
+}
 process.exit(0);
+
+/** One run as horizontal bars (events/s, ratio to raw), with a line at half of raw: issue 10's goal. */
+function floorChart(rows) {
+  const raw = rows[0].rate;
+  const left = 190;
+  const width = 440;
+  const x = (rate) => left + Math.round((rate / raw) * width);
+  const bars = rows
+    .map((r, i) => {
+      const y = 48 + i * 40;
+      return `<text x="10" y="${y + 18}" font-size="13">${r.label}</text><rect x="${left}" y="${y + 4}" width="${x(r.rate) - left}" height="22" fill="${i === 0 ? '#8da0cb' : '#66c2a5'}"/><text x="${x(r.rate) + 6}" y="${y + 20}" font-size="13">${Math.round(r.rate).toLocaleString('en')}/s · ${(r.rate / raw).toFixed(2)} of raw</text>`;
+    })
+    .join('');
+  const bottom = 48 + rows.length * 40;
+  const goal = x(raw / 2);
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="860" height="${bottom + 30}" font-family="sans-serif"><rect width="100%" height="100%" fill="white"/><text x="10" y="22" font-size="15" font-weight="bold">Events/s with consumers that do nothing, beside raw JetStream (one run, one nats-server)</text>${bars}<line x1="${goal}" y1="40" x2="${goal}" y2="${bottom}" stroke="#d62728" stroke-dasharray="5,4"/><text x="${goal + 4}" y="${bottom + 18}" font-size="12" fill="#d62728">issue 10's goal: 0.5 of raw, with the services doing their work</text></svg>\n`;
+}
