@@ -120,16 +120,16 @@ describe('one address, one entry point', () => {
     }
   });
 
-  it('lets another entry point register an address at once when its holder unregisters or its lease runs out', async () => {
+  it('lets another entry point register an address once its holder unregisters (at once) or its lease runs out (within seconds)', async () => {
     const register = (entryPointId: string, address: string, leaseSeconds: number) =>
       stack.request<{ entryPointId?: string; error?: { code: string } }>(SUBJECTS.registrationRegister, { entryPointId, address, queueId: uid('q'), leaseSeconds });
     const [a, b, c] = [uid('epa'), uid('epb'), uid('epc')];
     const address = `${uid('handed')}@support.example.test`;
     expect(await register(a, address, 3)).toMatchObject({ entryPointId: a });
     expect((await register(b, address, 600)).error?.code).toBe('conflict');
-    // The lease runs out (3 s): the address is free at once, though the claim is younger than its 10 s grace.
-    await until(async () => ((await stack.request<{ registered: boolean }>(SUBJECTS.registrationLookup, { address })).registered ? undefined : true), 'the lease to run out', 20_000);
-    expect(await register(b, address, 600)).toMatchObject({ entryPointId: b });
+    // The lease runs out (3 s): the address is free once the lease sweeper has ended it, or 5 s after the lease's end
+    // (a heartbeat sent just before the end may still be on its way), though the claim is younger than its 10 s grace.
+    await until(async () => ((await register(b, address, 600)).entryPointId === b ? true : undefined), 'the address to be free for another entry point after the lease ran out', 20_000);
     expect(await stack.request(SUBJECTS.registrationUnregister, { entryPointId: b })).toEqual({});
     expect(await register(c, address, 600)).toMatchObject({ entryPointId: c });
     // The other instance's projection may still show b for the few ms until it has b's unregistration.

@@ -21,6 +21,11 @@ export interface HandleResult<S, E> {
 export interface HandleOptions {
   /** The stream was just named by the caller (a fresh random ID): decide on the initial state without reading. */
   isNew?: boolean;
+  /**
+   * Write only on the stream as it was at this version: one that has moved since throws VersionConflictError, with no
+   * retry. For a write that must follow a check made at that version (registration's claim of an address).
+   */
+  atVersion?: number;
 }
 
 export interface CommandHandlerOptions {
@@ -226,6 +231,7 @@ export class CommandHandler {
       const fromMemory = current === undefined && this.known.get(stream.key) !== undefined;
       const { state, version } = current ?? (await this.load(stream));
       current = undefined;
+      if (options.atVersion !== undefined && version !== options.atVersion) throw new VersionConflictError(streamIdOf(stream), options.atVersion, version);
       let events: readonly E[];
       try {
         events = decider.decide(command, state);
@@ -274,6 +280,7 @@ export class CommandHandler {
         // failed append during a NATS fault a stream read on the retry.
         if (!(err instanceof VersionConflictError)) throw err;
         this.known.delete(stream.key);
+        if (options.atVersion !== undefined) throw err;
         this.stats.conflicts++;
         lastConflict = err;
         // Another process wrote first: let the writers spread out before reading the stream again.

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { defineAggregate } from '@parley/domain';
 import { CommandHandler, type Decider } from './command-handler.js';
+import { VersionConflictError } from './event-store.port.js';
 import { InMemoryEventStore } from './in-memory-event-store.adapter.js';
 
 type Ev = { type: 'Said'; data: { n: number } };
@@ -37,6 +38,20 @@ describe('command handler', () => {
     expect(appends).toBe(3);
     await handler.handle(said.stream('y'), { n: 2 }, ctx('won'));
     expect((await store.readStream({ aggregate: 'session', id: 'y' })).events).toHaveLength(1);
+  });
+
+  it('writes atVersion only on the stream as it was then: a stream moved before or during the write is a conflict, not retried', async () => {
+    const store = new InMemoryEventStore();
+    const handler = new CommandHandler(store);
+    const { version } = await handler.handle(said.stream('v'), { n: 1 }, ctx('v1'));
+    expect((await handler.handle(said.stream('v'), { n: 2 }, ctx('v2'), { atVersion: version })).version).toBe(version + 1);
+    // Moved since (by this process or another): refused before writing.
+    await expect(handler.handle(said.stream('v'), { n: 3 }, ctx('v3'), { atVersion: version })).rejects.toBeInstanceOf(VersionConflictError);
+    // Moved by another process that this one has not seen: the append's own check refuses, and it is not retried.
+    await new CommandHandler(store).handle(said.stream('v'), { n: 4 }, ctx('v4'));
+    await expect(handler.handle(said.stream('v'), { n: 5 }, ctx('v5'), { atVersion: version + 1 })).rejects.toBeInstanceOf(VersionConflictError);
+    const { events } = await store.readStream({ aggregate: 'session', id: 'v' });
+    expect(events.map((e) => (e.data as { n: number }).n)).toEqual([1, 2, 4]);
   });
 
   it('decides from the state it knows, reads only on a miss, and follows other writers through the events it observes', async () => {

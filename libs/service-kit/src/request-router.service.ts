@@ -2,7 +2,8 @@ import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnAppl
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import { BOUND_SUBJECTS } from '@parley/contracts';
-import { ParleyError, forbidden, invalidPayload, toParleyError } from '@parley/errors';
+import { ParleyError, forbidden, invalidPayload, toParleyError, unavailable } from '@parley/errors';
+import { isJetStreamUnavailable } from '@parley/event-store';
 import { plainToInstance } from 'class-transformer';
 import { validate, type ValidationError } from 'class-validator';
 import { HANDLES_METADATA, type HandlesOptions, type RequestContext } from './handles.decorator.js';
@@ -127,9 +128,13 @@ export class RequestRouter implements OnApplicationBootstrap, BeforeApplicationS
       }
       reply = (await handler(payload, { subject: msg.subject, now: this.clock.now() })) ?? {};
     } catch (err) {
-      const error = toParleyError(err);
+      // NATS or JetStream not answering (a timeout, no responders, a cluster electing a leader) is "try again", not a
+      // fault of Parley's: `unavailable`, as a caller's own request timeout would be.
+      const fault = isJetStreamUnavailable(err);
+      const error = fault ? unavailable('NATS did not answer in time; try again', undefined, err) : toParleyError(err);
       outcome = error.code;
-      if (error.code === 'internal') this.logger.error({ msg: 'request failed', subject: msg.subject, err: String((err as Error)?.stack ?? err) });
+      if (fault) this.logger.warn({ msg: 'request not served: NATS did not answer', subject: msg.subject, err: String((err as Error)?.message ?? err) });
+      else if (error.code === 'internal') this.logger.error({ msg: 'request failed', subject: msg.subject, err: String((err as Error)?.stack ?? err) });
       else this.logger.debug({ msg: 'request refused', subject: msg.subject, code: error.code, reason: error.message });
       reply = { error: error.toBody() };
     }

@@ -1,6 +1,6 @@
 import { Injectable, Module } from '@nestjs/common';
 import type { INestApplication } from '@nestjs/common';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { connect, errors as natsErrors, type NatsConnection } from '@nats-io/transport-node';
 import { LookupRequest } from '@parley/contracts';
 import { forbidden } from '@parley/errors';
 import { type NatsServerHandle, startNatsServer } from '@parley/testing';
@@ -20,6 +20,8 @@ class ProbeHandler {
   echo(req: LookupRequest, ctx: RequestContext) {
     if (req.address.startsWith('forbidden@')) throw forbidden('not you');
     if (req.address.startsWith('crash@')) throw new Error('boom');
+    // What the event store or a KV call throws while NATS does not answer.
+    if (req.address.startsWith('timeout@')) throw new natsErrors.TimeoutError();
     return { address: req.address, subject: ctx.subject };
   }
 }
@@ -64,6 +66,8 @@ describe('the request router', () => {
     expect(await ask('{oops')).toEqual({ error: { code: 'invalid-payload', message: 'the request body is not JSON' } });
     expect(await ask({ address: 'forbidden@example.test' })).toEqual({ error: { code: 'forbidden', message: 'not you' } });
     expect(await ask({ address: 'crash@example.test' })).toEqual({ error: { code: 'internal', message: 'internal error' } });
+    // NATS not answering is "try again", not a fault of the service's.
+    expect(await ask({ address: 'timeout@example.test' })).toEqual({ error: { code: 'unavailable', message: 'NATS did not answer in time; try again' } });
   });
 });
 

@@ -8,7 +8,7 @@ import type { CenterSettings } from '@parley/center-config';
 import { entryPointAggregate } from '@parley/domain';
 import { toParleyError } from '@parley/errors';
 import { CommandHandler, InMemoryEventStore } from '@parley/event-store';
-import { ServiceConfig, loadConfig } from '@parley/service-kit';
+import { ServiceConfig, commandContext, loadConfig } from '@parley/service-kit';
 import { type NatsServerHandle, eventually, startNatsServer } from '@parley/testing';
 import { Logger } from '@nestjs/common';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -54,15 +54,17 @@ function setup() {
   const store = new InMemoryEventStore();
   const commands = new CommandHandler(store);
   const handler = new EntryPointsHandler(commands, registryOf(store), index, alwaysOpen);
-  const gate = { held: '', arrived: false, open: () => undefined as void };
+  // Only commands of `kind` wait: a heartbeat or the lease sweeper can still write to the stream meanwhile.
+  const gate = { held: '', kind: 'register', arrived: false, open: () => undefined as void };
   const opened = new Promise<void>((r) => (gate.open = r));
   const handle = commands.handle.bind(commands);
-  commands.handle = (async (stream: { key: string }, ...rest: unknown[]) => {
-    if (gate.held && stream.key.endsWith(gate.held)) {
+  commands.handle = (async (stream: { key: string }, command: { kind: string }, ...rest: unknown[]) => {
+    if (gate.held && stream.key.endsWith(gate.held) && command.kind === gate.kind) {
+      gate.held = '';
       gate.arrived = true;
       await opened;
     }
-    return (handle as (...a: unknown[]) => unknown)(stream, ...rest);
+    return (handle as (...a: unknown[]) => unknown)(stream, command, ...rest);
   }) as typeof commands.handle;
   const status = async (entryPointId: string) => (await commands.load(entryPointAggregate.stream(entryPointId), { fresh: true })).state.status;
   const register = (entryPointId: string, address: string, now: string, leaseSeconds = 600) =>
@@ -70,14 +72,22 @@ function setup() {
       (r) => r.entryPointId,
       (err: unknown) => toParleyError(err).code,
     );
-  return { handler, gate, status, register };
+  /** Which entry points hold `address` with a running lease at `now`, from their streams. */
+  const holders = async (address: string, now: string, ...ids: string[]) => {
+    const states = await Promise.all(ids.map(async (id) => (await commands.load(entryPointAggregate.stream(id), { fresh: true })).state));
+    return ids.filter((_, i) => {
+      const st = states[i];
+      return st.status === 'registered' && st.address === address && Date.parse(st.expiresAt) > Date.parse(now);
+    });
+  };
+  return { handler, commands, gate, status, register, holders };
 }
 
 const claimedAndWaiting = (s: ReturnType<typeof setup>) =>
   eventually(
     () => s.gate.arrived,
     (arrived) => arrived,
-    'the held registration claimed and waiting to write',
+    'the held command waiting to write',
     5_000,
   );
 
@@ -112,6 +122,52 @@ describe('address claims', () => {
     expect(await s.register(ep1, address, at(0))).toBe(ep1);
     await s.handler.unregister({ entryPointId: ep1 } as never, ctx(at(1_000)));
     await againstRival(s, ep1, ep2, address, at(2_000));
+  });
+
+  it("give an address to one entry point when the lease sweeper ends the other's lapsed registration between its claim and its write", async () => {
+    const s = setup();
+    const address = `${uid('swept')}@support.example.test`;
+    const [ep1, ep2] = [uid('ep'), uid('ep')];
+    expect(await s.register(ep1, address, at(0), 5)).toBe(ep1);
+    s.gate.held = ep1;
+    const first = s.register(ep1, address, at(60_000));
+    await claimedAndWaiting(s);
+    // The sweeper's tick, as LeaseSweeper issues it: ep1's stream moves past the version its claim names.
+    await s.commands.handle(entryPointAggregate.stream(ep1), { kind: 'expire-lease', now: at(60_000) }, commandContext(at(60_000), 'system:registration', `lease-${ep1}`));
+    const rival = await s.register(ep2, address, at(60_001));
+    s.gate.open();
+    expect([await first, rival].sort()).toEqual([ep2, 'conflict'].sort());
+    expect(await s.holders(address, at(61_000), ep1, ep2)).toEqual([ep2]);
+  });
+
+  it('give an address to one entry point when the other heartbeats between its claim and its write', async () => {
+    const s = setup();
+    const [a, b] = [`${uid('from')}@support.example.test`, `${uid('to')}@support.example.test`];
+    const [ep1, ep2] = [uid('ep'), uid('ep')];
+    expect(await s.register(ep1, a, at(0))).toBe(ep1);
+    s.gate.held = ep1;
+    const move = s.register(ep1, b, at(1_000));
+    await claimedAndWaiting(s);
+    await s.handler.heartbeat({ entryPointId: ep1 } as never, ctx(at(1_001)));
+    const rival = await s.register(ep2, b, at(1_002));
+    s.gate.open();
+    expect([await move, rival].sort()).toEqual([ep2, 'conflict'].sort());
+    expect(await s.holders(b, at(2_000), ep1, ep2)).toEqual([ep2]);
+  });
+
+  it('keep an address for a few seconds after its lease ends, for a heartbeat sent just before the end', async () => {
+    const s = setup();
+    const address = `${uid('edge')}@support.example.test`;
+    const [ep1, ep2] = [uid('ep'), uid('ep')];
+    expect(await s.register(ep1, address, at(0), 5)).toBe(ep1);
+    s.gate.held = ep1;
+    s.gate.kind = 'heartbeat';
+    const heartbeat = s.handler.heartbeat({ entryPointId: ep1 } as never, ctx(at(4_999)));
+    await claimedAndWaiting(s);
+    expect(await s.register(ep2, address, at(5_001))).toBe('conflict');
+    s.gate.open();
+    await heartbeat;
+    expect(await s.holders(address, at(6_000), ep1, ep2)).toEqual([ep1]);
   });
 
   it('free an address once its claim is older than the grace and its registration never came', async () => {

@@ -3,13 +3,20 @@ import type { CenterSettings } from '@parley/center-config';
 import { EntryPointRequest, LookupRequest, RegisterEntryPointRequest, SUBJECTS } from '@parley/contracts';
 import { entryPointAggregate, isEntryPointRegistered, isOpen, nextOpening } from '@parley/domain';
 import { conflict } from '@parley/errors';
-import { CommandHandler } from '@parley/event-store';
+import { CommandHandler, VersionConflictError } from '@parley/event-store';
 import { CENTER_SETTINGS, Handles, type RequestContext, commandContext } from '@parley/service-kit';
 import { type AddressClaim, CLAIM_GRACE_MS, EntryPointAddressesIndex } from './entry-point-addresses.index.js';
 import type { EntryPointRegistry } from './registry.projection.js';
 import { RegistryService } from './registry.service.js';
 
 const stream = (entryPointId: string) => entryPointAggregate.stream(entryPointId);
+/** Claims made again because the entry point's stream moved between the claim and the registration. */
+const MAX_REGISTER_ATTEMPTS = 5;
+/**
+ * How long after its lease runs out an entry point still holds its address against others: a heartbeat decided on its
+ * request's time just before the end may be written just after it (and the lease sweeper may not have ended it yet).
+ */
+export const LEASE_END_MARGIN_MS = 5_000;
 
 /** Contact-center presence: an entry point is registered while its lease runs. */
 @Injectable()
@@ -36,21 +43,32 @@ export class EntryPointsHandler {
       throw conflict('this address is registered by another entry point', { address: req.address, entryPointId: holder });
     }
     // The projection alone let two registrations of one address at once both through (each found it free before
-    // either was written, on one instance or on two): the claim in KV is what only one of them can win.
-    const { version } = await this.commands.load(stream(req.entryPointId), { verify: true });
-    const claim = await this.addresses.claim(req.address, { entryPointId: req.entryPointId, claimedAt: ctx.now, streamVersion: version }, (c) => this.holds(c, req.address, ctx.now));
-    if (claim.outcome === 'held') {
-      throw conflict('this address is registered by another entry point', { address: req.address, entryPointId: claim.by.entryPointId });
+    // either was written, on one instance or on two): the claim in KV is what only one of them can win. The
+    // registration is then written at the version the claim names, so "its stream has not moved" is what tells a
+    // rival the registration is still on its way; a heartbeat or the lease sweeper moving it meanwhile means claim again.
+    let result;
+    for (let attempt = 1; ; attempt++) {
+      const { version } = await this.commands.load(stream(req.entryPointId), { verify: true });
+      const claim = await this.addresses.claim(req.address, { entryPointId: req.entryPointId, claimedAt: ctx.now, streamVersion: version }, (c) => this.holds(c, req.address, ctx.now));
+      if (claim.outcome === 'held') {
+        throw conflict('this address is registered by another entry point', { address: req.address, entryPointId: claim.by.entryPointId });
+      }
+      try {
+        result = await this.commands.handle(
+          stream(req.entryPointId),
+          {
+            kind: 'register',
+            registration: { address: req.address, queueId: req.queueId, displayName: req.displayName ?? null, flowId: req.flowId ?? null, leaseSeconds: req.leaseSeconds },
+            now: ctx.now,
+          },
+          commandContext(ctx.now, `entrypoint:${req.entryPointId}`),
+          { atVersion: version },
+        );
+        break;
+      } catch (err) {
+        if (!(err instanceof VersionConflictError) || attempt >= MAX_REGISTER_ATTEMPTS) throw err;
+      }
     }
-    const result = await this.commands.handle(
-      stream(req.entryPointId),
-      {
-        kind: 'register',
-        registration: { address: req.address, queueId: req.queueId, displayName: req.displayName ?? null, flowId: req.flowId ?? null, leaseSeconds: req.leaseSeconds },
-        now: ctx.now,
-      },
-      commandContext(ctx.now, `entrypoint:${req.entryPointId}`),
-    );
     const state = result.state;
     return { entryPointId: req.entryPointId, expiresAt: state.status === 'registered' ? state.expiresAt : ctx.now };
   }
@@ -91,10 +109,14 @@ export class EntryPointsHandler {
     return this.answer(await this.registry.fresh(), req.address, ctx.now);
   }
 
-  /** Whether an entry point is registered at an address now, from its own stream (not a projection that may lag it). */
+  /**
+   * Whether an entry point holds an address now, from its own stream (not a projection that may lag it): registered
+   * there, its lease running or ended less than LEASE_END_MARGIN_MS ago.
+   */
   private async registeredAt(entryPointId: string, address: string, now: string): Promise<{ held: boolean; version: number }> {
     const { state, version } = await this.commands.load(stream(entryPointId), { verify: true });
-    return { held: isEntryPointRegistered(state, now) && state.address === address, version };
+    const held = state.status === 'registered' && state.address === address && Date.parse(state.expiresAt) + LEASE_END_MARGIN_MS > Date.parse(now);
+    return { held, version };
   }
 
   /**
