@@ -53,7 +53,9 @@ const registryOf = (store: InMemoryEventStore) => {
 function setup() {
   const store = new InMemoryEventStore();
   const commands = new CommandHandler(store);
-  const handler = new EntryPointsHandler(commands, registryOf(store), index, alwaysOpen);
+  // The service's clock, moved by the test with each request's time (as the request router stamps requests with it).
+  const clock = { time: at(0), now: () => clock.time };
+  const handler = new EntryPointsHandler(commands, registryOf(store), index, alwaysOpen, clock);
   // Only commands of `kind` wait: a heartbeat or the lease sweeper can still write to the stream meanwhile.
   const gate = { held: '', kind: 'register', arrived: false, open: () => undefined as void };
   const opened = new Promise<void>((r) => (gate.open = r));
@@ -67,11 +69,13 @@ function setup() {
     return (handle as (...a: unknown[]) => unknown)(stream, command, ...rest);
   }) as typeof commands.handle;
   const status = async (entryPointId: string) => (await commands.load(entryPointAggregate.stream(entryPointId), { fresh: true })).state.status;
-  const register = (entryPointId: string, address: string, now: string, leaseSeconds = 600) =>
-    handler.register({ entryPointId, address, queueId: 'q', leaseSeconds } as never, ctx(now)).then(
+  const register = (entryPointId: string, address: string, now: string, leaseSeconds = 600) => {
+    clock.time = now;
+    return handler.register({ entryPointId, address, queueId: 'q', leaseSeconds } as never, ctx(now)).then(
       (r) => r.entryPointId,
       (err: unknown) => toParleyError(err).code,
     );
+  };
   /** Which entry points hold `address` with a running lease at `now`, from their streams. */
   const holders = async (address: string, now: string, ...ids: string[]) => {
     const states = await Promise.all(ids.map(async (id) => (await commands.load(entryPointAggregate.stream(id), { fresh: true })).state));
@@ -80,7 +84,7 @@ function setup() {
       return st.status === 'registered' && st.address === address && Date.parse(st.expiresAt) > Date.parse(now);
     });
   };
-  return { handler, commands, gate, status, register, holders };
+  return { handler, commands, clock, gate, status, register, holders };
 }
 
 const claimedAndWaiting = (s: ReturnType<typeof setup>) =>
@@ -191,6 +195,40 @@ describe('address claims', () => {
     expect(await s.handler.lookup({ address: a } as never, ctx(at(2_000)))).toEqual({ registered: false, open: false });
     expect(await s.handler.lookup({ address: b } as never, ctx(at(2_000)))).toMatchObject({ registered: true, entryPointId: ep1 });
     expect(await s.register(ep2, a, at(2_000))).toBe(ep2);
+  });
+
+  it('give up a registration held up past half the grace after its claim, so a rival that found the claim stale is alone', async () => {
+    const s = setup();
+    const address = `${uid('slow')}@support.example.test`;
+    const [ep1, ep2] = [uid('ep'), uid('ep')];
+    // ep1's request stalls right after its claim (a NATS fault, a stalled projection) for longer than the grace.
+    let resume!: () => void;
+    const resumed = new Promise<void>((r) => (resume = r));
+    let claimed = false;
+    const claim = index.claim.bind(index);
+    index.claim = async (...args: Parameters<typeof index.claim>) => {
+      const outcome = await claim(...args);
+      if (args[1].entryPointId === ep1) {
+        claimed = true;
+        await resumed;
+      }
+      return outcome;
+    };
+    try {
+      const first = s.register(ep1, address, at(0));
+      await eventually(
+        () => claimed,
+        (done) => done,
+        "ep1's claim made",
+        5_000,
+      );
+      expect(await s.register(ep2, address, at(10_001))).toBe(ep2);
+      resume();
+      expect(await first).toBe('unavailable');
+      expect(await s.holders(address, at(11_000), ep1, ep2)).toEqual([ep2]);
+    } finally {
+      index.claim = claim;
+    }
   });
 
   it('answer unavailable, at once, when the index refuses writes for another reason than a rival', async () => {

@@ -2,9 +2,9 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { CenterSettings } from '@parley/center-config';
 import { EntryPointRequest, LookupRequest, RegisterEntryPointRequest, SUBJECTS } from '@parley/contracts';
 import { entryPointAggregate, isEntryPointRegistered, isOpen, nextOpening } from '@parley/domain';
-import { conflict } from '@parley/errors';
+import { conflict, unavailable } from '@parley/errors';
 import { CommandHandler, VersionConflictError } from '@parley/event-store';
-import { CENTER_SETTINGS, Handles, type RequestContext, commandContext } from '@parley/service-kit';
+import { CENTER_SETTINGS, CLOCK, type Clock, Handles, type RequestContext, commandContext } from '@parley/service-kit';
 import { type AddressClaim, CLAIM_GRACE_MS, EntryPointAddressesIndex } from './entry-point-addresses.index.js';
 import type { EntryPointRegistry } from './registry.projection.js';
 import { RegistryService } from './registry.service.js';
@@ -28,6 +28,7 @@ export class EntryPointsHandler {
     private readonly registry: RegistryService,
     private readonly addresses: EntryPointAddressesIndex,
     @Inject(CENTER_SETTINGS) private readonly center: CenterSettings,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {
     commands.track(entryPointAggregate);
   }
@@ -49,9 +50,16 @@ export class EntryPointsHandler {
     let result;
     for (let attempt = 1; ; attempt++) {
       const { version } = await this.commands.load(stream(req.entryPointId), { verify: true });
-      const claim = await this.addresses.claim(req.address, { entryPointId: req.entryPointId, claimedAt: ctx.now, streamVersion: version }, (c) => this.holds(c, req.address, ctx.now));
+      // Stamped with the time of the claim itself, not of the request: rivals count the grace from it.
+      const claimedAt = this.clock.now();
+      const claim = await this.addresses.claim(req.address, { entryPointId: req.entryPointId, claimedAt, streamVersion: version }, (c) => this.holds(c, req.address, ctx.now));
       if (claim.outcome === 'held') {
         throw conflict('this address is registered by another entry point', { address: req.address, entryPointId: claim.by.entryPointId });
+      }
+      // A registration held up past half the claim's grace (a NATS fault, a stalled projection) may have been
+      // overtaken by a rival that found the claim stale: it gives up rather than write beside it.
+      if (Date.parse(this.clock.now()) - Date.parse(claimedAt) > CLAIM_GRACE_MS / 2) {
+        throw unavailable('the registration took too long; try again', { address: req.address });
       }
       try {
         result = await this.commands.handle(
