@@ -74,6 +74,18 @@ const watchOverlaps = (instances: { held: () => number[] }[]) => {
   return { overlaps, stop: () => clearInterval(timer) };
 };
 
+/** A first instance of two partitions' consumer, once it runs both. */
+async function startHoldingBoth(env: Record<string, string>) {
+  const a = await startInstance(2, env);
+  await eventually(
+    () => a.held(),
+    (held) => held.length === 2,
+    'the first instance to take both partitions',
+    8_000,
+  );
+  return a;
+}
+
 /** Appends an event of `agentId` (partition 0) that stays in its handler until the gate is released. */
 async function stuckEvent(app: INestApplication, agentId: string): Promise<void> {
   gate = newGate(agentId);
@@ -160,13 +172,7 @@ describe('consumer partitions handed over between instances', () => {
     // Leases of 2 s; the hand-back waits up to the 5 s ack wait for the stuck handler. A renewal held up by that wait
     // let the partition it kept lapse, and the new instance took it while the first still ran it.
     const env = { CONSUMER_LEASE_SECONDS: '2', CONSUMER_ACK_WAIT_MS: '5000' };
-    const a = await startInstance(2, env);
-    await eventually(
-      () => a.held(),
-      (held) => held.length === 2,
-      'the first instance to take both partitions',
-      8_000,
-    );
+    const a = await startHoldingBoth(env);
     await stuckEvent(a.app, STUCK[0]);
     const b = await startInstance(2, env);
     const both = watchOverlaps([a, b]);
@@ -189,13 +195,7 @@ describe('consumer partitions handed over between instances', () => {
     // while it is still starting; the event comes back into B's handler and sticks there too. B's stop of that start
     // waited for it without bound, and the renewal kept B's lease on the partition for good: nobody ran it.
     const env = { CONSUMER_LEASE_SECONDS: '2', CONSUMER_ACK_WAIT_MS: '5000' };
-    const a = await startInstance(2, env);
-    await eventually(
-      () => a.held(),
-      (held) => held.length === 2,
-      'the first instance to take both partitions',
-      8_000,
-    );
+    const a = await startHoldingBoth(env);
     await stuckEvent(a.app, STUCK[1]);
     const b = await startInstance(2, env);
     await a.app.close();

@@ -68,8 +68,11 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
   private readonly instanceId = leaseHolderId();
   private leases?: KV;
   private readonly starting = new Map<string, Promise<void>>();
-  /** Partitions being handed back (released, or lost to another instance): their work in hand still finishing. */
-  private readonly handingBack = new Map<string, { done: Promise<void>; since: number }>();
+  /**
+   * Partitions whose consumption is being stopped (handed back, lost to another instance, or ended by itself): their
+   * work in hand still finishing, and the partition not started again here until it has.
+   */
+  private readonly stopping = new Map<string, { done: Promise<void>; since: number }>();
   private publisher?: JetStreamPublisher;
   private readonly renewal = new CoalescingTask('consumer lease renewal', () => this.renew(), this.logger);
   private readonly watches: Subscription[] = [];
@@ -197,24 +200,28 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
           const key = this.leaseKey(name, p);
           const entry = await kv.get(key);
           const mine = entry?.operation === 'PUT' && entry.string() === this.instanceId;
-          const handingBack = this.handingBack.get(key);
-          if (handingBack) {
-            // Kept while its work in hand finishes (bounded by the ack wait), so no other instance takes it meanwhile,
-            // and deleted after; never taken back meanwhile. Not kept past a few ack waits, whatever holds it up.
-            if (mine && Date.now() - handingBack.since < 3 * this.config.CONSUMER_ACK_WAIT_MS) await kv.update(key, this.instanceId, entry.revision).catch(() => undefined);
-            else if (entry?.operation === 'PUT' && !mine) this.lapsed.heldByOther(key);
+          const stopping = this.stopping.get(key);
+          if (stopping) {
+            // Kept while its work in hand finishes (bounded by the ack wait), so no other instance takes it meanwhile;
+            // never taken back meanwhile. Not kept past a few ack waits, whatever holds it up. Held by another or free
+            // now: no longer this instance's to start again once the stop is done.
+            if (mine && Date.now() - stopping.since < 3 * this.config.CONSUMER_ACK_WAIT_MS) await kv.update(key, this.instanceId, entry.revision).catch(() => undefined);
+            else if (!mine) {
+              c.leased.delete(p);
+              if (entry?.operation === 'PUT') this.lapsed.heldByOther(key);
+            }
             continue;
           }
           if (mine) {
             if (c.leased.size > fairShare) {
-              this.handBack(c, p, () => this.release(c, p));
+              void this.stopBeside(c, p, () => this.release(c, p));
               continue;
             }
             try {
               await kv.update(key, this.instanceId, entry.revision);
               c.leased.add(p);
             } catch {
-              this.handBack(c, p, () => this.lose(c, p));
+              void this.stopBeside(c, p, () => this.lose(c, p));
               continue;
             }
             // Held but not running (its restart after a server outage failed): start it again now.
@@ -225,7 +232,7 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
           const mineUntilNow = c.leased.has(p) || c.partitions.has(p);
           if (heldByOther) {
             this.lapsed.heldByOther(key);
-            if (mineUntilNow) this.handBack(c, p, () => this.lose(c, p)); // someone else holds it now
+            if (mineUntilNow) void this.stopBeside(c, p, () => this.lose(c, p)); // someone else holds it now
             continue;
           }
           // Free: its holder until now takes it back at once and carries on; another only by the LapsedLeases policy.
@@ -235,11 +242,11 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
             if (entry) await kv.update(key, this.instanceId, entry.revision);
             else await kv.create(key, this.instanceId);
           } catch {
-            if (mineUntilNow) this.handBack(c, p, () => this.lose(c, p));
+            if (mineUntilNow) void this.stopBeside(c, p, () => this.lose(c, p));
             continue; // another instance took it first
           }
           if (!(await leaseConfirmed(await this.jsm(), 'parley_consumer_leases', key, this.instanceId))) {
-            if (mineUntilNow) this.handBack(c, p, () => this.lose(c, p));
+            if (mineUntilNow) void this.stopBeside(c, p, () => this.lose(c, p));
             continue;
           }
           c.leased.add(p);
@@ -305,8 +312,8 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
     const name = c.definition.name;
     // The restart after an outage and the lease renewal may both try: one consumption per partition.
     const key = this.leaseKey(name, partition);
-    if (c.partitions.has(partition) || this.starting.has(key) || this.handingBack.has(key)) return;
-    const started: Promise<void> = this.consumePartition(c, partition).finally(() => this.starting.get(key) === started && this.starting.delete(key));
+    if (c.partitions.has(partition) || this.starting.has(key) || this.stopping.has(key)) return;
+    const started = this.consumePartition(c, partition).finally(() => this.starting.delete(key));
     this.starting.set(key, started);
     await started;
   }
@@ -343,12 +350,8 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
       this.logger.warn({ msg: 'consumer stopped delivering; starting it again', consumer: name, partition, reason: String(reason) });
       // Its handlers still in hand finish first (or are given up after the ack wait, as a crash leaves them): a new
       // consumption started beside them got the server's copy of an event still in a handler here and ran it twice
-      // at once, and the events behind it in its stream overtook it. Held as a start, so the lease renewal does not
-      // start the partition meanwhile.
-      const key = this.leaseKey(name, partition);
-      const drained: Promise<void> = consumption.stop({ drainMs: this.config.CONSUMER_ACK_WAIT_MS }).finally(() => this.starting.get(key) === drained && this.starting.delete(key));
-      this.starting.set(key, drained);
-      await drained;
+      // at once, and the events behind it in its stream overtook it.
+      await this.stopBeside(c, partition, () => consumption.stop({ drainMs: this.config.CONSUMER_ACK_WAIT_MS }));
       void this.restart(c, partition, reason instanceof LeaderlessConsumerError ? Date.now() - reason.silentForMs : undefined);
     });
   }
@@ -429,18 +432,20 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
   }
 
   /**
-   * Hands a partition back without holding up the lease renewal: its work in hand may take up to an ack wait to
-   * finish, as long as a lease lasts unrenewed, and a renewal held up that long let this instance's other leases
-   * lapse and another instance take them while this one still ran them. The partition is not started again here
-   * until the hand-back is done.
+   * Stops a partition's consumption (`work`: a hand-back, a loss, or the stop of one that ended by itself) beside the
+   * lease renewal, not inside it: its work in hand may take up to an ack wait to finish, as long as a lease lasts
+   * unrenewed, and a renewal held up that long let this instance's other leases lapse and another instance take them
+   * while this one still ran them. The partition is not started again here until the stop is done (the promise).
    */
-  private handBack(c: RunningConsumer, partition: number, work: () => Promise<void>): void {
+  private stopBeside(c: RunningConsumer, partition: number, work: () => Promise<void>): Promise<void> {
     const key = this.leaseKey(c.definition.name, partition);
-    if (this.handingBack.has(key)) return;
+    const running = this.stopping.get(key);
+    if (running) return running.done;
     const done = work()
-      .catch((err: unknown) => this.logger.warn({ msg: 'handing a partition back failed', consumer: c.definition.name, partition, err: String(err) }))
-      .finally(() => this.handingBack.delete(key));
-    this.handingBack.set(key, { done, since: Date.now() });
+      .catch((err: unknown) => this.logger.warn({ msg: 'stopping a partition failed', consumer: c.definition.name, partition, err: String(err) }))
+      .finally(() => this.stopping.delete(key));
+    this.stopping.set(key, { done, since: Date.now() });
+    return done;
   }
 
   /** A partition taken by another instance: stop at once (its events in hand go back to the new holder). */
@@ -546,7 +551,7 @@ export class ConsumerSupervisor implements OnApplicationBootstrap, BeforeApplica
     await this.leases?.delete(`instance.${this.service}.${this.instanceId}`).catch(() => undefined);
     await Promise.allSettled([
       ...[...this.running.values()].flatMap((c) => [...new Set([...c.leased, ...c.partitions.keys()])].map((p) => this.release(c, p))),
-      ...[...this.handingBack.values()].map((h) => h.done),
+      ...[...this.stopping.values()].map((h) => h.done),
     ]);
     await Promise.allSettled([...this.running.values()].map((c) => c.replay?.stop()));
   }
