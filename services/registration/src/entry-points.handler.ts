@@ -38,8 +38,9 @@ export class EntryPointsHandler {
     const registry = await this.registry.settled();
     const holder = registry.byAddress[req.address];
     const held = holder && holder !== req.entryPointId ? registry.entryPoints[holder] : undefined;
-    // Confirmed from the holder's own stream: this projection may not have its unregistration, made on the other
-    // instance, yet.
+    // Registrations made before the address index existed have no claim: the projection still names their holder,
+    // confirmed from the holder's own stream (this projection may not have its unregistration, made on the other
+    // instance, yet).
     if (holder && held && isEntryPointRegistered(held, ctx.now) && held.address === req.address && (await this.registeredAt(holder, req.address, ctx.now)).held) {
       throw conflict('this address is registered by another entry point', { address: req.address, entryPointId: holder });
     }
@@ -47,7 +48,6 @@ export class EntryPointsHandler {
     // either was written, on one instance or on two): the claim in KV is what only one of them can win. The
     // registration is then written at the version the claim names, so "its stream has not moved" is what tells a
     // rival the registration is still on its way; a heartbeat or the lease sweeper moving it meanwhile means claim again.
-    let result;
     for (let attempt = 1; ; attempt++) {
       const { version } = await this.commands.load(stream(req.entryPointId), { verify: true });
       // Stamped with the time of the claim itself, not of the request: rivals count the grace from it.
@@ -62,7 +62,7 @@ export class EntryPointsHandler {
         throw unavailable('the registration took too long; try again', { address: req.address });
       }
       try {
-        result = await this.commands.handle(
+        const { state } = await this.commands.handle(
           stream(req.entryPointId),
           {
             kind: 'register',
@@ -72,13 +72,11 @@ export class EntryPointsHandler {
           commandContext(ctx.now, `entrypoint:${req.entryPointId}`),
           { atVersion: version },
         );
-        break;
+        return { entryPointId: req.entryPointId, expiresAt: state.status === 'registered' ? state.expiresAt : ctx.now };
       } catch (err) {
         if (!(err instanceof VersionConflictError) || attempt >= MAX_REGISTER_ATTEMPTS) throw err;
       }
     }
-    const state = result.state;
-    return { entryPointId: req.entryPointId, expiresAt: state.status === 'registered' ? state.expiresAt : ctx.now };
   }
 
   @Handles(SUBJECTS.registrationHeartbeat, EntryPointRequest)
@@ -92,9 +90,10 @@ export class EntryPointsHandler {
     // The claim as it is before the unregistration: released only if nobody (this entry point registering again among
     // them) claimed the address since.
     const { state: before } = await this.commands.load(stream(req.entryPointId), { verify: true });
-    const claim = before.status === 'registered' ? await this.addresses.claimOf(before.address).catch(() => undefined) : undefined;
+    const address = before.status === 'registered' ? before.address : undefined;
+    const claim = address ? await this.addresses.claimOf(address).catch(() => undefined) : undefined;
     await this.commands.handle(stream(req.entryPointId), { kind: 'unregister', now: ctx.now }, commandContext(ctx.now, `entrypoint:${req.entryPointId}`));
-    if (claim && claim.entryPointId === req.entryPointId && before.status === 'registered') await this.addresses.release(before.address, claim.revision);
+    if (address && claim?.entryPointId === req.entryPointId) await this.addresses.release(address, claim.revision);
     return {};
   }
 
